@@ -1,0 +1,62 @@
+//! # shroud-math
+//!
+//! The arithmetic under every Shroud scheme: word-sized modular arithmetic ([`Modulus`], with
+//! Barrett and Shoup multiplication), NTT-friendly prime generation ([`ntt_primes`]), the
+//! negacyclic NTT ([`NttTable`]), residue number systems ([`RnsBasis`], [`BasisConverter`],
+//! [`CrtComposer`]), RNS polynomials ([`RnsPoly`]) and a CSPRNG-backed [`Sampler`].
+//!
+//! It is the lowest layer: `ckks` and `lwe` build on it and it depends on neither.
+//!
+//! ```
+//! use shroud_math::{ntt_primes, RnsBasis, RnsPoly};
+//!
+//! // Multiply (1 + X) by X^(n-1) in Z_Q[X]/(X^n + 1) with Q a product of two 50-bit primes.
+//! let n = 1024;
+//! let basis = RnsBasis::new(n, &ntt_primes(50, n, 2, &[]).unwrap()).unwrap();
+//! let mut a = vec![0i64; n];
+//! a[0] = 1;
+//! a[1] = 1;
+//! let mut b = vec![0i64; n];
+//! b[n - 1] = 1;
+//! let (mut a, mut b) = (RnsPoly::from_signed(&basis, &a), RnsPoly::from_signed(&basis, &b));
+//! a.ntt_forward(&basis);
+//! b.ntt_forward(&basis);
+//! a.mul_assign(&basis, &b);
+//! a.ntt_backward(&basis);
+//! // X^n = -1, so the product is X^(n-1) - 1.
+//! assert_eq!(a.limb(0)[0], basis.modulus(0).value() - 1);
+//! assert_eq!(a.limb(1)[n - 1], 1);
+//! ```
+
+mod modulus;
+mod ntt;
+mod poly;
+mod prime;
+mod rns;
+mod sampler;
+
+pub use modulus::{Modulus, MAX_MODULUS_BITS};
+pub use ntt::{automorphism_permutation, NttTable};
+pub use poly::RnsPoly;
+pub use prime::{is_prime, ntt_primes};
+pub use rns::{BasisConverter, CrtComposer, RnsBasis};
+pub use sampler::{Sampler, ERROR_BOUND, ERROR_STD_DEV};
+
+/// What can go wrong in the arithmetic layer; every variant names the offending value.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MathError {
+    #[error("modulus {0} is not in [2, 2^61)")]
+    InvalidModulus(u64),
+    #[error("{value} has no inverse modulo {modulus}")]
+    NotInvertible { value: u64, modulus: u64 },
+    #[error("no negacyclic NTT of size {n} exists modulo {modulus}")]
+    NotNttFriendly { modulus: u64, n: usize },
+    #[error("not enough {bits}-bit primes congruent to 1 mod {}", 2 * n)]
+    NoPrime { bits: u32, n: usize },
+    #[error("ring degree mismatch: expected {expected}, found {found}")]
+    DegreeMismatch { expected: usize, found: usize },
+    #[error("modulus {0} appears twice in one basis")]
+    RepeatedModulus(u64),
+    #[error("an RNS basis needs at least one modulus")]
+    EmptyBasis,
+}

@@ -1,0 +1,241 @@
+//! Arithmetic modulo a word-sized prime.
+//!
+//! Every RNS limb of a Shroud polynomial lives modulo one [`Modulus`]. Moduli are below
+//! 2^62 so that sums of two residues never overflow a `u64` and so that the NTT backend can use
+//! its vectorized lazy-reduction path.
+
+use serde::{Deserialize, Serialize};
+
+use crate::MathError;
+
+/// Largest modulus size accepted, in bits.
+pub const MAX_MODULUS_BITS: u32 = 61;
+
+/// A modulus `q < 2^61` with its Barrett constant `floor(2^128 / q)`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "u64", into = "u64")]
+pub struct Modulus {
+    value: u64,
+    ratio_hi: u64,
+    ratio_lo: u64,
+}
+
+impl TryFrom<u64> for Modulus {
+    type Error = MathError;
+    fn try_from(value: u64) -> Result<Self, MathError> {
+        Modulus::new(value)
+    }
+}
+
+impl From<Modulus> for u64 {
+    fn from(m: Modulus) -> u64 {
+        m.value
+    }
+}
+
+impl Modulus {
+    /// Builds a modulus; rejects 0, 1 and values of more than [`MAX_MODULUS_BITS`] bits.
+    pub fn new(value: u64) -> Result<Self, MathError> {
+        if value < 2 || value >> MAX_MODULUS_BITS != 0 {
+            return Err(MathError::InvalidModulus(value));
+        }
+        let ratio = u128::MAX / value as u128;
+        // u128::MAX / q equals floor(2^128 / q) unless q divides 2^128, impossible for q odd or
+        // q > 2 with an odd factor; powers of two are handled the same way since they only
+        // lose the exact quotient, which the final correction step absorbs.
+        Ok(Self { value, ratio_hi: (ratio >> 64) as u64, ratio_lo: ratio as u64 })
+    }
+
+    #[inline(always)]
+    pub fn value(&self) -> u64 {
+        self.value
+    }
+
+    /// Number of significant bits of the modulus.
+    pub fn bits(&self) -> u32 {
+        64 - self.value.leading_zeros()
+    }
+
+    #[inline(always)]
+    pub fn add(&self, a: u64, b: u64) -> u64 {
+        let s = a + b;
+        if s >= self.value {
+            s - self.value
+        } else {
+            s
+        }
+    }
+
+    #[inline(always)]
+    pub fn sub(&self, a: u64, b: u64) -> u64 {
+        if a >= b {
+            a - b
+        } else {
+            a + self.value - b
+        }
+    }
+
+    #[inline(always)]
+    pub fn neg(&self, a: u64) -> u64 {
+        if a == 0 {
+            0
+        } else {
+            self.value - a
+        }
+    }
+
+    /// Reduces any 128-bit value by Barrett reduction with the 128-bit constant.
+    #[inline(always)]
+    pub fn reduce_u128(&self, x: u128) -> u64 {
+        let x0 = x as u64;
+        let x1 = (x >> 64) as u64;
+        let carry = ((x0 as u128 * self.ratio_lo as u128) >> 64) as u64;
+        let mid = x0 as u128 * self.ratio_hi as u128 + carry as u128;
+        let mid2 = x1 as u128 * self.ratio_lo as u128 + (mid as u64) as u128;
+        let quotient = x1
+            .wrapping_mul(self.ratio_hi)
+            .wrapping_add((mid >> 64) as u64)
+            .wrapping_add((mid2 >> 64) as u64);
+        let mut r = x0.wrapping_sub(quotient.wrapping_mul(self.value));
+        // The estimated quotient is short by at most 2.
+        while r >= self.value {
+            r -= self.value;
+        }
+        r
+    }
+
+    #[inline(always)]
+    pub fn reduce(&self, x: u64) -> u64 {
+        self.reduce_u128(x as u128)
+    }
+
+    /// Reduces a signed integer into `[0, q)`.
+    #[inline(always)]
+    pub fn reduce_i64(&self, x: i64) -> u64 {
+        let r = self.reduce(x.unsigned_abs());
+        if x < 0 {
+            self.neg(r)
+        } else {
+            r
+        }
+    }
+
+    #[inline(always)]
+    pub fn mul(&self, a: u64, b: u64) -> u64 {
+        self.reduce_u128(a as u128 * b as u128)
+    }
+
+    /// `floor(w * 2^64 / q)`, the precomputed quotient that makes [`Self::mul_shoup`] a pair of
+    /// word multiplications when one factor is a constant.
+    #[inline(always)]
+    pub fn shoup(&self, w: u64) -> u64 {
+        (((w as u128) << 64) / self.value as u128) as u64
+    }
+
+    /// `a * w mod q` for a constant `w < q` with `w_shoup = self.shoup(w)`; `a` may be any u64.
+    #[inline(always)]
+    pub fn mul_shoup(&self, a: u64, w: u64, w_shoup: u64) -> u64 {
+        let r = self.mul_shoup_lazy(a, w, w_shoup);
+        if r >= self.value {
+            r - self.value
+        } else {
+            r
+        }
+    }
+
+    /// Like [`Self::mul_shoup`] but leaves the result in `[0, 2q)`.
+    #[inline(always)]
+    pub fn mul_shoup_lazy(&self, a: u64, w: u64, w_shoup: u64) -> u64 {
+        let q_est = ((a as u128 * w_shoup as u128) >> 64) as u64;
+        a.wrapping_mul(w).wrapping_sub(q_est.wrapping_mul(self.value))
+    }
+
+    pub fn pow(&self, mut base: u64, mut exp: u64) -> u64 {
+        let mut acc = 1 % self.value;
+        base %= self.value;
+        while exp > 0 {
+            if exp & 1 == 1 {
+                acc = self.mul(acc, base);
+            }
+            base = self.mul(base, base);
+            exp >>= 1;
+        }
+        acc
+    }
+
+    /// Multiplicative inverse, or an error when `a` shares a factor with the modulus.
+    pub fn inv(&self, a: u64) -> Result<u64, MathError> {
+        let (mut r0, mut r1) = (self.value as i128, (a % self.value) as i128);
+        let (mut t0, mut t1) = (0i128, 1i128);
+        while r1 != 0 {
+            let q = r0 / r1;
+            (r0, r1) = (r1, r0 - q * r1);
+            (t0, t1) = (t1, t0 - q * t1);
+        }
+        if r0 != 1 {
+            return Err(MathError::NotInvertible { value: a, modulus: self.value });
+        }
+        Ok(t0.rem_euclid(self.value as i128) as u64)
+    }
+
+    /// Centered representative in `(-q/2, q/2]`.
+    #[inline(always)]
+    pub fn center(&self, a: u64) -> i64 {
+        if a > self.value / 2 {
+            a as i64 - self.value as i64
+        } else {
+            a as i64
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    const Q: u64 = (1 << 61) - 1;
+
+    proptest! {
+        #[test]
+        fn mul_matches_u128(a in 0..Q, b in 0..Q) {
+            let m = Modulus::new(Q).unwrap();
+            prop_assert_eq!(m.mul(a, b), ((a as u128 * b as u128) % Q as u128) as u64);
+        }
+
+        #[test]
+        fn reduce_any_u128(x: u128, q in 2u64..(1 << 61)) {
+            let m = Modulus::new(q).unwrap();
+            prop_assert_eq!(m.reduce_u128(x), (x % q as u128) as u64);
+        }
+
+        #[test]
+        fn shoup_matches_mul(a: u64, w in 0..Q) {
+            let m = Modulus::new(Q).unwrap();
+            prop_assert_eq!(m.mul_shoup(a, w, m.shoup(w)), m.mul(m.reduce(a), w));
+        }
+
+        #[test]
+        fn inverse_inverts(a in 1..Q) {
+            let m = Modulus::new(Q).unwrap();
+            prop_assert_eq!(m.mul(a, m.inv(a).unwrap()), 1);
+        }
+    }
+
+    #[test]
+    fn rejects_bad_moduli() {
+        assert!(Modulus::new(0).is_err());
+        assert!(Modulus::new(1).is_err());
+        assert!(Modulus::new(1 << 62).is_err());
+        assert!(Modulus::new(6).unwrap().inv(4).is_err());
+    }
+
+    #[test]
+    fn signed_reduction_and_centering() {
+        let m = Modulus::new(97).unwrap();
+        assert_eq!(m.reduce_i64(-1), 96);
+        assert_eq!(m.reduce_i64(-200), 91);
+        assert_eq!(m.center(96), -1);
+        assert_eq!(m.center(48), 48);
+    }
+}

@@ -1,0 +1,186 @@
+//! Negacyclic number-theoretic transform over one prime.
+//!
+//! The butterflies come from `tfhe-ntt` (AVX2/AVX-512, Harvey lazy reduction), which measured
+//! faster than a straightforward Rust NTT on this project's machines (see `benches/ntt.rs` and
+//! docs/dependencies.md). This module adds what a scheme needs on top of it: a normalized inverse
+//! and the evaluation point of every output slot, so that automorphisms `X -> X^g` become plain
+//! permutations of the transformed vector.
+
+use std::collections::HashMap;
+
+use tfhe_ntt::prime64::Plan;
+
+use crate::{MathError, Modulus};
+
+/// Precomputed transform of size `n` modulo one prime `q = 1 mod 2n`.
+pub struct NttTable {
+    plan: Plan,
+    modulus: Modulus,
+    /// `exponents[j] = e` when output slot `j` holds the evaluation at `psi^e` (e odd), for a
+    /// primitive 2n-th root `psi`.
+    exponents: Vec<u32>,
+}
+
+impl std::fmt::Debug for NttTable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NttTable")
+            .field("n", &self.exponents.len())
+            .field("modulus", &self.modulus.value())
+            .finish()
+    }
+}
+
+impl NttTable {
+    pub fn new(n: usize, modulus: Modulus) -> Result<Self, MathError> {
+        let q = modulus.value();
+        if n < 16 || !n.is_power_of_two() || q % (2 * n as u64) != 1 {
+            return Err(MathError::NotNttFriendly { modulus: q, n });
+        }
+        let plan = Plan::try_new(n, q).ok_or(MathError::NotNttFriendly { modulus: q, n })?;
+        // Transforming X yields the evaluation points themselves; take the first as psi and
+        // read every other slot's point as a power of it.
+        let mut x = vec![0u64; n];
+        x[1] = 1;
+        plan.fwd(&mut x);
+        let psi = x[0];
+        let mut log = HashMap::with_capacity(n);
+        let mut power = psi;
+        let psi_sq = modulus.mul(psi, psi);
+        for e in (1..2 * n as u32).step_by(2) {
+            log.insert(power, e);
+            power = modulus.mul(power, psi_sq);
+        }
+        let exponents = x
+            .iter()
+            .map(|v| log.get(v).copied().ok_or(MathError::NotNttFriendly { modulus: q, n }))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Self { plan, modulus, exponents })
+    }
+
+    pub fn n(&self) -> usize {
+        self.exponents.len()
+    }
+
+    pub fn modulus(&self) -> &Modulus {
+        &self.modulus
+    }
+
+    /// Coefficients in `[0, q)` to evaluations in `[0, q)`.
+    pub fn forward(&self, a: &mut [u64]) {
+        self.plan.fwd(a);
+    }
+
+    /// Evaluations back to coefficients, including the division by `n`.
+    pub fn backward(&self, a: &mut [u64]) {
+        self.plan.inv(a);
+        self.plan.normalize(a);
+    }
+
+    /// Evaluation-point exponents of the output slots.
+    pub fn exponents(&self) -> &[u32] {
+        &self.exponents
+    }
+}
+
+/// Permutation that applies `X -> X^g` to a vector in evaluation form: `out[j] = in[perm[j]]`.
+/// Depends only on the slot layout, which [`NttTable`] exposes through its exponents.
+pub fn automorphism_permutation(exponents: &[u32], galois: u64) -> Vec<u32> {
+    let two_n = 2 * exponents.len() as u64;
+    let mut slot_of = vec![0u32; two_n as usize];
+    for (j, &e) in exponents.iter().enumerate() {
+        slot_of[e as usize] = j as u32;
+    }
+    exponents
+        .iter()
+        .map(|&e| slot_of[((e as u64 * galois) % two_n) as usize])
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ntt_primes;
+
+    fn negacyclic_product(a: &[u64], b: &[u64], m: &Modulus) -> Vec<u64> {
+        let n = a.len();
+        let mut out = vec![0u64; n];
+        for i in 0..n {
+            for j in 0..n {
+                let p = m.mul(a[i], b[j]);
+                if i + j < n {
+                    out[i + j] = m.add(out[i + j], p);
+                } else {
+                    out[i + j - n] = m.sub(out[i + j - n], p);
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn transform_multiplies_negacyclically() {
+        let n = 64;
+        for bits in [30, 50, 60] {
+            let m = ntt_primes(bits, n, 1, &[]).unwrap()[0];
+            let t = NttTable::new(n, m).unwrap();
+            let a: Vec<u64> = (0..n as u64).map(|i| m.reduce(i * 7919 + 3)).collect();
+            let b: Vec<u64> = (0..n as u64).map(|i| m.reduce(i * i * 104729 + 11)).collect();
+            let expected = negacyclic_product(&a, &b, &m);
+            let (mut fa, mut fb) = (a.clone(), b.clone());
+            t.forward(&mut fa);
+            t.forward(&mut fb);
+            let mut prod: Vec<u64> = fa.iter().zip(&fb).map(|(x, y)| m.mul(*x, *y)).collect();
+            t.backward(&mut prod);
+            assert_eq!(prod, expected);
+            t.backward(&mut fa);
+            assert_eq!(fa, a);
+        }
+    }
+
+    #[test]
+    fn automorphism_is_a_permutation_of_evaluations() {
+        let n = 32;
+        let m = ntt_primes(50, n, 1, &[]).unwrap()[0];
+        let t = NttTable::new(n, m).unwrap();
+        let a: Vec<u64> = (0..n as u64).map(|i| m.reduce(i * 31 + 5)).collect();
+        for g in [5u64, 25, 2 * n as u64 - 1] {
+            // a(X^g) computed on coefficients: X^i -> X^(i g mod 2n) with sign flips.
+            let mut expected = vec![0u64; n];
+            for (i, &c) in a.iter().enumerate() {
+                let k = (i as u64 * g) % (2 * n as u64);
+                if k < n as u64 {
+                    expected[k as usize] = m.add(expected[k as usize], c);
+                } else {
+                    let k = (k - n as u64) as usize;
+                    expected[k] = m.sub(expected[k], c);
+                }
+            }
+            let mut fa = a.clone();
+            t.forward(&mut fa);
+            let perm = automorphism_permutation(t.exponents(), g);
+            let mut permuted: Vec<u64> = perm.iter().map(|&p| fa[p as usize]).collect();
+            t.backward(&mut permuted);
+            assert_eq!(permuted, expected, "galois element {g}");
+        }
+    }
+
+    #[test]
+    fn slot_layout_is_shared_by_all_primes() {
+        // Automorphism tables are computed once per ring, so every prime must agree on them.
+        let n = 1 << 10;
+        let primes = ntt_primes(45, n, 4, &[]).unwrap();
+        let first = NttTable::new(n, primes[0]).unwrap();
+        for q in &primes[1..] {
+            let t = NttTable::new(n, *q).unwrap();
+            let p1 = automorphism_permutation(first.exponents(), 5);
+            let p2 = automorphism_permutation(t.exponents(), 5);
+            assert_eq!(p1, p2);
+        }
+    }
+
+    #[test]
+    fn rejects_unfriendly_modulus() {
+        assert!(NttTable::new(64, Modulus::new(97).unwrap()).is_err());
+        assert!(NttTable::new(48, Modulus::new(97).unwrap()).is_err());
+    }
+}

@@ -1,0 +1,239 @@
+//! Polynomials of `Z_Q[X]/(X^n + 1)` stored limb by limb in an RNS basis.
+//!
+//! A polynomial does not own its basis: operations take the [`RnsBasis`] the caller keeps for
+//! its level, which keeps polynomials plain data (cheap to serialize, validate and zeroize).
+//! Limb-wise work runs in parallel with rayon.
+
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+use zeroize::Zeroize;
+
+use crate::{MathError, RnsBasis};
+
+/// `limbs` residue vectors of length `n`, limb `i` modulo the `i`-th modulus of its basis.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Zeroize)]
+pub struct RnsPoly {
+    n: usize,
+    data: Vec<u64>,
+}
+
+impl RnsPoly {
+    pub fn zero(n: usize, limbs: usize) -> Self {
+        Self { n, data: vec![0; n * limbs] }
+    }
+
+    /// Wraps flat limb data; the length must be a multiple of `n`.
+    pub fn from_data(n: usize, data: Vec<u64>) -> Result<Self, MathError> {
+        if n == 0 || data.len() % n != 0 {
+            return Err(MathError::DegreeMismatch { expected: n, found: data.len() });
+        }
+        Ok(Self { n, data })
+    }
+
+    /// Reduces small signed coefficients into every limb of `basis`.
+    pub fn from_signed(basis: &RnsBasis, coeffs: &[i64]) -> Self {
+        let n = basis.n();
+        assert_eq!(coeffs.len(), n);
+        let mut p = Self::zero(n, basis.len());
+        p.data.par_chunks_mut(n).enumerate().for_each(|(i, limb)| {
+            let m = basis.modulus(i);
+            for (o, &c) in limb.iter_mut().zip(coeffs) {
+                *o = m.reduce_i64(c);
+            }
+        });
+        p
+    }
+
+    pub fn n(&self) -> usize {
+        self.n
+    }
+
+    pub fn limbs(&self) -> usize {
+        self.data.len() / self.n
+    }
+
+    pub fn data(&self) -> &[u64] {
+        &self.data
+    }
+
+    pub fn data_mut(&mut self) -> &mut [u64] {
+        &mut self.data
+    }
+
+    pub fn limb(&self, i: usize) -> &[u64] {
+        &self.data[i * self.n..(i + 1) * self.n]
+    }
+
+    pub fn limb_mut(&mut self, i: usize) -> &mut [u64] {
+        &mut self.data[i * self.n..(i + 1) * self.n]
+    }
+
+    /// Drops limbs beyond the first `limbs`.
+    pub fn truncate(&mut self, limbs: usize) {
+        self.data.truncate(limbs * self.n);
+    }
+
+    /// A copy of the first `limbs` limbs.
+    pub fn prefix(&self, limbs: usize) -> Self {
+        Self { n: self.n, data: self.data[..limbs * self.n].to_vec() }
+    }
+
+    /// Appends the limbs of `other`.
+    pub fn extend(&mut self, other: &Self) {
+        assert_eq!(self.n, other.n);
+        self.data.extend_from_slice(&other.data);
+    }
+
+    /// True when every residue is below its limb's modulus.
+    pub fn is_reduced(&self, basis: &RnsBasis) -> bool {
+        self.n == basis.n()
+            && self.limbs() == basis.len()
+            && self
+                .data
+                .chunks(self.n)
+                .enumerate()
+                .all(|(i, limb)| limb.iter().all(|&c| c < basis.modulus(i).value()))
+    }
+
+    fn zip_limbs<F>(&mut self, basis: &RnsBasis, other: &Self, f: F)
+    where
+        F: Fn(&crate::Modulus, &mut u64, u64) + Sync,
+    {
+        assert_eq!(self.data.len(), other.data.len());
+        assert!(self.limbs() <= basis.len());
+        let n = self.n;
+        self.data.par_chunks_mut(n).zip(other.data.par_chunks(n)).enumerate().for_each(
+            |(i, (a, b))| {
+                let m = basis.modulus(i);
+                for (x, &y) in a.iter_mut().zip(b) {
+                    f(m, x, y);
+                }
+            },
+        );
+    }
+
+    pub fn add_assign(&mut self, basis: &RnsBasis, other: &Self) {
+        self.zip_limbs(basis, other, |m, x, y| *x = m.add(*x, y));
+    }
+
+    pub fn sub_assign(&mut self, basis: &RnsBasis, other: &Self) {
+        self.zip_limbs(basis, other, |m, x, y| *x = m.sub(*x, y));
+    }
+
+    /// Pointwise product; meaningful as a ring product when both are in evaluation form.
+    pub fn mul_assign(&mut self, basis: &RnsBasis, other: &Self) {
+        self.zip_limbs(basis, other, |m, x, y| *x = m.mul(*x, y));
+    }
+
+    /// `self += a * b` pointwise.
+    pub fn mul_add_assign(&mut self, basis: &RnsBasis, a: &Self, b: &Self) {
+        assert_eq!(a.data.len(), b.data.len());
+        assert_eq!(self.data.len(), a.data.len());
+        let n = self.n;
+        self.data
+            .par_chunks_mut(n)
+            .zip(a.data.par_chunks(n).zip(b.data.par_chunks(n)))
+            .enumerate()
+            .for_each(|(i, (o, (x, y)))| {
+                let m = basis.modulus(i);
+                for ((o, &x), &y) in o.iter_mut().zip(x).zip(y) {
+                    *o = m.reduce_u128(x as u128 * y as u128 + *o as u128);
+                }
+            });
+    }
+
+    pub fn neg_assign(&mut self, basis: &RnsBasis) {
+        let n = self.n;
+        self.data.par_chunks_mut(n).enumerate().for_each(|(i, a)| {
+            let m = basis.modulus(i);
+            a.iter_mut().for_each(|x| *x = m.neg(*x));
+        });
+    }
+
+    /// Multiplies limb `i` by `scalars[i]` (a constant given by its residues).
+    pub fn mul_scalar_assign(&mut self, basis: &RnsBasis, scalars: &[u64]) {
+        let n = self.n;
+        self.data.par_chunks_mut(n).enumerate().for_each(|(i, a)| {
+            let m = basis.modulus(i);
+            let (w, ws) = (scalars[i], m.shoup(scalars[i]));
+            a.iter_mut().for_each(|x| *x = m.mul_shoup(*x, w, ws));
+        });
+    }
+
+    /// Adds the constant with residues `scalars` to every coefficient (coefficient form) or to
+    /// every evaluation (evaluation form, where a constant is the same everywhere).
+    pub fn add_scalar_assign(&mut self, basis: &RnsBasis, scalars: &[u64]) {
+        let n = self.n;
+        self.data.par_chunks_mut(n).enumerate().for_each(|(i, a)| {
+            let m = basis.modulus(i);
+            a.iter_mut().for_each(|x| *x = m.add(*x, scalars[i]));
+        });
+    }
+
+    pub fn ntt_forward(&mut self, basis: &RnsBasis) {
+        let n = self.n;
+        self.data.par_chunks_mut(n).enumerate().for_each(|(i, a)| basis.table(i).forward(a));
+    }
+
+    pub fn ntt_backward(&mut self, basis: &RnsBasis) {
+        let n = self.n;
+        self.data.par_chunks_mut(n).enumerate().for_each(|(i, a)| basis.table(i).backward(a));
+    }
+
+    /// Applies a slot permutation (an automorphism in evaluation form) to every limb.
+    pub fn permute(&self, perm: &[u32]) -> Self {
+        let n = self.n;
+        let mut out = Self::zero(n, self.limbs());
+        out.data.par_chunks_mut(n).zip(self.data.par_chunks(n)).for_each(|(o, a)| {
+            for (o, &p) in o.iter_mut().zip(perm) {
+                *o = a[p as usize];
+            }
+        });
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ntt_primes;
+
+    #[test]
+    fn ring_product_through_evaluation_form() {
+        let n = 32;
+        let basis = RnsBasis::new(n, &ntt_primes(50, n, 3, &[]).unwrap()).unwrap();
+        // (1 + X) * X^(n-1) = X^(n-1) + X^n = X^(n-1) - 1.
+        let mut a_c = vec![0i64; n];
+        a_c[0] = 1;
+        a_c[1] = 1;
+        let mut b_c = vec![0i64; n];
+        b_c[n - 1] = 1;
+        let mut a = RnsPoly::from_signed(&basis, &a_c);
+        let mut b = RnsPoly::from_signed(&basis, &b_c);
+        a.ntt_forward(&basis);
+        b.ntt_forward(&basis);
+        a.mul_assign(&basis, &b);
+        a.ntt_backward(&basis);
+        let mut expected = vec![0i64; n];
+        expected[0] = -1;
+        expected[n - 1] = 1;
+        assert_eq!(a, RnsPoly::from_signed(&basis, &expected));
+    }
+
+    #[test]
+    fn add_sub_neg_roundtrip() {
+        let n = 16;
+        let basis = RnsBasis::new(n, &ntt_primes(40, n, 2, &[]).unwrap()).unwrap();
+        let c: Vec<i64> = (0..n as i64).map(|i| i * 1000 - 7000).collect();
+        let a = RnsPoly::from_signed(&basis, &c);
+        let mut b = a.clone();
+        b.add_assign(&basis, &a);
+        b.sub_assign(&basis, &a);
+        assert_eq!(b, a);
+        b.neg_assign(&basis);
+        b.add_assign(&basis, &a);
+        assert_eq!(b, RnsPoly::zero(n, 2));
+        assert!(a.is_reduced(&basis));
+        assert!(RnsPoly::from_data(n, vec![0; 17]).is_err());
+    }
+}
