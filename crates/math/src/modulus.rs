@@ -43,7 +43,11 @@ impl Modulus {
         // u128::MAX / q equals floor(2^128 / q) unless q divides 2^128, impossible for q odd or
         // q > 2 with an odd factor; powers of two are handled the same way since they only
         // lose the exact quotient, which the final correction step absorbs.
-        Ok(Self { value, ratio_hi: (ratio >> 64) as u64, ratio_lo: ratio as u64 })
+        Ok(Self {
+            value,
+            ratio_hi: (ratio >> 64) as u64,
+            ratio_lo: ratio as u64,
+        })
     }
 
     #[inline(always)]
@@ -147,7 +151,8 @@ impl Modulus {
     #[inline(always)]
     pub fn mul_shoup_lazy(&self, a: u64, w: u64, w_shoup: u64) -> u64 {
         let q_est = ((a as u128 * w_shoup as u128) >> 64) as u64;
-        a.wrapping_mul(w).wrapping_sub(q_est.wrapping_mul(self.value))
+        a.wrapping_mul(w)
+            .wrapping_sub(q_est.wrapping_mul(self.value))
     }
 
     pub fn pow(&self, mut base: u64, mut exp: u64) -> u64 {
@@ -173,7 +178,10 @@ impl Modulus {
             (t0, t1) = (t1, t0 - q * t1);
         }
         if r0 != 1 {
-            return Err(MathError::NotInvertible { value: a, modulus: self.value });
+            return Err(MathError::NotInvertible {
+                value: a,
+                modulus: self.value,
+            });
         }
         Ok(t0.rem_euclid(self.value as i128) as u64)
     }

@@ -52,9 +52,17 @@ impl NttTable {
         }
         let exponents = x
             .iter()
-            .map(|v| log.get(v).copied().ok_or(MathError::NotNttFriendly { modulus: q, n }))
+            .map(|v| {
+                log.get(v)
+                    .copied()
+                    .ok_or(MathError::NotNttFriendly { modulus: q, n })
+            })
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(Self { plan, modulus, exponents })
+        Ok(Self {
+            plan,
+            modulus,
+            exponents,
+        })
     }
 
     pub fn n(&self) -> usize {
@@ -124,7 +132,9 @@ mod tests {
             let m = ntt_primes(bits, n, 1, &[]).unwrap()[0];
             let t = NttTable::new(n, m).unwrap();
             let a: Vec<u64> = (0..n as u64).map(|i| m.reduce(i * 7919 + 3)).collect();
-            let b: Vec<u64> = (0..n as u64).map(|i| m.reduce(i * i * 104729 + 11)).collect();
+            let b: Vec<u64> = (0..n as u64)
+                .map(|i| m.reduce(i * i * 104729 + 11))
+                .collect();
             let expected = negacyclic_product(&a, &b, &m);
             let (mut fa, mut fb) = (a.clone(), b.clone());
             t.forward(&mut fa);

@@ -19,13 +19,19 @@ pub struct RnsPoly {
 
 impl RnsPoly {
     pub fn zero(n: usize, limbs: usize) -> Self {
-        Self { n, data: vec![0; n * limbs] }
+        Self {
+            n,
+            data: vec![0; n * limbs],
+        }
     }
 
     /// Wraps flat limb data; the length must be a multiple of `n`.
     pub fn from_data(n: usize, data: Vec<u64>) -> Result<Self, MathError> {
         if n == 0 || data.len() % n != 0 {
-            return Err(MathError::DegreeMismatch { expected: n, found: data.len() });
+            return Err(MathError::DegreeMismatch {
+                expected: n,
+                found: data.len(),
+            });
         }
         Ok(Self { n, data })
     }
@@ -75,7 +81,10 @@ impl RnsPoly {
 
     /// A copy of the first `limbs` limbs.
     pub fn prefix(&self, limbs: usize) -> Self {
-        Self { n: self.n, data: self.data[..limbs * self.n].to_vec() }
+        Self {
+            n: self.n,
+            data: self.data[..limbs * self.n].to_vec(),
+        }
     }
 
     /// Appends the limbs of `other`.
@@ -102,14 +111,16 @@ impl RnsPoly {
         assert_eq!(self.data.len(), other.data.len());
         assert!(self.limbs() <= basis.len());
         let n = self.n;
-        self.data.par_chunks_mut(n).zip(other.data.par_chunks(n)).enumerate().for_each(
-            |(i, (a, b))| {
+        self.data
+            .par_chunks_mut(n)
+            .zip(other.data.par_chunks(n))
+            .enumerate()
+            .for_each(|(i, (a, b))| {
                 let m = basis.modulus(i);
                 for (x, &y) in a.iter_mut().zip(b) {
                     f(m, x, y);
                 }
-            },
-        );
+            });
     }
 
     pub fn add_assign(&mut self, basis: &RnsBasis, other: &Self) {
@@ -172,23 +183,32 @@ impl RnsPoly {
 
     pub fn ntt_forward(&mut self, basis: &RnsBasis) {
         let n = self.n;
-        self.data.par_chunks_mut(n).enumerate().for_each(|(i, a)| basis.table(i).forward(a));
+        self.data
+            .par_chunks_mut(n)
+            .enumerate()
+            .for_each(|(i, a)| basis.table(i).forward(a));
     }
 
     pub fn ntt_backward(&mut self, basis: &RnsBasis) {
         let n = self.n;
-        self.data.par_chunks_mut(n).enumerate().for_each(|(i, a)| basis.table(i).backward(a));
+        self.data
+            .par_chunks_mut(n)
+            .enumerate()
+            .for_each(|(i, a)| basis.table(i).backward(a));
     }
 
     /// Applies a slot permutation (an automorphism in evaluation form) to every limb.
     pub fn permute(&self, perm: &[u32]) -> Self {
         let n = self.n;
         let mut out = Self::zero(n, self.limbs());
-        out.data.par_chunks_mut(n).zip(self.data.par_chunks(n)).for_each(|(o, a)| {
-            for (o, &p) in o.iter_mut().zip(perm) {
-                *o = a[p as usize];
-            }
-        });
+        out.data
+            .par_chunks_mut(n)
+            .zip(self.data.par_chunks(n))
+            .for_each(|(o, a)| {
+                for (o, &p) in o.iter_mut().zip(perm) {
+                    *o = a[p as usize];
+                }
+            });
         out
     }
 }

@@ -32,7 +32,10 @@ impl RnsBasis {
         }
         for (i, t) in tables.iter().enumerate() {
             if t.n() != n {
-                return Err(MathError::DegreeMismatch { expected: n, found: t.n() });
+                return Err(MathError::DegreeMismatch {
+                    expected: n,
+                    found: t.n(),
+                });
             }
             if tables[..i].iter().any(|u| u.modulus() == t.modulus()) {
                 return Err(MathError::RepeatedModulus(t.modulus().value()));
@@ -71,7 +74,10 @@ impl RnsBasis {
 
     /// The sub-basis of limbs `range`.
     pub fn slice(&self, range: std::ops::Range<usize>) -> Self {
-        Self { n: self.n, tables: self.tables[range].to_vec() }
+        Self {
+            n: self.n,
+            tables: self.tables[range].to_vec(),
+        }
     }
 
     /// This basis followed by `other`.
@@ -83,12 +89,14 @@ impl RnsBasis {
 
     /// The product of all moduli.
     pub fn product(&self) -> BigUint {
-        self.moduli().fold(BigUint::from(1u32), |acc, m| acc * m.value())
+        self.moduli()
+            .fold(BigUint::from(1u32), |acc, m| acc * m.value())
     }
 
     /// `prod(moduli) mod m`.
     pub fn product_mod(&self, m: &Modulus) -> u64 {
-        self.moduli().fold(1 % m.value(), |acc, q| m.mul(acc, m.reduce(q.value())))
+        self.moduli()
+            .fold(1 % m.value(), |acc, q| m.mul(acc, m.reduce(q.value())))
     }
 }
 
@@ -109,7 +117,10 @@ pub struct BasisConverter {
 impl BasisConverter {
     pub fn new(from: &RnsBasis, to: &RnsBasis) -> Result<Self, MathError> {
         if from.n() != to.n() {
-            return Err(MathError::DegreeMismatch { expected: from.n(), found: to.n() });
+            return Err(MathError::DegreeMismatch {
+                expected: from.n(),
+                found: to.n(),
+            });
         }
         let hat_inv = (0..from.len())
             .map(|i| {
@@ -136,7 +147,12 @@ impl BasisConverter {
                     .collect()
             })
             .collect();
-        Ok(Self { from: from.clone(), to: to.clone(), hat_inv, hat_mod })
+        Ok(Self {
+            from: from.clone(),
+            to: to.clone(),
+            hat_inv,
+            hat_mod,
+        })
     }
 
     pub fn from(&self) -> &RnsBasis {
@@ -155,13 +171,16 @@ impl BasisConverter {
         assert_eq!(output.len(), n * self.to.len());
         // y_i = x_i * (A/a_i)^{-1} mod a_i, kept per limb so each target streams through them.
         let mut y = vec![0u64; input.len()];
-        y.par_chunks_mut(n).zip(input.par_chunks(n)).enumerate().for_each(|(i, (yi, xi))| {
-            let (w, ws) = self.hat_inv[i];
-            let ai = self.from.modulus(i);
-            for (o, &x) in yi.iter_mut().zip(xi) {
-                *o = ai.mul_shoup(x, w, ws);
-            }
-        });
+        y.par_chunks_mut(n)
+            .zip(input.par_chunks(n))
+            .enumerate()
+            .for_each(|(i, (yi, xi))| {
+                let (w, ws) = self.hat_inv[i];
+                let ai = self.from.modulus(i);
+                for (o, &x) in yi.iter_mut().zip(xi) {
+                    *o = ai.mul_shoup(x, w, ws);
+                }
+            });
         let from_len = self.from.len();
         output.par_chunks_mut(n).enumerate().for_each(|(j, out)| {
             let bj = self.to.modulus(j);
@@ -197,7 +216,11 @@ impl CrtComposer {
         let inv = (0..basis.len())
             .map(|i| {
                 (0..i)
-                    .map(|j| basis.modulus(i).inv(basis.modulus(i).reduce(basis.modulus(j).value())))
+                    .map(|j| {
+                        basis
+                            .modulus(i)
+                            .inv(basis.modulus(i).reduce(basis.modulus(j).value()))
+                    })
                     .collect::<Result<Vec<_>, _>>()
             })
             .collect::<Result<Vec<_>, _>>()?;
@@ -209,7 +232,11 @@ impl CrtComposer {
             half_digits.push(d.to_u64_digits().first().copied().unwrap_or(0));
             rest /= m.value();
         }
-        Ok(Self { basis: basis.clone(), inv, half_digits })
+        Ok(Self {
+            basis: basis.clone(),
+            inv,
+            half_digits,
+        })
     }
 
     /// Mixed-radix digits of the value with residues `r`.
@@ -280,7 +307,11 @@ mod tests {
         b.moduli()
             .map(|m| {
                 let r = x % BigInt::from(m.value());
-                let r = if r < BigInt::from(0) { r + BigInt::from(m.value()) } else { r };
+                let r = if r < BigInt::from(0) {
+                    r + BigInt::from(m.value())
+                } else {
+                    r
+                };
                 r.to_u64_digits().1.first().copied().unwrap_or(0)
             })
             .collect()

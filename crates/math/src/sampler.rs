@@ -23,12 +23,16 @@ pub struct Sampler {
 impl Sampler {
     /// Seeded from the operating system's entropy source.
     pub fn from_os() -> Self {
-        Self { rng: ChaCha20Rng::from_entropy() }
+        Self {
+            rng: ChaCha20Rng::from_entropy(),
+        }
     }
 
     /// Deterministic, for tests and reproducible benchmarks only.
     pub fn from_seed(seed: u64) -> Self {
-        Self { rng: ChaCha20Rng::seed_from_u64(seed) }
+        Self {
+            rng: ChaCha20Rng::seed_from_u64(seed),
+        }
     }
 
     /// A fresh 32-byte seed, for expanding public uniform polynomials elsewhere.

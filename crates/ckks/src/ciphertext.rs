@@ -1,0 +1,34 @@
+use shroud_math::RnsPoly;
+
+/// An encryption of a vector of `N/2` complex numbers: polynomials `(c_0, c_1[, c_2])` in
+/// evaluation form with `c_0 + c_1 s (+ c_2 s^2) = m + e`. A product has three until it is
+/// relinearized.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Ciphertext {
+    pub(crate) params_id: u64,
+    pub(crate) level: usize,
+    pub(crate) scale: f64,
+    pub(crate) polys: Vec<RnsPoly>,
+}
+
+impl Ciphertext {
+    /// Remaining rescales: a ciphertext at level `l` has `l + 1` primes.
+    pub fn level(&self) -> usize {
+        self.level
+    }
+
+    pub fn scale(&self) -> f64 {
+        self.scale
+    }
+
+    /// Number of polynomials minus one: 1 normally, 2 after an unrelinearized product.
+    pub fn degree(&self) -> usize {
+        self.polys.len() - 1
+    }
+
+    /// Overrides the scale the decoder divides by. Useful after multiplying by a constant that
+    /// was folded into the scale; it changes no ciphertext data.
+    pub fn set_scale(&mut self, scale: f64) {
+        self.scale = scale;
+    }
+}

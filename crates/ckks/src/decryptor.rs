@@ -1,0 +1,39 @@
+use crate::{Ciphertext, CkksError, Params, Plaintext, SecretKey};
+
+/// Recovers the plaintext `c_0 + c_1 s (+ c_2 s^2)` of a ciphertext.
+pub struct Decryptor {
+    params: Params,
+    sk: SecretKey,
+}
+
+impl Decryptor {
+    pub fn new(params: &Params, sk: &SecretKey) -> Result<Self, CkksError> {
+        params.check_same(sk.params_id)?;
+        Ok(Self {
+            params: params.clone(),
+            sk: sk.clone(),
+        })
+    }
+
+    pub fn decrypt(&self, ct: &Ciphertext) -> Result<Plaintext, CkksError> {
+        self.params.check_same(ct.params_id)?;
+        let basis = &self.params.level_ctx(ct.level)?.q;
+        let s = self.sk.poly.prefix(ct.level + 1);
+        // Horner: ((c_d s + c_{d-1}) s + ...) + c_0.
+        let mut acc = ct
+            .polys
+            .last()
+            .expect("a ciphertext has at least two polynomials")
+            .clone();
+        for c in ct.polys.iter().rev().skip(1) {
+            acc.mul_assign(basis, &s);
+            acc.add_assign(basis, c);
+        }
+        Ok(Plaintext {
+            params_id: ct.params_id,
+            level: ct.level,
+            scale: ct.scale,
+            poly: acc,
+        })
+    }
+}

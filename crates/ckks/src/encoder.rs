@@ -1,0 +1,261 @@
+//! Encoding vectors into plaintexts through the canonical embedding.
+//!
+//! Slot `j` holds the evaluation of the plaintext polynomial at `zeta^(5^j)`, `zeta` a primitive
+//! `2N`-th complex root of unity, so the automorphism `X -> X^(5^k)` rotates the slots by `k`
+//! and `X -> X^(-1)` conjugates them. The "special FFT" below evaluates at exactly those points
+//! in `O(N log N)`.
+
+use num_complex::Complex64;
+use shroud_math::RnsPoly;
+
+use crate::{CkksError, Params, Plaintext};
+
+/// Encodes and decodes vectors of up to `N/2` complex (or real) values.
+pub struct Encoder {
+    params: Params,
+    /// `5^j mod 2N` for `j < N/2`.
+    rot_group: Vec<u64>,
+    /// `exp(2 pi i k / 2N)` for `k <= 2N`.
+    roots: Vec<Complex64>,
+}
+
+impl Encoder {
+    pub fn new(params: &Params) -> Self {
+        let n = params.n();
+        let m = 2 * n as u64;
+        let mut rot_group = Vec::with_capacity(n / 2);
+        let mut g = 1u64;
+        for _ in 0..n / 2 {
+            rot_group.push(g);
+            g = g * 5 % m;
+        }
+        let roots = (0..=m)
+            .map(|k| Complex64::from_polar(1.0, std::f64::consts::TAU * k as f64 / m as f64))
+            .collect();
+        Self {
+            params: params.clone(),
+            rot_group,
+            roots,
+        }
+    }
+
+    pub fn params(&self) -> &Params {
+        &self.params
+    }
+
+    /// Encodes real values at the top level and the default scale.
+    pub fn encode(&self, values: &[f64]) -> Result<Plaintext, CkksError> {
+        self.encode_at(values, self.params.max_level(), self.params.default_scale())
+    }
+
+    /// Encodes real values at a chosen level and scale.
+    pub fn encode_at(
+        &self,
+        values: &[f64],
+        level: usize,
+        scale: f64,
+    ) -> Result<Plaintext, CkksError> {
+        let z: Vec<Complex64> = values.iter().map(|&v| Complex64::new(v, 0.0)).collect();
+        self.encode_complex_at(&z, level, scale)
+    }
+
+    /// Encodes complex values at a chosen level and scale; missing slots are zero.
+    pub fn encode_complex_at(
+        &self,
+        values: &[Complex64],
+        level: usize,
+        scale: f64,
+    ) -> Result<Plaintext, CkksError> {
+        let slots = self.params.slots();
+        if values.len() > slots {
+            return Err(CkksError::TooManyValues {
+                given: values.len(),
+                slots,
+            });
+        }
+        if !scale.is_finite() || scale < 1.0 {
+            return Err(CkksError::InvalidScale(scale.log2()));
+        }
+        if let Some(bad) = values
+            .iter()
+            .find(|v| !v.re.is_finite() || !v.im.is_finite())
+        {
+            return Err(CkksError::ValueOutOfRange(bad.re));
+        }
+        let lc = self.params.level_ctx(level)?;
+        let mut z = vec![Complex64::new(0.0, 0.0); slots];
+        z[..values.len()].copy_from_slice(values);
+        self.special_ifft(&mut z);
+        let half = self.params.n() / 2;
+        let mut coeffs = vec![0f64; self.params.n()];
+        for (i, v) in z.iter().enumerate() {
+            coeffs[i] = (v.re * scale).round();
+            coeffs[i + half] = (v.im * scale).round();
+        }
+        // A coefficient must stay below Q/2 to be recoverable, with one bit of margin for noise.
+        let log_q: f64 = lc.q.moduli().map(|m| (m.value() as f64).log2()).sum();
+        let max = coeffs.iter().fold(0f64, |a, c| a.max(c.abs()));
+        if max >= 2f64.powf(log_q - 2.0) {
+            let worst = values.iter().fold(0f64, |a, v| a.max(v.norm()));
+            return Err(CkksError::ValueOutOfRange(worst));
+        }
+        let mut poly = RnsPoly::zero(self.params.n(), level + 1);
+        for (i, m) in lc.q.moduli().enumerate() {
+            for (o, &c) in poly.limb_mut(i).iter_mut().zip(&coeffs) {
+                *o = reduce_f64(m, c);
+            }
+        }
+        poly.ntt_forward(&lc.q);
+        Ok(Plaintext {
+            params_id: self.params.id(),
+            level,
+            scale,
+            poly,
+        })
+    }
+
+    /// Decodes to the real parts of the slots.
+    pub fn decode(&self, pt: &Plaintext) -> Result<Vec<f64>, CkksError> {
+        Ok(self.decode_complex(pt)?.into_iter().map(|z| z.re).collect())
+    }
+
+    /// Decodes all `N/2` complex slots.
+    pub fn decode_complex(&self, pt: &Plaintext) -> Result<Vec<Complex64>, CkksError> {
+        self.params.check_same(pt.params_id)?;
+        let lc = self.params.level_ctx(pt.level)?;
+        let mut poly = pt.poly.clone();
+        poly.ntt_backward(&lc.q);
+        let coeffs = lc.composer.compose(poly.data());
+        let half = self.params.n() / 2;
+        let mut z: Vec<Complex64> = (0..half)
+            .map(|i| Complex64::new(coeffs[i] / pt.scale, coeffs[i + half] / pt.scale))
+            .collect();
+        self.special_fft(&mut z);
+        Ok(z)
+    }
+
+    /// Evaluates the polynomial whose coefficients are packed in `z` at the slot points.
+    fn special_fft(&self, z: &mut [Complex64]) {
+        let size = z.len();
+        let m = self.roots.len() - 1;
+        bit_reverse(z);
+        let mut len = 2;
+        while len <= size {
+            let (lenh, lenq) = (len / 2, len * 4);
+            for chunk in z.chunks_mut(len) {
+                for j in 0..lenh {
+                    let idx = (self.rot_group[j] as usize % lenq) * m / lenq;
+                    let u = chunk[j];
+                    let v = chunk[j + lenh] * self.roots[idx];
+                    chunk[j] = u + v;
+                    chunk[j + lenh] = u - v;
+                }
+            }
+            len *= 2;
+        }
+    }
+
+    /// Inverse of [`Self::special_fft`].
+    fn special_ifft(&self, z: &mut [Complex64]) {
+        let size = z.len();
+        let m = self.roots.len() - 1;
+        let mut len = size;
+        while len >= 2 {
+            let (lenh, lenq) = (len / 2, len * 4);
+            for chunk in z.chunks_mut(len) {
+                for j in 0..lenh {
+                    let idx = (lenq - self.rot_group[j] as usize % lenq) * m / lenq;
+                    let u = chunk[j] + chunk[j + lenh];
+                    let v = (chunk[j] - chunk[j + lenh]) * self.roots[idx];
+                    chunk[j] = u;
+                    chunk[j + lenh] = v;
+                }
+            }
+            len /= 2;
+        }
+        bit_reverse(z);
+        let inv = 1.0 / size as f64;
+        z.iter_mut().for_each(|v| *v *= inv);
+    }
+}
+
+fn bit_reverse<T>(a: &mut [T]) {
+    let bits = a.len().trailing_zeros();
+    if bits == 0 {
+        return;
+    }
+    for i in 0..a.len() {
+        let j = i.reverse_bits() >> (usize::BITS - bits);
+        if i < j {
+            a.swap(i, j);
+        }
+    }
+}
+
+/// Exact residue of an integral `f64` of any magnitude: `c = mantissa * 2^exp`.
+fn reduce_f64(m: &shroud_math::Modulus, c: f64) -> u64 {
+    if c.abs() < 9.2e18 {
+        return m.reduce_i64(c as i64);
+    }
+    let bits = c.abs().to_bits();
+    let exp = ((bits >> 52) & 0x7ff) as i64 - 1075;
+    let mantissa = (bits & ((1 << 52) - 1)) | (1 << 52);
+    let r = m.mul(m.reduce(mantissa), m.pow(2, exp as u64));
+    if c < 0.0 {
+        m.neg(r)
+    } else {
+        r
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::presets;
+
+    #[test]
+    fn roundtrip_complex_and_large_scale() {
+        let params = Params::new_insecure(presets::insecure_test_n12()).unwrap();
+        let enc = Encoder::new(&params);
+        let z: Vec<Complex64> = (0..params.slots())
+            .map(|i| Complex64::new((i as f64).sin(), (i as f64 * 0.3).cos()))
+            .collect();
+        for scale in [2f64.powi(30), 2f64.powi(40), 2f64.powi(100)] {
+            let pt = enc
+                .encode_complex_at(&z, params.max_level(), scale)
+                .unwrap();
+            let back = enc.decode_complex(&pt).unwrap();
+            let err = z
+                .iter()
+                .zip(&back)
+                .map(|(a, b)| (a - b).norm())
+                .fold(0.0, f64::max);
+            // Rounding N coefficients to integers perturbs each slot by about sqrt(N) / scale.
+            let bound = 4.0 * (params.n() as f64).sqrt() / scale + 1e-12;
+            assert!(err < bound, "scale {scale}: error {err} above {bound}");
+        }
+    }
+
+    #[test]
+    fn encode_rejects_bad_input() {
+        let params = Params::new_insecure(presets::insecure_test_n12()).unwrap();
+        let enc = Encoder::new(&params);
+        assert!(matches!(
+            enc.encode(&vec![0.0; params.slots() + 1]),
+            Err(CkksError::TooManyValues { .. })
+        ));
+        assert!(matches!(
+            enc.encode(&[f64::NAN]),
+            Err(CkksError::ValueOutOfRange(_))
+        ));
+        assert!(matches!(
+            enc.encode_at(&[1e30], 0, 2f64.powi(40)),
+            Err(CkksError::ValueOutOfRange(_))
+        ));
+        assert!(matches!(
+            enc.encode_at(&[1.0], 9, 2f64.powi(40)),
+            Err(CkksError::LevelOutOfRange { .. })
+        ));
+        assert!(enc.encode_at(&[1.0], 0, 0.0).is_err());
+    }
+}

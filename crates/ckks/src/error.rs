@@ -1,0 +1,39 @@
+use shroud_math::MathError;
+
+/// Every way a CKKS operation can refuse its inputs. Operations never panic on bad input and
+/// never return a silently wrong result: they return one of these.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum CkksError {
+    #[error("invalid parameters: {0}")]
+    InvalidParams(String),
+    #[error("parameters give only {bits} bits of security (need 128); use an insecure constructor for tests")]
+    Insecure { bits: u32 },
+    #[error("operands come from different parameters")]
+    ParamsMismatch,
+    #[error("level mismatch: {0} vs {1} (use mod_drop to align)")]
+    LevelMismatch(usize, usize),
+    #[error("scale mismatch: 2^{0:.3} vs 2^{1:.3}")]
+    ScaleMismatch(f64, f64),
+    #[error("no levels left to rescale or multiply at level {0}")]
+    LevelsExhausted(usize),
+    #[error("level {level} requested but the parameters stop at level {max}")]
+    LevelOutOfRange { level: usize, max: usize },
+    #[error("no relinearization key was given to the evaluator")]
+    MissingRelinKey,
+    #[error("no Galois key for element {0} (rotation or conjugation not generated)")]
+    MissingGaloisKey(u64),
+    #[error("ciphertext has degree {0}; relinearize it first")]
+    NotRelinearized(usize),
+    #[error("{given} values do not fit in {slots} slots")]
+    TooManyValues { given: usize, slots: usize },
+    #[error("value {0} times the scale does not fit under the modulus")]
+    ValueOutOfRange(f64),
+    #[error("scale 2^{0:.3} is not usable here")]
+    InvalidScale(f64),
+    #[error("malformed serialized object: {0}")]
+    Malformed(String),
+    #[error("serialization format version {found}, this build reads {expected}")]
+    UnsupportedVersion { found: u16, expected: u16 },
+    #[error(transparent)]
+    Math(#[from] MathError),
+}

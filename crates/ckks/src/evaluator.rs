@@ -1,0 +1,368 @@
+//! Homomorphic arithmetic: additions, products, rescaling and level management.
+//! Key switching and everything built on it (relinearization, rotations) is in
+//! `evaluator_keyswitch.rs`.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use rayon::prelude::*;
+use shroud_math::{automorphism_permutation, RnsPoly};
+
+use crate::counters::{Counters, Op, OpCounts};
+use crate::{Ciphertext, CkksError, GaloisKeys, Params, Plaintext, RelinKey};
+
+/// Two scales closer than this (relative) are treated as equal: the mismatch then perturbs a
+/// result by less than 2^-40 of its magnitude, far below CKKS precision.
+const SCALE_TOLERANCE: f64 = 1.0 / (1u64 << 40) as f64;
+
+/// Evaluates on ciphertexts with the evaluation keys it was given. Holds no secret.
+pub struct Evaluator {
+    pub(crate) params: Params,
+    pub(crate) relin: Option<RelinKey>,
+    pub(crate) galois: GaloisKeys,
+    /// Slot permutation of each Galois element that has a key.
+    pub(crate) permutations: HashMap<u64, Arc<Vec<u32>>>,
+    pub(crate) counters: Counters,
+}
+
+impl Evaluator {
+    pub fn new(params: &Params) -> Self {
+        Self {
+            params: params.clone(),
+            relin: None,
+            galois: GaloisKeys::default(),
+            permutations: HashMap::new(),
+            counters: Counters::default(),
+        }
+    }
+
+    pub fn with_relin_key(mut self, rk: RelinKey) -> Result<Self, CkksError> {
+        self.params.check_same(rk.0.params_id)?;
+        self.relin = Some(rk);
+        Ok(self)
+    }
+
+    pub fn with_galois_keys(mut self, gk: GaloisKeys) -> Result<Self, CkksError> {
+        let exps = self.params.ctx().levels[0].q.table(0).exponents().to_vec();
+        for (&g, key) in &gk.keys {
+            self.params.check_same(key.params_id)?;
+            self.permutations
+                .insert(g, Arc::new(automorphism_permutation(&exps, g)));
+        }
+        self.galois = gk;
+        Ok(self)
+    }
+
+    pub fn params(&self) -> &Params {
+        &self.params
+    }
+
+    /// Operations performed so far.
+    pub fn counts(&self) -> OpCounts {
+        self.counters.snapshot()
+    }
+
+    pub(crate) fn check_ct(&self, ct: &Ciphertext) -> Result<(), CkksError> {
+        self.params.check_same(ct.params_id)
+    }
+
+    fn check_pair(
+        &self,
+        a: &Ciphertext,
+        b_id: u64,
+        b_level: usize,
+        b_scale: f64,
+    ) -> Result<(), CkksError> {
+        self.check_ct(a)?;
+        self.params.check_same(b_id)?;
+        if a.level != b_level {
+            return Err(CkksError::LevelMismatch(a.level, b_level));
+        }
+        check_scales(a.scale, b_scale)
+    }
+
+    fn basis(&self, level: usize) -> &shroud_math::RnsBasis {
+        &self.params.ctx().levels[level].q
+    }
+
+    pub fn add(&self, a: &Ciphertext, b: &Ciphertext) -> Result<Ciphertext, CkksError> {
+        let mut out = a.clone();
+        self.add_assign(&mut out, b)?;
+        Ok(out)
+    }
+
+    pub fn add_assign(&self, a: &mut Ciphertext, b: &Ciphertext) -> Result<(), CkksError> {
+        self.combine_assign(a, b, false)
+    }
+
+    pub fn sub(&self, a: &Ciphertext, b: &Ciphertext) -> Result<Ciphertext, CkksError> {
+        let mut out = a.clone();
+        self.sub_assign(&mut out, b)?;
+        Ok(out)
+    }
+
+    pub fn sub_assign(&self, a: &mut Ciphertext, b: &Ciphertext) -> Result<(), CkksError> {
+        self.combine_assign(a, b, true)
+    }
+
+    fn combine_assign(
+        &self,
+        a: &mut Ciphertext,
+        b: &Ciphertext,
+        subtract: bool,
+    ) -> Result<(), CkksError> {
+        self.check_pair(a, b.params_id, b.level, b.scale)?;
+        let basis = self.basis(a.level).clone();
+        while a.polys.len() < b.polys.len() {
+            a.polys.push(RnsPoly::zero(basis.n(), a.level + 1));
+        }
+        for (x, y) in a.polys.iter_mut().zip(&b.polys) {
+            if subtract {
+                x.sub_assign(&basis, y);
+            } else {
+                x.add_assign(&basis, y);
+            }
+        }
+        Ok(())
+    }
+
+    pub fn negate(&self, a: &Ciphertext) -> Result<Ciphertext, CkksError> {
+        self.check_ct(a)?;
+        let mut out = a.clone();
+        let basis = self.basis(a.level);
+        out.polys.iter_mut().for_each(|p| p.neg_assign(basis));
+        Ok(out)
+    }
+
+    pub fn add_plain(&self, a: &Ciphertext, pt: &Plaintext) -> Result<Ciphertext, CkksError> {
+        self.check_pair(a, pt.params_id, pt.level, pt.scale)?;
+        let mut out = a.clone();
+        out.polys[0].add_assign(self.basis(a.level), &pt.poly);
+        Ok(out)
+    }
+
+    pub fn sub_plain(&self, a: &Ciphertext, pt: &Plaintext) -> Result<Ciphertext, CkksError> {
+        self.check_pair(a, pt.params_id, pt.level, pt.scale)?;
+        let mut out = a.clone();
+        out.polys[0].sub_assign(self.basis(a.level), &pt.poly);
+        Ok(out)
+    }
+
+    /// Residues of `round(x)` modulo each prime of `level`; fails when `x` does not fit.
+    fn integer_residues(&self, x: f64, level: usize) -> Result<Vec<u64>, CkksError> {
+        let r = x.round();
+        if !r.is_finite() || r.abs() >= 2f64.powi(62) {
+            return Err(CkksError::ValueOutOfRange(x));
+        }
+        Ok(self
+            .basis(level)
+            .moduli()
+            .map(|m| m.reduce_i64(r as i64))
+            .collect())
+    }
+
+    /// Adds the constant `c` to every slot.
+    pub fn add_scalar(&self, a: &Ciphertext, c: f64) -> Result<Ciphertext, CkksError> {
+        self.check_ct(a)?;
+        // A constant polynomial evaluates to itself at every point, so in evaluation form it
+        // is added to every entry.
+        let r = self.integer_residues(c * a.scale, a.level)?;
+        let mut out = a.clone();
+        out.polys[0].add_scalar_assign(self.basis(a.level), &r);
+        Ok(out)
+    }
+
+    /// Multiplies every slot by the integer `k`; scale and level are unchanged.
+    pub fn mul_integer(&self, a: &Ciphertext, k: i64) -> Result<Ciphertext, CkksError> {
+        self.check_ct(a)?;
+        let r = self.integer_residues(k as f64, a.level)?;
+        let mut out = a.clone();
+        let basis = self.basis(a.level);
+        out.polys
+            .iter_mut()
+            .for_each(|p| p.mul_scalar_assign(basis, &r));
+        Ok(out)
+    }
+
+    /// Multiplies every slot by `c`, encoded at the scale of the prime the next rescale removes,
+    /// so that after [`Self::rescale`] the scale is exactly the one `a` had.
+    pub fn mul_scalar(&self, a: &Ciphertext, c: f64) -> Result<Ciphertext, CkksError> {
+        self.check_ct(a)?;
+        if a.level == 0 {
+            return Err(CkksError::LevelsExhausted(0));
+        }
+        let q_last = self.basis(a.level).modulus(a.level).value() as f64;
+        let r = self.integer_residues(c * q_last, a.level)?;
+        let mut out = a.clone();
+        let basis = self.basis(a.level);
+        out.polys
+            .iter_mut()
+            .for_each(|p| p.mul_scalar_assign(basis, &r));
+        out.scale *= q_last;
+        self.counters.bump(Op::PtMul);
+        Ok(out)
+    }
+
+    /// Slot-wise product with a plaintext; scales multiply. Follow with [`Self::rescale`].
+    pub fn mul_plain(&self, a: &Ciphertext, pt: &Plaintext) -> Result<Ciphertext, CkksError> {
+        self.check_ct(a)?;
+        self.params.check_same(pt.params_id)?;
+        if a.level != pt.level {
+            return Err(CkksError::LevelMismatch(a.level, pt.level));
+        }
+        let mut out = a.clone();
+        let basis = self.basis(a.level);
+        out.polys
+            .iter_mut()
+            .for_each(|p| p.mul_assign(basis, &pt.poly));
+        out.scale *= pt.scale;
+        self.counters.bump(Op::PtMul);
+        Ok(out)
+    }
+
+    /// Slot-wise product of two ciphertexts, before relinearization (three polynomials).
+    pub fn multiply(&self, a: &Ciphertext, b: &Ciphertext) -> Result<Ciphertext, CkksError> {
+        self.check_ct(a)?;
+        self.check_ct(b)?;
+        if a.level != b.level {
+            return Err(CkksError::LevelMismatch(a.level, b.level));
+        }
+        if a.degree() != 1 {
+            return Err(CkksError::NotRelinearized(a.degree()));
+        }
+        if b.degree() != 1 {
+            return Err(CkksError::NotRelinearized(b.degree()));
+        }
+        let basis = self.basis(a.level);
+        let n = basis.n();
+        let limbs = a.level + 1;
+        let mut d0 = RnsPoly::zero(n, limbs);
+        let mut d1 = RnsPoly::zero(n, limbs);
+        let mut d2 = RnsPoly::zero(n, limbs);
+        let (a0, a1, b0, b1) = (&a.polys[0], &a.polys[1], &b.polys[0], &b.polys[1]);
+        d0.data_mut()
+            .par_chunks_mut(n)
+            .zip(d1.data_mut().par_chunks_mut(n))
+            .zip(d2.data_mut().par_chunks_mut(n))
+            .enumerate()
+            .for_each(|(i, ((o0, o1), o2))| {
+                let m = basis.modulus(i);
+                let (x0, x1, y0, y1) = (a0.limb(i), a1.limb(i), b0.limb(i), b1.limb(i));
+                for k in 0..n {
+                    o0[k] = m.mul(x0[k], y0[k]);
+                    o1[k] = m
+                        .reduce_u128(x0[k] as u128 * y1[k] as u128 + x1[k] as u128 * y0[k] as u128);
+                    o2[k] = m.mul(x1[k], y1[k]);
+                }
+            });
+        self.counters.bump(Op::CtMul);
+        Ok(Ciphertext {
+            params_id: a.params_id,
+            level: a.level,
+            scale: a.scale * b.scale,
+            polys: vec![d0, d1, d2],
+        })
+    }
+
+    /// Product, relinearization and rescale: what a circuit usually wants.
+    pub fn mul_relin_rescale(
+        &self,
+        a: &Ciphertext,
+        b: &Ciphertext,
+    ) -> Result<Ciphertext, CkksError> {
+        if a.level == 0 {
+            return Err(CkksError::LevelsExhausted(0));
+        }
+        let prod = self.multiply(a, b)?;
+        self.rescale(&self.relinearize(&prod)?)
+    }
+
+    /// Divides by the last prime of the level, rounding: the scale shrinks by that prime and
+    /// one level is consumed.
+    pub fn rescale(&self, a: &Ciphertext) -> Result<Ciphertext, CkksError> {
+        self.check_ct(a)?;
+        if a.level == 0 {
+            return Err(CkksError::LevelsExhausted(0));
+        }
+        let lc = self.params.level_ctx(a.level)?;
+        let polys = a
+            .polys
+            .iter()
+            .map(|p| self.divide_by_last_prime(p, a.level, &lc.q_last_inv))
+            .collect();
+        self.counters.bump(Op::Rescale);
+        Ok(Ciphertext {
+            params_id: a.params_id,
+            level: a.level - 1,
+            scale: a.scale / lc.q.modulus(a.level).value() as f64,
+            polys,
+        })
+    }
+
+    /// `(p - [p]_{q_l}) / q_l` over the first `l` primes, with `[p]_{q_l}` centered so that the
+    /// division rounds.
+    fn divide_by_last_prime(&self, p: &RnsPoly, level: usize, q_last_inv: &[u64]) -> RnsPoly {
+        let top = &self.params.ctx().levels[level].q;
+        let lower = self.basis(level - 1);
+        let n = top.n();
+        let mut last = p.limb(level).to_vec();
+        top.table(level).backward(&mut last);
+        let q_last = top.modulus(level);
+        let mut t = RnsPoly::zero(n, level);
+        t.data_mut()
+            .par_chunks_mut(n)
+            .enumerate()
+            .for_each(|(i, ti)| {
+                let m = lower.modulus(i);
+                for (o, &c) in ti.iter_mut().zip(&last) {
+                    *o = m.reduce_i64(q_last.center(c));
+                }
+            });
+        t.ntt_forward(lower);
+        let mut out = p.prefix(level);
+        out.data_mut()
+            .par_chunks_mut(n)
+            .zip(t.data().par_chunks(n))
+            .enumerate()
+            .for_each(|(i, (o, t))| {
+                let m = lower.modulus(i);
+                let (w, ws) = (q_last_inv[i], m.shoup(q_last_inv[i]));
+                for (x, &y) in o.iter_mut().zip(t) {
+                    *x = m.mul_shoup(m.sub(*x, y), w, ws);
+                }
+            });
+        out
+    }
+
+    /// Drops primes down to `level` without changing the scale (aligns levels for additions).
+    pub fn mod_drop_to(&self, a: &Ciphertext, level: usize) -> Result<Ciphertext, CkksError> {
+        self.check_ct(a)?;
+        if level > a.level {
+            return Err(CkksError::LevelMismatch(a.level, level));
+        }
+        let mut out = a.clone();
+        out.polys.iter_mut().for_each(|p| p.truncate(level + 1));
+        out.level = level;
+        Ok(out)
+    }
+
+    /// The same for plaintexts.
+    pub fn mod_drop_plain_to(&self, pt: &Plaintext, level: usize) -> Result<Plaintext, CkksError> {
+        self.params.check_same(pt.params_id)?;
+        if level > pt.level {
+            return Err(CkksError::LevelMismatch(pt.level, level));
+        }
+        let mut out = pt.clone();
+        out.poly.truncate(level + 1);
+        out.level = level;
+        Ok(out)
+    }
+}
+
+pub(crate) fn check_scales(a: f64, b: f64) -> Result<(), CkksError> {
+    if (a / b - 1.0).abs() <= SCALE_TOLERANCE {
+        Ok(())
+    } else {
+        Err(CkksError::ScaleMismatch(a.log2(), b.log2()))
+    }
+}

@@ -1,0 +1,220 @@
+//! Hybrid key switching (digits of several primes, special primes `P`) and the operations that
+//! need it: relinearization, rotations, conjugation and slot sums.
+
+use rayon::prelude::*;
+use shroud_math::RnsPoly;
+
+use crate::counters::Op;
+use crate::keys::galois_element;
+use crate::params::LevelContext;
+use crate::{Ciphertext, CkksError, Evaluator, SwitchingKey};
+
+impl Evaluator {
+    /// Returns `(u_0, u_1)` over the level's primes with `u_0 + u_1 s ~ c s'`, where the key
+    /// switches from `s'` to `s` and `c` is in evaluation form.
+    pub(crate) fn key_switch(
+        &self,
+        c: &RnsPoly,
+        key: &SwitchingKey,
+        level: usize,
+    ) -> (RnsPoly, RnsPoly) {
+        let ctx = self.params.ctx();
+        let lc = &ctx.levels[level];
+        let n = self.params.n();
+        let ql = level + 1;
+        let qp_len = lc.qp.len();
+        let key_offset = ctx.q.len() - ql;
+        let mut c_coef = c.clone();
+        c_coef.ntt_backward(&lc.q);
+
+        // Mod-up: every digit extended to all primes of Q_l * P, in evaluation form.
+        let extended: Vec<RnsPoly> = lc
+            .digits
+            .iter()
+            .map(|digit| {
+                let mut ext = RnsPoly::zero(n, qp_len);
+                let d = digit.limbs.clone();
+                let others = qp_len - d.len();
+                let mut conv = vec![0u64; n * others];
+                digit
+                    .extend
+                    .convert(&c_coef.data()[d.start * n..d.end * n], &mut conv);
+                let complement: Vec<usize> = (0..qp_len).filter(|i| !d.contains(i)).collect();
+                ext.data_mut()
+                    .par_chunks_mut(n)
+                    .enumerate()
+                    .for_each(|(i, out)| {
+                        if d.contains(&i) {
+                            // The digit's own limbs are already known in evaluation form.
+                            out.copy_from_slice(c.limb(i));
+                        } else {
+                            let k = complement
+                                .iter()
+                                .position(|&x| x == i)
+                                .expect("complement covers the rest");
+                            out.copy_from_slice(&conv[k * n..(k + 1) * n]);
+                            lc.qp.table(i).forward(out);
+                        }
+                    });
+                ext
+            })
+            .collect();
+
+        // Inner product with the key, accumulated lazily in 128 bits.
+        let mut acc0 = RnsPoly::zero(n, qp_len);
+        let mut acc1 = RnsPoly::zero(n, qp_len);
+        acc0.data_mut()
+            .par_chunks_mut(n)
+            .zip(acc1.data_mut().par_chunks_mut(n))
+            .enumerate()
+            .for_each(|(i, (o0, o1))| {
+                let m = lc.qp.modulus(i);
+                let key_limb = if i < ql { i } else { i + key_offset };
+                for k in 0..n {
+                    let (mut s0, mut s1) = (0u128, 0u128);
+                    for (ext, (b, a)) in extended.iter().zip(&key.parts) {
+                        let e = ext.data()[i * n + k] as u128;
+                        s0 += e * b.data()[key_limb * n + k] as u128;
+                        s1 += e * a.data()[key_limb * n + k] as u128;
+                    }
+                    o0[k] = m.reduce_u128(s0);
+                    o1[k] = m.reduce_u128(s1);
+                }
+            });
+        self.counters.bump(Op::KeySwitch);
+        (mod_down(lc, &acc0, ql), mod_down(lc, &acc1, ql))
+    }
+
+    /// Turns a three-polynomial product back into a normal ciphertext.
+    pub fn relinearize(&self, a: &Ciphertext) -> Result<Ciphertext, CkksError> {
+        self.check_ct(a)?;
+        match a.degree() {
+            1 => return Ok(a.clone()),
+            2 => {}
+            d => return Err(CkksError::NotRelinearized(d)),
+        }
+        let rk = self.relin.as_ref().ok_or(CkksError::MissingRelinKey)?;
+        let (u0, u1) = self.key_switch(&a.polys[2], &rk.0, a.level);
+        let basis = &self.params.ctx().levels[a.level].q;
+        let mut c0 = a.polys[0].clone();
+        let mut c1 = a.polys[1].clone();
+        c0.add_assign(basis, &u0);
+        c1.add_assign(basis, &u1);
+        Ok(Ciphertext {
+            params_id: a.params_id,
+            level: a.level,
+            scale: a.scale,
+            polys: vec![c0, c1],
+        })
+    }
+
+    /// Applies `X -> X^g` to the plaintext inside `a`.
+    pub fn apply_galois(&self, a: &Ciphertext, g: u64) -> Result<Ciphertext, CkksError> {
+        self.check_ct(a)?;
+        if a.degree() != 1 {
+            return Err(CkksError::NotRelinearized(a.degree()));
+        }
+        if g == 1 {
+            return Ok(a.clone());
+        }
+        let key = self
+            .galois
+            .keys
+            .get(&g)
+            .ok_or(CkksError::MissingGaloisKey(g))?;
+        let perm = &self.permutations[&g];
+        let c0 = a.polys[0].permute(perm);
+        let c1 = a.polys[1].permute(perm);
+        let (mut u0, u1) = self.key_switch(&c1, key, a.level);
+        u0.add_assign(&self.params.ctx().levels[a.level].q, &c0);
+        self.counters.bump(Op::Rotation);
+        Ok(Ciphertext {
+            params_id: a.params_id,
+            level: a.level,
+            scale: a.scale,
+            polys: vec![u0, u1],
+        })
+    }
+
+    /// Rotates the slots left by `step` (right when negative): slot `i` receives slot `i + step`.
+    /// Uses the key for that step, or, if there is none, a sum of power-of-two rotations.
+    pub fn rotate(&self, a: &Ciphertext, step: i64) -> Result<Ciphertext, CkksError> {
+        let slots = self.params.slots() as i64;
+        let step = step.rem_euclid(slots);
+        if step == 0 {
+            self.check_ct(a)?;
+            return Ok(a.clone());
+        }
+        let n = self.params.n();
+        let g = galois_element(step, n);
+        if self.galois.contains(g) {
+            return self.apply_galois(a, g);
+        }
+        // Without a key for this step, compose power-of-two rotations: leftward over the bits
+        // of `step`, or rightward over the bits of `slots - step`, whichever keys exist.
+        let plan = |amount: i64, sign: i64| -> Option<Vec<u64>> {
+            (0..63)
+                .filter(|b| amount >> b & 1 == 1)
+                .map(|b| galois_element(sign * (1i64 << b), n))
+                .map(|g| self.galois.contains(g).then_some(g))
+                .collect()
+        };
+        let elements = plan(step, 1)
+            .or_else(|| plan(slots - step, -1))
+            .ok_or(CkksError::MissingGaloisKey(g))?;
+        let mut out = a.clone();
+        for g in elements {
+            out = self.apply_galois(&out, g)?;
+        }
+        Ok(out)
+    }
+
+    /// Complex conjugation of every slot.
+    pub fn conjugate(&self, a: &Ciphertext) -> Result<Ciphertext, CkksError> {
+        self.apply_galois(a, 2 * self.params.n() as u64 - 1)
+    }
+
+    /// Every slot receives the sum of the `count` slots starting at it (cyclically); `count`
+    /// must be a power of two. With `count = N/2` every slot holds the total.
+    pub fn sum_slots(&self, a: &Ciphertext, count: usize) -> Result<Ciphertext, CkksError> {
+        if !count.is_power_of_two() || count > self.params.slots() {
+            return Err(CkksError::InvalidParams(format!(
+                "cannot sum {count} slots"
+            )));
+        }
+        let mut acc = a.clone();
+        let mut step = 1;
+        while step < count {
+            let r = self.rotate(&acc, step as i64)?;
+            self.add_assign(&mut acc, &r)?;
+            step *= 2;
+        }
+        Ok(acc)
+    }
+}
+
+/// Divides a polynomial over `Q_l * P` by `P` (rounding through the fast conversion of its `P`
+/// part), returning it over `Q_l` in evaluation form.
+fn mod_down(lc: &LevelContext, acc: &RnsPoly, ql: usize) -> RnsPoly {
+    let n = acc.n();
+    let p_len = acc.limbs() - ql;
+    let mut p_part = RnsPoly::from_data(n, acc.data()[ql * n..].to_vec()).expect("whole limbs");
+    p_part.ntt_backward(lc.mod_down.from());
+    let mut conv = RnsPoly::zero(n, ql);
+    lc.mod_down.convert(p_part.data(), conv.data_mut());
+    conv.ntt_forward(&lc.q);
+    debug_assert_eq!(p_part.limbs(), p_len);
+    let mut out = acc.prefix(ql);
+    out.data_mut()
+        .par_chunks_mut(n)
+        .zip(conv.data().par_chunks(n))
+        .enumerate()
+        .for_each(|(i, (o, t))| {
+            let m = lc.q.modulus(i);
+            let (w, ws) = (lc.p_inv[i], m.shoup(lc.p_inv[i]));
+            for (x, &y) in o.iter_mut().zip(t) {
+                *x = m.mul_shoup(m.sub(*x, y), w, ws);
+            }
+        });
+    out
+}

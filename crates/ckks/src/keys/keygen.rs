@@ -1,0 +1,175 @@
+use shroud_math::{automorphism_permutation, RnsBasis, RnsPoly, Sampler};
+
+use super::{galois_element, GaloisKeys, PublicKey, RelinKey, SecretKey, SwitchingKey};
+use crate::{CkksError, Params};
+
+/// Makes every key from one secret. Randomness comes from ChaCha20 seeded by the OS unless a
+/// test asks for a fixed seed.
+pub struct KeyGenerator {
+    params: Params,
+    sampler: Sampler,
+}
+
+impl KeyGenerator {
+    pub fn new(params: &Params) -> Self {
+        Self {
+            params: params.clone(),
+            sampler: Sampler::from_os(),
+        }
+    }
+
+    /// Deterministic keys, for reproducible tests only.
+    pub fn with_seed(params: &Params, seed: u64) -> Self {
+        Self {
+            params: params.clone(),
+            sampler: Sampler::from_seed(seed),
+        }
+    }
+
+    fn full_basis(&self) -> &RnsBasis {
+        &self.params.ctx().levels[self.params.max_level()].qp
+    }
+
+    pub fn secret_key(&mut self) -> SecretKey {
+        let coeffs = self.sampler.ternary(self.params.n());
+        let mut poly = RnsPoly::from_signed(self.full_basis(), &coeffs);
+        poly.ntt_forward(self.full_basis());
+        SecretKey {
+            params_id: self.params.id(),
+            coeffs,
+            poly,
+        }
+    }
+
+    pub(crate) fn sample_uniform(sampler: &mut Sampler, basis: &RnsBasis) -> RnsPoly {
+        let mut p = RnsPoly::zero(basis.n(), basis.len());
+        for i in 0..basis.len() {
+            sampler.uniform(basis.modulus(i), p.limb_mut(i));
+        }
+        p
+    }
+
+    /// A fresh error polynomial in evaluation form.
+    pub(crate) fn sample_error(sampler: &mut Sampler, basis: &RnsBasis) -> RnsPoly {
+        let mut e = RnsPoly::from_signed(basis, &sampler.gaussian(basis.n()));
+        e.ntt_forward(basis);
+        e
+    }
+
+    /// `(-a s + e, a)` over `basis` (a prefix of the key's basis).
+    pub(crate) fn encrypt_zero(
+        sampler: &mut Sampler,
+        basis: &RnsBasis,
+        s: &RnsPoly,
+    ) -> (RnsPoly, RnsPoly) {
+        let a = Self::sample_uniform(sampler, basis);
+        let mut b = Self::sample_error(sampler, basis);
+        let mut as_ = a.clone();
+        as_.mul_assign(basis, &s.prefix(basis.len()));
+        b.sub_assign(basis, &as_);
+        (b, a)
+    }
+
+    fn check(&self, sk: &SecretKey) -> Result<(), CkksError> {
+        self.params.check_same(sk.params_id)
+    }
+
+    pub fn public_key(&mut self, sk: &SecretKey) -> Result<PublicKey, CkksError> {
+        self.check(sk)?;
+        let q = &self.params.ctx().levels[self.params.max_level()].q;
+        let (b, a) = Self::encrypt_zero(&mut self.sampler, q, &sk.poly);
+        Ok(PublicKey {
+            params_id: self.params.id(),
+            b,
+            a,
+        })
+    }
+
+    /// A key switching from `s_from` (evaluation form over all primes) to `sk`.
+    fn switching_key(&mut self, sk: &SecretKey, s_from: &RnsPoly) -> SwitchingKey {
+        let top = &self.params.ctx().levels[self.params.max_level()];
+        let basis = &top.qp;
+        let n = self.params.n();
+        let parts = top
+            .digits
+            .iter()
+            .map(|digit| {
+                let (mut b, a) = Self::encrypt_zero(&mut self.sampler, basis, &sk.poly);
+                // Add P * s_from on this digit's primes only: the gadget of hybrid key switching.
+                for i in digit.limbs.clone() {
+                    let m = basis.modulus(i);
+                    let (w, ws) = (top.p_mod_q[i], m.shoup(top.p_mod_q[i]));
+                    let s = &s_from.data()[i * n..(i + 1) * n];
+                    for (bk, &sk_) in b.limb_mut(i).iter_mut().zip(s) {
+                        *bk = m.add(*bk, m.mul_shoup(sk_, w, ws));
+                    }
+                }
+                (b, a)
+            })
+            .collect();
+        SwitchingKey {
+            params_id: self.params.id(),
+            parts,
+        }
+    }
+
+    pub fn relin_key(&mut self, sk: &SecretKey) -> Result<RelinKey, CkksError> {
+        self.check(sk)?;
+        let mut s2 = sk.poly.clone();
+        s2.mul_assign(self.full_basis(), &sk.poly);
+        Ok(RelinKey(self.switching_key(sk, &s2)))
+    }
+
+    /// Keys for the given Galois elements (see [`galois_element`]; `2N - 1` conjugates).
+    pub fn galois_keys_for_elements(
+        &mut self,
+        sk: &SecretKey,
+        elements: &[u64],
+    ) -> Result<GaloisKeys, CkksError> {
+        self.check(sk)?;
+        let two_n = 2 * self.params.n() as u64;
+        let exps = self.full_basis().table(0).exponents().to_vec();
+        let mut keys = GaloisKeys::default();
+        for &g in elements {
+            if g % 2 == 0 || g >= two_n {
+                return Err(CkksError::InvalidParams(format!(
+                    "{g} is not a Galois element mod {two_n}"
+                )));
+            }
+            let perm = automorphism_permutation(&exps, g);
+            let s_g = sk.poly.permute(&perm);
+            keys.keys.insert(g, self.switching_key(sk, &s_g));
+        }
+        Ok(keys)
+    }
+
+    /// Keys for rotations by each of `steps` (left for positive), plus conjugation if asked.
+    pub fn galois_keys(
+        &mut self,
+        sk: &SecretKey,
+        steps: &[i64],
+        conjugation: bool,
+    ) -> Result<GaloisKeys, CkksError> {
+        let n = self.params.n();
+        let mut elements: Vec<u64> = steps.iter().map(|&s| galois_element(s, n)).collect();
+        if conjugation {
+            elements.push(2 * n as u64 - 1);
+        }
+        elements.sort_unstable();
+        elements.dedup();
+        elements.retain(|&g| g != 1);
+        self.galois_keys_for_elements(sk, &elements)
+    }
+
+    /// Keys for every rotation by a power of two in both directions (any rotation is then at
+    /// most `log N` of them), plus conjugation.
+    pub fn galois_keys_power_of_two(&mut self, sk: &SecretKey) -> Result<GaloisKeys, CkksError> {
+        let slots = self.params.slots() as i64;
+        let steps: Vec<i64> = (0..)
+            .map(|k| 1i64 << k)
+            .take_while(|&s| s < slots)
+            .flat_map(|s| [s, -s])
+            .collect();
+        self.galois_keys(sk, &steps, true)
+    }
+}

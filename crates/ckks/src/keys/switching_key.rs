@@ -1,0 +1,59 @@
+use std::collections::BTreeMap;
+
+use shroud_math::RnsPoly;
+
+/// Encryptions of `P * s'` (one per digit, each carrying `P` only in its digit's primes) under
+/// `s`, over all ciphertext and special primes. Key switching with it turns a polynomial that
+/// multiplies `s'` into a pair that decrypts under `s`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SwitchingKey {
+    pub(crate) params_id: u64,
+    /// `(b_j, a_j)` per digit, evaluation form.
+    pub(crate) parts: Vec<(RnsPoly, RnsPoly)>,
+}
+
+/// Switches `s^2` back to `s` after a ciphertext product.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RelinKey(pub(crate) SwitchingKey);
+
+/// Switching keys for automorphisms `X -> X^g`, indexed by the Galois element `g`.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct GaloisKeys {
+    pub(crate) keys: BTreeMap<u64, SwitchingKey>,
+}
+
+impl GaloisKeys {
+    /// Galois elements this set can apply.
+    pub fn elements(&self) -> impl Iterator<Item = u64> + '_ {
+        self.keys.keys().copied()
+    }
+
+    pub fn contains(&self, galois: u64) -> bool {
+        self.keys.contains_key(&galois)
+    }
+
+    pub fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+}
+
+/// Galois element of a rotation of the slots to the left by `step` (negative: to the right),
+/// for ring degree `n`: `5^step mod 2n`.
+pub fn galois_element(step: i64, n: usize) -> u64 {
+    let m = 2 * n as u64;
+    let slots = (n / 2) as i64;
+    let mut e = step.rem_euclid(slots) as u64;
+    let (mut acc, mut base) = (1u64, 5u64);
+    while e > 0 {
+        if e & 1 == 1 {
+            acc = acc * base % m;
+        }
+        base = base * base % m;
+        e >>= 1;
+    }
+    acc
+}

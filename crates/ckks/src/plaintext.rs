@@ -1,0 +1,21 @@
+use shroud_math::RnsPoly;
+
+/// An encoded (not encrypted) vector: a polynomial in evaluation form at some level, with the
+/// scale its values were multiplied by.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Plaintext {
+    pub(crate) params_id: u64,
+    pub(crate) level: usize,
+    pub(crate) scale: f64,
+    pub(crate) poly: RnsPoly,
+}
+
+impl Plaintext {
+    pub fn level(&self) -> usize {
+        self.level
+    }
+
+    pub fn scale(&self) -> f64 {
+        self.scale
+    }
+}

@@ -1,0 +1,427 @@
+//! Versioned binary serialization with validation on load.
+//!
+//! Every object is written as a header (magic, format version, object kind, parameter
+//! fingerprint) followed by its body, in bincode. Residues are bit-packed at the width of their
+//! prime (a 40-bit limb costs 40 bits, not 64). Loading checks everything a malicious or
+//! corrupted file could get wrong: magic, version, kind, parameters, level, number of
+//! polynomials and limbs, exact lengths, every residue below its modulus, finite scale. A
+//! failure is a [`CkksError`], never a panic.
+
+use bincode::Options;
+use serde::{Deserialize, Serialize};
+use shroud_math::{RnsBasis, RnsPoly};
+
+use crate::keys::{GaloisKeys, PublicKey, RelinKey, SecretKey, SwitchingKey};
+use crate::{Ciphertext, CkksError, Params, ParamsLiteral, Plaintext};
+
+/// Version of the binary format written by this build.
+pub const FORMAT_VERSION: u16 = 1;
+const MAGIC: [u8; 4] = *b"SHRD";
+/// No serialized object of any supported parameter set comes near this.
+const MAX_BYTES: u64 = 1 << 32;
+
+#[derive(Serialize, Deserialize, Clone, Copy, PartialEq, Eq, Debug)]
+enum Kind {
+    Params,
+    Ciphertext,
+    Plaintext,
+    PublicKey,
+    RelinKey,
+    GaloisKeys,
+    SecretKey,
+}
+
+#[derive(Serialize, Deserialize)]
+struct Header {
+    magic: [u8; 4],
+    version: u16,
+    kind: Kind,
+    params_id: u64,
+}
+
+#[derive(Serialize, Deserialize)]
+struct ParamsWire {
+    literal: ParamsLiteral,
+    q: Vec<u64>,
+    p: Vec<u64>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct CiphertextWire {
+    level: u32,
+    scale: f64,
+    polys: Vec<Vec<u8>>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct SwitchingKeyWire {
+    parts: Vec<(Vec<u8>, Vec<u8>)>,
+}
+
+fn options() -> impl Options {
+    bincode::DefaultOptions::new()
+        .with_fixint_encoding()
+        .with_limit(MAX_BYTES)
+        .reject_trailing_bytes()
+}
+
+fn malformed(e: impl std::fmt::Display) -> CkksError {
+    CkksError::Malformed(e.to_string())
+}
+
+fn write<T: Serialize>(kind: Kind, params_id: u64, body: &T) -> Vec<u8> {
+    let header = Header {
+        magic: MAGIC,
+        version: FORMAT_VERSION,
+        kind,
+        params_id,
+    };
+    options()
+        .serialize(&(header, body))
+        .expect("in-memory serialization of plain data")
+}
+
+/// Reads and checks the header, returning the body.
+fn read<T: for<'de> Deserialize<'de>>(
+    bytes: &[u8],
+    kind: Kind,
+    params: Option<&Params>,
+) -> Result<T, CkksError> {
+    let (header, body): (Header, T) = options().deserialize(bytes).map_err(malformed)?;
+    if header.magic != MAGIC {
+        return Err(malformed("not a Shroud CKKS object"));
+    }
+    if header.version != FORMAT_VERSION {
+        return Err(CkksError::UnsupportedVersion {
+            found: header.version,
+            expected: FORMAT_VERSION,
+        });
+    }
+    if header.kind != kind {
+        return Err(malformed(format!(
+            "expected a {kind:?}, found a {:?}",
+            header.kind
+        )));
+    }
+    if let Some(p) = params {
+        p.check_same(header.params_id)?;
+    }
+    Ok(body)
+}
+
+/// Packs each limb at the bit width of its modulus.
+fn pack(poly: &RnsPoly, basis: &RnsBasis) -> Vec<u8> {
+    let mut out = Vec::with_capacity(packed_len(basis));
+    let (mut acc, mut filled) = (0u128, 0u32);
+    for i in 0..basis.len() {
+        let bits = basis.modulus(i).bits();
+        for &v in poly.limb(i) {
+            acc |= (v as u128) << filled;
+            filled += bits;
+            while filled >= 8 {
+                out.push(acc as u8);
+                acc >>= 8;
+                filled -= 8;
+            }
+        }
+    }
+    if filled > 0 {
+        out.push(acc as u8);
+    }
+    out
+}
+
+fn packed_len(basis: &RnsBasis) -> usize {
+    let bits: usize = basis.moduli().map(|m| m.bits() as usize).sum::<usize>() * basis.n();
+    bits.div_ceil(8)
+}
+
+fn unpack(bytes: &[u8], basis: &RnsBasis) -> Result<RnsPoly, CkksError> {
+    if bytes.len() != packed_len(basis) {
+        return Err(malformed(format!(
+            "polynomial of {} bytes, expected {}",
+            bytes.len(),
+            packed_len(basis)
+        )));
+    }
+    let n = basis.n();
+    let mut poly = RnsPoly::zero(n, basis.len());
+    let mut input = bytes.iter();
+    let (mut acc, mut filled) = (0u128, 0u32);
+    for i in 0..basis.len() {
+        let m = basis.modulus(i);
+        let bits = m.bits();
+        let mask = (1u128 << bits) - 1;
+        for o in poly.limb_mut(i) {
+            while filled < bits {
+                // The length check above guarantees enough bytes.
+                acc |= (*input.next().unwrap_or(&0) as u128) << filled;
+                filled += 8;
+            }
+            let v = (acc & mask) as u64;
+            acc >>= bits;
+            filled -= bits;
+            if v >= m.value() {
+                return Err(malformed(format!(
+                    "residue {v} not below its modulus {}",
+                    m.value()
+                )));
+            }
+            *o = v;
+        }
+    }
+    if acc != 0 {
+        return Err(malformed("nonzero padding bits"));
+    }
+    Ok(poly)
+}
+
+impl Params {
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let wire = ParamsWire {
+            literal: self.literal().clone(),
+            q: self.q_moduli().iter().map(|m| m.value()).collect(),
+            p: self.p_moduli().iter().map(|m| m.value()).collect(),
+        };
+        write(Kind::Params, self.id(), &wire)
+    }
+
+    /// Rebuilds parameters and checks they are the ones that were saved and 128-bit secure.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, CkksError> {
+        Self::load(bytes, Params::new)
+    }
+
+    /// Like [`Params::from_bytes`] but accepts insecure parameters. For tests only.
+    pub fn from_bytes_insecure(bytes: &[u8]) -> Result<Self, CkksError> {
+        Self::load(bytes, Params::new_insecure)
+    }
+
+    fn load(
+        bytes: &[u8],
+        build: fn(ParamsLiteral) -> Result<Params, CkksError>,
+    ) -> Result<Self, CkksError> {
+        let wire: ParamsWire = read(bytes, Kind::Params, None)?;
+        let params = build(wire.literal)?;
+        let same = params
+            .q_moduli()
+            .iter()
+            .map(|m| m.value())
+            .eq(wire.q.iter().copied())
+            && params
+                .p_moduli()
+                .iter()
+                .map(|m| m.value())
+                .eq(wire.p.iter().copied());
+        if !same {
+            return Err(malformed("primes do not match the parameter literal"));
+        }
+        Ok(params)
+    }
+}
+
+fn ct_to_wire(level: usize, scale: f64, polys: &[&RnsPoly], params: &Params) -> CiphertextWire {
+    let basis = &params.ctx().levels[level].q;
+    CiphertextWire {
+        level: level as u32,
+        scale,
+        polys: polys.iter().map(|p| pack(p, basis)).collect(),
+    }
+}
+
+fn ct_from_wire(
+    wire: CiphertextWire,
+    params: &Params,
+    allowed: std::ops::RangeInclusive<usize>,
+) -> Result<(usize, f64, Vec<RnsPoly>), CkksError> {
+    let level = wire.level as usize;
+    let basis = &params.level_ctx(level)?.q;
+    if !wire.scale.is_finite() || wire.scale < 1.0 {
+        return Err(CkksError::InvalidScale(wire.scale.log2()));
+    }
+    if !allowed.contains(&wire.polys.len()) {
+        return Err(malformed(format!("{} polynomials", wire.polys.len())));
+    }
+    let polys = wire
+        .polys
+        .iter()
+        .map(|b| unpack(b, basis))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok((level, wire.scale, polys))
+}
+
+impl Ciphertext {
+    /// Serializes with its parameters' fingerprint; `params` must be the ones it belongs to.
+    pub fn to_bytes(&self, params: &Params) -> Result<Vec<u8>, CkksError> {
+        params.check_same(self.params_id)?;
+        let polys: Vec<&RnsPoly> = self.polys.iter().collect();
+        Ok(write(
+            Kind::Ciphertext,
+            self.params_id,
+            &ct_to_wire(self.level, self.scale, &polys, params),
+        ))
+    }
+
+    pub fn from_bytes(params: &Params, bytes: &[u8]) -> Result<Self, CkksError> {
+        let wire: CiphertextWire = read(bytes, Kind::Ciphertext, Some(params))?;
+        let (level, scale, polys) = ct_from_wire(wire, params, 2..=3)?;
+        Ok(Ciphertext {
+            params_id: params.id(),
+            level,
+            scale,
+            polys,
+        })
+    }
+}
+
+impl Plaintext {
+    pub fn to_bytes(&self, params: &Params) -> Result<Vec<u8>, CkksError> {
+        params.check_same(self.params_id)?;
+        Ok(write(
+            Kind::Plaintext,
+            self.params_id,
+            &ct_to_wire(self.level, self.scale, &[&self.poly], params),
+        ))
+    }
+
+    pub fn from_bytes(params: &Params, bytes: &[u8]) -> Result<Self, CkksError> {
+        let wire: CiphertextWire = read(bytes, Kind::Plaintext, Some(params))?;
+        let (level, scale, mut polys) = ct_from_wire(wire, params, 1..=1)?;
+        Ok(Plaintext {
+            params_id: params.id(),
+            level,
+            scale,
+            poly: polys.remove(0),
+        })
+    }
+}
+
+impl PublicKey {
+    pub fn to_bytes(&self, params: &Params) -> Result<Vec<u8>, CkksError> {
+        params.check_same(self.params_id)?;
+        let basis = &params.ctx().levels[params.max_level()].q;
+        Ok(write(
+            Kind::PublicKey,
+            self.params_id,
+            &(pack(&self.b, basis), pack(&self.a, basis)),
+        ))
+    }
+
+    pub fn from_bytes(params: &Params, bytes: &[u8]) -> Result<Self, CkksError> {
+        let (b, a): (Vec<u8>, Vec<u8>) = read(bytes, Kind::PublicKey, Some(params))?;
+        let basis = &params.ctx().levels[params.max_level()].q;
+        Ok(PublicKey {
+            params_id: params.id(),
+            b: unpack(&b, basis)?,
+            a: unpack(&a, basis)?,
+        })
+    }
+}
+
+impl SwitchingKey {
+    fn to_wire(&self, params: &Params) -> SwitchingKeyWire {
+        let basis = &params.ctx().levels[params.max_level()].qp;
+        SwitchingKeyWire {
+            parts: self
+                .parts
+                .iter()
+                .map(|(b, a)| (pack(b, basis), pack(a, basis)))
+                .collect(),
+        }
+    }
+
+    fn from_wire(wire: SwitchingKeyWire, params: &Params) -> Result<Self, CkksError> {
+        let top = &params.ctx().levels[params.max_level()];
+        if wire.parts.len() != top.digits.len() {
+            return Err(malformed(format!(
+                "{} key parts for {} digits",
+                wire.parts.len(),
+                top.digits.len()
+            )));
+        }
+        let parts = wire
+            .parts
+            .iter()
+            .map(|(b, a)| Ok((unpack(b, &top.qp)?, unpack(a, &top.qp)?)))
+            .collect::<Result<Vec<_>, CkksError>>()?;
+        Ok(SwitchingKey {
+            params_id: params.id(),
+            parts,
+        })
+    }
+}
+
+impl RelinKey {
+    pub fn to_bytes(&self, params: &Params) -> Result<Vec<u8>, CkksError> {
+        params.check_same(self.0.params_id)?;
+        Ok(write(
+            Kind::RelinKey,
+            self.0.params_id,
+            &self.0.to_wire(params),
+        ))
+    }
+
+    pub fn from_bytes(params: &Params, bytes: &[u8]) -> Result<Self, CkksError> {
+        let wire: SwitchingKeyWire = read(bytes, Kind::RelinKey, Some(params))?;
+        Ok(RelinKey(SwitchingKey::from_wire(wire, params)?))
+    }
+}
+
+impl GaloisKeys {
+    pub fn to_bytes(&self, params: &Params) -> Result<Vec<u8>, CkksError> {
+        let wire = self
+            .keys
+            .iter()
+            .map(|(&g, k)| {
+                params.check_same(k.params_id)?;
+                Ok((g, k.to_wire(params)))
+            })
+            .collect::<Result<Vec<_>, CkksError>>()?;
+        Ok(write(Kind::GaloisKeys, params.id(), &wire))
+    }
+
+    pub fn from_bytes(params: &Params, bytes: &[u8]) -> Result<Self, CkksError> {
+        let wire: Vec<(u64, SwitchingKeyWire)> = read(bytes, Kind::GaloisKeys, Some(params))?;
+        let two_n = 2 * params.n() as u64;
+        let mut keys = GaloisKeys::default();
+        for (g, k) in wire {
+            if g % 2 == 0 || g >= two_n || keys.keys.contains_key(&g) {
+                return Err(malformed(format!("bad or repeated Galois element {g}")));
+            }
+            keys.keys.insert(g, SwitchingKey::from_wire(k, params)?);
+        }
+        Ok(keys)
+    }
+}
+
+impl SecretKey {
+    /// The ternary coefficients, one byte each. Handle the result as the secret it is.
+    pub fn to_bytes(&self, params: &Params) -> Result<zeroize::Zeroizing<Vec<u8>>, CkksError> {
+        params.check_same(self.params_id)?;
+        let coeffs: zeroize::Zeroizing<Vec<i8>> =
+            zeroize::Zeroizing::new(self.coeffs.iter().map(|&c| c as i8).collect());
+        Ok(zeroize::Zeroizing::new(write(
+            Kind::SecretKey,
+            self.params_id,
+            &*coeffs,
+        )))
+    }
+
+    pub fn from_bytes(params: &Params, bytes: &[u8]) -> Result<Self, CkksError> {
+        let coeffs: zeroize::Zeroizing<Vec<i8>> =
+            zeroize::Zeroizing::new(read(bytes, Kind::SecretKey, Some(params))?);
+        if coeffs.len() != params.n() || coeffs.iter().any(|c| !(-1..=1).contains(c)) {
+            return Err(malformed(
+                "secret key coefficients must be n values in {-1, 0, 1}",
+            ));
+        }
+        let coeffs: Vec<i64> = coeffs.iter().map(|&c| c as i64).collect();
+        let basis = &params.ctx().levels[params.max_level()].qp;
+        let mut poly = RnsPoly::from_signed(basis, &coeffs);
+        poly.ntt_forward(basis);
+        Ok(SecretKey {
+            params_id: params.id(),
+            coeffs,
+            poly,
+        })
+    }
+}
