@@ -25,10 +25,4 @@ impl Ciphertext {
     pub fn degree(&self) -> usize {
         self.polys.len() - 1
     }
-
-    /// Overrides the scale the decoder divides by. Useful after multiplying by a constant that
-    /// was folded into the scale; it changes no ciphertext data.
-    pub fn set_scale(&mut self, scale: f64) {
-        self.scale = scale;
-    }
 }

@@ -2,13 +2,12 @@
 //! Key switching and everything built on it (relinearization, rotations) is in
 //! `evaluator_keyswitch.rs`.
 
-use std::collections::HashMap;
-use std::sync::Arc;
-
 use rayon::prelude::*;
 use shroud_math::{automorphism_permutation, RnsPoly};
+use std::collections::HashMap;
 
 use crate::counters::{Counters, Op, OpCounts};
+use crate::evaluator_keyswitch::PreparedKey;
 use crate::{Ciphertext, CkksError, GaloisKeys, Params, Plaintext, RelinKey};
 
 /// Two scales closer than this (relative) are treated as equal: the mismatch then perturbs a
@@ -18,10 +17,9 @@ const SCALE_TOLERANCE: f64 = 1.0 / (1u64 << 40) as f64;
 /// Evaluates on ciphertexts with the evaluation keys it was given. Holds no secret.
 pub struct Evaluator {
     pub(crate) params: Params,
-    pub(crate) relin: Option<RelinKey>,
-    pub(crate) galois: GaloisKeys,
-    /// Slot permutation of each Galois element that has a key.
-    pub(crate) permutations: HashMap<u64, Arc<Vec<u32>>>,
+    pub(crate) relin: Option<PreparedKey>,
+    /// Per Galois element: its key and the slot permutation it applies.
+    pub(crate) galois: HashMap<u64, (PreparedKey, Vec<u32>)>,
     pub(crate) counters: Counters,
 }
 
@@ -30,15 +28,14 @@ impl Evaluator {
         Self {
             params: params.clone(),
             relin: None,
-            galois: GaloisKeys::default(),
-            permutations: HashMap::new(),
+            galois: HashMap::new(),
             counters: Counters::default(),
         }
     }
 
     pub fn with_relin_key(mut self, rk: RelinKey) -> Result<Self, CkksError> {
         self.params.check_same(rk.0.params_id)?;
-        self.relin = Some(rk);
+        self.relin = Some(PreparedKey::new(&self.params, &rk.0));
         Ok(self)
     }
 
@@ -46,10 +43,10 @@ impl Evaluator {
         let exps = self.params.ctx().levels[0].q.table(0).exponents().to_vec();
         for (&g, key) in &gk.keys {
             self.params.check_same(key.params_id)?;
-            self.permutations
-                .insert(g, Arc::new(automorphism_permutation(&exps, g)));
+            let prepared = PreparedKey::new(&self.params, key);
+            self.galois
+                .insert(g, (prepared, automorphism_permutation(&exps, g)));
         }
-        self.galois = gk;
         Ok(self)
     }
 
@@ -187,18 +184,34 @@ impl Evaluator {
     /// Multiplies every slot by `c`, encoded at the scale of the prime the next rescale removes,
     /// so that after [`Self::rescale`] the scale is exactly the one `a` had.
     pub fn mul_scalar(&self, a: &Ciphertext, c: f64) -> Result<Ciphertext, CkksError> {
+        self.mul_scalar_to(a, c, a.scale)
+    }
+
+    /// Multiplies every slot by `c` so that after [`Self::rescale`] the scale is exactly
+    /// `target`: the constant absorbs the ratio between the scales. This is how two
+    /// ciphertexts whose scales drifted apart are brought together before an addition.
+    pub fn mul_scalar_to(
+        &self,
+        a: &Ciphertext,
+        c: f64,
+        target: f64,
+    ) -> Result<Ciphertext, CkksError> {
         self.check_ct(a)?;
         if a.level == 0 {
             return Err(CkksError::LevelsExhausted(0));
         }
+        if !target.is_finite() || target < 1.0 {
+            return Err(CkksError::InvalidScale(target.log2()));
+        }
         let q_last = self.basis(a.level).modulus(a.level).value() as f64;
-        let r = self.integer_residues(c * q_last, a.level)?;
+        let factor = target * q_last / a.scale;
+        let r = self.integer_residues(c * factor, a.level)?;
         let mut out = a.clone();
         let basis = self.basis(a.level);
         out.polys
             .iter_mut()
             .for_each(|p| p.mul_scalar_assign(basis, &r));
-        out.scale *= q_last;
+        out.scale = target * q_last;
         self.counters.bump(Op::PtMul);
         Ok(out)
     }
@@ -264,7 +277,9 @@ impl Evaluator {
         })
     }
 
-    /// Product, relinearization and rescale: what a circuit usually wants.
+    /// Product, relinearization and rescale: what a circuit usually wants. The division by
+    /// the special primes that ends relinearization and the division by the last prime are done
+    /// as one division by their product.
     pub fn mul_relin_rescale(
         &self,
         a: &Ciphertext,
@@ -273,65 +288,54 @@ impl Evaluator {
         if a.level == 0 {
             return Err(CkksError::LevelsExhausted(0));
         }
+        let rk = self.relin.as_ref().ok_or(CkksError::MissingRelinKey)?;
         let prod = self.multiply(a, b)?;
-        self.rescale(&self.relinearize(&prod)?)
+        let lc = self.params.level_ctx(a.level)?;
+        let (mut u0, mut u1) = self.key_switch_extended(&prod.polys[2], rk, a.level);
+        // (d_i * P + u_i) / (P q_l) = d_i / q_l + u_i / (P q_l).
+        let n = self.params.n();
+        for (u, d) in [(&mut u0, &prod.polys[0]), (&mut u1, &prod.polys[1])] {
+            u.data_mut()[..(a.level + 1) * n]
+                .par_chunks_mut(n)
+                .zip(d.data().par_chunks(n))
+                .enumerate()
+                .for_each(|(i, (u, d))| {
+                    let m = lc.q.modulus(i);
+                    let (w, ws) = (lc.p_mod_q[i], m.shoup(lc.p_mod_q[i]));
+                    for (x, &y) in u.iter_mut().zip(d) {
+                        *x = m.add(*x, m.mul_shoup(y, w, ws));
+                    }
+                });
+        }
+        let divider = lc
+            .rescale_mod_down
+            .as_ref()
+            .ok_or(CkksError::LevelsExhausted(a.level))?;
+        self.counters.bump(Op::Rescale);
+        Ok(Ciphertext {
+            params_id: a.params_id,
+            level: a.level - 1,
+            scale: prod.scale / lc.q.modulus(a.level).value() as f64,
+            polys: vec![divider.divide(&u0), divider.divide(&u1)],
+        })
     }
 
     /// Divides by the last prime of the level, rounding: the scale shrinks by that prime and
     /// one level is consumed.
     pub fn rescale(&self, a: &Ciphertext) -> Result<Ciphertext, CkksError> {
         self.check_ct(a)?;
-        if a.level == 0 {
-            return Err(CkksError::LevelsExhausted(0));
-        }
         let lc = self.params.level_ctx(a.level)?;
-        let polys = a
-            .polys
-            .iter()
-            .map(|p| self.divide_by_last_prime(p, a.level, &lc.q_last_inv))
-            .collect();
+        let divider = lc
+            .rescale
+            .as_ref()
+            .ok_or(CkksError::LevelsExhausted(a.level))?;
         self.counters.bump(Op::Rescale);
         Ok(Ciphertext {
             params_id: a.params_id,
             level: a.level - 1,
             scale: a.scale / lc.q.modulus(a.level).value() as f64,
-            polys,
+            polys: a.polys.iter().map(|p| divider.divide(p)).collect(),
         })
-    }
-
-    /// `(p - [p]_{q_l}) / q_l` over the first `l` primes, with `[p]_{q_l}` centered so that the
-    /// division rounds.
-    fn divide_by_last_prime(&self, p: &RnsPoly, level: usize, q_last_inv: &[u64]) -> RnsPoly {
-        let top = &self.params.ctx().levels[level].q;
-        let lower = self.basis(level - 1);
-        let n = top.n();
-        let mut last = p.limb(level).to_vec();
-        top.table(level).backward(&mut last);
-        let q_last = top.modulus(level);
-        let mut t = RnsPoly::zero(n, level);
-        t.data_mut()
-            .par_chunks_mut(n)
-            .enumerate()
-            .for_each(|(i, ti)| {
-                let m = lower.modulus(i);
-                for (o, &c) in ti.iter_mut().zip(&last) {
-                    *o = m.reduce_i64(q_last.center(c));
-                }
-            });
-        t.ntt_forward(lower);
-        let mut out = p.prefix(level);
-        out.data_mut()
-            .par_chunks_mut(n)
-            .zip(t.data().par_chunks(n))
-            .enumerate()
-            .for_each(|(i, (o, t))| {
-                let m = lower.modulus(i);
-                let (w, ws) = (q_last_inv[i], m.shoup(q_last_inv[i]));
-                for (x, &y) in o.iter_mut().zip(t) {
-                    *x = m.mul_shoup(m.sub(*x, y), w, ws);
-                }
-            });
-        out
     }
 
     /// Drops primes down to `level` without changing the scale (aligns levels for additions).

@@ -6,8 +6,38 @@ use shroud_math::RnsPoly;
 
 use crate::counters::Op;
 use crate::keys::galois_element;
-use crate::params::LevelContext;
-use crate::{Ciphertext, CkksError, Evaluator, SwitchingKey};
+use crate::{Ciphertext, CkksError, Evaluator, Params, SwitchingKey};
+
+/// A switching key as the evaluator uses it: residues in Montgomery form, so the inner
+/// product needs one reduction per group of digits instead of one per product.
+pub(crate) struct PreparedKey {
+    parts: Vec<(RnsPoly, RnsPoly)>,
+}
+
+impl PreparedKey {
+    pub fn new(params: &Params, key: &SwitchingKey) -> Self {
+        let basis = &params.ctx().levels[params.max_level()].qp;
+        let n = params.n();
+        let to_mont = |p: &RnsPoly| {
+            let mut out = p.clone();
+            out.data_mut()
+                .par_chunks_mut(n)
+                .enumerate()
+                .for_each(|(i, limb)| {
+                    let m = basis.modulus(i);
+                    limb.iter_mut().for_each(|x| *x = m.to_mont(*x));
+                });
+            out
+        };
+        Self {
+            parts: key
+                .parts
+                .iter()
+                .map(|(b, a)| (to_mont(b), to_mont(a)))
+                .collect(),
+        }
+    }
+}
 
 impl Evaluator {
     /// Returns `(u_0, u_1)` over the level's primes with `u_0 + u_1 s ~ c s'`, where the key
@@ -15,7 +45,20 @@ impl Evaluator {
     pub(crate) fn key_switch(
         &self,
         c: &RnsPoly,
-        key: &SwitchingKey,
+        key: &PreparedKey,
+        level: usize,
+    ) -> (RnsPoly, RnsPoly) {
+        let (u0, u1) = self.key_switch_extended(c, key, level);
+        let lc = &self.params.ctx().levels[level];
+        (lc.mod_down.divide(&u0), lc.mod_down.divide(&u1))
+    }
+
+    /// The key switch before its division by `P`: `(u_0, u_1)` over `Q_level * P` with
+    /// `u_0 + u_1 s ~ P c s'`.
+    pub(crate) fn key_switch_extended(
+        &self,
+        c: &RnsPoly,
+        key: &PreparedKey,
         level: usize,
     ) -> (RnsPoly, RnsPoly) {
         let ctx = self.params.ctx();
@@ -60,7 +103,8 @@ impl Evaluator {
             })
             .collect();
 
-        // Inner product with the key, accumulated lazily in 128 bits.
+        // Inner product with the key (held in Montgomery form): lazy 128-bit sums, one
+        // Montgomery reduction per group of eight digits.
         let mut acc0 = RnsPoly::zero(n, qp_len);
         let mut acc1 = RnsPoly::zero(n, qp_len);
         acc0.data_mut()
@@ -70,19 +114,25 @@ impl Evaluator {
             .for_each(|(i, (o0, o1))| {
                 let m = lc.qp.modulus(i);
                 let key_limb = if i < ql { i } else { i + key_offset };
-                for k in 0..n {
-                    let (mut s0, mut s1) = (0u128, 0u128);
-                    for (ext, (b, a)) in extended.iter().zip(&key.parts) {
-                        let e = ext.data()[i * n + k] as u128;
-                        s0 += e * b.data()[key_limb * n + k] as u128;
-                        s1 += e * a.data()[key_limb * n + k] as u128;
+                let ext: Vec<&[u64]> = extended.iter().map(|e| e.limb(i)).collect();
+                let b: Vec<&[u64]> = key.parts.iter().map(|(b, _)| b.limb(key_limb)).collect();
+                let a: Vec<&[u64]> = key.parts.iter().map(|(_, a)| a.limb(key_limb)).collect();
+                for group in (0..ext.len()).step_by(8) {
+                    let digits = group..(group + 8).min(ext.len());
+                    for k in 0..n {
+                        let (mut s0, mut s1) = (0u128, 0u128);
+                        for j in digits.clone() {
+                            let e = ext[j][k] as u128;
+                            s0 += e * b[j][k] as u128;
+                            s1 += e * a[j][k] as u128;
+                        }
+                        o0[k] = m.add(o0[k], m.mont_reduce(s0));
+                        o1[k] = m.add(o1[k], m.mont_reduce(s1));
                     }
-                    o0[k] = m.reduce_u128(s0);
-                    o1[k] = m.reduce_u128(s1);
                 }
             });
         self.counters.bump(Op::KeySwitch);
-        (mod_down(lc, &acc0, ql), mod_down(lc, &acc1, ql))
+        (acc0, acc1)
     }
 
     /// Turns a three-polynomial product back into a normal ciphertext.
@@ -94,7 +144,7 @@ impl Evaluator {
             d => return Err(CkksError::NotRelinearized(d)),
         }
         let rk = self.relin.as_ref().ok_or(CkksError::MissingRelinKey)?;
-        let (u0, u1) = self.key_switch(&a.polys[2], &rk.0, a.level);
+        let (u0, u1) = self.key_switch(&a.polys[2], rk, a.level);
         let basis = &self.params.ctx().levels[a.level].q;
         let mut c0 = a.polys[0].clone();
         let mut c1 = a.polys[1].clone();
@@ -117,12 +167,7 @@ impl Evaluator {
         if g == 1 {
             return Ok(a.clone());
         }
-        let key = self
-            .galois
-            .keys
-            .get(&g)
-            .ok_or(CkksError::MissingGaloisKey(g))?;
-        let perm = &self.permutations[&g];
+        let (key, perm) = self.galois.get(&g).ok_or(CkksError::MissingGaloisKey(g))?;
         let c0 = a.polys[0].permute(perm);
         let c1 = a.polys[1].permute(perm);
         let (mut u0, u1) = self.key_switch(&c1, key, a.level);
@@ -147,7 +192,7 @@ impl Evaluator {
         }
         let n = self.params.n();
         let g = galois_element(step, n);
-        if self.galois.contains(g) {
+        if self.galois.contains_key(&g) {
             return self.apply_galois(a, g);
         }
         // Without a key for this step, compose power-of-two rotations: leftward over the bits
@@ -156,7 +201,7 @@ impl Evaluator {
             (0..63)
                 .filter(|b| amount >> b & 1 == 1)
                 .map(|b| galois_element(sign * (1i64 << b), n))
-                .map(|g| self.galois.contains(g).then_some(g))
+                .map(|g| self.galois.contains_key(&g).then_some(g))
                 .collect()
         };
         let elements = plan(step, 1)
@@ -191,30 +236,4 @@ impl Evaluator {
         }
         Ok(acc)
     }
-}
-
-/// Divides a polynomial over `Q_l * P` by `P` (rounding through the fast conversion of its `P`
-/// part), returning it over `Q_l` in evaluation form.
-fn mod_down(lc: &LevelContext, acc: &RnsPoly, ql: usize) -> RnsPoly {
-    let n = acc.n();
-    let p_len = acc.limbs() - ql;
-    let mut p_part = RnsPoly::from_data(n, acc.data()[ql * n..].to_vec()).expect("whole limbs");
-    p_part.ntt_backward(lc.mod_down.from());
-    let mut conv = RnsPoly::zero(n, ql);
-    lc.mod_down.convert(p_part.data(), conv.data_mut());
-    conv.ntt_forward(&lc.q);
-    debug_assert_eq!(p_part.limbs(), p_len);
-    let mut out = acc.prefix(ql);
-    out.data_mut()
-        .par_chunks_mut(n)
-        .zip(conv.data().par_chunks(n))
-        .enumerate()
-        .for_each(|(i, (o, t))| {
-            let m = lc.q.modulus(i);
-            let (w, ws) = (lc.p_inv[i], m.shoup(lc.p_inv[i]));
-            for (x, &y) in o.iter_mut().zip(t) {
-                *x = m.mul_shoup(m.sub(*x, y), w, ws);
-            }
-        });
-    out
 }

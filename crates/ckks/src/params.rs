@@ -5,7 +5,7 @@ use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
-use shroud_math::{ntt_primes, BasisConverter, CrtComposer, Modulus, RnsBasis};
+use shroud_math::{ntt_primes, BasisConverter, CrtComposer, Modulus, RnsBasis, TailDivider};
 
 use crate::security::{estimate_bits, SECURITY_SOURCE};
 use crate::CkksError;
@@ -69,14 +69,14 @@ pub(crate) struct LevelContext {
     /// `q_0, ..., q_level, p_0, ...`: the key-switching basis.
     pub qp: RnsBasis,
     pub digits: Vec<DigitContext>,
-    /// Converts the `P` limbs back to `Q_level` for the division by `P`.
-    pub mod_down: BasisConverter,
-    /// `P^{-1} mod q_i`.
-    pub p_inv: Vec<u64>,
+    /// Division by `P` from `Q_level * P` (the end of a key switch).
+    pub mod_down: TailDivider,
+    /// Division by `q_level` (rescaling); none at level 0.
+    pub rescale: Option<TailDivider>,
+    /// Division by `q_level * P`: a key switch and a rescale in one step.
+    pub rescale_mod_down: Option<TailDivider>,
     /// `P mod q_i`.
     pub p_mod_q: Vec<u64>,
-    /// `q_level^{-1} mod q_i` for `i < level` (empty at level 0).
-    pub q_last_inv: Vec<u64>,
     pub composer: CrtComposer,
 }
 
@@ -198,26 +198,25 @@ impl Params {
             })
             .collect::<Result<Vec<_>, CkksError>>()?;
         let p_mod_q: Vec<u64> = q.moduli().map(|m| p.product_mod(m)).collect();
-        let p_inv = q
-            .moduli()
-            .zip(&p_mod_q)
-            .map(|(m, &pm)| m.inv(pm))
-            .collect::<Result<Vec<_>, _>>()?;
-        let last = q.modulus(level).value();
-        let q_last_inv = q
-            .moduli()
-            .take(level)
-            .map(|m| m.inv(m.reduce(last)))
-            .collect::<Result<Vec<_>, _>>()?;
+        let (rescale, rescale_mod_down) = if level == 0 {
+            (None, None)
+        } else {
+            let lower = q.slice(0..level);
+            let last = q.slice(level..level + 1);
+            (
+                Some(TailDivider::new(&lower, &last)?),
+                Some(TailDivider::new(&lower, &last.concat(p)?)?),
+            )
+        };
         Ok(LevelContext {
-            mod_down: BasisConverter::new(p, &q)?,
+            mod_down: TailDivider::new(&q, p)?,
+            rescale,
+            rescale_mod_down,
             composer: CrtComposer::new(&q)?,
             q,
             qp,
             digits,
-            p_inv,
             p_mod_q,
-            q_last_inv,
         })
     }
 

@@ -39,7 +39,7 @@ pub use modulus::{Modulus, MAX_MODULUS_BITS};
 pub use ntt::{automorphism_permutation, NttTable};
 pub use poly::RnsPoly;
 pub use prime::{is_prime, ntt_primes};
-pub use rns::{BasisConverter, CrtComposer, RnsBasis};
+pub use rns::{BasisConverter, CrtComposer, RnsBasis, TailDivider};
 pub use sampler::{Sampler, ERROR_BOUND, ERROR_STD_DEV};
 
 /// What can go wrong in the arithmetic layer; every variant names the offending value.

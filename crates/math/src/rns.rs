@@ -6,7 +6,7 @@ use std::sync::Arc;
 use num_bigint::BigUint;
 use rayon::prelude::*;
 
-use crate::{MathError, Modulus, NttTable};
+use crate::{MathError, Modulus, NttTable, RnsPoly};
 
 /// An ordered set of coprime NTT-friendly moduli sharing one ring degree. Cloning is cheap: the
 /// NTT tables are shared.
@@ -110,7 +110,7 @@ pub struct BasisConverter {
     to: RnsBasis,
     /// `(A/a_i)^{-1} mod a_i` and its Shoup quotient.
     hat_inv: Vec<(u64, u64)>,
-    /// `hat_mod[j][i] = (A/a_i) mod b_j`.
+    /// `hat_mod[j][i] = (A/a_i) mod b_j`, in Montgomery form.
     hat_mod: Vec<Vec<u64>>,
 }
 
@@ -139,10 +139,12 @@ impl BasisConverter {
             .map(|bj| {
                 (0..from.len())
                     .map(|i| {
-                        from.moduli()
-                            .enumerate()
-                            .filter(|(k, _)| *k != i)
-                            .fold(1u64, |acc, (_, q)| bj.mul(acc, bj.reduce(q.value())))
+                        bj.to_mont(
+                            from.moduli()
+                                .enumerate()
+                                .filter(|(k, _)| *k != i)
+                                .fold(1u64, |acc, (_, q)| bj.mul(acc, bj.reduce(q.value()))),
+                        )
                     })
                     .collect()
             })
@@ -169,32 +171,130 @@ impl BasisConverter {
         let n = self.from.n();
         assert_eq!(input.len(), n * self.from.len());
         assert_eq!(output.len(), n * self.to.len());
-        // y_i = x_i * (A/a_i)^{-1} mod a_i, kept per limb so each target streams through them.
-        let mut y = vec![0u64; input.len()];
-        y.par_chunks_mut(n)
-            .zip(input.par_chunks(n))
-            .enumerate()
-            .for_each(|(i, (yi, xi))| {
-                let (w, ws) = self.hat_inv[i];
-                let ai = self.from.modulus(i);
-                for (o, &x) in yi.iter_mut().zip(xi) {
-                    *o = ai.mul_shoup(x, w, ws);
-                }
-            });
         let from_len = self.from.len();
+        // y_i = x_i * (A/a_i)^{-1} mod a_i, stored coefficient-major so that each output
+        // coefficient reads its |A| terms from one contiguous run.
+        let mut y = vec![0u64; input.len()];
+        for (i, xi) in input.chunks_exact(n).enumerate() {
+            let (w, ws) = self.hat_inv[i];
+            let ai = self.from.modulus(i);
+            for (k, &x) in xi.iter().enumerate() {
+                y[k * from_len + i] = ai.mul_shoup(x, w, ws);
+            }
+        }
         output.par_chunks_mut(n).enumerate().for_each(|(j, out)| {
             let bj = self.to.modulus(j);
             let coeffs = &self.hat_mod[j];
-            // y_i < 2^61 and coefficients < 2^61: products < 2^122, so up to 64 terms fit in
-            // a u128 before one reduction.
-            for (k, o) in out.iter_mut().enumerate() {
-                let mut acc = 0u128;
-                for i in 0..from_len {
-                    acc += y[i * n + k] as u128 * coeffs[i] as u128;
+            // Fixed sizes let the compiler unroll the short dot products completely.
+            match from_len {
+                1 => dot_rows::<1>(bj, coeffs, &y, out),
+                2 => dot_rows::<2>(bj, coeffs, &y, out),
+                3 => dot_rows::<3>(bj, coeffs, &y, out),
+                4 => dot_rows::<4>(bj, coeffs, &y, out),
+                5 => dot_rows::<5>(bj, coeffs, &y, out),
+                6 => dot_rows::<6>(bj, coeffs, &y, out),
+                7 => dot_rows::<7>(bj, coeffs, &y, out),
+                8 => dot_rows::<8>(bj, coeffs, &y, out),
+                _ => {
+                    for (o, yk) in out.iter_mut().zip(y.chunks_exact(from_len)) {
+                        *o = bj.dot_mont(yk.iter().copied(), coeffs.iter().copied());
+                    }
                 }
-                *o = bj.reduce_u128(acc);
             }
         });
+    }
+}
+
+/// `out[k] = sum_i y[k][i] * coeffs[i] mod m` for rows of `A <= 8` terms, whose 128-bit sum
+/// stays below `m * 2^64` and so needs a single Montgomery reduction.
+fn dot_rows<const A: usize>(m: &Modulus, coeffs: &[u64], y: &[u64], out: &mut [u64]) {
+    let c: [u64; A] = coeffs
+        .try_into()
+        .expect("one coefficient per source modulus");
+    for (o, row) in out.iter_mut().zip(y.chunks_exact(A)) {
+        let mut acc = 0u128;
+        for i in 0..A {
+            acc += row[i] as u128 * c[i] as u128;
+        }
+        *o = m.mont_reduce(acc);
+    }
+}
+
+/// Division by the product `D` of the last limbs of a basis: maps `x` (evaluation form over
+/// `keep ++ dropped`) to `(x - [x]_D) / D` over `keep`. This one operation is CKKS rescaling
+/// (`D = q_l`), the last step of key switching (`D = P`), and both at once (`D = q_l * P`),
+/// which saves the NTTs of doing them one after the other. The residue `[x]_D` is centered, so
+/// the division rounds: a floor would bias every coefficient by 1/2, which a product with the
+/// secret turns into a large error. It comes from the fast basis conversion, so the quotient
+/// may be off by at most the number of dropped limbs.
+#[derive(Clone, Debug)]
+pub struct TailDivider {
+    keep: RnsBasis,
+    convert: BasisConverter,
+    /// `D^{-1} mod keep_i` with Shoup quotients.
+    inv: Vec<(u64, u64)>,
+    /// `floor(D/2)` modulo each dropped and each kept modulus: centering shifts by it.
+    half_dropped: Vec<u64>,
+    half_keep: Vec<u64>,
+}
+
+impl TailDivider {
+    pub fn new(keep: &RnsBasis, dropped: &RnsBasis) -> Result<Self, MathError> {
+        let inv = keep
+            .moduli()
+            .map(|m| {
+                let v = m.inv(dropped.product_mod(m))?;
+                Ok((v, m.shoup(v)))
+            })
+            .collect::<Result<Vec<_>, MathError>>()?;
+        let half = dropped.product() / 2u32;
+        let residue = |m: &Modulus| {
+            (&half % m.value())
+                .to_u64_digits()
+                .first()
+                .copied()
+                .unwrap_or(0)
+        };
+        Ok(Self {
+            keep: keep.clone(),
+            convert: BasisConverter::new(dropped, keep)?,
+            inv,
+            half_dropped: dropped.moduli().map(residue).collect(),
+            half_keep: keep.moduli().map(residue).collect(),
+        })
+    }
+
+    /// `x` holds `keep.len() + dropped.len()` limbs in evaluation form.
+    pub fn divide(&self, x: &RnsPoly) -> RnsPoly {
+        let n = self.keep.n();
+        let kept = self.keep.len();
+        let dropped = self.convert.from();
+        assert_eq!(x.limbs(), kept + dropped.len());
+        let mut tail = x.data()[kept * n..].to_vec();
+        tail.par_chunks_mut(n).enumerate().for_each(|(i, limb)| {
+            dropped.table(i).backward(limb);
+            let m = dropped.modulus(i);
+            limb.iter_mut()
+                .for_each(|c| *c = m.add(*c, self.half_dropped[i]));
+        });
+        let mut out = x.prefix(kept);
+        let mut t = vec![0u64; kept * n];
+        self.convert.convert(&tail, &mut t);
+        out.data_mut()
+            .par_chunks_mut(n)
+            .zip(t.par_chunks_mut(n))
+            .enumerate()
+            .for_each(|(i, (o, t))| {
+                let m = self.keep.modulus(i);
+                // [x + D/2]_D - D/2 is the centered residue of x.
+                t.iter_mut().for_each(|c| *c = m.sub(*c, self.half_keep[i]));
+                self.keep.table(i).forward(t);
+                let (w, ws) = self.inv[i];
+                for (x, &y) in o.iter_mut().zip(t.iter()) {
+                    *x = m.mul_shoup(m.sub(*x, y), w, ws);
+                }
+            });
+        out
     }
 }
 
@@ -352,6 +452,36 @@ mod tests {
             prop_assert!(rel < 1e-15, "{} vs {}", out[3], x);
             prop_assert_eq!(out[0], 0.0);
         }
+    }
+
+    #[test]
+    fn tail_division_rounds_to_within_the_tail_size() {
+        let n = 16;
+        let keep = RnsBasis::new(n, &ntt_primes(50, n, 3, &[]).unwrap()).unwrap();
+        let exclude: Vec<u64> = keep.moduli().map(|m| m.value()).collect();
+        let dropped = RnsBasis::new(n, &ntt_primes(45, n, 2, &exclude).unwrap()).unwrap();
+        let all = keep.concat(&dropped).unwrap();
+        let d = dropped.product();
+        // x = 12345 * D + 678 as a constant polynomial, plus a negative coefficient.
+        let mut coeffs = vec![BigInt::from(0); n];
+        coeffs[0] = BigInt::from(12345) * BigInt::from(d.clone()) + 678;
+        coeffs[5] = BigInt::from(-777) * BigInt::from(d);
+        let mut x = RnsPoly::zero(n, all.len());
+        for (i, c) in coeffs.iter().enumerate() {
+            for (l, r) in residues(c, &all).into_iter().enumerate() {
+                x.limb_mut(l)[i] = r;
+            }
+        }
+        x.ntt_forward(&all);
+        let mut q = TailDivider::new(&keep, &dropped).unwrap().divide(&x);
+        q.ntt_backward(&keep);
+        let values = CrtComposer::new(&keep).unwrap().compose(q.data());
+        assert!((values[0] - 12345.0).abs() <= 2.0, "{}", values[0]);
+        assert!((values[5] + 777.0).abs() <= 2.0, "{}", values[5]);
+        assert!(values
+            .iter()
+            .enumerate()
+            .all(|(i, v)| i == 0 || i == 5 || v.abs() <= 2.0));
     }
 
     #[test]

@@ -1,0 +1,114 @@
+//! Per-operation CKKS timings in the format `scripts/ckks-vs-seal.sh` joins with SEAL's.
+
+use std::time::Instant;
+
+use anyhow::{bail, Context};
+use shroud_ckks::{presets, Decryptor, Encoder, Encryptor, Evaluator, KeyGenerator, Params};
+use shroud_math::{Modulus, Sampler};
+
+/// Median wall time of `reps` runs of `f`, in milliseconds, after one warm-up run.
+fn median_ms<T>(reps: usize, mut f: impl FnMut() -> T) -> f64 {
+    std::hint::black_box(f());
+    let mut times: Vec<f64> = (0..reps.max(1))
+        .map(|_| {
+            let t = Instant::now();
+            std::hint::black_box(f());
+            t.elapsed().as_secs_f64() * 1e3
+        })
+        .collect();
+    times.sort_by(f64::total_cmp);
+    times[times.len() / 2]
+}
+
+fn random_reals(seed: u64, count: usize) -> Vec<f64> {
+    let mut s = Sampler::from_seed(seed);
+    let q = Modulus::new(1 << 40).expect("2^40 is a valid modulus");
+    let mut raw = vec![0u64; count];
+    s.uniform(&q, &mut raw);
+    raw.iter()
+        .map(|&r| r as f64 / (1u64 << 39) as f64 - 1.0)
+        .collect()
+}
+
+pub fn ckks(log_ns: &[u32], threads: usize, reps: usize) -> anyhow::Result<()> {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()?;
+    pool.install(|| log_ns.iter().try_for_each(|&log_n| ckks_one(log_n, reps)))
+}
+
+fn ckks_one(log_n: u32, reps: usize) -> anyhow::Result<()> {
+    let literal = match log_n {
+        13 => presets::n13(),
+        14 => presets::n14(),
+        15 => presets::n15(),
+        _ => bail!("no 128-bit preset for log N = {log_n} (have 13, 14, 15)"),
+    };
+    let params = Params::new(literal)?;
+    let mut kg = KeyGenerator::new(&params);
+    let sk = kg.secret_key();
+    let pk = kg.public_key(&sk)?;
+    let eval = Evaluator::new(&params)
+        .with_relin_key(kg.relin_key(&sk)?)?
+        .with_galois_keys(kg.galois_keys(&sk, &[1], false)?)?;
+    let encoder = Encoder::new(&params);
+    let mut encryptor = Encryptor::with_public_key(&params, &pk)?;
+    let decryptor = Decryptor::new(&params, &sk)?;
+
+    let x = random_reals(1, params.slots());
+    let y = random_reals(2, params.slots());
+    let cx = encryptor.encrypt(&encoder.encode(&x)?)?;
+    let cy = encryptor.encrypt(&encoder.encode(&y)?)?;
+    // Check the pipeline before timing it.
+    let prod = encoder.decode(&decryptor.decrypt(&eval.mul_relin_rescale(&cx, &cy)?)?)?;
+    let err = prod
+        .iter()
+        .zip(x.iter().zip(&y))
+        .map(|(p, (a, b))| (p - a * b).abs())
+        .fold(0.0, f64::max);
+    if err > 1e-4 {
+        bail!("log N = {log_n}: product off by {err}");
+    }
+
+    let top = params.max_level();
+    let scale = params.default_scale();
+    let line = |op: &str, v: f64| println!("{op} {log_n} {v:.3}");
+    line(
+        "encode_encrypt",
+        median_ms(reps, || {
+            encryptor
+                .encrypt(&encoder.encode(&x).expect("encodes"))
+                .expect("encrypts")
+        }),
+    );
+    line(
+        "decrypt_decode",
+        median_ms(reps, || {
+            encoder
+                .decode(&decryptor.decrypt(&cx).expect("decrypts"))
+                .expect("decodes")
+        }),
+    );
+    line("add", median_ms(reps, || eval.add(&cx, &cy).expect("adds")));
+    line(
+        "mul_relin_rescale",
+        median_ms(reps, || {
+            eval.mul_relin_rescale(&cx, &cy).expect("multiplies")
+        }),
+    );
+    line(
+        "mul_plain",
+        median_ms(reps, || {
+            let py = encoder.encode_at(&y, top, scale).expect("encodes");
+            eval.rescale(&eval.mul_plain(&cx, &py).expect("multiplies"))
+                .expect("rescales")
+        }),
+    );
+    line(
+        "rotate_1",
+        median_ms(reps, || eval.rotate(&cx, 1).expect("rotates")),
+    );
+    let bytes = cx.to_bytes(&params).context("serializing")?;
+    println!("ct_bytes {log_n} {}", bytes.len());
+    Ok(())
+}
