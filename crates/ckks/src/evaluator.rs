@@ -277,9 +277,7 @@ impl Evaluator {
         })
     }
 
-    /// Product, relinearization and rescale: what a circuit usually wants. The division by
-    /// the special primes that ends relinearization and the division by the last prime are done
-    /// as one division by their product.
+    /// Product, relinearization and rescale: what a circuit usually wants.
     pub fn mul_relin_rescale(
         &self,
         a: &Ciphertext,
@@ -288,14 +286,45 @@ impl Evaluator {
         if a.level == 0 {
             return Err(CkksError::LevelsExhausted(0));
         }
+        self.relin_rescale(&self.multiply(a, b)?)
+    }
+
+    /// `sum_i a_i * b_i` with a single relinearization and rescale for the whole sum: the
+    /// products are added while still three polynomials each.
+    pub fn dot(&self, a: &[Ciphertext], b: &[Ciphertext]) -> Result<Ciphertext, CkksError> {
+        if a.len() != b.len() || a.is_empty() {
+            return Err(CkksError::InvalidParams(format!(
+                "dot product of {} and {} ciphertexts",
+                a.len(),
+                b.len()
+            )));
+        }
+        let mut acc = self.multiply(&a[0], &b[0])?;
+        for (x, y) in a.iter().zip(b).skip(1) {
+            self.add_assign(&mut acc, &self.multiply(x, y)?)?;
+        }
+        self.relin_rescale(&acc)
+    }
+
+    /// Relinearization followed by a rescale, done as one division: the division by the
+    /// special primes that ends relinearization and the division by the last prime become one
+    /// division by their product.
+    pub fn relin_rescale(&self, prod: &Ciphertext) -> Result<Ciphertext, CkksError> {
+        self.check_ct(prod)?;
+        if prod.degree() != 2 {
+            return self.rescale(&self.relinearize(prod)?);
+        }
+        if prod.level == 0 {
+            return Err(CkksError::LevelsExhausted(0));
+        }
         let rk = self.relin.as_ref().ok_or(CkksError::MissingRelinKey)?;
-        let prod = self.multiply(a, b)?;
-        let lc = self.params.level_ctx(a.level)?;
-        let (mut u0, mut u1) = self.key_switch_extended(&prod.polys[2], rk, a.level);
+        let level = prod.level;
+        let lc = self.params.level_ctx(level)?;
+        let (mut u0, mut u1) = self.key_switch_extended(&prod.polys[2], rk, level);
         // (d_i * P + u_i) / (P q_l) = d_i / q_l + u_i / (P q_l).
         let n = self.params.n();
         for (u, d) in [(&mut u0, &prod.polys[0]), (&mut u1, &prod.polys[1])] {
-            u.data_mut()[..(a.level + 1) * n]
+            u.data_mut()[..(level + 1) * n]
                 .par_chunks_mut(n)
                 .zip(d.data().par_chunks(n))
                 .enumerate()
@@ -310,12 +339,12 @@ impl Evaluator {
         let divider = lc
             .rescale_mod_down
             .as_ref()
-            .ok_or(CkksError::LevelsExhausted(a.level))?;
+            .ok_or(CkksError::LevelsExhausted(level))?;
         self.counters.bump(Op::Rescale);
         Ok(Ciphertext {
-            params_id: a.params_id,
-            level: a.level - 1,
-            scale: prod.scale / lc.q.modulus(a.level).value() as f64,
+            params_id: prod.params_id,
+            level: level - 1,
+            scale: prod.scale / lc.q.modulus(level).value() as f64,
             polys: vec![divider.divide(&u0), divider.divide(&u1)],
         })
     }

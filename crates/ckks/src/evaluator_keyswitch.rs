@@ -61,18 +61,20 @@ impl Evaluator {
         key: &PreparedKey,
         level: usize,
     ) -> (RnsPoly, RnsPoly) {
-        let ctx = self.params.ctx();
-        let lc = &ctx.levels[level];
+        let extended = self.mod_up(c, level);
+        self.key_inner_product(&extended, key, level)
+    }
+
+    /// Decomposes `c` (evaluation form) into its digits, each extended to every prime of
+    /// `Q_level * P` in evaluation form: the part of a key switch that depends only on `c`,
+    /// so rotations of one ciphertext by many steps share it (hoisting).
+    fn mod_up(&self, c: &RnsPoly, level: usize) -> Vec<RnsPoly> {
+        let lc = &self.params.ctx().levels[level];
         let n = self.params.n();
-        let ql = level + 1;
         let qp_len = lc.qp.len();
-        let key_offset = ctx.q.len() - ql;
         let mut c_coef = c.clone();
         c_coef.ntt_backward(&lc.q);
-
-        // Mod-up: every digit extended to all primes of Q_l * P, in evaluation form.
-        let extended: Vec<RnsPoly> = lc
-            .digits
+        lc.digits
             .iter()
             .map(|digit| {
                 let mut ext = RnsPoly::zero(n, qp_len);
@@ -101,8 +103,22 @@ impl Evaluator {
                     });
                 ext
             })
-            .collect();
+            .collect()
+    }
 
+    /// Inner product of extended digits with a key, over `Q_level * P`.
+    fn key_inner_product(
+        &self,
+        extended: &[RnsPoly],
+        key: &PreparedKey,
+        level: usize,
+    ) -> (RnsPoly, RnsPoly) {
+        let ctx = self.params.ctx();
+        let lc = &ctx.levels[level];
+        let n = self.params.n();
+        let ql = level + 1;
+        let qp_len = lc.qp.len();
+        let key_offset = ctx.q.len() - ql;
         // Inner product with the key (held in Montgomery form): lazy 128-bit sums, one
         // Montgomery reduction per group of eight digits.
         let mut acc0 = RnsPoly::zero(n, qp_len);
@@ -212,6 +228,61 @@ impl Evaluator {
             out = self.apply_galois(&out, g)?;
         }
         Ok(out)
+    }
+
+    /// Rotations of one ciphertext by several steps, sharing the digit decomposition and
+    /// mod-up of its second polynomial (hoisting): each extra rotation costs a permutation, an
+    /// inner product with its key and a division by `P`, about half a full rotation. Every
+    /// step needs its own Galois key.
+    pub fn rotate_hoisted(
+        &self,
+        a: &Ciphertext,
+        steps: &[i64],
+    ) -> Result<Vec<Ciphertext>, CkksError> {
+        self.check_ct(a)?;
+        if a.degree() != 1 {
+            return Err(CkksError::NotRelinearized(a.degree()));
+        }
+        let n = self.params.n();
+        let slots = self.params.slots() as i64;
+        let keyed = |step: i64| {
+            let g = galois_element(step, n);
+            match step.rem_euclid(slots) {
+                0 => Ok(None),
+                _ => self
+                    .galois
+                    .get(&g)
+                    .map(Some)
+                    .ok_or(CkksError::MissingGaloisKey(g)),
+            }
+        };
+        let keys = steps
+            .iter()
+            .map(|&s| keyed(s))
+            .collect::<Result<Vec<_>, _>>()?;
+        if keys.iter().all(Option::is_none) {
+            return Ok(vec![a.clone(); steps.len()]);
+        }
+        let extended = self.mod_up(&a.polys[1], a.level);
+        let lc = &self.params.ctx().levels[a.level];
+        keys.into_iter()
+            .map(|key| {
+                let Some((key, perm)) = key else {
+                    return Ok(a.clone());
+                };
+                let rotated: Vec<RnsPoly> = extended.iter().map(|e| e.permute(perm)).collect();
+                let (u0, u1) = self.key_inner_product(&rotated, key, a.level);
+                let mut c0 = lc.mod_down.divide(&u0);
+                c0.add_assign(&lc.q, &a.polys[0].permute(perm));
+                self.counters.bump(Op::Rotation);
+                Ok(Ciphertext {
+                    params_id: a.params_id,
+                    level: a.level,
+                    scale: a.scale,
+                    polys: vec![c0, lc.mod_down.divide(&u1)],
+                })
+            })
+            .collect()
     }
 
     /// Complex conjugation of every slot.

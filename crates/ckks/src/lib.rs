@@ -41,6 +41,7 @@ mod error;
 mod evaluator;
 mod evaluator_keyswitch;
 mod keys;
+pub mod packing;
 mod params;
 mod plaintext;
 pub mod security;

@@ -285,3 +285,48 @@ proptest! {
         prop_assert!(bits >= 18.0, "{bits} bits");
     }
 }
+
+#[test]
+fn hoisted_rotations_and_dot_products() {
+    let mut env = Env::new(9);
+    let slots = env.params.slots();
+    let x = env.random_vector(11, 1.0);
+    let cx = env.encrypt(&x);
+    let steps = [0i64, 1, 4, -2, 16];
+    let before = env.eval.counts();
+    let hoisted = env.eval.rotate_hoisted(&cx, &steps).unwrap();
+    assert_eq!((env.eval.counts() - before).rotations, 4, "step 0 is free");
+    for (step, ct) in steps.iter().zip(&hoisted) {
+        let want: Vec<f64> = (0..slots)
+            .map(|i| x[(i as i64 + step).rem_euclid(slots as i64) as usize])
+            .collect();
+        assert_bits(
+            &format!("hoisted rotation {step}"),
+            &env.decrypt(ct),
+            &want,
+            22.0,
+        );
+    }
+    assert!(matches!(
+        env.eval.rotate_hoisted(&cx, &[3]),
+        Err(CkksError::MissingGaloisKey(_))
+    ));
+
+    let y = env.random_vector(12, 1.0);
+    let z = env.random_vector(13, 1.0);
+    let (cy, cz) = (env.encrypt(&y), env.encrypt(&z));
+    let before = env.eval.counts();
+    let d = env
+        .eval
+        .dot(&[cx.clone(), cy.clone()], &[cz.clone(), cx.clone()])
+        .unwrap();
+    let c = env.eval.counts() - before;
+    assert_eq!(
+        (c.ct_mul, c.key_switches, c.rescales),
+        (2, 1, 1),
+        "one relinearization in all"
+    );
+    let want: Vec<f64> = (0..slots).map(|i| x[i] * z[i] + y[i] * x[i]).collect();
+    assert_bits("dot", &env.decrypt(&d), &want, 20.0);
+    assert!(env.eval.dot(&[cx], &[]).is_err());
+}

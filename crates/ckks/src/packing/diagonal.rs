@@ -1,0 +1,310 @@
+//! Diagonal packing (Halevi-Shoup, as in Gazelle): products by rotations of the vector,
+//! transposition by rotations of the diagonals alone.
+
+use ndarray::Array2;
+
+use super::{measured, periodic, Cost};
+use crate::{Ciphertext, CkksError, Decryptor, Encoder, Encryptor, Evaluator};
+
+/// How the diagonals of a [`DiagonalMatrix`] are stored.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DiagonalLayout {
+    /// Diagonal `i` as is: a product needs `D - 1` rotations of the vector.
+    Plain,
+    /// Diagonal `g * baby + b` pre-rotated by `-g * baby` ("stepped"): a product needs
+    /// `baby - 1` rotations of the vector and `D / baby - 1` of partial sums.
+    Stepped { baby: usize },
+}
+
+impl DiagonalLayout {
+    /// The giant-step offset stored into diagonal `i`.
+    fn offset(self, i: usize) -> usize {
+        match self {
+            DiagonalLayout::Plain => 0,
+            DiagonalLayout::Stepped { baby } => i / baby * baby,
+        }
+    }
+}
+
+/// An encrypted `rows x cols` matrix as the diagonals of its zero-padded `D x D` square.
+#[derive(Clone, Debug)]
+pub struct DiagonalMatrix {
+    rows: usize,
+    cols: usize,
+    dim: usize,
+    layout: DiagonalLayout,
+    diagonals: Vec<Ciphertext>,
+}
+
+impl DiagonalMatrix {
+    /// The padded dimension used for a `rows x cols` matrix.
+    pub fn dim_for(rows: usize, cols: usize) -> usize {
+        rows.max(cols)
+    }
+
+    /// Rotation steps whose Galois keys the products and transposes of a `D x D` matrix in
+    /// this layout need.
+    pub fn rotation_steps(dim: usize, layout: DiagonalLayout) -> Vec<i64> {
+        // Every rotation acts on data periodic in D, so all amounts are taken mod D.
+        let mut steps: Vec<i64> = match layout {
+            DiagonalLayout::Plain => (1..dim as i64).collect(),
+            DiagonalLayout::Stepped { baby } => {
+                let mut s: Vec<i64> = (1..baby as i64).collect();
+                for i in 0..dim {
+                    s.push(Self::transpose_amount(layout, dim, i));
+                    // Giant steps forward (products) and backward (outer products).
+                    s.push(layout.offset(i) as i64);
+                    s.push(((dim - layout.offset(i)) % dim) as i64);
+                }
+                s
+            }
+        };
+        steps.retain(|&s| s != 0);
+        steps.sort_unstable();
+        steps.dedup();
+        steps
+    }
+
+    /// Client side: encrypts `w`, padding it to `max(rows, cols)` square, `D <= slots / 2`.
+    pub fn encrypt(
+        w: &Array2<f64>,
+        layout: DiagonalLayout,
+        encoder: &Encoder,
+        encryptor: &mut Encryptor,
+        level: usize,
+        scale: f64,
+    ) -> Result<Self, CkksError> {
+        let (rows, cols) = w.dim();
+        let dim = Self::dim_for(rows, cols);
+        let slots = encoder.params().slots();
+        if dim == 0 || 2 * dim > slots {
+            return Err(CkksError::InvalidParams(format!(
+                "a {rows} x {cols} matrix does not fit diagonal packing in {slots} slots"
+            )));
+        }
+        if let DiagonalLayout::Stepped { baby } = layout {
+            if baby == 0 || baby > dim {
+                return Err(CkksError::InvalidParams(format!(
+                    "baby step {baby} for dimension {dim}"
+                )));
+            }
+        }
+        let at = |r: usize, c: usize| if r < rows && c < cols { w[[r, c]] } else { 0.0 };
+        let diagonals = (0..dim)
+            .map(|i| {
+                let off = layout.offset(i);
+                // Stored slot j holds d_i[(j - off) mod D] = W[j - off][j - off + i].
+                let d: Vec<f64> = (0..dim)
+                    .map(|j| {
+                        let r = (j + dim - off % dim) % dim;
+                        at(r, (r + i) % dim)
+                    })
+                    .collect();
+                encryptor.encrypt(&encoder.encode_at(&periodic(&d, dim, slots)?, level, scale)?)
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Self {
+            rows,
+            cols,
+            dim,
+            layout,
+            diagonals,
+        })
+    }
+
+    /// Client side: decrypts back to the `rows x cols` matrix.
+    pub fn decrypt(
+        &self,
+        encoder: &Encoder,
+        decryptor: &Decryptor,
+    ) -> Result<Array2<f64>, CkksError> {
+        let d = self.dim;
+        let mut w = Array2::zeros((self.rows, self.cols));
+        for (i, ct) in self.diagonals.iter().enumerate() {
+            let stored = encoder.decode(&decryptor.decrypt(ct)?)?;
+            let off = self.layout.offset(i);
+            for r in 0..self.rows {
+                let c = (r + i) % d;
+                if c < self.cols {
+                    w[[r, c]] = stored[(r + off) % d];
+                }
+            }
+        }
+        Ok(w)
+    }
+
+    pub fn rows(&self) -> usize {
+        self.rows
+    }
+
+    pub fn cols(&self) -> usize {
+        self.cols
+    }
+
+    /// The padded dimension `D`.
+    pub fn dim(&self) -> usize {
+        self.dim
+    }
+
+    pub fn layout(&self) -> DiagonalLayout {
+        self.layout
+    }
+
+    pub fn level(&self) -> usize {
+        self.diagonals[0].level()
+    }
+
+    pub fn diagonals(&self) -> &[Ciphertext] {
+        &self.diagonals
+    }
+
+    /// `W x` for `x` stored with period `D` (see [`super::encrypt_periodic`]); the result has
+    /// the same layout, its first `rows` entries meaningful and the rest of each period zero.
+    /// One level.
+    pub fn matvec(
+        &self,
+        eval: &Evaluator,
+        x: &Ciphertext,
+    ) -> Result<(Ciphertext, Cost), CkksError> {
+        let level = x.level().min(self.level());
+        measured(eval, level, Ciphertext::level, || match self.layout {
+            DiagonalLayout::Plain => {
+                let steps: Vec<i64> = (0..self.dim as i64).collect();
+                let rotated = eval.rotate_hoisted(&eval.mod_drop_to(x, level)?, &steps)?;
+                eval.dot(&self.aligned(eval, level)?, &rotated)
+            }
+            DiagonalLayout::Stepped { baby } => self.matvec_bsgs(eval, x, level, baby),
+        })
+    }
+
+    fn aligned(&self, eval: &Evaluator, level: usize) -> Result<Vec<Ciphertext>, CkksError> {
+        self.diagonals
+            .iter()
+            .map(|d| eval.mod_drop_to(d, level))
+            .collect()
+    }
+
+    /// `sum_g rot(sum_b s_{gB+b} * rot(x, b), gB)`: baby-step rotations are hoisted, and each
+    /// giant step's partial sum is relinearized once before its rotation.
+    fn matvec_bsgs(
+        &self,
+        eval: &Evaluator,
+        x: &Ciphertext,
+        level: usize,
+        baby: usize,
+    ) -> Result<Ciphertext, CkksError> {
+        let steps: Vec<i64> = (0..baby as i64).collect();
+        let rotated = eval.rotate_hoisted(&eval.mod_drop_to(x, level)?, &steps)?;
+        let diagonals = self.aligned(eval, level)?;
+        let mut total: Option<Ciphertext> = None;
+        for (g, chunk) in diagonals.chunks(baby).enumerate() {
+            let mut partial = eval.multiply(&chunk[0], &rotated[0])?;
+            for (d, r) in chunk.iter().zip(&rotated).skip(1) {
+                eval.add_assign(&mut partial, &eval.multiply(d, r)?)?;
+            }
+            let partial = eval.rotate(&eval.relinearize(&partial)?, (g * baby) as i64)?;
+            match &mut total {
+                None => total = Some(partial),
+                Some(t) => eval.add_assign(t, &partial)?,
+            }
+        }
+        eval.rescale(&total.expect("a matrix has at least one diagonal"))
+    }
+
+    /// `W^T` by rotations only: diagonal `i` of the transpose is diagonal `-i` rotated by `i`
+    /// (adjusted for the stored giant-step offsets). No multiplication, no level.
+    pub fn transpose(&self, eval: &Evaluator) -> Result<(DiagonalMatrix, Cost), CkksError> {
+        let d = self.dim;
+        measured(eval, self.level(), DiagonalMatrix::level, || {
+            let diagonals = (0..d)
+                .map(|i| {
+                    let amount = Self::transpose_amount(self.layout, d, i);
+                    eval.rotate(&self.diagonals[(d - i) % d], amount)
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(DiagonalMatrix {
+                rows: self.cols,
+                cols: self.rows,
+                dim: d,
+                layout: self.layout,
+                diagonals,
+            })
+        })
+    }
+
+    /// Rotation taking stored diagonal `-i` to stored diagonal `i` of the transpose.
+    fn transpose_amount(layout: DiagonalLayout, dim: usize, i: usize) -> i64 {
+        let j = (dim - i) % dim;
+        ((i + layout.offset(j)) as i64 - layout.offset(i) as i64).rem_euclid(dim as i64)
+    }
+
+    /// The outer product `u v^T` as a `rows x cols` diagonal matrix in `layout`, from `u` and
+    /// `v` stored with period `D`: diagonal `i` is `u * rot(v, i)`. One level.
+    pub fn outer(
+        eval: &Evaluator,
+        u: &Ciphertext,
+        v: &Ciphertext,
+        rows: usize,
+        cols: usize,
+        layout: DiagonalLayout,
+    ) -> Result<(DiagonalMatrix, Cost), CkksError> {
+        let dim = Self::dim_for(rows, cols);
+        let level = u.level().min(v.level());
+        measured(eval, level, DiagonalMatrix::level, || {
+            let (u, v) = (eval.mod_drop_to(u, level)?, eval.mod_drop_to(v, level)?);
+            // Stored diagonal i = rot(u * rot(v, i), -off) = rot(u, -off) * rot(v, i - off).
+            let offsets: Vec<usize> = (0..dim).map(|i| layout.offset(i)).collect();
+            // rot(u, -off) as a left rotation by D - off, valid on periodic data.
+            let mut giant: Vec<i64> = offsets.iter().map(|&o| ((dim - o) % dim) as i64).collect();
+            giant.sort_unstable();
+            giant.dedup();
+            let u_rot = eval.rotate_hoisted(&u, &giant)?;
+            let v_steps: Vec<i64> = (0..dim).map(|i| (i - offsets[i]) as i64).collect();
+            let mut distinct = v_steps.clone();
+            distinct.sort_unstable();
+            distinct.dedup();
+            let v_rot = eval.rotate_hoisted(&v, &distinct)?;
+            let diagonals = (0..dim)
+                .map(|i| {
+                    let g = giant
+                        .binary_search(&(((dim - offsets[i]) % dim) as i64))
+                        .expect("listed");
+                    let b = distinct.binary_search(&v_steps[i]).expect("listed");
+                    eval.mul_relin_rescale(&u_rot[g], &v_rot[b])
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(DiagonalMatrix {
+                rows,
+                cols,
+                dim,
+                layout,
+                diagonals,
+            })
+        })
+    }
+
+    /// `self - other`, diagonal by diagonal; `other` must have the same shape, layout and
+    /// scale, and `self` is brought down to its level.
+    pub fn sub(
+        &self,
+        eval: &Evaluator,
+        other: &DiagonalMatrix,
+    ) -> Result<DiagonalMatrix, CkksError> {
+        if (self.rows, self.cols, self.layout) != (other.rows, other.cols, other.layout) {
+            return Err(CkksError::InvalidParams(
+                "matrices of different shapes or layouts".into(),
+            ));
+        }
+        let level = self.level().min(other.level());
+        let diagonals = self
+            .diagonals
+            .iter()
+            .zip(&other.diagonals)
+            .map(|(a, b)| eval.sub(&eval.mod_drop_to(a, level)?, &eval.mod_drop_to(b, level)?))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(DiagonalMatrix {
+            diagonals,
+            ..self.clone()
+        })
+    }
+}

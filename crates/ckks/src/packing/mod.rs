@@ -1,0 +1,110 @@
+//! Encrypted matrices packed into ciphertext slots, and the matrix algorithms of encrypted
+//! training: matrix-vector products by row packing and by diagonal packing (plain and
+//! baby-step giant-step), outer products, and transposition by rotations.
+//!
+//! Every algorithm returns its [`Cost`]: the operations it performed, read from the
+//! evaluator's counters, and the levels it consumed. Counts are exact as long as nothing else
+//! uses the same evaluator concurrently.
+//!
+//! Layouts, for an `M x N` matrix `W` and `D = max(M, N)`:
+//! - Row packing ([`RowMatrix`]): one ciphertext per row, `W[k][j]` in slot `j`. Vectors are
+//!   plain: `x[j]` in slot `j`, zeros elsewhere.
+//! - Diagonal packing ([`DiagonalMatrix`]): `W` padded with zeros to `D x D`, one ciphertext
+//!   per generalized diagonal `d_i[j] = W[j][(j + i) mod D]`, repeated with period `D` across
+//!   the slots. Vectors are periodic too (`x[j mod D]` in slot `j`), so a slot rotation by `i`
+//!   is a cyclic rotation of the length-`D` vector and products come out periodic, ready for
+//!   the next layer without re-packing. The stepped variant stores diagonal `g B + b` already
+//!   rotated by `-g B` (the giant step), so the baby-step giant-step product needs only
+//!   `B - 1 + G - 1` rotations.
+
+mod diagonal;
+mod row;
+
+pub use diagonal::{DiagonalLayout, DiagonalMatrix};
+pub use row::RowMatrix;
+
+use crate::{Ciphertext, CkksError, Encoder, Encryptor, Evaluator, OpCounts, Plaintext};
+
+/// What an algorithm cost: operations and levels consumed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Cost {
+    pub ops: OpCounts,
+    pub depth: usize,
+}
+
+impl std::ops::Add for Cost {
+    type Output = Cost;
+    fn add(self, o: Cost) -> Cost {
+        Cost {
+            ops: OpCounts {
+                ct_mul: self.ops.ct_mul + o.ops.ct_mul,
+                pt_mul: self.ops.pt_mul + o.ops.pt_mul,
+                rotations: self.ops.rotations + o.ops.rotations,
+                rescales: self.ops.rescales + o.ops.rescales,
+                key_switches: self.ops.key_switches + o.ops.key_switches,
+            },
+            depth: self.depth + o.depth,
+        }
+    }
+}
+
+/// Runs `f`, attributing to it the evaluator operations it performs and the levels between
+/// `level_before` and the level of what it returns.
+pub(crate) fn measured<T>(
+    eval: &Evaluator,
+    level_before: usize,
+    level_of: impl Fn(&T) -> usize,
+    f: impl FnOnce() -> Result<T, CkksError>,
+) -> Result<(T, Cost), CkksError> {
+    let before = eval.counts();
+    let value = f()?;
+    let depth = level_before.saturating_sub(level_of(&value));
+    Ok((
+        value,
+        Cost {
+            ops: eval.counts() - before,
+            depth,
+        },
+    ))
+}
+
+/// `values` repeated with period `period` over every whole period that fits in the slots.
+pub fn periodic(values: &[f64], period: usize, slots: usize) -> Result<Vec<f64>, CkksError> {
+    if values.len() > period || period == 0 || period > slots {
+        return Err(CkksError::InvalidParams(format!(
+            "{} values cannot repeat with period {period} in {slots} slots",
+            values.len()
+        )));
+    }
+    let mut out = vec![0.0; slots / period * period];
+    for (s, o) in out.iter_mut().enumerate() {
+        *o = values.get(s % period).copied().unwrap_or(0.0);
+    }
+    Ok(out)
+}
+
+/// Encrypts `values` repeated with period `period`: the vector layout of diagonal packing.
+pub fn encrypt_periodic(
+    encoder: &Encoder,
+    encryptor: &mut Encryptor,
+    values: &[f64],
+    period: usize,
+    level: usize,
+    scale: f64,
+) -> Result<Ciphertext, CkksError> {
+    let slots = encoder.params().slots();
+    encryptor.encrypt(&encoder.encode_at(&periodic(values, period, slots)?, level, scale)?)
+}
+
+/// A plaintext with ones in slots `[start, start + len)` and zeros elsewhere.
+pub(crate) fn mask(
+    encoder: &Encoder,
+    start: usize,
+    len: usize,
+    level: usize,
+    scale: f64,
+) -> Result<Plaintext, CkksError> {
+    let mut v = vec![0.0; start + len];
+    v[start..].iter_mut().for_each(|x| *x = 1.0);
+    encoder.encode_at(&v, level, scale)
+}

@@ -1,0 +1,221 @@
+//! Packed matrix algorithms against plain ndarray arithmetic, on non-square and
+//! non-power-of-two shapes, with their operation counts checked against their formulas.
+
+use ndarray::{Array1, Array2};
+use shroud_ckks::packing::{encrypt_periodic, Cost, DiagonalLayout, DiagonalMatrix, RowMatrix};
+use shroud_ckks::*;
+use shroud_math::{Modulus, Sampler};
+
+struct Keys {
+    params: Params,
+    encoder: Encoder,
+    encryptor: Encryptor,
+    decryptor: Decryptor,
+    eval: Evaluator,
+}
+
+fn keys(steps: &[i64]) -> Keys {
+    let params = Params::new_insecure(presets::insecure_test_n12()).unwrap();
+    let mut kg = KeyGenerator::with_seed(&params, 5);
+    let sk = kg.secret_key();
+    let pk = kg.public_key(&sk).unwrap();
+    let eval = Evaluator::new(&params)
+        .with_relin_key(kg.relin_key(&sk).unwrap())
+        .unwrap()
+        .with_galois_keys(kg.galois_keys(&sk, steps, false).unwrap())
+        .unwrap();
+    Keys {
+        encoder: Encoder::new(&params),
+        encryptor: Encryptor::with_public_key(&params, &pk).unwrap(),
+        decryptor: Decryptor::new(&params, &sk).unwrap(),
+        params,
+        eval,
+    }
+}
+
+fn random_matrix(rows: usize, cols: usize, seed: u64) -> Array2<f64> {
+    let mut s = Sampler::from_seed(seed);
+    let q = Modulus::new(1 << 30).unwrap();
+    let mut raw = vec![0u64; rows * cols];
+    s.uniform(&q, &mut raw);
+    Array2::from_shape_vec(
+        (rows, cols),
+        raw.iter()
+            .map(|&r| r as f64 / (1u64 << 29) as f64 - 1.0)
+            .collect(),
+    )
+    .unwrap()
+}
+
+/// Entries in logical (row-major) order, whatever the memory layout.
+fn flat(a: &Array2<f64>) -> Vec<f64> {
+    a.iter().copied().collect()
+}
+
+fn max_diff(a: &[f64], b: &[f64]) -> f64 {
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f64::max)
+}
+
+const SHAPES: [(usize, usize); 6] = [(3, 6), (10, 4), (3, 10), (5, 5), (1, 3), (7, 2)];
+const TOL: f64 = 1e-4;
+
+#[test]
+fn diagonal_products_transposes_and_outer_products() {
+    for (case, &(m, n)) in SHAPES.iter().enumerate() {
+        let d = DiagonalMatrix::dim_for(m, n);
+        for layout in [DiagonalLayout::Plain, DiagonalLayout::Stepped { baby: 2 }] {
+            let mut k = keys(&DiagonalMatrix::rotation_steps(d, layout));
+            let (top, scale) = (k.params.max_level(), k.params.default_scale());
+            let w = random_matrix(m, n, case as u64);
+            let x = random_matrix(1, n, 100 + case as u64).row(0).to_owned();
+            let enc_w =
+                DiagonalMatrix::encrypt(&w, layout, &k.encoder, &mut k.encryptor, top, scale)
+                    .unwrap();
+            let back = enc_w.decrypt(&k.encoder, &k.decryptor).unwrap();
+            assert!(max_diff(&flat(&back), &flat(&w)) < TOL);
+
+            let enc_x = encrypt_periodic(
+                &k.encoder,
+                &mut k.encryptor,
+                x.as_slice().unwrap(),
+                d,
+                top,
+                scale,
+            )
+            .unwrap();
+            let (y, cost) = enc_w.matvec(&k.eval, &enc_x).unwrap();
+            let got = k.encoder.decode(&k.decryptor.decrypt(&y).unwrap()).unwrap();
+            let want: Array1<f64> = w.dot(&x);
+            assert!(
+                max_diff(&got[..m], want.as_slice().unwrap()) < TOL,
+                "{m}x{n} {layout:?}"
+            );
+            assert!(
+                got[m..d].iter().all(|v| v.abs() < TOL),
+                "padding stays zero"
+            );
+            assert!(
+                max_diff(&got[d..d + m], want.as_slice().unwrap()) < TOL,
+                "periodic output"
+            );
+            let expected = match layout {
+                DiagonalLayout::Plain => (d as u64, d as u64 - 1, d as u64),
+                DiagonalLayout::Stepped { baby } => {
+                    let giants = d.div_ceil(baby) as u64;
+                    let rot = (baby.min(d) as u64 - 1) + (giants - 1);
+                    (d as u64, rot, rot + giants)
+                }
+            };
+            assert_eq!(
+                (cost.ops.ct_mul, cost.ops.rotations, cost.ops.key_switches),
+                expected,
+                "{m}x{n} {layout:?}"
+            );
+            assert_eq!((cost.depth, cost.ops.rescales), (1, 1));
+
+            let (t, cost) = enc_w.transpose(&k.eval).unwrap();
+            let tw = t.decrypt(&k.encoder, &k.decryptor).unwrap();
+            assert!(max_diff(&flat(&tw), &flat(&w.t().to_owned())) < TOL);
+            assert_eq!(
+                (cost.ops.ct_mul, cost.ops.pt_mul, cost.depth),
+                (0, 0, 0),
+                "rotations only"
+            );
+            assert!(cost.ops.rotations < d as u64);
+            if layout == DiagonalLayout::Plain {
+                assert_eq!(cost.ops.rotations, d as u64 - 1);
+            }
+
+            // Outer product u v^T from periodic vectors.
+            let u = random_matrix(1, m, 200 + case as u64).row(0).to_owned();
+            let enc_u = encrypt_periodic(
+                &k.encoder,
+                &mut k.encryptor,
+                u.as_slice().unwrap(),
+                d,
+                top,
+                scale,
+            )
+            .unwrap();
+            let (o, cost) = DiagonalMatrix::outer(&k.eval, &enc_u, &enc_x, m, n, layout).unwrap();
+            let ow = o.decrypt(&k.encoder, &k.decryptor).unwrap();
+            let want = Array2::from_shape_fn((m, n), |(i, j)| u[i] * x[j]);
+            assert!(max_diff(&flat(&ow), &flat(&want)) < TOL);
+            assert_eq!((cost.ops.ct_mul, cost.depth), (d as u64, 1));
+        }
+    }
+}
+
+#[test]
+fn row_products_and_transposes() {
+    for (case, &(m, n)) in SHAPES.iter().enumerate() {
+        let mut k = keys(&RowMatrix::rotation_steps(m, n));
+        let (top, scale) = (k.params.max_level(), k.params.default_scale());
+        let w = random_matrix(m, n, 300 + case as u64);
+        let x = random_matrix(1, n, 400 + case as u64).row(0).to_owned();
+        let enc_w = RowMatrix::encrypt(&w, &k.encoder, &mut k.encryptor, top, scale).unwrap();
+        let enc_x = k
+            .encryptor
+            .encrypt(
+                &k.encoder
+                    .encode_at(x.as_slice().unwrap(), top, scale)
+                    .unwrap(),
+            )
+            .unwrap();
+        let (y, cost) = enc_w.matvec(&k.eval, &k.encoder, &enc_x).unwrap();
+        let got = k.encoder.decode(&k.decryptor.decrypt(&y).unwrap()).unwrap();
+        let want = w.dot(&x);
+        assert!(
+            max_diff(&got[..m], want.as_slice().unwrap()) < TOL,
+            "{m}x{n}"
+        );
+        assert!(got[m..].iter().all(|v| v.abs() < TOL), "clean output");
+        let log_span = n.next_power_of_two().trailing_zeros() as u64;
+        let (mu, nu) = (m as u64, n as u64);
+        assert_eq!(
+            Cost {
+                ops: OpCounts {
+                    ct_mul: mu,
+                    pt_mul: mu,
+                    rotations: mu * log_span + mu - 1,
+                    rescales: 2 * mu,
+                    key_switches: mu + mu * log_span + mu - 1
+                },
+                depth: 2
+            },
+            cost,
+            "{m}x{n}"
+        );
+
+        let (t, cost) = enc_w.transpose(&k.eval, &k.encoder).unwrap();
+        let tw = t.decrypt(&k.encoder, &k.decryptor).unwrap();
+        assert!(max_diff(&flat(&tw), &flat(&w.t().to_owned())) < TOL);
+        // N masks and N * M rotations to gather, plus M - 1 to lay the rows end to end
+        // (the rotation of row 0, column 0 by zero is free).
+        assert_eq!((cost.ops.pt_mul, cost.ops.ct_mul, cost.depth), (nu, 0, 1));
+        assert_eq!(cost.ops.rotations, nu * mu - 1 + mu - 1);
+        // The transpose multiplies clean vectors correctly despite its leftovers.
+        let z = random_matrix(1, m, 500 + case as u64).row(0).to_owned();
+        let enc_z = k
+            .encryptor
+            .encrypt(
+                &k.encoder
+                    .encode_at(z.as_slice().unwrap(), t.level(), scale)
+                    .unwrap(),
+            )
+            .unwrap();
+        let (tz, _) = t.matvec(&k.eval, &k.encoder, &enc_z).unwrap();
+        let got = k
+            .encoder
+            .decode(&k.decryptor.decrypt(&tz).unwrap())
+            .unwrap();
+        assert!(max_diff(&got[..n], w.t().dot(&z).as_slice().unwrap()) < TOL);
+        assert!(
+            t.transpose(&k.eval, &k.encoder).is_err(),
+            "second transpose needs re-encryption"
+        );
+    }
+}
