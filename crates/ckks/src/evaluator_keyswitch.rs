@@ -202,8 +202,11 @@ impl Evaluator {
     pub fn rotate(&self, a: &Ciphertext, step: i64) -> Result<Ciphertext, CkksError> {
         let slots = self.params.slots() as i64;
         let step = step.rem_euclid(slots);
+        self.check_ct(a)?;
+        if a.degree() != 1 {
+            return Err(CkksError::NotRelinearized(a.degree()));
+        }
         if step == 0 {
-            self.check_ct(a)?;
             return Ok(a.clone());
         }
         let n = self.params.n();

@@ -140,11 +140,36 @@ fn diagonal_products_transposes_and_outer_products() {
                 scale,
             )
             .unwrap();
-            let (o, cost) = DiagonalMatrix::outer(&k.eval, &enc_u, &enc_x, m, n, layout).unwrap();
+            let (o, cost) =
+                DiagonalMatrix::outer(&k.eval, &enc_u, &enc_x, m, n, layout, true).unwrap();
             let ow = o.decrypt(&k.encoder, &k.decryptor).unwrap();
             let want = Array2::from_shape_fn((m, n), |(i, j)| u[i] * x[j]);
             assert!(max_diff(&flat(&ow), &flat(&want)) < TOL);
             assert_eq!((cost.ops.ct_mul, cost.depth), (d as u64, 1));
+            let (raw, cost) =
+                DiagonalMatrix::outer(&k.eval, &enc_u, &enc_x, m, n, layout, false).unwrap();
+            let rw = raw.decrypt(&k.encoder, &k.decryptor).unwrap();
+            assert!(max_diff(&flat(&rw), &flat(&want)) < TOL);
+            assert_eq!(
+                cost.ops.key_switches, cost.ops.rotations,
+                "no relinearization"
+            );
+            assert!(
+                raw.transpose(&k.eval).is_err(),
+                "unrelinearized diagonals refuse rotations"
+            );
+
+            // Fresh weights brought down to the gradient's level and scale, then updated.
+            let fresh = enc_w
+                .scaled_to(&k.eval, 0.5, o.level(), o.diagonals()[0].scale())
+                .unwrap();
+            let upd = fresh
+                .sub(&k.eval, &o)
+                .unwrap()
+                .decrypt(&k.encoder, &k.decryptor)
+                .unwrap();
+            let want_upd = &w * 0.5 - &want;
+            assert!(max_diff(&flat(&upd), &flat(&want_upd)) < TOL);
         }
     }
 }

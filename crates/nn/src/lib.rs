@@ -19,6 +19,7 @@
 //! # Ok::<(), shroud_nn::NnError>(())
 //! ```
 
+pub mod encrypted;
 mod error;
 pub mod iris;
 pub mod mlp;

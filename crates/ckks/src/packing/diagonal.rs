@@ -133,6 +133,93 @@ impl DiagonalMatrix {
         Ok(w)
     }
 
+    /// Reassembles a matrix from its diagonal ciphertexts (for instance after they crossed
+    /// the network), checking their number and that they share one level.
+    pub fn from_diagonals(
+        rows: usize,
+        cols: usize,
+        layout: DiagonalLayout,
+        diagonals: Vec<Ciphertext>,
+    ) -> Result<Self, CkksError> {
+        let dim = Self::dim_for(rows, cols);
+        if diagonals.len() != dim {
+            return Err(CkksError::InvalidParams(format!(
+                "{} diagonals for a {rows} x {cols} matrix (need {dim})",
+                diagonals.len()
+            )));
+        }
+        if diagonals.iter().any(|d| d.level() != diagonals[0].level()) {
+            return Err(CkksError::InvalidParams(
+                "diagonals at different levels".into(),
+            ));
+        }
+        Ok(Self {
+            rows,
+            cols,
+            dim,
+            layout,
+            diagonals,
+        })
+    }
+
+    /// Client side, for matrices computed per block of `block` slots (one sample per block):
+    /// decrypts the matrix held in each of the first `blocks` blocks and returns their sum.
+    pub fn decrypt_block_sum(
+        &self,
+        encoder: &Encoder,
+        decryptor: &Decryptor,
+        block: usize,
+        blocks: usize,
+    ) -> Result<Array2<f64>, CkksError> {
+        let d = self.dim;
+        if block < d || block % d != 0 || block * blocks > encoder.params().slots() {
+            return Err(CkksError::InvalidParams(format!(
+                "{blocks} blocks of {block} slots"
+            )));
+        }
+        let mut w = Array2::zeros((self.rows, self.cols));
+        for (i, ct) in self.diagonals.iter().enumerate() {
+            let stored = encoder.decode(&decryptor.decrypt(ct)?)?;
+            let off = self.layout.offset(i);
+            for r in 0..self.rows {
+                let c = (r + i) % d;
+                if c < self.cols {
+                    w[[r, c]] = (0..blocks).map(|b| stored[b * block + (r + off) % d]).sum();
+                }
+            }
+        }
+        Ok(w)
+    }
+
+    /// Every diagonal multiplied by `factor` and brought to exactly `(level, scale)`, one level
+    /// below at least: how fresh weights meet gradients computed several levels down.
+    pub fn scaled_to(
+        &self,
+        eval: &Evaluator,
+        factor: f64,
+        level: usize,
+        scale: f64,
+    ) -> Result<DiagonalMatrix, CkksError> {
+        if level >= self.level() {
+            return Err(CkksError::LevelMismatch(self.level(), level));
+        }
+        let diagonals = self
+            .diagonals
+            .iter()
+            .map(|d| {
+                eval.rescale(&eval.mul_scalar_to(
+                    &eval.mod_drop_to(d, level + 1)?,
+                    factor,
+                    scale,
+                )?)
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(DiagonalMatrix {
+            diagonals,
+            ..self.clone()
+        })
+    }
+
     pub fn rows(&self) -> usize {
         self.rows
     }
@@ -239,7 +326,10 @@ impl DiagonalMatrix {
     }
 
     /// The outer product `u v^T` as a `rows x cols` diagonal matrix in `layout`, from `u` and
-    /// `v` stored with period `D`: diagonal `i` is `u * rot(v, i)`. One level.
+    /// `v` stored with period `D`: diagonal `i` is `u * rot(v, i)`. One level. Without
+    /// `relinearize` the diagonals stay three-polynomial ciphertexts: enough for additions and
+    /// decryption (a gradient on its way back to the key owner) at a fraction of the cost, but
+    /// not for further products or rotations.
     pub fn outer(
         eval: &Evaluator,
         u: &Ciphertext,
@@ -247,6 +337,7 @@ impl DiagonalMatrix {
         rows: usize,
         cols: usize,
         layout: DiagonalLayout,
+        relinearize: bool,
     ) -> Result<(DiagonalMatrix, Cost), CkksError> {
         let dim = Self::dim_for(rows, cols);
         let level = u.level().min(v.level());
@@ -270,7 +361,12 @@ impl DiagonalMatrix {
                         .binary_search(&(((dim - offsets[i]) % dim) as i64))
                         .expect("listed");
                     let b = distinct.binary_search(&v_steps[i]).expect("listed");
-                    eval.mul_relin_rescale(&u_rot[g], &v_rot[b])
+                    let product = eval.multiply(&u_rot[g], &v_rot[b])?;
+                    if relinearize {
+                        eval.relin_rescale(&product)
+                    } else {
+                        eval.rescale(&product)
+                    }
                 })
                 .collect::<Result<Vec<_>, _>>()?;
             Ok(DiagonalMatrix {

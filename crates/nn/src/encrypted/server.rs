@@ -1,0 +1,121 @@
+use std::time::{Duration, Instant};
+
+use shroud_ckks::packing::DiagonalMatrix;
+use shroud_ckks::{Evaluator, GaloisKeys, Params, RelinKey};
+
+use super::messages::{from_bytes, to_bytes, BatchMessage, WeightsMessage};
+use super::Shape;
+use crate::NnError;
+
+/// Time spent in each phase of the server's step, as in the design's Table 4.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct PhaseTimes {
+    pub feed_forward: Duration,
+    pub transition: Duration,
+    pub backprop: Duration,
+    pub update: Duration,
+}
+
+impl std::ops::AddAssign for PhaseTimes {
+    fn add_assign(&mut self, o: PhaseTimes) {
+        self.feed_forward += o.feed_forward;
+        self.transition += o.transition;
+        self.backprop += o.backprop;
+        self.update += o.update;
+    }
+}
+
+/// The model trainer: evaluation keys only, never a secret.
+pub struct Server {
+    params: Params,
+    shape: Shape,
+    eval: Evaluator,
+    lr: f64,
+}
+
+impl Server {
+    /// A server from the client's serialized evaluation keys.
+    pub fn new(
+        params: &Params,
+        shape: Shape,
+        lr: f64,
+        evaluation_keys: &[u8],
+    ) -> Result<Self, NnError> {
+        let (relin, galois): (Vec<u8>, Vec<u8>) = from_bytes(evaluation_keys)?;
+        let eval = Evaluator::new(params)
+            .with_relin_key(RelinKey::from_bytes(params, &relin)?)?
+            .with_galois_keys(GaloisKeys::from_bytes(params, &galois)?)?;
+        Ok(Self {
+            params: params.clone(),
+            shape,
+            eval,
+            lr,
+        })
+    }
+
+    pub fn evaluator(&self) -> &Evaluator {
+        &self.eval
+    }
+
+    /// One SGD step on an encrypted batch; returns the updated encrypted weights (one share
+    /// per sample block, which the client's repacking adds up) and the time of each phase.
+    pub fn step(&self, weights: &[u8], batch: &[u8]) -> Result<(Vec<u8>, PhaseTimes), NnError> {
+        let Shape {
+            inputs,
+            hidden,
+            outputs,
+            layout,
+        } = self.shape;
+        let e = &self.eval;
+        let wm: WeightsMessage = from_bytes(weights)?;
+        let (w1, w2) = wm.open(&self.params, layout)?;
+        let bm: BatchMessage = from_bytes(batch)?;
+        let (x, y) = bm.open(&self.params)?;
+        let count = bm.count;
+        if count == 0 || count * self.shape.block() > self.params.slots() {
+            return Err(NnError::InvalidConfig(format!("batch of {count} samples")));
+        }
+        let mut times = PhaseTimes::default();
+
+        let t = Instant::now();
+        let (h, _) = w1.matvec(e, &x)?;
+        let a = e.mul_relin_rescale(&h, &h)?;
+        let (o, _) = w2.matvec(e, &a)?;
+        // Targets brought to exactly the output's level and scale.
+        let y =
+            e.rescale(&e.mul_scalar_to(&e.mod_drop_to(&y, o.level() + 1)?, 1.0, o.scale())?)?;
+        // g = lr * d loss / d o for the mean squared error over the batch and the outputs.
+        let g =
+            e.rescale(&e.mul_scalar(&e.sub(&o, &y)?, self.lr * 2.0 / (outputs * count) as f64)?)?;
+        times.feed_forward = t.elapsed();
+
+        let t = Instant::now();
+        let (w2t, _) = w2.transpose(e)?;
+        times.transition = t.elapsed();
+
+        let t = Instant::now();
+        let (grad_w2, _) = DiagonalMatrix::outer(e, &g, &a, outputs, hidden, layout, false)?;
+        let (back, _) = w2t.matvec(e, &g)?;
+        let g_h = e.mul_integer(
+            &e.mul_relin_rescale(&back, &e.mod_drop_to(&h, back.level())?)?,
+            2,
+        )?;
+        let (grad_w1, _) = DiagonalMatrix::outer(e, &g_h, &x, hidden, inputs, layout, false)?;
+        times.backprop = t.elapsed();
+
+        // Each block holds W / count - grad_b; the client's repacking adds the blocks.
+        let t = Instant::now();
+        let share = 1.0 / count as f64;
+        let update = |w: &DiagonalMatrix, grad: &DiagonalMatrix| {
+            w.scaled_to(e, share, grad.level(), grad.diagonals()[0].scale())?
+                .sub(e, grad)
+        };
+        let (w1n, w2n) = (update(&w1, &grad_w1)?, update(&w2, &grad_w2)?);
+        times.update = t.elapsed();
+
+        Ok((
+            to_bytes(&WeightsMessage::new(&w1n, &w2n, &self.params)?),
+            times,
+        ))
+    }
+}

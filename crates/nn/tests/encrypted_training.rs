@@ -1,0 +1,108 @@
+//! Encrypted training against the plaintext trainer, step by step, on small runs.
+
+use ndarray::Axis;
+use shroud_ckks::packing::DiagonalLayout;
+use shroud_nn::encrypted::{default_params, train_encrypted, Client, Server, Shape};
+use shroud_nn::iris::prepare_iris;
+use shroud_nn::mlp::{train_plain, Mlp, TrainConfig};
+
+fn iris() -> (shroud_nn::iris::Dataset, shroud_nn::iris::Dataset) {
+    prepare_iris(
+        concat!(env!("CARGO_MANIFEST_DIR"), "/../../datasets/iris/iris.csv"),
+        0.2,
+        1,
+    )
+    .unwrap()
+}
+
+fn max_diff(a: &Mlp, b: &Mlp) -> f64 {
+    let d1 = (&a.w1 - &b.w1).iter().fold(0f64, |m, v| m.max(v.abs()));
+    let d2 = (&a.w2 - &b.w2).iter().fold(0f64, |m, v| m.max(v.abs()));
+    d1.max(d2)
+}
+
+#[test]
+fn one_encrypted_step_matches_the_plaintext_step() {
+    let (train, _) = iris();
+    let params = default_params().unwrap();
+    for (layout, batch) in [
+        (DiagonalLayout::Plain, 1),
+        (DiagonalLayout::Stepped { baby: 4 }, 20),
+    ] {
+        let shape = Shape {
+            inputs: 5,
+            hidden: 10,
+            outputs: 3,
+            layout,
+        };
+        let (mut client, keys) = Client::new(&params, shape).unwrap();
+        let server = Server::new(&params, shape, 0.1, &keys).unwrap();
+        let model = Mlp::init(5, 10, 3, 0.3, 4);
+        let idx: Vec<usize> = (0..batch).collect();
+        let x = train.features.select(Axis(0), &idx);
+        let y = train.one_hot().select(Axis(0), &idx);
+        let weights = client.encrypt_weights(&model).unwrap();
+        let (updated, _) = server
+            .step(&weights, &client.encrypt_batch(&x, &y).unwrap())
+            .unwrap();
+        let (got, _) = client.repack(&updated, batch).unwrap();
+        let mut want = model.clone();
+        want.step(&x, &y, 0.1);
+        let diff = max_diff(&got, &want);
+        assert!(
+            diff < 1e-4,
+            "{layout:?} batch {batch}: encrypted step off by {diff}"
+        );
+        assert!(
+            max_diff(&want, &model) > 1e-3,
+            "the step changes the weights"
+        );
+    }
+}
+
+#[test]
+fn bad_batches_are_refused() {
+    let params = default_params().unwrap();
+    let shape = Shape {
+        inputs: 5,
+        hidden: 10,
+        outputs: 3,
+        layout: DiagonalLayout::Plain,
+    };
+    let (mut client, keys) = Client::new(&params, shape).unwrap();
+    let x = ndarray::Array2::zeros((2, 4));
+    let y = ndarray::Array2::zeros((2, 3));
+    assert!(client.encrypt_batch(&x, &y).is_err(), "wrong feature count");
+    let server = Server::new(&params, shape, 0.1, &keys).unwrap();
+    assert!(server.step(b"junk", b"junk").is_err());
+    assert!(Server::new(&params, shape, 0.1, b"junk").is_err());
+}
+
+#[test]
+fn short_encrypted_training_tracks_plaintext_training() {
+    let (train, test) = iris();
+    let params = default_params().unwrap();
+    let config = TrainConfig {
+        epochs: 2,
+        batch: 40,
+        ..TrainConfig::default()
+    };
+    let (plain, plain_hist) = train_plain(&train, &test, &config, |_| {}).unwrap();
+    let run = train_encrypted(
+        &train,
+        &test,
+        &config,
+        &params,
+        DiagonalLayout::Plain,
+        |_| {},
+    )
+    .unwrap();
+    assert_eq!(run.iterations, 6);
+    assert!(
+        max_diff(&run.model, &plain) < 1e-3,
+        "weights drifted by {}",
+        max_diff(&run.model, &plain)
+    );
+    assert!((run.history[1].test_acc - plain_hist[1].test_acc).abs() < 1e-9);
+    assert!(run.bytes_up > 0 && run.bytes_down > 0);
+}
