@@ -7,8 +7,13 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 mod bench;
 mod demo;
+mod iris;
+mod plot;
+
+use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
+use shroud_nn::mlp::TrainConfig;
 
 #[derive(Parser)]
 #[command(name = "shroud", version, about = "Neural networks on encrypted data")]
@@ -21,10 +26,44 @@ struct Cli {
 enum Command {
     /// An encrypted computation end to end: keys, encryption, evaluation, decryption.
     Demo,
+    /// Training on the Iris data set.
+    Iris {
+        #[command(subcommand)]
+        what: IrisCommand,
+    },
     /// Timing tables, one `op logN value` line each (milliseconds, or bytes for sizes).
     Bench {
         #[command(subcommand)]
         what: BenchWhat,
+    },
+}
+
+#[derive(Subcommand)]
+enum IrisCommand {
+    /// Train the 4-10-3 square-activation network, in the clear and (with --encrypted) on
+    /// encrypted data and weights with the same seed; writes CSV curves and PNG plots.
+    Train {
+        /// Also train on encrypted data (CKKS, 128-bit) and compare.
+        #[arg(long)]
+        encrypted: bool,
+        /// Matrix packing of the encrypted trainer.
+        #[arg(long, value_enum, default_value = "diagonal")]
+        packing: iris::Packing,
+        #[arg(long, default_value_t = 20)]
+        batch: usize,
+        #[arg(long, default_value_t = 400)]
+        epochs: usize,
+        #[arg(long, default_value_t = 0.1)]
+        lr: f64,
+        /// Seed of the split, the initial weights and the batch order.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// The Iris CSV.
+        #[arg(long, default_value = "datasets/iris/iris.csv")]
+        data: PathBuf,
+        /// Folder for the CSV curves and plots.
+        #[arg(long, default_value = "out/iris")]
+        out: PathBuf,
     },
 }
 
@@ -47,6 +86,34 @@ enum BenchWhat {
 fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
         Command::Demo => demo::run(),
+        Command::Iris {
+            what:
+                IrisCommand::Train {
+                    encrypted,
+                    packing,
+                    batch,
+                    epochs,
+                    lr,
+                    seed,
+                    data,
+                    out,
+                },
+        } => {
+            let config = TrainConfig {
+                batch,
+                epochs,
+                lr,
+                seed,
+                ..TrainConfig::default()
+            };
+            iris::train(iris::TrainArgs {
+                encrypted,
+                packing,
+                config,
+                data,
+                out,
+            })
+        }
         Command::Bench {
             what:
                 BenchWhat::Ckks {
