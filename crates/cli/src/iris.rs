@@ -150,3 +150,130 @@ pub fn train(args: TrainArgs) -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+/// The design's Table 4 (seconds per phase of one batch-1 iteration) for each packing, and
+/// its Table 2 (operations of one iteration of a 6-3-1 network), measured here.
+pub fn table4(data: &Path, iterations: usize) -> anyhow::Result<()> {
+    use shroud_nn::encrypted::{Client, Server, Shape};
+
+    let (train, _) = prepare_iris(data, 0.2, 1)?;
+    let params = default_params()?;
+    let y = train.one_hot();
+    let layouts = [
+        ("diagonal", DiagonalLayout::Plain),
+        ("stepped", DiagonalLayout::Stepped { baby: 4 }),
+    ];
+    println!(
+        "CKKS N = {}, {} levels, {}-bit security; {iterations} batch-1 iterations per packing, mean seconds",
+        params.n(),
+        params.max_level(),
+        params.security_bits().unwrap_or(0)
+    );
+    let mut rows: Vec<(String, Vec<f64>)> = Vec::new();
+    let mut iter_secs = Vec::new();
+    for (_, layout) in layouts {
+        let shape = Shape {
+            inputs: train.features.ncols(),
+            hidden: 10,
+            outputs: train.classes(),
+            layout,
+        };
+        let (mut client, keys) = Client::new(&params, shape)?;
+        let server = Server::new(&params, shape, 0.1, &keys)?;
+        let mut model =
+            shroud_nn::mlp::Mlp::init(shape.inputs, shape.hidden, shape.outputs, 0.2, 1);
+        let mut weights = client.encrypt_weights(&model)?;
+        let (mut times, mut repack, mut total) =
+            (shroud_nn::encrypted::PhaseTimes::default(), 0.0, 0.0);
+        for i in 0..iterations {
+            let t = Instant::now();
+            let idx = [i % train.len()];
+            let batch = client.encrypt_batch(
+                &train.features.select(ndarray::Axis(0), &idx),
+                &y.select(ndarray::Axis(0), &idx),
+            )?;
+            let (updated, phase) = server.step(&weights, &batch)?;
+            times += phase;
+            let r = Instant::now();
+            (model, weights) = client.repack(&updated, 1)?;
+            repack += r.elapsed().as_secs_f64();
+            total += t.elapsed().as_secs_f64();
+        }
+        let n = iterations as f64;
+        let column = vec![
+            times.feed_forward.as_secs_f64() / n,
+            times.transition.as_secs_f64() / n,
+            times.backprop.as_secs_f64() / n,
+            times.update.as_secs_f64() / n,
+            repack / n,
+            total / n,
+        ];
+        for (k, v) in column.into_iter().enumerate() {
+            if rows.len() <= k {
+                rows.push((String::new(), Vec::new()));
+            }
+            rows[k].1.push(v);
+        }
+        iter_secs.push(total / n);
+    }
+    // The paper's figures (diagonal, row), seconds.
+    let paper = [
+        (3.10, 12.42),
+        (2.15, 7.28),
+        (3.12, 5.46),
+        (0.23, 0.23),
+        (0.50, 0.62),
+        (9.25, 28.47),
+    ];
+    let names = [
+        "feed-forward",
+        "transition",
+        "backprop",
+        "SGD update",
+        "repacking",
+        "iteration",
+    ];
+    println!(
+        "{:<13} {:>10} {:>10} {:>12} {:>10}",
+        "phase", "diagonal", "stepped", "paper diag", "paper row"
+    );
+    for (k, (_, v)) in rows.iter().enumerate() {
+        println!(
+            "{:<13} {:>10.3} {:>10.3} {:>12.2} {:>10.2}",
+            names[k], v[0], v[1], paper[k].0, paper[k].1
+        );
+    }
+
+    // Table 2: operations of one iteration of a 6-3-1 network.
+    println!("\nOperations of one iteration, 6-3-1 network (ciphertext products / rotations):");
+    let mut counts = Vec::new();
+    for (name, layout) in layouts {
+        let shape = Shape {
+            inputs: 6,
+            hidden: 3,
+            outputs: 1,
+            layout,
+        };
+        let (mut client, keys) = Client::new(&params, shape)?;
+        let server = Server::new(&params, shape, 0.1, &keys)?;
+        let model = shroud_nn::mlp::Mlp::init(6, 3, 1, 0.2, 1);
+        let weights = client.encrypt_weights(&model)?;
+        let x = ndarray::Array2::from_elem((1, 6), 0.5);
+        let t = ndarray::Array2::from_elem((1, 1), 1.0);
+        let batch = client.encrypt_batch(&x, &t)?;
+        let before = server.evaluator().counts();
+        server.step(&weights, &batch)?;
+        let c = server.evaluator().counts() - before;
+        println!(
+            "{name:<9} {} / {}   (plaintext products {}, rescales {})",
+            c.ct_mul, c.rotations, c.pt_mul, c.rescales
+        );
+        counts.push(format!("{}/{}", c.ct_mul, c.rotations));
+    }
+    println!("paper     diagonal 17 / 17, row 38 / 63");
+    println!(
+        "summary: diag_iter_s={:.3} stepped_iter_s={:.3} table2_diag={} table2_stepped={}",
+        iter_secs[0], iter_secs[1], counts[0], counts[1]
+    );
+    Ok(())
+}

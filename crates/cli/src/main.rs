@@ -65,6 +65,14 @@ enum IrisCommand {
         #[arg(long, default_value = "out/iris")]
         out: PathBuf,
     },
+    /// Per-phase time of batch-1 iterations for each packing, beside the design's Table 4,
+    /// and the operation counts of one 6-3-1 iteration (its Table 2).
+    Table4 {
+        #[arg(long, default_value_t = 5)]
+        iterations: usize,
+        #[arg(long, default_value = "datasets/iris/iris.csv")]
+        data: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -114,6 +122,9 @@ fn main() -> anyhow::Result<()> {
                 out,
             })
         }
+        Command::Iris {
+            what: IrisCommand::Table4 { iterations, data },
+        } => iris::table4(&data, iterations),
         Command::Bench {
             what:
                 BenchWhat::Ckks {

@@ -61,6 +61,35 @@ fn one_encrypted_step_matches_the_plaintext_step() {
 }
 
 #[test]
+fn layers_of_different_sizes_share_one_packing_dimension() {
+    // 6-3-1: the matrices are 3 x 6 and 1 x 3, both packed at dimension 6.
+    let params = default_params().unwrap();
+    let shape = Shape {
+        inputs: 6,
+        hidden: 3,
+        outputs: 1,
+        layout: DiagonalLayout::Stepped { baby: 2 },
+    };
+    let (mut client, keys) = Client::new(&params, shape).unwrap();
+    let server = Server::new(&params, shape, 0.1, &keys).unwrap();
+    let model = Mlp::init(6, 3, 1, 0.5, 9);
+    let x = ndarray::Array2::from_shape_fn((3, 6), |(i, j)| 0.1 * (i + j) as f64);
+    let y = ndarray::Array2::from_shape_fn((3, 1), |(i, _)| i as f64 / 2.0);
+    let weights = client.encrypt_weights(&model).unwrap();
+    let (updated, _) = server
+        .step(&weights, &client.encrypt_batch(&x, &y).unwrap())
+        .unwrap();
+    let got = client.decrypt_weights(&updated, 3).unwrap();
+    let mut want = model.clone();
+    want.step(&x, &y, 0.1);
+    assert!(
+        max_diff(&got, &want) < 1e-4,
+        "off by {}",
+        max_diff(&got, &want)
+    );
+}
+
+#[test]
 fn bad_batches_are_refused() {
     let params = default_params().unwrap();
     let shape = Shape {

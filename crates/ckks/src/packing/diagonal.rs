@@ -37,7 +37,9 @@ pub struct DiagonalMatrix {
 }
 
 impl DiagonalMatrix {
-    /// The padded dimension used for a `rows x cols` matrix.
+    /// The smallest padded dimension for a `rows x cols` matrix. A network packs all its
+    /// matrices with one common dimension (at least this for each) so that one layer's output
+    /// is the next layer's input without re-packing.
     pub fn dim_for(rows: usize, cols: usize) -> usize {
         rows.max(cols)
     }
@@ -65,9 +67,11 @@ impl DiagonalMatrix {
         steps
     }
 
-    /// Client side: encrypts `w`, padding it to `max(rows, cols)` square, `D <= slots / 2`.
+    /// Client side: encrypts `w` padded to a `dim x dim` square, with
+    /// `max(rows, cols) <= dim <= slots / 2`.
     pub fn encrypt(
         w: &Array2<f64>,
+        dim: usize,
         layout: DiagonalLayout,
         encoder: &Encoder,
         encryptor: &mut Encryptor,
@@ -75,9 +79,8 @@ impl DiagonalMatrix {
         scale: f64,
     ) -> Result<Self, CkksError> {
         let (rows, cols) = w.dim();
-        let dim = Self::dim_for(rows, cols);
         let slots = encoder.params().slots();
-        if dim == 0 || 2 * dim > slots {
+        if dim == 0 || dim < Self::dim_for(rows, cols) || 2 * dim > slots {
             return Err(CkksError::InvalidParams(format!(
                 "a {rows} x {cols} matrix does not fit diagonal packing in {slots} slots"
             )));
@@ -141,11 +144,10 @@ impl DiagonalMatrix {
         layout: DiagonalLayout,
         diagonals: Vec<Ciphertext>,
     ) -> Result<Self, CkksError> {
-        let dim = Self::dim_for(rows, cols);
-        if diagonals.len() != dim {
+        let dim = diagonals.len();
+        if dim < Self::dim_for(rows, cols) {
             return Err(CkksError::InvalidParams(format!(
-                "{} diagonals for a {rows} x {cols} matrix (need {dim})",
-                diagonals.len()
+                "{dim} diagonals for a {rows} x {cols} matrix"
             )));
         }
         if diagonals.iter().any(|d| d.level() != diagonals[0].level()) {
@@ -325,8 +327,8 @@ impl DiagonalMatrix {
         ((i + layout.offset(j)) as i64 - layout.offset(i) as i64).rem_euclid(dim as i64)
     }
 
-    /// The outer product `u v^T` as a `rows x cols` diagonal matrix in `layout`, from `u` and
-    /// `v` stored with period `D`: diagonal `i` is `u * rot(v, i)`. One level. Without
+    /// The outer product `u v^T` as a `rows x cols` diagonal matrix of dimension `dim` in
+    /// `layout`, from `u` and `v` stored with period `dim`: diagonal `i` is `u * rot(v, i)`. One level. Without
     /// `relinearize` the diagonals stay three-polynomial ciphertexts: enough for additions and
     /// decryption (a gradient on its way back to the key owner) at a fraction of the cost, but
     /// not for further products or rotations.
@@ -336,10 +338,15 @@ impl DiagonalMatrix {
         v: &Ciphertext,
         rows: usize,
         cols: usize,
+        dim: usize,
         layout: DiagonalLayout,
         relinearize: bool,
     ) -> Result<(DiagonalMatrix, Cost), CkksError> {
-        let dim = Self::dim_for(rows, cols);
+        if dim < Self::dim_for(rows, cols) {
+            return Err(CkksError::InvalidParams(format!(
+                "dimension {dim} for {rows} x {cols}"
+            )));
+        }
         let level = u.level().min(v.level());
         measured(eval, level, DiagonalMatrix::level, || {
             let (u, v) = (eval.mod_drop_to(u, level)?, eval.mod_drop_to(v, level)?);

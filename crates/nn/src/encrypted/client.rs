@@ -42,6 +42,7 @@ impl Client {
         let (level, scale) = (self.params.max_level(), self.params.default_scale());
         Ok(DiagonalMatrix::encrypt(
             w,
+            self.shape.dim(),
             self.shape.layout,
             &self.encoder,
             &mut self.encryptor,
