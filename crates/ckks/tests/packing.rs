@@ -141,13 +141,13 @@ fn diagonal_products_transposes_and_outer_products() {
             )
             .unwrap();
             let (o, cost) =
-                DiagonalMatrix::outer(&k.eval, &enc_u, &enc_x, m, n, d, layout, true).unwrap();
+                DiagonalMatrix::outer(&k.eval, &enc_u, &enc_x, (m, n), d, layout, true).unwrap();
             let ow = o.decrypt(&k.encoder, &k.decryptor).unwrap();
             let want = Array2::from_shape_fn((m, n), |(i, j)| u[i] * x[j]);
             assert!(max_diff(&flat(&ow), &flat(&want)) < TOL);
             assert_eq!((cost.ops.ct_mul, cost.depth), (d as u64, 1));
             let (raw, cost) =
-                DiagonalMatrix::outer(&k.eval, &enc_u, &enc_x, m, n, d, layout, false).unwrap();
+                DiagonalMatrix::outer(&k.eval, &enc_u, &enc_x, (m, n), d, layout, false).unwrap();
             let rw = raw.decrypt(&k.encoder, &k.decryptor).unwrap();
             assert!(max_diff(&flat(&rw), &flat(&want)) < TOL);
             assert_eq!(

@@ -6,13 +6,15 @@ use plotters::prelude::*;
 use shroud_nn::mlp::EpochStats;
 
 type Metric = fn(&EpochStats) -> f64;
+/// A figure: file name, quantity, and the train and test curves of it.
+type Panel = (&'static str, &'static str, [(&'static str, Metric); 2]);
 
 /// Writes `loss.png` and `accuracy.png` into `dir`; returns their names.
 pub fn plot_curves(
     dir: &Path,
     runs: &[(&str, Vec<EpochStats>)],
 ) -> Result<Vec<String>, Box<dyn std::error::Error>> {
-    let panels: [(&str, &str, [(&str, Metric); 2]); 2] = [
+    let panels: [Panel; 2] = [
         (
             "loss.png",
             "MSE loss",

@@ -27,7 +27,7 @@ impl RnsPoly {
 
     /// Wraps flat limb data; the length must be a multiple of `n`.
     pub fn from_data(n: usize, data: Vec<u64>) -> Result<Self, MathError> {
-        if n == 0 || data.len() % n != 0 {
+        if n == 0 || !data.len().is_multiple_of(n) {
             return Err(MathError::DegreeMismatch {
                 expected: n,
                 found: data.len(),

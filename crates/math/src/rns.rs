@@ -344,8 +344,8 @@ impl CrtComposer {
         for i in 0..r.len() {
             let qi = self.basis.modulus(i);
             let mut v = r[i];
-            for j in 0..i {
-                v = qi.mul(qi.sub(v, qi.reduce(d[j])), self.inv[i][j]);
+            for (&dj, &inv) in d[..i].iter().zip(&self.inv[i]) {
+                v = qi.mul(qi.sub(v, qi.reduce(dj)), inv);
             }
             d[i] = v;
         }
@@ -370,10 +370,10 @@ impl CrtComposer {
                     if negative {
                         // Q - x in mixed radix: digit-wise (q_i - 1 - d_i), plus one.
                         let mut carry = 1u64;
-                        for i in 0..l {
-                            let q = self.basis.modulus(i).value();
-                            let v = q - 1 - d[i] + carry;
-                            (d[i], carry) = if v == q { (0, 1) } else { (v, 0) };
+                        for (di, m) in d.iter_mut().zip(self.basis.moduli()) {
+                            let q = m.value();
+                            let v = q - 1 - *di + carry;
+                            (*di, carry) = if v == q { (0, 1) } else { (v, 0) };
                         }
                     }
                     let mut acc = 0f64;

@@ -174,7 +174,7 @@ impl DiagonalMatrix {
         blocks: usize,
     ) -> Result<Array2<f64>, CkksError> {
         let d = self.dim;
-        if block < d || block % d != 0 || block * blocks > encoder.params().slots() {
+        if block < d || !block.is_multiple_of(d) || block * blocks > encoder.params().slots() {
             return Err(CkksError::InvalidParams(format!(
                 "{blocks} blocks of {block} slots"
             )));
@@ -336,8 +336,7 @@ impl DiagonalMatrix {
         eval: &Evaluator,
         u: &Ciphertext,
         v: &Ciphertext,
-        rows: usize,
-        cols: usize,
+        (rows, cols): (usize, usize),
         dim: usize,
         layout: DiagonalLayout,
         relinearize: bool,

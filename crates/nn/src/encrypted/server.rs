@@ -94,15 +94,29 @@ impl Server {
         times.transition = t.elapsed();
 
         let t = Instant::now();
-        let (grad_w2, _) =
-            DiagonalMatrix::outer(e, &g, &a, outputs, hidden, self.shape.dim(), layout, false)?;
+        let (grad_w2, _) = DiagonalMatrix::outer(
+            e,
+            &g,
+            &a,
+            (outputs, hidden),
+            self.shape.dim(),
+            layout,
+            false,
+        )?;
         let (back, _) = w2t.matvec(e, &g)?;
         let g_h = e.mul_integer(
             &e.mul_relin_rescale(&back, &e.mod_drop_to(&h, back.level())?)?,
             2,
         )?;
-        let (grad_w1, _) =
-            DiagonalMatrix::outer(e, &g_h, &x, hidden, inputs, self.shape.dim(), layout, false)?;
+        let (grad_w1, _) = DiagonalMatrix::outer(
+            e,
+            &g_h,
+            &x,
+            (hidden, inputs),
+            self.shape.dim(),
+            layout,
+            false,
+        )?;
         times.backprop = t.elapsed();
 
         // Each block holds W / count - grad_b; the client's repacking adds the blocks.
