@@ -3,7 +3,7 @@
 
 use ndarray::Array2;
 
-use super::{measured, periodic, Cost};
+use super::{distinct_nonzero, measured, periodic, Cost};
 use crate::{Ciphertext, CkksError, Decryptor, Encoder, Encryptor, Evaluator};
 
 /// How the diagonals of a [`DiagonalMatrix`] are stored.
@@ -48,7 +48,7 @@ impl DiagonalMatrix {
     /// this layout need.
     pub fn rotation_steps(dim: usize, layout: DiagonalLayout) -> Vec<i64> {
         // Every rotation acts on data periodic in D, so all amounts are taken mod D.
-        let mut steps: Vec<i64> = match layout {
+        let steps: Vec<i64> = match layout {
             DiagonalLayout::Plain => (1..dim as i64).collect(),
             DiagonalLayout::Stepped { baby } => {
                 let mut s: Vec<i64> = (1..baby as i64).collect();
@@ -61,10 +61,7 @@ impl DiagonalMatrix {
                 s
             }
         };
-        steps.retain(|&s| s != 0);
-        steps.sort_unstable();
-        steps.dedup();
-        steps
+        distinct_nonzero(steps)
     }
 
     /// Client side: encrypts `w` padded to a `dim x dim` square, with
@@ -121,19 +118,7 @@ impl DiagonalMatrix {
         encoder: &Encoder,
         decryptor: &Decryptor,
     ) -> Result<Array2<f64>, CkksError> {
-        let d = self.dim;
-        let mut w = Array2::zeros((self.rows, self.cols));
-        for (i, ct) in self.diagonals.iter().enumerate() {
-            let stored = encoder.decode(&decryptor.decrypt(ct)?)?;
-            let off = self.layout.offset(i);
-            for r in 0..self.rows {
-                let c = (r + i) % d;
-                if c < self.cols {
-                    w[[r, c]] = stored[(r + off) % d];
-                }
-            }
-        }
-        Ok(w)
+        self.decrypt_block_sum(encoder, decryptor, self.dim, 1)
     }
 
     /// Reassembles a matrix from its diagonal ciphertexts (for instance after they crossed

@@ -68,6 +68,14 @@ pub(crate) fn measured<T>(
     ))
 }
 
+/// Rotation steps sorted, without repeats and without the free rotation by zero.
+fn distinct_nonzero(mut steps: Vec<i64>) -> Vec<i64> {
+    steps.retain(|&s| s != 0);
+    steps.sort_unstable();
+    steps.dedup();
+    steps
+}
+
 /// `values` repeated with period `period` over every whole period that fits in the slots.
 pub fn periodic(values: &[f64], period: usize, slots: usize) -> Result<Vec<f64>, CkksError> {
     if values.len() > period || period == 0 || period > slots {

@@ -3,7 +3,7 @@
 
 use ndarray::Array2;
 
-use super::{mask, measured, Cost};
+use super::{distinct_nonzero, mask, measured, Cost};
 use crate::{Ciphertext, CkksError, Decryptor, Encoder, Encryptor, Evaluator};
 
 /// An encrypted `rows x cols` matrix, row `k` in slots `0..cols` of ciphertext `k`.
@@ -38,10 +38,7 @@ impl RowMatrix {
                 steps.push((k * stride + j) as i64 - k as i64);
             }
         }
-        steps.retain(|&s| s != 0);
-        steps.sort_unstable();
-        steps.dedup();
-        steps
+        distinct_nonzero(steps)
     }
 
     /// Client side: encrypts each row of `w`.
