@@ -1,0 +1,274 @@
+//! The bootstrapping key (one GGSW ciphertext of each small-key bit, kept in the Fourier
+//! domain), the external product, and the blind rotation built from it.
+
+use super::fft::{mul_acc, NegacyclicFft};
+use super::params::BootstrapParams;
+use super::random::TorusSampler;
+use serde::{Deserialize, Serialize};
+
+/// `n` GGSW ciphertexts; GGSW `i` has `(k+1) l` rows (row `c l + j` encrypts
+/// `s_i * 2^(64 - (j+1) base_log)` added to GLWE component `c`), each row `k+1` polynomials
+/// stored as spectra of `N` floats.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct BootstrapKey {
+    pub(crate) fourier: Vec<f64>,
+}
+
+/// Buffers of one blind rotation, reused across its `n` external products.
+pub(crate) struct RotationScratch {
+    diff: Vec<u64>,
+    digits: Vec<i32>,
+    carry: Vec<u64>,
+    spectrum: Vec<f64>,
+    out: Vec<f64>,
+}
+
+impl BootstrapKey {
+    pub(crate) fn ggsw_len(p: &BootstrapParams) -> usize {
+        let k1 = p.glwe_dimension + 1;
+        k1 * p.pbs.levels as usize * k1 * p.polynomial_size
+    }
+
+    pub(crate) fn expected_len(p: &BootstrapParams) -> usize {
+        p.lwe_dimension * Self::ggsw_len(p)
+    }
+
+    pub(crate) fn generate(
+        p: &BootstrapParams,
+        small_key: &[u64],
+        glwe_key: &[u64],
+        fft: &NegacyclicFft,
+        rng: &mut TorusSampler,
+    ) -> Self {
+        let (k, n) = (p.glwe_dimension, p.polynomial_size);
+        // Spectra of the key polynomials, for the exact products of key generation.
+        let key_spectra: Vec<Vec<f64>> = glwe_key
+            .chunks(n)
+            .map(|s| {
+                let s: Vec<i32> = s.iter().map(|&x| x as i32).collect();
+                let mut out = vec![0.0; n];
+                fft.forward_signed(&s, &mut out);
+                out
+            })
+            .collect();
+        let mut fourier = Vec::with_capacity(Self::expected_len(p));
+        let mut row = vec![0u64; (k + 1) * n];
+        let mut spec = vec![0.0; n];
+        for &s in small_key {
+            for c in 0..=k {
+                for j in 0..p.pbs.levels {
+                    glwe_encrypt_zero(p, &key_spectra, fft, rng, &mut row);
+                    let g = 1u64 << (64 - (j + 1) * p.pbs.base_log);
+                    row[c * n] = row[c * n].wrapping_add(s.wrapping_mul(g));
+                    for poly in row.chunks(n) {
+                        fft.forward_torus(poly, &mut spec);
+                        fourier.extend_from_slice(&spec);
+                    }
+                }
+            }
+        }
+        Self { fourier }
+    }
+
+    /// Runs the blind rotation: starting from `X^(-b) v`, multiplies the accumulator by
+    /// `X^(a_i s_i)` for every mask coefficient, one CMux per key bit. `rotations` holds the
+    /// mask and body already switched to `Z / 2N`. Returns the GLWE accumulator.
+    pub(crate) fn blind_rotate(
+        &self,
+        p: &BootstrapParams,
+        fft: &NegacyclicFft,
+        rotations: &[usize],
+        test_poly: &[u64],
+        s: &mut RotationScratch,
+    ) -> Vec<u64> {
+        let (k, n) = (p.glwe_dimension, p.polynomial_size);
+        let mut acc = vec![0u64; (k + 1) * n];
+        let body = rotations[p.lwe_dimension];
+        rotate(test_poly, 2 * n - body, &mut acc[k * n..]);
+        let ggsw_len = Self::ggsw_len(p);
+        for (i, &a) in rotations[..p.lwe_dimension].iter().enumerate() {
+            if a == 0 {
+                continue;
+            }
+            // CMux(s_i, acc, X^a acc) = acc + GGSW(s_i) x (X^a acc - acc).
+            for c in 0..=k {
+                let poly = &acc[c * n..][..n];
+                let d = &mut s.diff[c * n..][..n];
+                rotate(poly, a, d);
+                for (x, y) in d.iter_mut().zip(poly) {
+                    *x = x.wrapping_sub(*y);
+                }
+            }
+            self.external_product_add(
+                p,
+                fft,
+                &self.fourier[i * ggsw_len..][..ggsw_len],
+                &mut acc,
+                s,
+            );
+        }
+        acc
+    }
+
+    /// `acc += ggsw x s.diff`: decompose every polynomial of `s.diff`, transform the digits,
+    /// multiply-accumulate against the GGSW rows, transform back.
+    fn external_product_add(
+        &self,
+        p: &BootstrapParams,
+        fft: &NegacyclicFft,
+        ggsw: &[f64],
+        acc: &mut [u64],
+        s: &mut RotationScratch,
+    ) {
+        let (k, n) = (p.glwe_dimension, p.polynomial_size);
+        let l = p.pbs.levels as usize;
+        // Row by row: transform one digit polynomial, then multiply-accumulate it against the
+        // key's row. The key is read once, front to back, and is what bounds the whole
+        // bootstrap (it is far larger than the caches); interleaving the transforms with its
+        // reads lets the hardware prefetcher stream the next row while the FFT computes.
+        s.out.fill(0.0);
+        for c in 0..=k {
+            decompose_poly(
+                &s.diff[c * n..][..n],
+                p.pbs.base_log,
+                l,
+                &mut s.carry,
+                &mut s.digits,
+            );
+            for j in 0..l {
+                let r = c * l + j;
+                fft.forward_signed(&s.digits[j * n..][..n], &mut s.spectrum);
+                let key_row = &ggsw[r * (k + 1) * n..][..(k + 1) * n];
+                for (out, key) in s.out.chunks_exact_mut(n).zip(key_row.chunks_exact(n)) {
+                    mul_acc(out, &s.spectrum, key);
+                }
+            }
+        }
+        for (o, out) in s.out.chunks_exact_mut(n).enumerate() {
+            fft.backward_add(out, &mut acc[o * n..][..n]);
+        }
+    }
+}
+
+impl RotationScratch {
+    pub(crate) fn new(p: &BootstrapParams) -> Self {
+        let (k, n, l) = (p.glwe_dimension, p.polynomial_size, p.pbs.levels as usize);
+        Self {
+            diff: vec![0; (k + 1) * n],
+            digits: vec![0; l * n],
+            carry: vec![0; n],
+            spectrum: vec![0.0; n],
+            out: vec![0.0; (k + 1) * n],
+        }
+    }
+}
+
+/// `out = X^r * poly` modulo `X^N + 1`, for `r` in `[0, 2N)`.
+pub(crate) fn rotate(poly: &[u64], r: usize, out: &mut [u64]) {
+    let n = poly.len();
+    let (r, negate) = if r >= n { (r - n, true) } else { (r, false) };
+    // Coefficient j of X^r p is p[j - r] for j >= r and -p[j - r + N] below.
+    for j in 0..r {
+        let v = poly[j + n - r];
+        out[j] = if negate { v } else { v.wrapping_neg() };
+    }
+    for j in r..n {
+        let v = poly[j - r];
+        out[j] = if negate { v.wrapping_neg() } else { v };
+    }
+}
+
+/// Balanced base-`2^base_log` digits of the top `base_log * levels` bits of every coefficient,
+/// rounded: `digits[j * N + t]` is digit `j` (weight `2^(64 - (j+1) base_log)`) of
+/// coefficient `t`, in `[-B/2, B/2)`. Level by level over the whole polynomial, so that each
+/// pass is a vector loop; `v` holds what is left to decompose.
+fn decompose_poly(poly: &[u64], base_log: u32, levels: usize, v: &mut [u64], digits: &mut [i32]) {
+    let n = poly.len();
+    let shift = 64 - base_log * levels as u32;
+    let mask = (1u64 << base_log) - 1;
+    let half = 1u64 << (base_log - 1);
+    for (v, &x) in v.iter_mut().zip(poly) {
+        *v = (x >> shift) + ((x >> (shift - 1)) & 1);
+    }
+    for j in (0..levels).rev() {
+        for (v, d) in v.iter_mut().zip(&mut digits[j * n..][..n]) {
+            let digit = *v & mask;
+            let carry = (digit >= half) as u64;
+            *v = (*v >> base_log) + carry;
+            *d = (digit as i64 - (carry << base_log) as i64) as i32;
+        }
+    }
+}
+
+/// A GLWE encryption of zero into `row` (k mask polynomials, then the body).
+fn glwe_encrypt_zero(
+    p: &BootstrapParams,
+    key_spectra: &[Vec<f64>],
+    fft: &NegacyclicFft,
+    rng: &mut TorusSampler,
+    row: &mut [u64],
+) {
+    let (k, n) = (p.glwe_dimension, p.polynomial_size);
+    let (mask, body) = row.split_at_mut(k * n);
+    rng.uniform(mask);
+    for b in body.iter_mut() {
+        *b = rng.gaussian(p.glwe_noise_std);
+    }
+    for (a, s) in mask.chunks(n).zip(key_spectra) {
+        fft.mul_binary_add(a, s, body);
+    }
+}
+
+/// Sample extraction: the constant coefficient of a GLWE accumulator as an LWE ciphertext
+/// under the GLWE key read as a vector (dimension `k N`).
+pub(crate) fn sample_extract(p: &BootstrapParams, acc: &[u64]) -> Vec<u64> {
+    let (k, n) = (p.glwe_dimension, p.polynomial_size);
+    let mut out = vec![0u64; k * n + 1];
+    for c in 0..k {
+        let a = &acc[c * n..][..n];
+        let o = &mut out[c * n..][..n];
+        o[0] = a[0];
+        for t in 1..n {
+            o[t] = a[n - t].wrapping_neg();
+        }
+    }
+    out[k * n] = acc[k * n];
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rotation_is_multiplication_by_a_monomial() {
+        let poly: Vec<u64> = (1..=8).collect();
+        let mut out = vec![0u64; 8];
+        rotate(&poly, 3, &mut out);
+        let neg = |x: u64| x.wrapping_neg();
+        assert_eq!(out, vec![neg(6), neg(7), neg(8), 1, 2, 3, 4, 5]);
+        rotate(&poly, 11, &mut out);
+        assert_eq!(out, vec![6, 7, 8, neg(1), neg(2), neg(3), neg(4), neg(5)]);
+        rotate(&poly, 0, &mut out);
+        assert_eq!(out, poly);
+    }
+
+    #[test]
+    fn digits_recompose_the_top_bits() {
+        let mut rng = TorusSampler::from_seed(9);
+        let mut poly = vec![0u64; 64];
+        rng.uniform(&mut poly);
+        let (b, l) = (10u32, 2usize);
+        let mut digits = vec![0i32; l * 64];
+        decompose_poly(&poly, b, l, &mut vec![0; 64], &mut digits);
+        for (t, &x) in poly.iter().enumerate() {
+            let mut r = 0u64;
+            for j in 0..l {
+                let d = digits[j * 64 + t];
+                assert!(d.unsigned_abs() <= 1 << (b - 1));
+                r = r.wrapping_add((d as u64).wrapping_shl(64 - (j as u32 + 1) * b));
+            }
+            assert!((x.wrapping_sub(r) as i64).unsigned_abs() <= 1 << (64 - b * l as u32 - 1));
+        }
+    }
+}

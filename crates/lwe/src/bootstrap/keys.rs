@@ -1,0 +1,173 @@
+//! The client key (both secret keys; encrypts and decrypts) and the server key (bootstrapping
+//! and key-switching keys; evaluates).
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+use zeroize::{Zeroize, ZeroizeOnDrop};
+
+use super::bootstrap_key::BootstrapKey;
+use super::fft::NegacyclicFft;
+use super::keyswitch::KeySwitchKey;
+use super::lwe::{delta, encode_bit, LweCiphertext};
+use super::params::BootstrapParams;
+use super::random::TorusSampler;
+use crate::LweError;
+
+/// The secret side: the small LWE key `s` (dimension `n`) and the GLWE key `S` (k binary
+/// polynomials), whose coefficients form the large LWE key ciphertexts are encrypted under.
+#[derive(Serialize, Deserialize, Zeroize, ZeroizeOnDrop)]
+pub struct ClientKey {
+    #[zeroize(skip)]
+    pub(crate) params: BootstrapParams,
+    pub(crate) small: Vec<u64>,
+    pub(crate) glwe: Vec<u64>,
+    #[serde(skip, default = "TorusSampler::from_os")]
+    #[zeroize(skip)]
+    rng: TorusSampler,
+}
+
+/// The public evaluation key. Cloning shares the (large) keys.
+#[derive(Clone)]
+pub struct ServerKey {
+    pub(crate) params: BootstrapParams,
+    pub(crate) bsk: Arc<BootstrapKey>,
+    pub(crate) ksk: Arc<KeySwitchKey>,
+    pub(crate) fft: Arc<NegacyclicFft>,
+    pub(crate) counters: Arc<Counters>,
+}
+
+/// How many of the costly operations a server key has run.
+#[derive(Debug, Default)]
+pub struct Counters {
+    pub(crate) bootstraps: AtomicU64,
+    pub(crate) keyswitches: AtomicU64,
+}
+
+/// A snapshot of [`Counters`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OpCounts {
+    pub bootstraps: u64,
+    pub keyswitches: u64,
+}
+
+impl ClientKey {
+    /// A fresh key from the OS-seeded CSPRNG.
+    pub fn new(params: &BootstrapParams) -> Result<Self, LweError> {
+        Self::with_sampler(params, TorusSampler::from_os())
+    }
+
+    /// Deterministic keys, for tests and reproducible benchmarks only.
+    pub fn from_seed(params: &BootstrapParams, seed: u64) -> Result<Self, LweError> {
+        Self::with_sampler(params, TorusSampler::from_seed(seed))
+    }
+
+    fn with_sampler(params: &BootstrapParams, mut rng: TorusSampler) -> Result<Self, LweError> {
+        params.validate()?;
+        Ok(Self {
+            params: params.clone(),
+            small: rng.binary(params.lwe_dimension),
+            glwe: rng.binary(params.big_lwe_dimension()),
+            rng,
+        })
+    }
+
+    pub fn params(&self) -> &BootstrapParams {
+        &self.params
+    }
+
+    /// Generates the server key: `n` GGSW encryptions of the small key's bits and the key
+    /// switch from the large key to the small one.
+    pub fn server_key(&mut self) -> ServerKey {
+        let p = &self.params;
+        let fft = NegacyclicFft::new(p.polynomial_size);
+        let bsk = BootstrapKey::generate(p, &self.small, &self.glwe, &fft, &mut self.rng);
+        let ksk = KeySwitchKey::generate(p, &self.glwe, &self.small, &mut self.rng);
+        ServerKey::from_parts(p.clone(), bsk, ksk, fft)
+    }
+
+    /// Encrypts a torus value under the large key with the GLWE noise.
+    fn encrypt_raw(&mut self, m: u64) -> LweCiphertext {
+        let d = self.glwe.len();
+        let mut data = vec![0u64; d + 1];
+        self.rng.uniform(&mut data[..d]);
+        let mut body = m.wrapping_add(self.rng.gaussian(self.params.glwe_noise_std));
+        for (a, s) in data.iter().zip(&self.glwe) {
+            body = body.wrapping_add(a.wrapping_mul(*s));
+        }
+        data[d] = body;
+        LweCiphertext { data }
+    }
+
+    /// The phase `b - <a, s>`; errors if the ciphertext is not under this key.
+    fn phase(&self, ct: &LweCiphertext) -> Result<u64, LweError> {
+        if ct.dimension() != self.glwe.len() {
+            return Err(LweError::DimensionMismatch {
+                expected: self.glwe.len(),
+                found: ct.dimension(),
+            });
+        }
+        let d = self.glwe.len();
+        let dot = ct.data[..d]
+            .iter()
+            .zip(&self.glwe)
+            .fold(0u64, |acc, (a, s)| acc.wrapping_add(a.wrapping_mul(*s)));
+        Ok(ct.data[d].wrapping_sub(dot))
+    }
+
+    pub fn encrypt_bit(&mut self, bit: bool) -> LweCiphertext {
+        self.encrypt_raw(encode_bit(bit))
+    }
+
+    pub fn decrypt_bit(&self, ct: &LweCiphertext) -> Result<bool, LweError> {
+        Ok((self.phase(ct)? as i64) > 0)
+    }
+
+    /// Encrypts `m < 2^bits` as `m * 2^64 / 2^(bits+1)`: the top bit stays zero (the padding
+    /// bit programmable bootstrapping needs). `bits` is at most the parameters' message bits.
+    pub fn encrypt_int(&mut self, m: u64, bits: u32) -> Result<LweCiphertext, LweError> {
+        if bits == 0 || bits > self.params.message_bits || m >> bits != 0 {
+            return Err(LweError::MessageOutOfRange { message: m, bits });
+        }
+        Ok(self.encrypt_raw(m * delta(bits)))
+    }
+
+    /// Decrypts a `bits`-bit integer, rounding away the noise; the padding bit is dropped.
+    pub fn decrypt_int(&self, ct: &LweCiphertext, bits: u32) -> Result<u64, LweError> {
+        if bits == 0 || bits > self.params.message_bits {
+            return Err(LweError::MessageOutOfRange { message: 0, bits });
+        }
+        let d = delta(bits);
+        let rounded = self.phase(ct)?.wrapping_add(d / 2) / d;
+        Ok(rounded & ((1 << bits) - 1))
+    }
+}
+
+impl ServerKey {
+    pub(crate) fn from_parts(
+        params: BootstrapParams,
+        bsk: BootstrapKey,
+        ksk: KeySwitchKey,
+        fft: NegacyclicFft,
+    ) -> Self {
+        Self {
+            params,
+            bsk: Arc::new(bsk),
+            ksk: Arc::new(ksk),
+            fft: Arc::new(fft),
+            counters: Arc::new(Counters::default()),
+        }
+    }
+
+    pub fn params(&self) -> &BootstrapParams {
+        &self.params
+    }
+
+    pub fn counts(&self) -> OpCounts {
+        OpCounts {
+            bootstraps: self.counters.bootstraps.load(Ordering::Relaxed),
+            keyswitches: self.counters.keyswitches.load(Ordering::Relaxed),
+        }
+    }
+}

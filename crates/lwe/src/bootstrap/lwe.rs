@@ -1,0 +1,95 @@
+//! LWE ciphertexts on the torus `Z / 2^64` and the two encodings the gates and lookup tables
+//! use.
+
+use serde::{Deserialize, Serialize};
+
+use crate::LweError;
+
+/// `(a_1, ..., a_d, b)` with phase `b - <a, s>` = encoded message + noise.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LweCiphertext {
+    pub(crate) data: Vec<u64>,
+}
+
+/// The encoding of gate bootstrapping: true is +1/8 of the torus, false -1/8, so that sums of
+/// two bits land on either side of the decision boundaries 0 and 1/2.
+pub(crate) const EIGHTH: u64 = 1 << 61;
+
+pub(crate) fn encode_bit(bit: bool) -> u64 {
+    if bit {
+        EIGHTH
+    } else {
+        EIGHTH.wrapping_neg()
+    }
+}
+
+/// Scale of a `bits`-bit message with one padding bit on top: `2^64 / 2^(bits + 1)`.
+pub(crate) fn delta(bits: u32) -> u64 {
+    1u64 << (63 - bits)
+}
+
+impl LweCiphertext {
+    /// Key dimension this ciphertext is encrypted under.
+    pub fn dimension(&self) -> usize {
+        // Saturating: a ciphertext deserialized by other means than `from_bytes` may be empty,
+        // and must then fail the dimension checks rather than panic.
+        self.data.len().saturating_sub(1)
+    }
+
+    pub(crate) fn body_mut(&mut self) -> &mut u64 {
+        self.data.last_mut().expect("an LWE ciphertext has a body")
+    }
+
+    fn check(&self, other: &Self) -> Result<(), LweError> {
+        if self.data.len() != other.data.len() {
+            return Err(LweError::DimensionMismatch {
+                expected: self.dimension(),
+                found: other.dimension(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Adds the messages (and the noises).
+    pub fn add(&self, other: &Self) -> Result<Self, LweError> {
+        self.check(other)?;
+        let data = self
+            .data
+            .iter()
+            .zip(&other.data)
+            .map(|(x, y)| x.wrapping_add(*y))
+            .collect();
+        Ok(Self { data })
+    }
+
+    pub fn sub(&self, other: &Self) -> Result<Self, LweError> {
+        self.check(other)?;
+        let data = self
+            .data
+            .iter()
+            .zip(&other.data)
+            .map(|(x, y)| x.wrapping_sub(*y))
+            .collect();
+        Ok(Self { data })
+    }
+
+    /// Multiplies the message by a small integer (the noise grows by the same factor).
+    pub fn scalar_mul(&self, k: i64) -> Self {
+        let data = self.data.iter().map(|x| x.wrapping_mul(k as u64)).collect();
+        Self { data }
+    }
+
+    /// Negation; on a gate-encoded bit this is a free NOT.
+    pub fn neg(&self) -> Self {
+        self.scalar_mul(-1)
+    }
+
+    /// Adds a clear integer to an integer-encoded message of `bits` bits.
+    pub fn add_clear(&self, m: u64, bits: u32) -> Self {
+        let mut out = self.clone();
+        if let Some(body) = out.data.last_mut() {
+            *body = body.wrapping_add(m.wrapping_mul(delta(bits)));
+        }
+        out
+    }
+}

@@ -1,0 +1,24 @@
+//! TFHE-style bootstrapped LWE: gates on encrypted bits and lookup tables on small encrypted
+//! integers, with noise reset by every bootstrap so circuits have unlimited depth.
+//!
+//! Roles: [`params`] (parameter sets, security and noise analysis), `keys` (client and server
+//! keys), `lwe` (ciphertexts and encodings), `bootstrap_key` (GGSW key, external product,
+//! blind rotation, sample extraction), `keyswitch`, `pbs` (bootstrapping, lookup tables,
+//! gates, batches), `fft` (negacyclic FFT over `tfhe-fft`).
+
+mod bootstrap_key;
+mod fft;
+mod keys;
+mod keyswitch;
+mod lwe;
+pub mod params;
+mod pbs;
+mod random;
+
+pub(crate) use bootstrap_key::BootstrapKey;
+pub(crate) use fft::NegacyclicFft;
+pub use keys::{ClientKey, OpCounts, ServerKey};
+pub(crate) use keyswitch::KeySwitchKey;
+pub use lwe::LweCiphertext;
+pub use params::{presets, BootstrapParams, Decomposition};
+pub use pbs::{Gate, Lut};

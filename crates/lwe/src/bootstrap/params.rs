@@ -1,0 +1,257 @@
+//! Parameter sets of the bootstrapped scheme, their security claims and their noise analysis.
+//!
+//! Shroud follows TFHE-rs's "KS-PBS" order: ciphertexts live under the large key (the GLWE key
+//! read as an LWE key of dimension `k N`); a bootstrap first key-switches to the small LWE key
+//! of dimension `n`, switches the modulus to `2N`, blind-rotates and extracts a sample under the
+//! large key again.
+
+use serde::{Deserialize, Serialize};
+
+use crate::LweError;
+
+/// A gadget decomposition: `levels` digits of `base_log` bits each, taken from the top.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Decomposition {
+    pub base_log: u32,
+    pub levels: u32,
+}
+
+/// A validated parameter set. Build one from [`presets`] or check a custom one with
+/// [`BootstrapParams::validate`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct BootstrapParams {
+    /// A short name; test-only sets contain "insecure".
+    pub name: String,
+    /// Dimension `n` of the small LWE key the blind rotation runs over.
+    pub lwe_dimension: usize,
+    /// Number `k` of polynomials in a GLWE mask.
+    pub glwe_dimension: usize,
+    /// Ring degree `N` (a power of two).
+    pub polynomial_size: usize,
+    /// Standard deviations of the fresh noise, as fractions of the torus.
+    pub lwe_noise_std: f64,
+    pub glwe_noise_std: f64,
+    /// Decomposition of the bootstrapping key's external products.
+    pub pbs: Decomposition,
+    /// Decomposition of the key switch (computed on the top 32 bits of the torus).
+    pub ks: Decomposition,
+    /// Largest message width, in bits, that programmable bootstrapping supports (the padding
+    /// bit comes on top).
+    pub message_bits: u32,
+    /// Estimated classical security; 0 for test-only sets.
+    pub security_bits: u32,
+}
+
+impl BootstrapParams {
+    /// Dimension `k N` of the large LWE key, the one ciphertexts are encrypted under.
+    pub fn big_lwe_dimension(&self) -> usize {
+        self.glwe_dimension * self.polynomial_size
+    }
+
+    /// Structural checks; every object built from these parameters trusts them afterwards.
+    pub fn validate(&self) -> Result<(), LweError> {
+        let bad = |m: &str| Err(LweError::InvalidParams(m.to_string()));
+        let n = self.polynomial_size;
+        if !n.is_power_of_two() || !(64..=1 << 15).contains(&n) {
+            return bad("polynomial size must be a power of two in [64, 2^15]");
+        }
+        if !(1..=8).contains(&self.glwe_dimension) || !(1..=4096).contains(&self.lwe_dimension) {
+            return bad("GLWE dimension must be in [1, 8] and LWE dimension in [1, 4096]");
+        }
+        for std in [self.lwe_noise_std, self.glwe_noise_std] {
+            if !(0.0..0.01).contains(&std) {
+                return bad("noise standard deviations must be in [0, 0.01)");
+            }
+        }
+        let d = self.pbs;
+        if d.base_log == 0 || d.levels == 0 || d.base_log * d.levels > 60 || d.base_log > 30 {
+            return bad("PBS decomposition must have 1..=30-bit digits and at most 60 bits");
+        }
+        let d = self.ks;
+        if d.base_log == 0 || d.levels == 0 || d.base_log * d.levels > 32 {
+            return bad("key-switch decomposition must cover 1..=32 bits");
+        }
+        // One box of the lookup table per message value (with the padding bit) must hold at
+        // least one coefficient.
+        if !(1..=8).contains(&self.message_bits) || (1usize << (self.message_bits + 1)) > n {
+            return bad("message bits must be in [1, 8] with 2^(bits+1) <= N");
+        }
+        if self.security_bits < 128 && !self.name.contains("insecure") {
+            return bad("sets under 128 bits must say \"insecure\" in their name");
+        }
+        Ok(())
+    }
+
+    /// Variance (torus units) of the noise a bootstrap leaves in its output.
+    pub fn bootstrap_output_variance(&self) -> f64 {
+        let (k, n) = (self.glwe_dimension as f64, self.polynomial_size as f64);
+        let b = 2f64.powi(self.pbs.base_log as i32);
+        let l = self.pbs.levels as f64;
+        // Per CMux: digits (variance ~ B^2/12) times the key's noise, over (k+1) l rows of N
+        // coefficients; plus the precision the decomposition drops, times the secret key
+        // (binary, mean square 1/2) and the body.
+        let dropped = 2f64.powi(-2 * (self.pbs.base_log * self.pbs.levels) as i32) / 12.0;
+        let per_cmux = (k + 1.0) * l * n * (b * b / 12.0) * self.glwe_noise_std.powi(2)
+            + (1.0 + k * n / 2.0) * dropped;
+        self.lwe_dimension as f64 * per_cmux
+    }
+
+    /// Variance added by the key switch from the large key to the small one.
+    pub fn keyswitch_variance(&self) -> f64 {
+        let big = self.big_lwe_dimension() as f64;
+        let b = 2f64.powi(self.ks.base_log as i32);
+        let l = self.ks.levels as f64;
+        let dropped = 2f64.powi(-2 * (self.ks.base_log * self.ks.levels) as i32) / 12.0;
+        // The key-switching key is stored on 32 bits: its rounding adds 2^-64/12 per entry.
+        let key_var = self.lwe_noise_std.powi(2) + 2f64.powi(-64) / 12.0;
+        big * l * (b * b / 12.0) * key_var + big / 2.0 * dropped
+    }
+
+    /// Variance of rounding the small ciphertext's `n + 1` coefficients to multiples of
+    /// `1 / 2N` (the mask terms weighted by binary key bits, mean square 1/2).
+    pub fn modulus_switch_variance(&self) -> f64 {
+        let two_n = 2.0 * self.polynomial_size as f64;
+        (1.0 + self.lwe_dimension as f64 / 2.0) / (12.0 * two_n * two_n)
+    }
+
+    /// log2 of the probability that one bootstrap decodes wrongly when its input is a linear
+    /// combination of bootstrapped ciphertexts with squared 2-norm `norm2` (8 for XOR, 2 for
+    /// NAND, 1 for a lookup table of a bootstrapped value), for messages of `bits` bits with a
+    /// padding bit (gates: `bits = 1`, where the decision margin is 1/8 as well).
+    pub fn log2_failure_probability(&self, bits: u32, norm2: f64) -> f64 {
+        let var = norm2 * self.bootstrap_output_variance()
+            + self.keyswitch_variance()
+            + self.modulus_switch_variance();
+        let margin = 2f64.powi(-(bits as i32) - 2);
+        log2_erfc(margin / (2.0 * var).sqrt())
+    }
+}
+
+/// log2 of erfc(x) for x >= 0, from the Chebyshev fit of Numerical Recipes (fractional error
+/// under 1.2e-7 everywhere), computed in the log domain so deep tails do not underflow.
+fn log2_erfc(x: f64) -> f64 {
+    let t = 1.0 / (1.0 + 0.5 * x);
+    let poly = -x * x - 1.265_512_23
+        + t * (1.000_023_68
+            + t * (0.374_091_96
+                + t * (0.096_784_18
+                    + t * (-0.186_288_06
+                        + t * (0.278_868_07
+                            + t * (-1.135_203_98
+                                + t * (1.488_515_87 + t * (-0.822_152_23 + t * 0.170_872_77))))))));
+    (t.ln() + poly) / std::f64::consts::LN_2
+}
+
+/// Named parameter sets. The two secure ones are TFHE-rs's (Zama), whose security Zama
+/// estimated with the lattice estimator; see docs/security-lwe.md.
+pub mod presets {
+    use super::*;
+
+    /// Boolean gates, 128-bit: TFHE-rs `boolean::parameters::DEFAULT_PARAMETERS_KS_PBS`
+    /// (132 bits, failure probability 2^-64 per gate by Zama's analysis).
+    pub fn gates_128() -> BootstrapParams {
+        BootstrapParams {
+            name: "gates_128".into(),
+            lwe_dimension: 739,
+            glwe_dimension: 3,
+            polynomial_size: 512,
+            lwe_noise_std: 1.830_452_073_350_730_5e-5,
+            glwe_noise_std: 9.315_272_083_503_367e-10,
+            pbs: Decomposition {
+                base_log: 10,
+                levels: 2,
+            },
+            ks: Decomposition {
+                base_log: 3,
+                levels: 4,
+            },
+            message_bits: 1,
+            security_bits: 128,
+        }
+    }
+
+    /// 6-bit programmable bootstrapping, 128-bit: TFHE-rs
+    /// `shortint::parameters::PARAM_MESSAGE_3_CARRY_3_KS_PBS` (6 bits of message and carry
+    /// plus the padding bit).
+    pub fn pbs6_128() -> BootstrapParams {
+        BootstrapParams {
+            name: "pbs6_128".into(),
+            lwe_dimension: 864,
+            glwe_dimension: 1,
+            polynomial_size: 8192,
+            lwe_noise_std: 7.579_980_201_504_46e-7,
+            glwe_noise_std: 2.168_404_344_971_009e-19,
+            pbs: Decomposition {
+                base_log: 15,
+                levels: 2,
+            },
+            ks: Decomposition {
+                base_log: 3,
+                levels: 6,
+            },
+            message_bits: 6,
+            security_bits: 128,
+        }
+    }
+
+    /// Tiny and fast, for tests only: 6-bit tables with a 2^-40-ish failure rate, no security.
+    pub fn insecure_test() -> BootstrapParams {
+        BootstrapParams {
+            name: "insecure_test".into(),
+            lwe_dimension: 32,
+            glwe_dimension: 1,
+            polynomial_size: 2048,
+            lwe_noise_std: 2f64.powi(-28),
+            glwe_noise_std: 2f64.powi(-50),
+            pbs: Decomposition {
+                base_log: 12,
+                levels: 2,
+            },
+            ks: Decomposition {
+                base_log: 4,
+                levels: 6,
+            },
+            message_bits: 6,
+            security_bits: 0,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn presets_validate_and_decrypt_reliably() {
+        for p in [
+            presets::gates_128(),
+            presets::pbs6_128(),
+            presets::insecure_test(),
+        ] {
+            p.validate().unwrap();
+            let gate = p.log2_failure_probability(1, 8.0);
+            let lut = p.log2_failure_probability(p.message_bits, 1.0);
+            assert!(gate < -40.0 && lut < -30.0, "{}: {gate} {lut}", p.name);
+        }
+    }
+
+    #[test]
+    fn erfc_matches_known_values() {
+        assert!((log2_erfc(1.0) - 0.157_299_207_050_285_f64.log2()).abs() < 1e-6);
+        // erfc(6) = 2.1519736712498913e-17.
+        assert!((log2_erfc(6.0) - 2.151_973_671_249_891_3e-17_f64.log2()).abs() < 1e-5);
+    }
+
+    #[test]
+    fn validation_rejects_nonsense() {
+        let mut p = presets::insecure_test();
+        p.polynomial_size = 1000;
+        assert!(p.validate().is_err());
+        let mut p = presets::gates_128();
+        p.security_bits = 80;
+        assert!(p.validate().is_err());
+        let mut p = presets::insecure_test();
+        p.pbs.levels = 0;
+        assert!(p.validate().is_err());
+    }
+}

@@ -1,0 +1,244 @@
+//! Programmable bootstrapping: key switch, modulus switch, blind rotation of a test
+//! polynomial, sample extraction. A lookup table is a test polynomial; a gate is the sign
+//! table applied to a linear combination of its inputs.
+
+use std::sync::atomic::Ordering;
+
+use rayon::prelude::*;
+
+use super::bootstrap_key::{sample_extract, RotationScratch};
+use super::keys::ServerKey;
+use super::lwe::{delta, LweCiphertext, EIGHTH};
+use crate::LweError;
+
+/// A function on `bits`-bit integers, as the test polynomial that evaluates it.
+#[derive(Clone, Debug)]
+pub struct Lut {
+    bits: u32,
+    poly: Vec<u64>,
+}
+
+impl Lut {
+    /// `table[m]` is the output for input `m`; it needs `2^bits` entries below `2^bits`.
+    pub fn new(key: &ServerKey, bits: u32, table: &[u64]) -> Result<Self, LweError> {
+        let p = &key.params;
+        if bits == 0 || bits > p.message_bits {
+            return Err(LweError::MessageOutOfRange { message: 0, bits });
+        }
+        if table.len() != 1 << bits {
+            return Err(LweError::LutSize {
+                expected: 1 << bits,
+                found: table.len(),
+            });
+        }
+        if let Some(&m) = table.iter().find(|&&m| m >> bits != 0) {
+            return Err(LweError::MessageOutOfRange { message: m, bits });
+        }
+        // The first half of the rotations (phases in [0, 1/2), padding bit 0) is split into one
+        // box of N / 2^bits coefficients per input value.
+        let n = p.polynomial_size;
+        let box_size = n >> bits;
+        let poly = (0..n)
+            .map(|j| table[j / box_size].wrapping_mul(delta(bits)))
+            .collect();
+        Ok(Self { bits, poly })
+    }
+
+    /// A table from a function, for convenience.
+    pub fn from_fn(key: &ServerKey, bits: u32, f: impl Fn(u64) -> u64) -> Result<Self, LweError> {
+        let table: Vec<u64> = (0..1u64 << bits)
+            .map(|m| f(m) & ((1 << bits) - 1))
+            .collect();
+        Self::new(key, bits, &table)
+    }
+}
+
+impl ServerKey {
+    fn check(&self, ct: &LweCiphertext) -> Result<(), LweError> {
+        let d = self.params.big_lwe_dimension();
+        if ct.dimension() != d {
+            return Err(LweError::DimensionMismatch {
+                expected: d,
+                found: ct.dimension(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Bootstraps `ct` through `test_poly`, after shifting its phase by `offset` rotations
+    /// (half a box for lookup tables, so that each box is centred on its message).
+    fn bootstrap(&self, ct: &LweCiphertext, test_poly: &[u64], offset: usize) -> LweCiphertext {
+        let p = &self.params;
+        let small = self.ksk.apply(p, &ct.data);
+        self.counters.keyswitches.fetch_add(1, Ordering::Relaxed);
+        // Modulus switch from 2^32 to 2N: keep the top log2(2N) bits, rounded.
+        let log2n = (2 * p.polynomial_size).trailing_zeros();
+        let mask = 2 * p.polynomial_size - 1;
+        let mut rotations: Vec<usize> = small
+            .iter()
+            .map(|&a| (((a as u64 + (1 << (31 - log2n))) >> (32 - log2n)) as usize) & mask)
+            .collect();
+        let body = &mut rotations[p.lwe_dimension];
+        *body = (*body + offset) & mask;
+        let mut scratch = RotationScratch::new(p);
+        let acc = self
+            .bsk
+            .blind_rotate(p, &self.fft, &rotations, test_poly, &mut scratch);
+        self.counters.bootstraps.fetch_add(1, Ordering::Relaxed);
+        LweCiphertext {
+            data: sample_extract(p, &acc),
+        }
+    }
+
+    /// Evaluates a lookup table on an encrypted `lut.bits`-bit integer; the output is a fresh
+    /// encryption of `table[m]` with the bootstrap's (small, fixed) noise.
+    pub fn apply_lut(&self, ct: &LweCiphertext, lut: &Lut) -> Result<LweCiphertext, LweError> {
+        self.check(ct)?;
+        if lut.poly.len() != self.params.polynomial_size {
+            return Err(LweError::ParamsMismatch);
+        }
+        let box_size = self.params.polynomial_size >> lut.bits;
+        Ok(self.bootstrap(ct, &lut.poly, box_size / 2))
+    }
+
+    /// Many lookup tables at once, in parallel.
+    pub fn apply_lut_batch(
+        &self,
+        cts: &[LweCiphertext],
+        lut: &Lut,
+    ) -> Result<Vec<LweCiphertext>, LweError> {
+        cts.par_iter().map(|c| self.apply_lut(c, lut)).collect()
+    }
+
+    /// Bootstraps the sign of the phase: +1/8 for phases in (0, 1/2), -1/8 otherwise.
+    fn sign_bootstrap(&self, ct: &LweCiphertext) -> LweCiphertext {
+        let sign = vec![EIGHTH; self.params.polynomial_size];
+        self.bootstrap(ct, &sign, 0)
+    }
+
+    /// `c0 + c1 * a + c2 * b` (constant in eighths of the torus), bootstrapped to a bit.
+    fn gate(
+        &self,
+        a: &LweCiphertext,
+        b: &LweCiphertext,
+        constant_eighths: i64,
+        ka: i64,
+        kb: i64,
+    ) -> Result<LweCiphertext, LweError> {
+        self.check(a)?;
+        self.check(b)?;
+        let mut lin = a.scalar_mul(ka).add(&b.scalar_mul(kb))?;
+        let body = lin.body_mut();
+        *body = body.wrapping_add(EIGHTH.wrapping_mul(constant_eighths as u64));
+        Ok(self.sign_bootstrap(&lin))
+    }
+
+    pub fn nand(&self, a: &LweCiphertext, b: &LweCiphertext) -> Result<LweCiphertext, LweError> {
+        self.gate(a, b, 1, -1, -1)
+    }
+
+    pub fn and(&self, a: &LweCiphertext, b: &LweCiphertext) -> Result<LweCiphertext, LweError> {
+        self.gate(a, b, -1, 1, 1)
+    }
+
+    pub fn or(&self, a: &LweCiphertext, b: &LweCiphertext) -> Result<LweCiphertext, LweError> {
+        self.gate(a, b, 1, 1, 1)
+    }
+
+    pub fn nor(&self, a: &LweCiphertext, b: &LweCiphertext) -> Result<LweCiphertext, LweError> {
+        self.gate(a, b, -1, -1, -1)
+    }
+
+    /// `1/4 + 2 (a + b)`: the sum of two bits lands on -1/4 or 3/4 (false) or 1/4 (true).
+    pub fn xor(&self, a: &LweCiphertext, b: &LweCiphertext) -> Result<LweCiphertext, LweError> {
+        self.gate(a, b, 2, 2, 2)
+    }
+
+    pub fn xnor(&self, a: &LweCiphertext, b: &LweCiphertext) -> Result<LweCiphertext, LweError> {
+        self.gate(a, b, -2, -2, -2)
+    }
+
+    /// Free: negates the encoding, no bootstrap.
+    pub fn not(&self, a: &LweCiphertext) -> Result<LweCiphertext, LweError> {
+        self.check(a)?;
+        Ok(a.neg())
+    }
+
+    /// `c ? a : b` with two bootstraps: AND(c, a) and AND(NOT c, b) are never both true, so
+    /// their sum plus 1/8 is their OR without a third bootstrap.
+    pub fn mux(
+        &self,
+        c: &LweCiphertext,
+        a: &LweCiphertext,
+        b: &LweCiphertext,
+    ) -> Result<LweCiphertext, LweError> {
+        let (x, y) = rayon::join(|| self.and(c, a), || self.gate(c, b, -1, -1, 1));
+        let mut out = x?.add(&y?)?;
+        let body = out.body_mut();
+        *body = body.wrapping_add(EIGHTH);
+        Ok(out)
+    }
+
+    /// Evaluates many independent two-input gates in parallel (rayon).
+    pub fn gate_batch(
+        &self,
+        gate: Gate,
+        inputs: &[(LweCiphertext, LweCiphertext)],
+    ) -> Result<Vec<LweCiphertext>, LweError> {
+        inputs
+            .par_iter()
+            .map(|(a, b)| self.apply_gate(gate, a, b))
+            .collect()
+    }
+
+    /// One two-input gate chosen at run time.
+    pub fn apply_gate(
+        &self,
+        gate: Gate,
+        a: &LweCiphertext,
+        b: &LweCiphertext,
+    ) -> Result<LweCiphertext, LweError> {
+        match gate {
+            Gate::Nand => self.nand(a, b),
+            Gate::And => self.and(a, b),
+            Gate::Or => self.or(a, b),
+            Gate::Nor => self.nor(a, b),
+            Gate::Xor => self.xor(a, b),
+            Gate::Xnor => self.xnor(a, b),
+        }
+    }
+}
+
+/// The bootstrapped two-input gates.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Gate {
+    Nand,
+    And,
+    Or,
+    Nor,
+    Xor,
+    Xnor,
+}
+
+impl Gate {
+    pub const ALL: [Gate; 6] = [
+        Gate::Nand,
+        Gate::And,
+        Gate::Or,
+        Gate::Nor,
+        Gate::Xor,
+        Gate::Xnor,
+    ];
+
+    /// The gate on clear bits.
+    pub fn eval(self, a: bool, b: bool) -> bool {
+        match self {
+            Gate::Nand => !(a && b),
+            Gate::And => a && b,
+            Gate::Or => a || b,
+            Gate::Nor => !(a || b),
+            Gate::Xor => a ^ b,
+            Gate::Xnor => !(a ^ b),
+        }
+    }
+}

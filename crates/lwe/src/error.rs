@@ -1,0 +1,22 @@
+//! The one error type of the crate: every refusal names what was wrong.
+
+/// What can go wrong in `shroud-lwe`.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum LweError {
+    #[error("invalid parameters: {0}")]
+    InvalidParams(String),
+    #[error("dimension mismatch: expected {expected}, found {found}")]
+    DimensionMismatch { expected: usize, found: usize },
+    #[error("message {message} does not fit in {bits} bits")]
+    MessageOutOfRange { message: u64, bits: u32 },
+    #[error("lookup table has {found} entries, expected {expected}")]
+    LutSize { expected: usize, found: usize },
+    #[error("GSW noise exhausted: the result's noise bound 2^{bound_log2:.1} would reach the decryption limit 2^{limit_log2:.1}")]
+    NoiseExhausted { bound_log2: f64, limit_log2: f64 },
+    #[error("GSW ciphertext does not encrypt a bit (message may be up to {0})")]
+    NotABit(u64),
+    #[error("objects belong to different parameter sets")]
+    ParamsMismatch,
+    #[error("malformed serialized input: {0}")]
+    Malformed(String),
+}

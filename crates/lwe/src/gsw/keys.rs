@@ -1,0 +1,99 @@
+//! The GSW secret key: key generation, encryption and decryption.
+
+use shroud_math::{Modulus, Sampler};
+use zeroize::{Zeroize, ZeroizeOnDrop};
+
+use super::ciphertext::GswCiphertext;
+use super::params::{fresh_variance, GswParams, LOG_Q};
+use crate::LweError;
+
+/// The secret `s` (uniform ternary, stored modulo 2^32), with its sampler.
+#[derive(Zeroize, ZeroizeOnDrop)]
+pub struct GswSecretKey {
+    #[zeroize(skip)]
+    params: GswParams,
+    s: Vec<u32>,
+    #[zeroize(skip)]
+    sampler: Sampler,
+}
+
+impl GswSecretKey {
+    pub fn new(params: &GswParams) -> Result<Self, LweError> {
+        Self::with_sampler(params, Sampler::from_os())
+    }
+
+    /// Deterministic, for tests and reproducible benchmarks only.
+    pub fn from_seed(params: &GswParams, seed: u64) -> Result<Self, LweError> {
+        Self::with_sampler(params, Sampler::from_seed(seed))
+    }
+
+    fn with_sampler(params: &GswParams, mut sampler: Sampler) -> Result<Self, LweError> {
+        params.validate()?;
+        let s = sampler
+            .ternary(params.lwe_dimension)
+            .into_iter()
+            .map(|x| x as u32)
+            .collect();
+        Ok(Self {
+            params: params.clone(),
+            s,
+            sampler,
+        })
+    }
+
+    pub fn params(&self) -> &GswParams {
+        &self.params
+    }
+
+    /// Encrypts `mu` (below the plaintext modulus; 0 or 1 for the gates).
+    pub fn encrypt(&mut self, mu: u64) -> Result<GswCiphertext, LweError> {
+        let p = &self.params;
+        if mu >= p.plaintext_modulus() {
+            return Err(LweError::MessageOutOfRange {
+                message: mu,
+                bits: p.plaintext_modulus().ilog2(),
+            });
+        }
+        let (n, l, w) = (p.lwe_dimension, p.levels(), p.lwe_dimension + 1);
+        let q = Modulus::new(1 << LOG_Q).expect("2^32 is a valid modulus");
+        let mut rows = vec![0u32; p.rows() * w];
+        let mut mask = vec![0u64; n];
+        for (r, row) in rows.chunks_mut(w).enumerate() {
+            self.sampler.uniform(&q, &mut mask);
+            let e = self.sampler.gaussian(1)[0];
+            let mut b = e as u32;
+            for ((dst, &a), &s) in row[1..].iter_mut().zip(&mask).zip(&self.s) {
+                *dst = a as u32;
+                b = b.wrapping_add((a as u32).wrapping_mul(s));
+            }
+            row[0] = b;
+            // Row (i, j) of G has B^j in column i.
+            let (i, j) = (r / l, r % l);
+            row[i] = row[i].wrapping_add((mu as u32).wrapping_shl(j as u32 * p.base_log));
+        }
+        Ok(GswCiphertext {
+            rows,
+            noise_variance: fresh_variance(),
+            max_message: mu.max(1),
+        })
+    }
+
+    /// Reads the row whose gadget entry is `B^(l-1)`: its phase is `mu B^(l-1) + e`.
+    pub fn decrypt(&self, ct: &GswCiphertext) -> Result<u64, LweError> {
+        let p = &self.params;
+        ct.validate(p)?;
+        let w = p.lwe_dimension + 1;
+        let row = &ct.rows[(p.levels() - 1) * w..][..w];
+        let dot = row[1..]
+            .iter()
+            .zip(&self.s)
+            .fold(0u32, |acc, (a, s)| acc.wrapping_add(a.wrapping_mul(*s)));
+        let phase = row[0].wrapping_sub(dot) as u64;
+        let top = p.top_gadget();
+        Ok(((phase + top / 2) / top) % p.plaintext_modulus())
+    }
+
+    pub fn decrypt_bit(&self, ct: &GswCiphertext) -> Result<bool, LweError> {
+        Ok(self.decrypt(ct)? & 1 == 1)
+    }
+}

@@ -1,0 +1,188 @@
+//! Versioned binary serialization with validation on load.
+//!
+//! Every object is a header (magic, format version, object kind) and a bincode body, read
+//! with a size limit and with trailing bytes rejected. Whatever arrives is then checked against
+//! its parameters (lengths, binary keys, finite Fourier values) before it is used: malformed
+//! input becomes [`LweError::Malformed`], never a panic or a silently wrong result.
+
+use bincode::Options;
+use serde::{de::DeserializeOwned, Deserialize, Serialize};
+use zeroize::Zeroizing;
+
+use crate::bootstrap::{
+    BootstrapKey, BootstrapParams, ClientKey, KeySwitchKey, LweCiphertext, NegacyclicFft, ServerKey,
+};
+use crate::gsw::{GswCiphertext, GswParams};
+use crate::LweError;
+
+/// Bumped whenever a serialized layout changes.
+pub const FORMAT_VERSION: u16 = 1;
+const MAGIC: [u8; 4] = *b"SHRL";
+/// Large enough for the 6-bit bootstrapping key (about 450 MB in the Fourier domain).
+const MAX_BYTES: u64 = 1 << 31;
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize, Deserialize)]
+enum Kind {
+    ClientKey,
+    ServerKey,
+    LweCiphertext,
+    GswCiphertext,
+}
+
+#[derive(Serialize, Deserialize)]
+struct Header {
+    magic: [u8; 4],
+    version: u16,
+    kind: Kind,
+}
+
+fn options() -> impl Options {
+    bincode::DefaultOptions::new()
+        .with_fixint_encoding()
+        .with_limit(MAX_BYTES)
+        .reject_trailing_bytes()
+}
+
+fn encode<T: Serialize>(kind: Kind, body: &T) -> Vec<u8> {
+    let header = Header {
+        magic: MAGIC,
+        version: FORMAT_VERSION,
+        kind,
+    };
+    options()
+        .serialize(&(header, body))
+        .expect("in-memory serialization of plain data cannot fail")
+}
+
+fn decode<T: DeserializeOwned>(kind: Kind, bytes: &[u8]) -> Result<T, LweError> {
+    let (header, body): (Header, T) = options()
+        .deserialize(bytes)
+        .map_err(|e| LweError::Malformed(e.to_string()))?;
+    if header.magic != MAGIC || header.version != FORMAT_VERSION || header.kind != kind {
+        return Err(LweError::Malformed(format!(
+            "expected a version {FORMAT_VERSION} {kind:?}"
+        )));
+    }
+    Ok(body)
+}
+
+fn check_len(what: &str, found: usize, expected: usize) -> Result<(), LweError> {
+    if found != expected {
+        return Err(LweError::Malformed(format!(
+            "{what} has {found} entries, expected {expected}"
+        )));
+    }
+    Ok(())
+}
+
+fn checked_params(p: &BootstrapParams) -> Result<(), LweError> {
+    p.validate()
+        .map_err(|e| LweError::Malformed(format!("parameters: {e}")))
+}
+
+#[derive(Serialize, Deserialize)]
+struct ServerKeyBody {
+    params: BootstrapParams,
+    bsk: BootstrapKey,
+    ksk: KeySwitchKey,
+}
+
+#[derive(Serialize)]
+struct ServerKeyRef<'a> {
+    params: &'a BootstrapParams,
+    bsk: &'a BootstrapKey,
+    ksk: &'a KeySwitchKey,
+}
+
+impl ServerKey {
+    pub fn to_bytes(&self) -> Vec<u8> {
+        encode(
+            Kind::ServerKey,
+            &ServerKeyRef {
+                params: &self.params,
+                bsk: &self.bsk,
+                ksk: &self.ksk,
+            },
+        )
+    }
+
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, LweError> {
+        let body: ServerKeyBody = decode(Kind::ServerKey, bytes)?;
+        let p = &body.params;
+        checked_params(p)?;
+        check_len(
+            "bootstrapping key",
+            body.bsk.fourier.len(),
+            BootstrapKey::expected_len(p),
+        )?;
+        // Fourier values of torus words scaled by at most 2^63 per coefficient and N terms.
+        let limit = 2f64.powi(64) * p.polynomial_size as f64;
+        if !body
+            .bsk
+            .fourier
+            .iter()
+            .all(|c| c.is_finite() && c.abs() <= limit)
+        {
+            return Err(LweError::Malformed(
+                "bootstrapping key holds non-finite or out-of-range values".into(),
+            ));
+        }
+        check_len(
+            "key-switching key",
+            body.ksk.data.len(),
+            KeySwitchKey::expected_len(p),
+        )?;
+        let fft = NegacyclicFft::new(p.polynomial_size);
+        Ok(ServerKey::from_parts(body.params, body.bsk, body.ksk, fft))
+    }
+}
+
+impl ClientKey {
+    /// The secret key's bytes, wiped when dropped.
+    pub fn to_bytes(&self) -> Zeroizing<Vec<u8>> {
+        Zeroizing::new(encode(Kind::ClientKey, self))
+    }
+
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, LweError> {
+        let key: ClientKey = decode(Kind::ClientKey, bytes)?;
+        let p = &key.params;
+        checked_params(p)?;
+        check_len("small key", key.small.len(), p.lwe_dimension)?;
+        check_len("GLWE key", key.glwe.len(), p.big_lwe_dimension())?;
+        if key.small.iter().chain(&key.glwe).any(|&b| b > 1) {
+            return Err(LweError::Malformed("secret keys must be binary".into()));
+        }
+        Ok(key)
+    }
+}
+
+impl LweCiphertext {
+    pub fn to_bytes(&self) -> Vec<u8> {
+        encode(Kind::LweCiphertext, self)
+    }
+
+    /// Loads a ciphertext and checks that it belongs to `params`.
+    pub fn from_bytes(params: &BootstrapParams, bytes: &[u8]) -> Result<Self, LweError> {
+        let ct: LweCiphertext = decode(Kind::LweCiphertext, bytes)?;
+        check_len(
+            "LWE ciphertext",
+            ct.data.len(),
+            params.big_lwe_dimension() + 1,
+        )?;
+        Ok(ct)
+    }
+}
+
+impl GswCiphertext {
+    pub fn to_bytes(&self) -> Vec<u8> {
+        encode(Kind::GswCiphertext, self)
+    }
+
+    /// Loads a GSW ciphertext and checks its shape and noise record against `params`.
+    pub fn from_bytes(params: &GswParams, bytes: &[u8]) -> Result<Self, LweError> {
+        let ct: GswCiphertext = decode(Kind::GswCiphertext, bytes)?;
+        ct.validate(params)
+            .map_err(|e| LweError::Malformed(e.to_string()))?;
+        Ok(ct)
+    }
+}

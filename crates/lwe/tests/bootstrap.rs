@@ -1,0 +1,164 @@
+//! Bootstrapped gates and lookup tables against the clear computation.
+
+use proptest::prelude::*;
+use shroud_lwe::bootstrap::{presets, ClientKey, Gate, Lut, LweCiphertext, ServerKey};
+use shroud_lwe::LweError;
+use std::sync::OnceLock;
+
+/// Key generation is the slow part of a test; the insecure keys are shared.
+fn keys() -> &'static (std::sync::Mutex<ClientKey>, ServerKey) {
+    static KEYS: OnceLock<(std::sync::Mutex<ClientKey>, ServerKey)> = OnceLock::new();
+    KEYS.get_or_init(|| {
+        let mut client = ClientKey::from_seed(&presets::insecure_test(), 7).unwrap();
+        let server = client.server_key();
+        (std::sync::Mutex::new(client), server)
+    })
+}
+
+fn enc(bit: bool) -> LweCiphertext {
+    keys().0.lock().unwrap().encrypt_bit(bit)
+}
+
+fn dec(ct: &LweCiphertext) -> bool {
+    keys().0.lock().unwrap().decrypt_bit(ct).unwrap()
+}
+
+#[test]
+fn truth_tables_of_every_gate() {
+    let server = &keys().1;
+    for gate in Gate::ALL {
+        for (a, b) in [(false, false), (false, true), (true, false), (true, true)] {
+            let out = server.apply_gate(gate, &enc(a), &enc(b)).unwrap();
+            assert_eq!(dec(&out), gate.eval(a, b), "{gate:?}({a}, {b})");
+        }
+    }
+    for (c, a, b) in (0..8).map(|i| (i & 4 != 0, i & 2 != 0, i & 1 != 0)) {
+        let out = server.mux(&enc(c), &enc(a), &enc(b)).unwrap();
+        assert_eq!(dec(&out), if c { a } else { b }, "mux({c}, {a}, {b})");
+    }
+    for a in [false, true] {
+        assert_eq!(dec(&server.not(&enc(a)).unwrap()), !a);
+    }
+}
+
+#[test]
+fn real_parameters_run_a_nand() {
+    // One key generation and a few gates at the 128-bit boolean parameters.
+    let mut client = ClientKey::from_seed(&presets::gates_128(), 11).unwrap();
+    let server = client.server_key();
+    for (a, b) in [(false, true), (true, true)] {
+        let (x, y) = (client.encrypt_bit(a), client.encrypt_bit(b));
+        let out = server.nand(&x, &y).unwrap();
+        assert_eq!(client.decrypt_bit(&out).unwrap(), !(a && b));
+        // Chained: XOR of two bootstrapped outputs (the noisiest gate input).
+        let chained = server.xor(&out, &server.and(&x, &y).unwrap()).unwrap();
+        assert!(client.decrypt_bit(&chained).unwrap());
+    }
+    assert_eq!(server.counts().bootstraps, 6);
+}
+
+#[test]
+fn batch_gates_match_single_gates() {
+    let server = &keys().1;
+    let bits: Vec<(bool, bool)> = (0..8).map(|i| (i & 1 != 0, i & 2 != 0)).collect();
+    let inputs: Vec<_> = bits.iter().map(|&(a, b)| (enc(a), enc(b))).collect();
+    let out = server.gate_batch(Gate::Xor, &inputs).unwrap();
+    for (o, (a, b)) in out.iter().zip(&bits) {
+        assert_eq!(dec(o), a ^ b);
+    }
+}
+
+#[test]
+fn lookup_tables_match_the_clear_function() {
+    let server = &keys().1;
+    let relu_shift = |m: u64| if m >= 32 { 0 } else { m >> 1 };
+    let lut = Lut::from_fn(server, 6, relu_shift).unwrap();
+    let inputs: Vec<u64> = (0..64).step_by(3).collect();
+    let cts: Vec<_> = {
+        let mut c = keys().0.lock().unwrap();
+        inputs
+            .iter()
+            .map(|&m| c.encrypt_int(m, 6).unwrap())
+            .collect()
+    };
+    let outs = server.apply_lut_batch(&cts, &lut).unwrap();
+    let c = keys().0.lock().unwrap();
+    for (m, o) in inputs.iter().zip(&outs) {
+        assert_eq!(c.decrypt_int(o, 6).unwrap(), relu_shift(*m), "input {m}");
+    }
+    // Smaller message spaces use the same key.
+    let lut3 = Lut::from_fn(server, 3, |m| 7 - m).unwrap();
+    drop(c);
+    let x = keys().0.lock().unwrap().encrypt_int(5, 3).unwrap();
+    let y = server.apply_lut(&x, &lut3).unwrap();
+    assert_eq!(keys().0.lock().unwrap().decrypt_int(&y, 3).unwrap(), 2);
+}
+
+#[test]
+fn integer_arithmetic_then_a_table() {
+    let server = &keys().1;
+    let mut c = keys().0.lock().unwrap();
+    let (x, y) = (c.encrypt_int(5, 6).unwrap(), c.encrypt_int(9, 6).unwrap());
+    let sum = x.add(&y).unwrap().add_clear(3, 6).scalar_mul(2);
+    assert_eq!(c.decrypt_int(&sum, 6).unwrap(), 34);
+    assert_eq!(c.decrypt_int(&sum.sub(&x).unwrap(), 6).unwrap(), 29);
+    drop(c);
+    let half = Lut::from_fn(server, 6, |m| m / 2).unwrap();
+    let out = server.apply_lut(&sum, &half).unwrap();
+    assert_eq!(keys().0.lock().unwrap().decrypt_int(&out, 6).unwrap(), 17);
+}
+
+#[test]
+fn bad_inputs_are_errors() {
+    let server = &keys().1;
+    let mut c = keys().0.lock().unwrap();
+    assert!(matches!(
+        c.encrypt_int(64, 6),
+        Err(LweError::MessageOutOfRange { .. })
+    ));
+    assert!(c.encrypt_int(1, 7).is_err());
+    assert!(matches!(
+        Lut::new(server, 2, &[0, 1, 2]),
+        Err(LweError::LutSize { .. })
+    ));
+    assert!(Lut::new(server, 2, &[0, 1, 2, 4]).is_err());
+    let other = ClientKey::from_seed(&presets::gates_128(), 1)
+        .unwrap()
+        .encrypt_bit(true);
+    let mine = c.encrypt_bit(true);
+    drop(c);
+    assert!(matches!(
+        server.nand(&mine, &other),
+        Err(LweError::DimensionMismatch { .. })
+    ));
+    assert!(mine.add(&other).is_err());
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(4))]
+
+    /// A random circuit of bootstrapped gates against the same circuit on clear bits.
+    #[test]
+    fn random_circuits_match_the_clear(
+        inputs in prop::collection::vec(any::<bool>(), 4),
+        ops in prop::collection::vec((0usize..7, any::<prop::sample::Index>(), any::<prop::sample::Index>()), 6),
+    ) {
+        let server = &keys().1;
+        let mut clear = inputs.clone();
+        let mut wires: Vec<LweCiphertext> = inputs.iter().map(|&b| enc(b)).collect();
+        for (op, i, j) in ops {
+            let (i, j) = (i.index(clear.len()), j.index(clear.len()));
+            if op == 6 {
+                clear.push(!clear[i]);
+                wires.push(server.not(&wires[i]).unwrap());
+            } else {
+                let gate = Gate::ALL[op];
+                clear.push(gate.eval(clear[i], clear[j]));
+                wires.push(server.apply_gate(gate, &wires[i], &wires[j]).unwrap());
+            }
+        }
+        for (w, c) in wires.iter().zip(&clear) {
+            prop_assert_eq!(dec(w), *c);
+        }
+    }
+}

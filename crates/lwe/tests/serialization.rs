@@ -1,0 +1,72 @@
+//! Round trips and rejection of malformed input.
+
+use shroud_lwe::bootstrap::{presets, ClientKey, LweCiphertext, ServerKey};
+use shroud_lwe::gsw::{self, GswCiphertext, GswSecretKey};
+
+#[test]
+fn keys_and_ciphertexts_round_trip() {
+    let p = presets::insecure_test();
+    let mut client = ClientKey::from_seed(&p, 21).unwrap();
+    let server = client.server_key();
+    let server2 = ServerKey::from_bytes(&server.to_bytes()).unwrap();
+    let client2 = ClientKey::from_bytes(&client.to_bytes()).unwrap();
+    let (a, b) = (client.encrypt_bit(true), client.encrypt_bit(true));
+    let a = LweCiphertext::from_bytes(&p, &a.to_bytes()).unwrap();
+    let out = server2.nand(&a, &b).unwrap();
+    assert!(!client2.decrypt_bit(&out).unwrap());
+
+    let gp = gsw::presets::insecure_test();
+    let mut sk = GswSecretKey::from_seed(&gp, 22).unwrap();
+    let ct = sk.encrypt(1).unwrap();
+    assert_eq!(GswCiphertext::from_bytes(&gp, &ct.to_bytes()).unwrap(), ct);
+}
+
+#[test]
+fn malformed_input_is_rejected() {
+    let p = presets::insecure_test();
+    let mut client = ClientKey::from_seed(&p, 23).unwrap();
+    let ct = client.encrypt_bit(false).to_bytes();
+    // Truncated, extended, corrupted header, wrong kind, wrong parameters.
+    assert!(LweCiphertext::from_bytes(&p, &ct[..ct.len() - 1]).is_err());
+    let mut longer = ct.clone();
+    longer.push(0);
+    assert!(LweCiphertext::from_bytes(&p, &longer).is_err());
+    let mut bad_magic = ct.clone();
+    bad_magic[0] ^= 1;
+    assert!(LweCiphertext::from_bytes(&p, &bad_magic).is_err());
+    assert!(ClientKey::from_bytes(&ct).is_err());
+    assert!(LweCiphertext::from_bytes(&presets::gates_128(), &ct).is_err());
+    assert!(ServerKey::from_bytes(&[]).is_err());
+    // A huge announced length must not allocate or panic.
+    let mut huge = ct.clone();
+    huge[10..18].copy_from_slice(&u64::MAX.to_le_bytes());
+    assert!(LweCiphertext::from_bytes(&p, &huge).is_err());
+
+    // A non-binary secret key.
+    let mut key = client.to_bytes().to_vec();
+    let last = key.len() - 1;
+    key[last - 7] = 2;
+    assert!(ClientKey::from_bytes(&key).is_err());
+
+    // Random garbage never panics.
+    let mut seed = 1u64;
+    for len in [0usize, 1, 7, 16, 100, 1000] {
+        let bytes: Vec<u8> = (0..len)
+            .map(|_| {
+                seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1);
+                (seed >> 56) as u8
+            })
+            .collect();
+        assert!(ServerKey::from_bytes(&bytes).is_err());
+        assert!(ClientKey::from_bytes(&bytes).is_err());
+        assert!(GswCiphertext::from_bytes(&gsw::presets::insecure_test(), &bytes).is_err());
+    }
+
+    // A server key with a non-finite Fourier value (a third of the way in: the Fourier key).
+    let server = client.server_key().to_bytes();
+    let mut nan = server.clone();
+    let offset = nan.len() / 3;
+    // Sixteen 0xff bytes cover at least one whole f64, and all-ones is a NaN.
+    nan[offset..offset + 16].fill(0xff);
+    assert!(ServerKey::from_bytes(&nan).is_err());
+}
