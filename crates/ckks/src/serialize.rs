@@ -7,18 +7,20 @@
 //! polynomials and limbs, exact lengths, every residue below its modulus, finite scale. A
 //! failure is a [`CkksError`], never a panic.
 
-use bincode::Options;
 use serde::{Deserialize, Serialize};
-use shroud_math::{RnsBasis, RnsPoly};
+use shroud_math::{RnsBasis, RnsPoly, WireError, WireFormat};
 
 use crate::keys::{GaloisKeys, PublicKey, RelinKey, SecretKey, SwitchingKey};
 use crate::{Ciphertext, CkksError, Params, ParamsLiteral, Plaintext};
 
 /// Version of the binary format written by this build.
 pub const FORMAT_VERSION: u16 = 1;
-const MAGIC: [u8; 4] = *b"SHRD";
-/// No serialized object of any supported parameter set comes near this.
-const MAX_BYTES: u64 = 1 << 32;
+const FORMAT: WireFormat = WireFormat {
+    magic: *b"SHRD",
+    version: FORMAT_VERSION,
+    // No serialized object of any supported parameter set comes near this.
+    max_bytes: 1 << 32,
+};
 
 #[derive(Serialize, Deserialize, Clone, Copy, PartialEq, Eq, Debug)]
 enum Kind {
@@ -29,14 +31,6 @@ enum Kind {
     RelinKey,
     GaloisKeys,
     SecretKey,
-}
-
-#[derive(Serialize, Deserialize)]
-struct Header {
-    magic: [u8; 4],
-    version: u16,
-    kind: Kind,
-    params_id: u64,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -58,53 +52,27 @@ struct SwitchingKeyWire {
     parts: Vec<(Vec<u8>, Vec<u8>)>,
 }
 
-fn options() -> impl Options {
-    bincode::DefaultOptions::new()
-        .with_fixint_encoding()
-        .with_limit(MAX_BYTES)
-        .reject_trailing_bytes()
-}
-
 fn malformed(e: impl std::fmt::Display) -> CkksError {
     CkksError::Malformed(e.to_string())
 }
 
+/// Every body travels with the fingerprint of the parameters it belongs to.
 fn write<T: Serialize>(kind: Kind, params_id: u64, body: &T) -> Vec<u8> {
-    let header = Header {
-        magic: MAGIC,
-        version: FORMAT_VERSION,
-        kind,
-        params_id,
-    };
-    options()
-        .serialize(&(header, body))
-        .expect("in-memory serialization of plain data")
+    FORMAT.write(kind, &(params_id, body))
 }
 
-/// Reads and checks the header, returning the body.
+/// Reads and checks the envelope and, when given, the parameters; returns the body.
 fn read<T: for<'de> Deserialize<'de>>(
     bytes: &[u8],
     kind: Kind,
     params: Option<&Params>,
 ) -> Result<T, CkksError> {
-    let (header, body): (Header, T) = options().deserialize(bytes).map_err(malformed)?;
-    if header.magic != MAGIC {
-        return Err(malformed("not a Shroud CKKS object"));
-    }
-    if header.version != FORMAT_VERSION {
-        return Err(CkksError::UnsupportedVersion {
-            found: header.version,
-            expected: FORMAT_VERSION,
-        });
-    }
-    if header.kind != kind {
-        return Err(malformed(format!(
-            "expected a {kind:?}, found a {:?}",
-            header.kind
-        )));
-    }
+    let (params_id, body): (u64, T) = FORMAT.read(kind, bytes).map_err(|e| match e {
+        WireError::Version { found, expected } => CkksError::UnsupportedVersion { found, expected },
+        other => malformed(other),
+    })?;
     if let Some(p) = params {
-        p.check_same(header.params_id)?;
+        p.check_same(params_id)?;
     }
     Ok(body)
 }

@@ -5,8 +5,8 @@
 //! its parameters (lengths, binary keys, finite Fourier values) before it is used: malformed
 //! input becomes [`LweError::Malformed`], never a panic or a silently wrong result.
 
-use bincode::Options;
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
+use shroud_math::WireFormat;
 use zeroize::Zeroizing;
 
 use crate::bootstrap::{
@@ -17,9 +17,12 @@ use crate::LweError;
 
 /// Bumped whenever a serialized layout changes.
 pub const FORMAT_VERSION: u16 = 1;
-const MAGIC: [u8; 4] = *b"SHRL";
-/// Large enough for the 6-bit bootstrapping key (about 450 MB in the Fourier domain).
-const MAX_BYTES: u64 = 1 << 31;
+const FORMAT: WireFormat = WireFormat {
+    magic: *b"SHRL",
+    version: FORMAT_VERSION,
+    // Large enough for the 6-bit bootstrapping key (about 450 MB in the Fourier domain).
+    max_bytes: 1 << 31,
+};
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize, Deserialize)]
 enum Kind {
@@ -29,41 +32,14 @@ enum Kind {
     GswCiphertext,
 }
 
-#[derive(Serialize, Deserialize)]
-struct Header {
-    magic: [u8; 4],
-    version: u16,
-    kind: Kind,
-}
-
-fn options() -> impl Options {
-    bincode::DefaultOptions::new()
-        .with_fixint_encoding()
-        .with_limit(MAX_BYTES)
-        .reject_trailing_bytes()
-}
-
 fn encode<T: Serialize>(kind: Kind, body: &T) -> Vec<u8> {
-    let header = Header {
-        magic: MAGIC,
-        version: FORMAT_VERSION,
-        kind,
-    };
-    options()
-        .serialize(&(header, body))
-        .expect("in-memory serialization of plain data cannot fail")
+    FORMAT.write(kind, body)
 }
 
 fn decode<T: DeserializeOwned>(kind: Kind, bytes: &[u8]) -> Result<T, LweError> {
-    let (header, body): (Header, T) = options()
-        .deserialize(bytes)
-        .map_err(|e| LweError::Malformed(e.to_string()))?;
-    if header.magic != MAGIC || header.version != FORMAT_VERSION || header.kind != kind {
-        return Err(LweError::Malformed(format!(
-            "expected a version {FORMAT_VERSION} {kind:?}"
-        )));
-    }
-    Ok(body)
+    FORMAT
+        .read(kind, bytes)
+        .map_err(|e| LweError::Malformed(e.to_string()))
 }
 
 fn check_len(what: &str, found: usize, expected: usize) -> Result<(), LweError> {

@@ -3,7 +3,8 @@
 //! The arithmetic under every Shroud scheme: word-sized modular arithmetic ([`Modulus`], with
 //! Barrett and Shoup multiplication), NTT-friendly prime generation ([`ntt_primes`]), the
 //! negacyclic NTT ([`NttTable`]), residue number systems ([`RnsBasis`], [`BasisConverter`],
-//! [`CrtComposer`]), RNS polynomials ([`RnsPoly`]) and a CSPRNG-backed [`Sampler`].
+//! [`CrtComposer`]), RNS polynomials ([`RnsPoly`]), a CSPRNG-backed [`Sampler`], and the
+//! versioned envelope every scheme serializes with ([`WireFormat`]).
 //!
 //! It is the lowest layer: `ckks` and `lwe` build on it and it depends on neither.
 //!
@@ -34,6 +35,7 @@ mod poly;
 mod prime;
 mod rns;
 mod sampler;
+mod wire;
 
 pub use modulus::{Modulus, MAX_MODULUS_BITS};
 pub use ntt::{automorphism_permutation, NttTable};
@@ -41,6 +43,7 @@ pub use poly::RnsPoly;
 pub use prime::{is_prime, ntt_primes};
 pub use rns::{BasisConverter, CrtComposer, RnsBasis, TailDivider};
 pub use sampler::{Sampler, ERROR_BOUND, ERROR_STD_DEV};
+pub use wire::{WireError, WireFormat};
 
 /// What can go wrong in the arithmetic layer; every variant names the offending value.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 use shroud_ckks::packing::{DiagonalLayout, DiagonalMatrix};
 use shroud_ckks::{Ciphertext, CkksError, Params};
+use shroud_math::WireFormat;
 
 use crate::NnError;
 
@@ -29,12 +30,25 @@ pub struct BatchMessage {
     y: Vec<u8>,
 }
 
+const FORMAT: WireFormat = WireFormat {
+    magic: *b"SHRN",
+    version: 1,
+    // Weights of the largest supported network at N = 2^15 stay far below this.
+    max_bytes: 1 << 32,
+};
+
+/// Protocol messages share one envelope; the message type is checked by decoding its body.
+#[derive(Serialize, Deserialize, PartialEq, Debug)]
+struct Message;
+
 pub(crate) fn to_bytes<T: Serialize>(msg: &T) -> Vec<u8> {
-    bincode::serialize(msg).expect("in-memory serialization of plain data")
+    FORMAT.write(Message, msg)
 }
 
 pub(crate) fn from_bytes<T: for<'de> Deserialize<'de>>(bytes: &[u8]) -> Result<T, NnError> {
-    bincode::deserialize(bytes).map_err(|e| NnError::Ckks(CkksError::Malformed(e.to_string())))
+    FORMAT
+        .read(Message, bytes)
+        .map_err(|e| NnError::Ckks(CkksError::Malformed(e.to_string())))
 }
 
 fn matrix_to_wire(m: &DiagonalMatrix, params: &Params) -> Result<MatrixWire, CkksError> {
