@@ -130,10 +130,7 @@ fn iris_training() -> anyhow::Result<()> {
         },
     )?;
     let (plain, history) = train_plain(&train, &test, &config, |_| {})?;
-    let drift = (&run.model.w1 - &plain.w1)
-        .iter()
-        .chain((&run.model.w2 - &plain.w2).iter())
-        .fold(0f64, |m, v| m.max(v.abs()));
+    let drift = run.model.max_abs_diff(&plain);
     println!(
         "  plaintext after the same steps: loss {:.5}; largest weight difference {drift:.1e}",
         history.last().map(|s| s.train_loss).unwrap_or(f64::NAN)

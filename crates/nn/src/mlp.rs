@@ -41,6 +41,14 @@ impl Mlp {
         }
     }
 
+    /// The largest absolute difference between corresponding weights of two models.
+    pub fn max_abs_diff(&self, other: &Mlp) -> f64 {
+        (&self.w1 - &other.w1)
+            .iter()
+            .chain((&self.w2 - &other.w2).iter())
+            .fold(0f64, |m, v| m.max(v.abs()))
+    }
+
     pub fn forward(&self, x: &Array2<f64>) -> Forward {
         let h = x.dot(&self.w1.t());
         let a = h.mapv(|v| v * v);

@@ -16,9 +16,7 @@ fn iris() -> (shroud_nn::iris::Dataset, shroud_nn::iris::Dataset) {
 }
 
 fn max_diff(a: &Mlp, b: &Mlp) -> f64 {
-    let d1 = (&a.w1 - &b.w1).iter().fold(0f64, |m, v| m.max(v.abs()));
-    let d2 = (&a.w2 - &b.w2).iter().fold(0f64, |m, v| m.max(v.abs()));
-    d1.max(d2)
+    a.max_abs_diff(b)
 }
 
 #[test]
