@@ -148,13 +148,21 @@ impl Evaluator {
     /// Residues of `round(x)` modulo each prime of `level`; fails when `x` does not fit.
     fn integer_residues(&self, x: f64, level: usize) -> Result<Vec<u64>, CkksError> {
         let r = x.round();
-        if !r.is_finite() || r.abs() >= 2f64.powi(62) {
+        if !r.is_finite() {
             return Err(CkksError::ValueOutOfRange(x));
         }
+        // Beyond 2^62 (products of scales, 2^80 and more) the integer is m * 2^e with an
+        // exact 53-bit mantissa m.
+        let (m, e) = if r.abs() < 2f64.powi(62) {
+            (r as i64, 0)
+        } else {
+            let e = r.abs().log2().floor() as i32 - 52;
+            ((r / 2f64.powi(e)) as i64, e as u64)
+        };
         Ok(self
             .basis(level)
             .moduli()
-            .map(|m| m.reduce_i64(r as i64))
+            .map(|q| q.mul(q.reduce_i64(m), q.pow(2, e)))
             .collect())
     }
 

@@ -314,6 +314,19 @@ pub mod presets {
         }
     }
 
+    /// N = 2^13, Q = {35, 28 x 5}, P = {43}: five levels at scale 2^28, six one-prime
+    /// key-switching digits. 218 bits, exactly at the 128-bit bound. Values must stay below
+    /// 2^6 in magnitude at the last level; a fresh ciphertext is accurate to about 2^-18.
+    pub fn n13_l5() -> ParamsLiteral {
+        ParamsLiteral {
+            log_n: 13,
+            q_bits: [vec![35], vec![28; 5]].concat(),
+            p_bits: vec![43],
+            log_scale: 28,
+            digits: 6,
+        }
+    }
+
     /// N = 2^14, Q = {60, 40 x 7}, P = {49, 49}: seven levels, four key-switching digits of two
     /// primes. 438 bits, exactly at the 128-bit bound.
     pub fn n14() -> ParamsLiteral {
@@ -358,7 +371,7 @@ mod tests {
 
     #[test]
     fn presets_are_secure_and_test_preset_is_not() {
-        for lit in [presets::n13(), presets::n14()] {
+        for lit in [presets::n13(), presets::n13_l5(), presets::n14()] {
             let p = Params::new(lit).unwrap();
             assert!(p.security_bits().unwrap() >= 128, "{p:?}");
         }

@@ -146,13 +146,20 @@ fn diagonal_products_transposes_and_outer_products() {
             let want = Array2::from_shape_fn((m, n), |(i, j)| u[i] * x[j]);
             assert!(max_diff(&flat(&ow), &flat(&want)) < TOL);
             assert_eq!((cost.ops.ct_mul, cost.depth), (d as u64, 1));
+            // Inputs one level down, as gradients are: the raw product stays at their level.
+            let (below_u, below_x) = (
+                k.eval.mod_drop_to(&enc_u, top - 1).unwrap(),
+                k.eval.mod_drop_to(&enc_x, top - 1).unwrap(),
+            );
             let (raw, cost) =
-                DiagonalMatrix::outer(&k.eval, &enc_u, &enc_x, (m, n), d, layout, false).unwrap();
+                DiagonalMatrix::outer(&k.eval, &below_u, &below_x, (m, n), d, layout, false)
+                    .unwrap();
             let rw = raw.decrypt(&k.encoder, &k.decryptor).unwrap();
             assert!(max_diff(&flat(&rw), &flat(&want)) < TOL);
             assert_eq!(
-                cost.ops.key_switches, cost.ops.rotations,
-                "no relinearization"
+                (cost.ops.key_switches, cost.ops.rescales, cost.depth),
+                (cost.ops.rotations, 0, 0),
+                "no relinearization, no rescale"
             );
             assert!(
                 raw.transpose(&k.eval).is_err(),
@@ -170,6 +177,14 @@ fn diagonal_products_transposes_and_outer_products() {
                 .unwrap();
             let want_upd = &w * 0.5 - &want;
             assert!(max_diff(&flat(&upd), &flat(&want_upd)) < TOL);
+            let raw_upd = enc_w
+                .scaled_to(&k.eval, 0.5, raw.level(), raw.diagonals()[0].scale())
+                .unwrap()
+                .sub(&k.eval, &raw)
+                .unwrap()
+                .decrypt(&k.encoder, &k.decryptor)
+                .unwrap();
+            assert!(max_diff(&flat(&raw_upd), &flat(&want_upd)) < TOL);
         }
     }
 }

@@ -313,10 +313,13 @@ impl DiagonalMatrix {
     }
 
     /// The outer product `u v^T` as a `rows x cols` diagonal matrix of dimension `dim` in
-    /// `layout`, from `u` and `v` stored with period `dim`: diagonal `i` is `u * rot(v, i)`. One level. Without
-    /// `relinearize` the diagonals stay three-polynomial ciphertexts: enough for additions and
-    /// decryption (a gradient on its way back to the key owner) at a fraction of the cost, but
-    /// not for further products or rotations.
+    /// `layout`, from `u` and `v` stored with period `dim`: diagonal `i` is `u * rot(v, i)`.
+    /// With `relinearize`, one level. Without, the diagonals are the raw products: three
+    /// polynomials at the product of the scales, not rescaled, consuming no level. That is
+    /// enough for additions and decryption (a gradient on its way back to the key owner) at a
+    /// fraction of the cost, but not for further products or rotations; and it is also the
+    /// precise choice, since rescaling a three-polynomial ciphertext multiplies its rounding
+    /// error by the square of the secret.
     pub fn outer(
         eval: &Evaluator,
         u: &Ciphertext,
@@ -335,29 +338,16 @@ impl DiagonalMatrix {
         measured(eval, level, DiagonalMatrix::level, || {
             let (u, v) = (eval.mod_drop_to(u, level)?, eval.mod_drop_to(v, level)?);
             // Stored diagonal i = rot(u * rot(v, i), -off) = rot(u, -off) * rot(v, i - off).
-            let offsets: Vec<usize> = (0..dim).map(|i| layout.offset(i)).collect();
-            // rot(u, -off) as a left rotation by D - off, valid on periodic data.
-            let mut giant: Vec<i64> = offsets.iter().map(|&o| ((dim - o) % dim) as i64).collect();
-            giant.sort_unstable();
-            giant.dedup();
-            let u_rot = eval.rotate_hoisted(&u, &giant)?;
-            let v_steps: Vec<i64> = (0..dim).map(|i| (i - offsets[i]) as i64).collect();
+            let u_rot = Self::row_factors(eval, &u, dim, layout)?;
+            let v_steps: Vec<i64> = (0..dim).map(|i| (i - layout.offset(i)) as i64).collect();
             let mut distinct = v_steps.clone();
             distinct.sort_unstable();
             distinct.dedup();
             let v_rot = eval.rotate_hoisted(&v, &distinct)?;
             let diagonals = (0..dim)
                 .map(|i| {
-                    let g = giant
-                        .binary_search(&(((dim - offsets[i]) % dim) as i64))
-                        .expect("listed");
                     let b = distinct.binary_search(&v_steps[i]).expect("listed");
-                    let product = eval.multiply(&u_rot[g], &v_rot[b])?;
-                    if relinearize {
-                        eval.relin_rescale(&product)
-                    } else {
-                        eval.rescale(&product)
-                    }
+                    Self::finish(eval, eval.multiply(&u_rot[i], &v_rot[b])?, relinearize)
                 })
                 .collect::<Result<Vec<_>, _>>()?;
             Ok(DiagonalMatrix {
@@ -368,6 +358,65 @@ impl DiagonalMatrix {
                 diagonals,
             })
         })
+    }
+
+    /// `diag(u) W`: row `r` scaled by `u[r]`, for `u` stored with period `D`; `relinearize` as
+    /// in [`Self::outer`]. With
+    /// `W = v w^T` this is the outer product `(u * v) w^T` one level closer to `u`, which is how
+    /// a gradient avoids waiting for the product `u * v`.
+    pub fn scale_rows(
+        &self,
+        eval: &Evaluator,
+        u: &Ciphertext,
+        relinearize: bool,
+    ) -> Result<(DiagonalMatrix, Cost), CkksError> {
+        let level = u.level().min(self.level());
+        measured(eval, level, DiagonalMatrix::level, || {
+            let u_rot =
+                Self::row_factors(eval, &eval.mod_drop_to(u, level)?, self.dim, self.layout)?;
+            let diagonals = self
+                .aligned(eval, level)?
+                .iter()
+                .zip(&u_rot)
+                .map(|(d, u)| Self::finish(eval, eval.multiply(u, d)?, relinearize))
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(DiagonalMatrix {
+                diagonals,
+                ..self.clone()
+            })
+        })
+    }
+
+    /// For each stored diagonal `i`, `u` aligned with its rows: `rot(u, -off_i)` (a left
+    /// rotation by `D - off_i`, valid on periodic data), the distinct rotations hoisted.
+    fn row_factors(
+        eval: &Evaluator,
+        u: &Ciphertext,
+        dim: usize,
+        layout: DiagonalLayout,
+    ) -> Result<Vec<Ciphertext>, CkksError> {
+        let step = |i: usize| ((dim - layout.offset(i)) % dim) as i64;
+        let mut giant: Vec<i64> = (0..dim).map(step).collect();
+        giant.sort_unstable();
+        giant.dedup();
+        let rotated = eval.rotate_hoisted(u, &giant)?;
+        Ok((0..dim)
+            .map(|i| rotated[giant.binary_search(&step(i)).expect("listed")].clone())
+            .collect())
+    }
+
+    /// Relinearizes and rescales a product that is to be multiplied or rotated again, and
+    /// leaves it raw otherwise.
+    fn finish(
+        eval: &Evaluator,
+        product: Ciphertext,
+        relinearize: bool,
+    ) -> Result<Ciphertext, CkksError> {
+        if relinearize {
+            eval.relin_rescale(&product)
+        } else {
+            Ok(product)
+        }
     }
 
     /// `self - other`, diagonal by diagonal; `other` must have the same shape, layout and

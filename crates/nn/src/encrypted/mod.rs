@@ -8,7 +8,8 @@
 //!    ciphertext for the inputs and one for the targets, repeated with the packing period `D`
 //!    inside its block, so every operation processes the whole batch at once;
 //! 2. the server runs the forward pass (`h = W1 x`, `a = h^2`, `o = W2 a`), transposes `W2` by
-//!    rotations, back-propagates (`g = lr * 2 (o - y) / (3 B)`, `t = W2^T g`, `g_h = 2 t h`),
+//!    rotations, back-propagates (`e = o - y`, `c = lr * 2 / (3 B)`, `t = (c W2)^T e`, `g_h = 2 t h`,
+//!    `grad W2 = e (c a)^T`),
 //!    forms the per-sample gradients as outer products and applies the SGD update
 //!    `W / B - grad` in every block;
 //! 3. the client repacks: it decrypts the updated weights, adds the blocks (which completes
@@ -55,10 +56,10 @@ impl Shape {
     }
 }
 
-/// The parameters of encrypted training: N = 2^14 and seven levels (a step consumes seven),
-/// 128-bit secure (see docs/security.md).
+/// The parameters of encrypted training: N = 2^13 and six levels at scale 2^25 (a step
+/// consumes six), 128-bit secure (see docs/security.md).
 pub fn training_params() -> ParamsLiteral {
-    presets::n14()
+    presets::n13_l5()
 }
 
 /// Validated [`training_params`].

@@ -77,6 +77,10 @@ impl Server {
         }
         let mut times = PhaseTimes::default();
 
+        // c = lr * d loss / d o per unit error, for the mean squared error over the batch and
+        // the outputs. It is folded into `a` and into `W2^T` rather than applied to `o - y`,
+        // where it would cost the deepest chain one more level.
+        let c = self.lr * 2.0 / (outputs * count) as f64;
         let t = Instant::now();
         let (h, _) = w1.matvec(e, &x)?;
         let a = e.mul_relin_rescale(&h, &h)?;
@@ -84,39 +88,39 @@ impl Server {
         // Targets brought to exactly the output's level and scale.
         let y =
             e.rescale(&e.mul_scalar_to(&e.mod_drop_to(&y, o.level() + 1)?, 1.0, o.scale())?)?;
-        // g = lr * d loss / d o for the mean squared error over the batch and the outputs.
-        let g =
-            e.rescale(&e.mul_scalar(&e.sub(&o, &y)?, self.lr * 2.0 / (outputs * count) as f64)?)?;
+        let err = e.sub(&o, &y)?;
         times.feed_forward = t.elapsed();
 
         let t = Instant::now();
-        let (w2t, _) = w2.transpose(e)?;
+        let (w2t, _) = w2
+            .scaled_to(e, c, w2.level() - 1, w2.diagonals()[0].scale())?
+            .transpose(e)?;
         times.transition = t.elapsed();
 
         let t = Instant::now();
+        let ca = e.rescale(&e.mul_scalar_to(&a, c, err.scale())?)?;
         let (grad_w2, _) = DiagonalMatrix::outer(
             e,
-            &g,
-            &a,
+            &err,
+            &ca,
             (outputs, hidden),
             self.shape.dim(),
             layout,
             false,
         )?;
-        let (back, _) = w2t.matvec(e, &g)?;
-        let g_h = e.mul_integer(
-            &e.mul_relin_rescale(&back, &e.mod_drop_to(&h, back.level())?)?,
-            2,
-        )?;
-        let (grad_w1, _) = DiagonalMatrix::outer(
+        let (back, _) = w2t.matvec(e, &err)?;
+        // grad W1 = (2 t * h) x^T = diag(t) (2 h x^T): the outer product of h and x runs while
+        // `t` is computed, so the gradient costs one level after `t` instead of two.
+        let (hx, _) = DiagonalMatrix::outer(
             e,
-            &g_h,
+            &e.mul_integer(&h, 2)?,
             &x,
             (hidden, inputs),
             self.shape.dim(),
             layout,
-            false,
+            true,
         )?;
+        let (grad_w1, _) = hx.scale_rows(e, &back, false)?;
         times.backprop = t.elapsed();
 
         // Each block holds W / count - grad_b; the client's repacking adds the blocks.
