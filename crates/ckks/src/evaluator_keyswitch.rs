@@ -296,6 +296,23 @@ impl Evaluator {
     /// Every slot receives the sum of the `count` slots starting at it (cyclically); `count`
     /// must be a power of two. With `count = N/2` every slot holds the total.
     pub fn sum_slots(&self, a: &Ciphertext, count: usize) -> Result<Ciphertext, CkksError> {
+        self.rotate_and_add(a, count, 1)
+    }
+
+    /// Every slot receives the sum of the `count` slots ending at it (cyclically): a value
+    /// alone among zeros is copied into the `count - 1` slots after it. `count` must be a power
+    /// of two.
+    pub fn spread_slots(&self, a: &Ciphertext, count: usize) -> Result<Ciphertext, CkksError> {
+        self.rotate_and_add(a, count, -1)
+    }
+
+    /// `log2(count)` rotations by `direction * 2^k`, each added to the running sum.
+    fn rotate_and_add(
+        &self,
+        a: &Ciphertext,
+        count: usize,
+        direction: i64,
+    ) -> Result<Ciphertext, CkksError> {
         if !count.is_power_of_two() || count > self.params.slots() {
             return Err(CkksError::InvalidParams(format!(
                 "cannot sum {count} slots"
@@ -304,7 +321,7 @@ impl Evaluator {
         let mut acc = a.clone();
         let mut step = 1;
         while step < count {
-            let r = self.rotate(&acc, step as i64)?;
+            let r = self.rotate(&acc, direction * step as i64)?;
             self.add_assign(&mut acc, &r)?;
             step *= 2;
         }

@@ -189,30 +189,52 @@ fn diagonal_products_transposes_and_outer_products() {
     }
 }
 
+/// Vectors in block layout: `vs[b]` at offsets `0..len` of block `b`.
+fn encrypt_blocks(k: &mut Keys, vs: &[Vec<f64>], block: usize, level: usize) -> Ciphertext {
+    let mut slots = vec![0.0; vs.len() * block];
+    for (b, v) in vs.iter().enumerate() {
+        slots[b * block..b * block + v.len()].copy_from_slice(v);
+    }
+    let scale = k.params.default_scale();
+    k.encryptor
+        .encrypt(&k.encoder.encode_at(&slots, level, scale).unwrap())
+        .unwrap()
+}
+
+/// Entries `0..len` of each of the first `blocks` blocks.
+fn decrypt_blocks(
+    k: &Keys,
+    ct: &Ciphertext,
+    block: usize,
+    blocks: usize,
+    len: usize,
+) -> Vec<Vec<f64>> {
+    let v = k.encoder.decode(&k.decryptor.decrypt(ct).unwrap()).unwrap();
+    (0..blocks)
+        .map(|b| v[b * block..b * block + len].to_vec())
+        .collect()
+}
+
 #[test]
 fn row_products_and_transposes() {
     for (case, &(m, n)) in SHAPES.iter().enumerate() {
         let mut k = keys(&RowMatrix::rotation_steps(m, n));
+        let block = RowMatrix::block_for(m, n);
         let (top, scale) = (k.params.max_level(), k.params.default_scale());
         let w = random_matrix(m, n, 300 + case as u64);
-        let x = random_matrix(1, n, 400 + case as u64).row(0).to_owned();
-        let enc_w = RowMatrix::encrypt(&w, &k.encoder, &mut k.encryptor, top, scale).unwrap();
-        let enc_x = k
-            .encryptor
-            .encrypt(
-                &k.encoder
-                    .encode_at(x.as_slice().unwrap(), top, scale)
-                    .unwrap(),
-            )
-            .unwrap();
+        // Two samples, one per block.
+        let xs = random_matrix(2, n, 400 + case as u64);
+        let xv: Vec<Vec<f64>> = xs.rows().into_iter().map(|r| r.to_vec()).collect();
+        let enc_w =
+            RowMatrix::encrypt(&w, block, &k.encoder, &mut k.encryptor, top, scale).unwrap();
+        let enc_x = encrypt_blocks(&mut k, &xv, block, top);
         let (y, cost) = enc_w.matvec(&k.eval, &k.encoder, &enc_x).unwrap();
-        let got = k.encoder.decode(&k.decryptor.decrypt(&y).unwrap()).unwrap();
-        let want = w.dot(&x);
-        assert!(
-            max_diff(&got[..m], want.as_slice().unwrap()) < TOL,
-            "{m}x{n}"
-        );
-        assert!(got[m..].iter().all(|v| v.abs() < TOL), "clean output");
+        let got = decrypt_blocks(&k, &y, block, 2, block);
+        for (b, g) in got.iter().enumerate() {
+            let want = w.dot(&xs.row(b));
+            assert!(max_diff(&g[..m], want.as_slice().unwrap()) < TOL, "{m}x{n}");
+            assert!(g[m..].iter().all(|v| v.abs() < TOL), "clean output");
+        }
         let log_span = n.next_power_of_two().trailing_zeros() as u64;
         let (mu, nu) = (m as u64, n as u64);
         assert_eq!(
@@ -237,25 +259,45 @@ fn row_products_and_transposes() {
         // (the rotation of row 0, column 0 by zero is free).
         assert_eq!((cost.ops.pt_mul, cost.ops.ct_mul, cost.depth), (nu, 0, 1));
         assert_eq!(cost.ops.rotations, nu * mu - 1 + mu - 1);
-        // The transpose multiplies clean vectors correctly despite its leftovers.
-        let z = random_matrix(1, m, 500 + case as u64).row(0).to_owned();
-        let enc_z = k
-            .encryptor
-            .encrypt(
-                &k.encoder
-                    .encode_at(z.as_slice().unwrap(), t.level(), scale)
-                    .unwrap(),
-            )
-            .unwrap();
+        // The transpose multiplies clean vectors correctly despite its leftovers, in every
+        // block.
+        let zs = random_matrix(2, m, 500 + case as u64);
+        let zv: Vec<Vec<f64>> = zs.rows().into_iter().map(|r| r.to_vec()).collect();
+        let enc_z = encrypt_blocks(&mut k, &zv, block, t.level());
         let (tz, _) = t.matvec(&k.eval, &k.encoder, &enc_z).unwrap();
-        let got = k
-            .encoder
-            .decode(&k.decryptor.decrypt(&tz).unwrap())
-            .unwrap();
-        assert!(max_diff(&got[..n], w.t().dot(&z).as_slice().unwrap()) < TOL);
+        for (b, g) in decrypt_blocks(&k, &tz, block, 2, n).iter().enumerate() {
+            assert!(max_diff(g, w.t().dot(&zs.row(b)).as_slice().unwrap()) < TOL);
+        }
         assert!(
             t.transpose(&k.eval, &k.encoder).is_err(),
             "second transpose needs re-encryption"
         );
+
+        // Outer products per block, and their sum over the blocks.
+        let us = random_matrix(2, m, 600 + case as u64);
+        let uv: Vec<Vec<f64>> = us.rows().into_iter().map(|r| r.to_vec()).collect();
+        let enc_u = encrypt_blocks(&mut k, &uv, block, top);
+        let outer = |b: usize| Array2::from_shape_fn((m, n), |(i, j)| us[[b, i]] * xs[[b, j]]);
+        let (o, cost) =
+            RowMatrix::outer(&k.eval, &k.encoder, &enc_u, &enc_x, (m, n), block, true).unwrap();
+        assert_eq!((cost.ops.ct_mul, cost.depth), (mu, 2));
+        let got = o.decrypt_block_sum(&k.encoder, &k.decryptor, 2).unwrap();
+        assert!(max_diff(&flat(&got), &flat(&(outer(0) + outer(1)))) < TOL);
+        // diag(u) W, raw: one level (the broadcast mask) and three-polynomial rows.
+        let (sw, cost) = enc_w
+            .scale_rows(&k.eval, &k.encoder, &enc_u, false)
+            .unwrap();
+        assert_eq!((cost.ops.rescales, cost.depth), (mu, 1));
+        let got = sw.decrypt(&k.encoder, &k.decryptor).unwrap();
+        let want = Array2::from_shape_fn((m, n), |(i, j)| us[[0, i]] * w[[i, j]]);
+        assert!(max_diff(&flat(&got), &flat(&want)) < TOL);
+        let upd = enc_w
+            .scaled_to(&k.eval, 0.5, sw.level(), sw.row_ciphertexts()[0].scale())
+            .unwrap()
+            .sub(&k.eval, &sw)
+            .unwrap()
+            .decrypt(&k.encoder, &k.decryptor)
+            .unwrap();
+        assert!(max_diff(&flat(&upd), &flat(&(&w * 0.5 - &want))) < TOL);
     }
 }

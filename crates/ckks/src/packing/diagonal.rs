@@ -3,7 +3,7 @@
 
 use ndarray::Array2;
 
-use super::{distinct_nonzero, measured, periodic, Cost};
+use super::{distinct_nonzero, finish, measured, periodic, scaled_all, sub_all, Cost};
 use crate::{Ciphertext, CkksError, Decryptor, Encoder, Encryptor, Evaluator};
 
 /// How the diagonals of a [`DiagonalMatrix`] are stored.
@@ -187,22 +187,8 @@ impl DiagonalMatrix {
         level: usize,
         scale: f64,
     ) -> Result<DiagonalMatrix, CkksError> {
-        if level >= self.level() {
-            return Err(CkksError::LevelMismatch(self.level(), level));
-        }
-        let diagonals = self
-            .diagonals
-            .iter()
-            .map(|d| {
-                eval.rescale(&eval.mul_scalar_to(
-                    &eval.mod_drop_to(d, level + 1)?,
-                    factor,
-                    scale,
-                )?)
-            })
-            .collect::<Result<Vec<_>, _>>()?;
         Ok(DiagonalMatrix {
-            diagonals,
+            diagonals: scaled_all(eval, &self.diagonals, factor, level, scale)?,
             ..self.clone()
         })
     }
@@ -347,7 +333,7 @@ impl DiagonalMatrix {
             let diagonals = (0..dim)
                 .map(|i| {
                     let b = distinct.binary_search(&v_steps[i]).expect("listed");
-                    Self::finish(eval, eval.multiply(&u_rot[i], &v_rot[b])?, relinearize)
+                    finish(eval, eval.multiply(&u_rot[i], &v_rot[b])?, relinearize)
                 })
                 .collect::<Result<Vec<_>, _>>()?;
             Ok(DiagonalMatrix {
@@ -378,7 +364,7 @@ impl DiagonalMatrix {
                 .aligned(eval, level)?
                 .iter()
                 .zip(&u_rot)
-                .map(|(d, u)| Self::finish(eval, eval.multiply(u, d)?, relinearize))
+                .map(|(d, u)| finish(eval, eval.multiply(u, d)?, relinearize))
                 .collect::<Result<Vec<_>, _>>()?;
             Ok(DiagonalMatrix {
                 diagonals,
@@ -405,20 +391,6 @@ impl DiagonalMatrix {
             .collect())
     }
 
-    /// Relinearizes and rescales a product that is to be multiplied or rotated again, and
-    /// leaves it raw otherwise.
-    fn finish(
-        eval: &Evaluator,
-        product: Ciphertext,
-        relinearize: bool,
-    ) -> Result<Ciphertext, CkksError> {
-        if relinearize {
-            eval.relin_rescale(&product)
-        } else {
-            Ok(product)
-        }
-    }
-
     /// `self - other`, diagonal by diagonal; `other` must have the same shape, layout and
     /// scale, and `self` is brought down to its level.
     pub fn sub(
@@ -431,15 +403,8 @@ impl DiagonalMatrix {
                 "matrices of different shapes or layouts".into(),
             ));
         }
-        let level = self.level().min(other.level());
-        let diagonals = self
-            .diagonals
-            .iter()
-            .zip(&other.diagonals)
-            .map(|(a, b)| eval.sub(&eval.mod_drop_to(a, level)?, &eval.mod_drop_to(b, level)?))
-            .collect::<Result<Vec<_>, _>>()?;
         Ok(DiagonalMatrix {
-            diagonals,
+            diagonals: sub_all(eval, &self.diagonals, &other.diagonals)?,
             ..self.clone()
         })
     }

@@ -104,15 +104,66 @@ pub fn encrypt_periodic(
     encryptor.encrypt(&encoder.encode_at(&periodic(values, period, slots)?, level, scale)?)
 }
 
-/// A plaintext with ones in slots `[start, start + len)` and zeros elsewhere.
-pub(crate) fn mask(
+/// A plaintext with ones at offsets `offsets` of every block of `block` slots, zeros elsewhere.
+pub(crate) fn block_mask(
     encoder: &Encoder,
-    start: usize,
-    len: usize,
+    block: usize,
+    offsets: impl Iterator<Item = usize> + Clone,
     level: usize,
     scale: f64,
 ) -> Result<Plaintext, CkksError> {
-    let mut v = vec![0.0; start + len];
-    v[start..].iter_mut().for_each(|x| *x = 1.0);
+    let slots = encoder.params().slots();
+    let mut v = vec![0.0; slots];
+    for b in (0..slots).step_by(block) {
+        offsets.clone().for_each(|o| v[b + o] = 1.0);
+    }
     encoder.encode_at(&v, level, scale)
+}
+
+/// Each of `cts` multiplied by `factor` and brought to exactly `(level, scale)`, one level
+/// below its own at least: how fresh weights meet gradients computed several levels down.
+pub(crate) fn scaled_all(
+    eval: &Evaluator,
+    cts: &[Ciphertext],
+    factor: f64,
+    level: usize,
+    scale: f64,
+) -> Result<Vec<Ciphertext>, CkksError> {
+    cts.iter()
+        .map(|c| {
+            if level >= c.level() {
+                return Err(CkksError::LevelMismatch(c.level(), level));
+            }
+            eval.rescale(&eval.mul_scalar_to(&eval.mod_drop_to(c, level + 1)?, factor, scale)?)
+        })
+        .collect()
+}
+
+/// `a - b` pairwise, both brought to the lower of their levels.
+pub(crate) fn sub_all(
+    eval: &Evaluator,
+    a: &[Ciphertext],
+    b: &[Ciphertext],
+) -> Result<Vec<Ciphertext>, CkksError> {
+    a.iter()
+        .zip(b)
+        .map(|(a, b)| {
+            let level = a.level().min(b.level());
+            eval.sub(&eval.mod_drop_to(a, level)?, &eval.mod_drop_to(b, level)?)
+        })
+        .collect()
+}
+
+/// Relinearizes and rescales a product that is to be multiplied or rotated again, and leaves
+/// it raw otherwise.
+pub(crate) fn finish(
+    eval: &Evaluator,
+    product: Ciphertext,
+    relinearize: bool,
+) -> Result<Ciphertext, CkksError> {
+    if relinearize {
+        eval.relin_rescale(&product)
+    } else {
+        Ok(product)
+    }
 }

@@ -1,35 +1,54 @@
 //! Row packing: one ciphertext per matrix row. Products need a slot sum per row; transposition
-//! gathers every column with a mask and rotations.
+//! gathers every column with a mask and rotations; outer products broadcast one entry of a
+//! vector across a row with a mask and rotations.
+//!
+//! The slots are cut into blocks of `B` slots, one independent sample per block (a batch).
+//! A vector `x` sits at offsets `0..len` of its block with zeros after it; a row `k` of the
+//! matrix sits at offsets `0..cols` of every block, so one product serves the whole batch.
 
 use ndarray::Array2;
 
-use super::{distinct_nonzero, mask, measured, Cost};
+use super::{block_mask, distinct_nonzero, finish, measured, scaled_all, sub_all, Cost};
 use crate::{Ciphertext, CkksError, Decryptor, Encoder, Encryptor, Evaluator};
 
-/// An encrypted `rows x cols` matrix, row `k` in slots `0..cols` of ciphertext `k`.
+/// An encrypted `rows x cols` matrix, row `k` at offsets `0..cols` of every block of
+/// ciphertext `k`.
 #[derive(Clone, Debug)]
 pub struct RowMatrix {
     rows: usize,
     cols: usize,
+    block: usize,
     /// Whether slots past `cols` are zero. Rows made by [`RowMatrix::transpose`] carry
     /// leftovers there, harmless to products with clean vectors but not to a second transpose.
     clean: bool,
     row_cts: Vec<Ciphertext>,
 }
 
+/// Slots a row sum spans: the next power of two.
+fn span(len: usize) -> usize {
+    len.next_power_of_two()
+}
+
 impl RowMatrix {
-    /// Rotation steps whose Galois keys products and transposes of a `rows x cols` matrix
-    /// need (products of the transpose included).
+    /// The smallest block in which every algorithm on a `rows x cols` matrix and its
+    /// transpose stays inside its block: the transpose lays `rows` rows end to end with
+    /// stride `max(rows, cols)` and its leftovers must stay clear of the next block's sums.
+    pub fn block_for(rows: usize, cols: usize) -> usize {
+        let stride = rows.max(cols);
+        (stride * (stride + 1) + 2 * span(stride)).next_power_of_two()
+    }
+
+    /// Rotation steps whose Galois keys products, transposes, outer products and row scalings
+    /// of a `rows x cols` matrix need (those of the transpose included).
     pub fn rotation_steps(rows: usize, cols: usize) -> Vec<i64> {
         let mut steps = Vec::new();
         for (r, c) in [(rows, cols), (cols, rows)] {
-            // Slot sums over the next power of two, and placing row results.
-            steps.extend(
-                (0..)
-                    .map(|k| 1i64 << k)
-                    .take_while(|&s| (s as usize) < c.next_power_of_two()),
-            );
-            steps.extend((1..r as i64).map(|k| -k));
+            // Slot sums and broadcasts over the next power of two.
+            for s in (0..).map(|k| 1i64 << k).take_while(|&s| s < span(c) as i64) {
+                steps.extend([s, -s]);
+            }
+            // Placing row results, and moving entry k to the front to broadcast it.
+            steps.extend((1..r as i64).flat_map(|k| [k, -k]));
         }
         let stride = rows.max(cols);
         for k in 0..rows {
@@ -41,44 +60,98 @@ impl RowMatrix {
         distinct_nonzero(steps)
     }
 
-    /// Client side: encrypts each row of `w`.
+    /// Client side: encrypts each row of `w`, repeated in every block of `block` slots.
     pub fn encrypt(
         w: &Array2<f64>,
+        block: usize,
         encoder: &Encoder,
         encryptor: &mut Encryptor,
         level: usize,
         scale: f64,
     ) -> Result<Self, CkksError> {
         let (rows, cols) = w.dim();
-        if rows == 0 || rows * rows.max(cols) > encoder.params().slots() {
+        let slots = encoder.params().slots();
+        if rows == 0
+            || cols == 0
+            || block < Self::block_for(rows, cols)
+            || !block.is_power_of_two()
+            || block > slots
+        {
             return Err(CkksError::InvalidParams(format!(
-                "a {rows} x {cols} matrix does not fit row packing in {} slots",
-                encoder.params().slots()
+                "a {rows} x {cols} matrix does not fit row packing in blocks of {block} of {slots} slots"
             )));
         }
         let row_cts = w
             .rows()
             .into_iter()
-            .map(|r| encryptor.encrypt(&encoder.encode_at(&r.to_vec(), level, scale)?))
+            .map(|r| {
+                let mut v = vec![0.0; slots];
+                for b in (0..slots).step_by(block) {
+                    v[b..b + cols].iter_mut().zip(r).for_each(|(o, x)| *o = *x);
+                }
+                encryptor.encrypt(&encoder.encode_at(&v, level, scale)?)
+            })
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Self {
             rows,
             cols,
+            block,
             clean: true,
             row_cts,
         })
     }
 
-    /// Client side: decrypts back to the matrix.
+    /// Reassembles a matrix from its row ciphertexts (for instance after they crossed the
+    /// network), checking their number.
+    pub fn from_rows(
+        cols: usize,
+        block: usize,
+        row_cts: Vec<Ciphertext>,
+    ) -> Result<Self, CkksError> {
+        let rows = row_cts.len();
+        if rows == 0 || cols == 0 || block < Self::block_for(rows, cols) {
+            return Err(CkksError::InvalidParams(format!(
+                "{rows} rows of {cols} in blocks of {block}"
+            )));
+        }
+        Ok(Self {
+            rows,
+            cols,
+            block,
+            clean: true,
+            row_cts,
+        })
+    }
+
+    /// Client side: decrypts back to the matrix (block 0).
     pub fn decrypt(
         &self,
         encoder: &Encoder,
         decryptor: &Decryptor,
     ) -> Result<Array2<f64>, CkksError> {
+        self.decrypt_block_sum(encoder, decryptor, 1)
+    }
+
+    /// Client side, for matrices computed per block (one sample per block): the sum of the
+    /// matrices held in the first `blocks` blocks.
+    pub fn decrypt_block_sum(
+        &self,
+        encoder: &Encoder,
+        decryptor: &Decryptor,
+        blocks: usize,
+    ) -> Result<Array2<f64>, CkksError> {
+        if blocks == 0 || blocks * self.block > encoder.params().slots() {
+            return Err(CkksError::InvalidParams(format!(
+                "{blocks} blocks of {} slots",
+                self.block
+            )));
+        }
         let mut w = Array2::zeros((self.rows, self.cols));
         for (k, ct) in self.row_cts.iter().enumerate() {
             let v = encoder.decode(&decryptor.decrypt(ct)?)?;
-            w.row_mut(k).iter_mut().zip(&v).for_each(|(o, x)| *o = *x);
+            for (j, o) in w.row_mut(k).iter_mut().enumerate() {
+                *o = (0..blocks).map(|b| v[b * self.block + j]).sum();
+            }
         }
         Ok(w)
     }
@@ -89,6 +162,10 @@ impl RowMatrix {
 
     pub fn cols(&self) -> usize {
         self.cols
+    }
+
+    pub fn block(&self) -> usize {
+        self.block
     }
 
     pub fn level(&self) -> usize {
@@ -103,9 +180,9 @@ impl RowMatrix {
         &self.row_cts
     }
 
-    /// `W x` for `x` in slots `0..cols` and zero elsewhere; the result is in slots `0..rows`
-    /// and zero elsewhere. Per row: a product, a slot sum, a mask keeping slot 0, and a
-    /// rotation into place. Two levels.
+    /// `W x` for `x` at offsets `0..cols` of each block and zero after; the result is at
+    /// offsets `0..rows` and zero after. Per row: a product, a slot sum, a mask keeping the
+    /// sum, and a rotation into place. Two levels.
     pub fn matvec(
         &self,
         eval: &Evaluator,
@@ -115,17 +192,11 @@ impl RowMatrix {
         let level = x.level().min(self.level());
         measured(eval, level, Ciphertext::level, || {
             let x = eval.mod_drop_to(x, level)?;
-            let span = self.cols.next_power_of_two();
             let mut y: Option<Ciphertext> = None;
             for (k, r) in self.row_cts.iter().enumerate() {
                 let p = eval.mul_relin_rescale(&eval.mod_drop_to(r, level)?, &x)?;
-                let s = eval.sum_slots(&p, span)?;
-                // The mask is encoded at the scale of the prime the rescale removes, so the
-                // scale comes back unchanged.
-                let q_last = encoder.params().q_moduli()[s.level()].value() as f64;
-                let m =
-                    eval.rescale(&eval.mul_plain(&s, &mask(encoder, 0, 1, s.level(), q_last)?)?)?;
-                let placed = eval.rotate(&m, -(k as i64))?;
+                let s = eval.sum_slots(&p, span(self.cols))?;
+                let placed = eval.rotate(&self.keep(eval, encoder, &s, 0)?, -(k as i64))?;
                 match &mut y {
                     None => y = Some(placed),
                     Some(acc) => eval.add_assign(acc, &placed)?,
@@ -135,10 +206,38 @@ impl RowMatrix {
         })
     }
 
+    /// `c` with only offset `k` of each block kept. The mask is encoded at the scale of the
+    /// prime the rescale removes, so the scale comes back unchanged. One level.
+    fn keep(
+        &self,
+        eval: &Evaluator,
+        encoder: &Encoder,
+        c: &Ciphertext,
+        k: usize,
+    ) -> Result<Ciphertext, CkksError> {
+        let q_last = encoder.params().q_moduli()[c.level()].value() as f64;
+        let m = block_mask(encoder, self.block, std::iter::once(k), c.level(), q_last)?;
+        eval.rescale(&eval.mul_plain(c, &m)?)
+    }
+
+    /// Entry `k` of the vector `u` copied to offsets `0..width` of each block (`width` a
+    /// power of two), zeros elsewhere. One level.
+    fn broadcast(
+        &self,
+        eval: &Evaluator,
+        encoder: &Encoder,
+        u: &Ciphertext,
+        k: usize,
+        width: usize,
+    ) -> Result<Ciphertext, CkksError> {
+        let front = eval.rotate(&self.keep(eval, encoder, u, k)?, k as i64)?;
+        eval.spread_slots(&front, width)
+    }
+
     /// `W^T` as a row matrix: the rows are laid out with stride `S = max(rows, cols)` in one
     /// ciphertext, then column `j` is cut out with one mask and its `rows` entries rotated into
-    /// slots `0..rows`, the rotations of one column hoisted together. The stride keeps the
-    /// other entries of a column, moved along, out of slots `0..rows`. One level.
+    /// offsets `0..rows`, the rotations of one column hoisted together. The stride keeps the
+    /// other entries of a column, moved along, out of offsets `0..rows`. One level.
     pub fn transpose(
         &self,
         eval: &Evaluator,
@@ -161,9 +260,8 @@ impl RowMatrix {
             let q_last = encoder.params().q_moduli()[level].value() as f64;
             let row_cts = (0..cols)
                 .map(|j| {
-                    let mut column_mask = vec![0.0; rows * stride];
-                    (0..rows).for_each(|k| column_mask[k * stride + j] = 1.0);
-                    let pt = encoder.encode_at(&column_mask, level, q_last)?;
+                    let offsets = (0..rows).map(|k| k * stride + j);
+                    let pt = block_mask(encoder, self.block, offsets, level, q_last)?;
                     let column = eval.rescale(&eval.mul_plain(&all, &pt)?)?;
                     let steps: Vec<i64> = (0..rows)
                         .map(|k| (k * stride + j) as i64 - k as i64)
@@ -179,9 +277,98 @@ impl RowMatrix {
             Ok(RowMatrix {
                 rows: cols,
                 cols: rows,
+                block: self.block,
                 clean: false,
                 row_cts,
             })
+        })
+    }
+
+    /// The outer product `u v^T` as a `rows x cols` row matrix in blocks of `block`: row `k`
+    /// is `u[k]` broadcast times `v`. Two levels with `relinearize`; without, the rows are
+    /// the raw products (see [`super::DiagonalMatrix::outer`]) and one level is consumed.
+    pub fn outer(
+        eval: &Evaluator,
+        encoder: &Encoder,
+        u: &Ciphertext,
+        v: &Ciphertext,
+        (rows, cols): (usize, usize),
+        block: usize,
+        relinearize: bool,
+    ) -> Result<(RowMatrix, Cost), CkksError> {
+        let shape = RowMatrix {
+            rows,
+            cols,
+            block,
+            clean: true,
+            row_cts: Vec::new(),
+        };
+        let level = u.level().min(v.level());
+        measured(eval, level, RowMatrix::level, || {
+            let row_cts = (0..rows)
+                .map(|k| {
+                    let b = shape.broadcast(eval, encoder, u, k, span(cols))?;
+                    let v = eval.mod_drop_to(v, b.level())?;
+                    finish(eval, eval.multiply(&b, &v)?, relinearize)
+                })
+                .collect::<Result<Vec<_>, CkksError>>()?;
+            Ok(RowMatrix { row_cts, ..shape })
+        })
+    }
+
+    /// `diag(u) W`: row `k` scaled by `u[k]`; `relinearize` as in [`Self::outer`].
+    pub fn scale_rows(
+        &self,
+        eval: &Evaluator,
+        encoder: &Encoder,
+        u: &Ciphertext,
+        relinearize: bool,
+    ) -> Result<(RowMatrix, Cost), CkksError> {
+        let level = u.level().min(self.level());
+        measured(eval, level, RowMatrix::level, || {
+            let row_cts = self
+                .row_cts
+                .iter()
+                .enumerate()
+                .map(|(k, r)| {
+                    let b = self.broadcast(eval, encoder, u, k, span(self.cols))?;
+                    let r = eval.mod_drop_to(r, b.level())?;
+                    finish(eval, eval.multiply(&b, &r)?, relinearize)
+                })
+                .collect::<Result<Vec<_>, CkksError>>()?;
+            Ok(RowMatrix {
+                row_cts,
+                ..self.clone()
+            })
+        })
+    }
+
+    /// Every row multiplied by `factor` and brought to exactly `(level, scale)`; see
+    /// [`super::DiagonalMatrix::scaled_to`].
+    pub fn scaled_to(
+        &self,
+        eval: &Evaluator,
+        factor: f64,
+        level: usize,
+        scale: f64,
+    ) -> Result<RowMatrix, CkksError> {
+        Ok(RowMatrix {
+            row_cts: scaled_all(eval, &self.row_cts, factor, level, scale)?,
+            ..self.clone()
+        })
+    }
+
+    /// `self - other`, row by row; `other` must have the same shape and scale.
+    pub fn sub(&self, eval: &Evaluator, other: &RowMatrix) -> Result<RowMatrix, CkksError> {
+        if (self.rows, self.cols, self.block) != (other.rows, other.cols, other.block) {
+            return Err(CkksError::InvalidParams(
+                "matrices of different shapes or blocks".into(),
+            ));
+        }
+        Ok(RowMatrix {
+            row_cts: sub_all(eval, &self.row_cts, &other.row_cts)?,
+            clean: self.clean && other.clean,
+            ..self.clone()
         })
     }
 }
