@@ -327,6 +327,18 @@ pub mod presets {
         }
     }
 
+    /// N = 2^14, Q = {50, 36 x 9}, P = {60}: nine levels at scale 2^36, ten one-prime
+    /// key-switching digits. 434 bits, 128-bit secure (the bound is 438).
+    pub fn n14_l9() -> ParamsLiteral {
+        ParamsLiteral {
+            log_n: 14,
+            q_bits: [vec![50], vec![36; 9]].concat(),
+            p_bits: vec![60],
+            log_scale: 36,
+            digits: 10,
+        }
+    }
+
     /// N = 2^14, Q = {60, 40 x 7}, P = {49, 49}: seven levels, four key-switching digits of two
     /// primes. 438 bits, exactly at the 128-bit bound.
     pub fn n14() -> ParamsLiteral {
@@ -371,7 +383,12 @@ mod tests {
 
     #[test]
     fn presets_are_secure_and_test_preset_is_not() {
-        for lit in [presets::n13(), presets::n13_l5(), presets::n14()] {
+        for lit in [
+            presets::n13(),
+            presets::n13_l5(),
+            presets::n14(),
+            presets::n14_l9(),
+        ] {
             let p = Params::new(lit).unwrap();
             assert!(p.security_bits().unwrap() >= 128, "{p:?}");
         }

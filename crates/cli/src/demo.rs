@@ -8,7 +8,7 @@ use shroud_ckks::packing::DiagonalLayout;
 use shroud_ckks::{
     presets, Ciphertext, Decryptor, Encoder, Encryptor, Evaluator, KeyGenerator, Params,
 };
-use shroud_nn::encrypted::{default_params, train_encrypted};
+use shroud_nn::encrypted::{default_params, train_encrypted, Packing};
 use shroud_nn::iris::prepare_iris;
 use shroud_nn::mlp::{train_plain, TrainConfig};
 
@@ -106,7 +106,8 @@ fn iris_training() -> anyhow::Result<()> {
         batch: 40,
         ..TrainConfig::default()
     };
-    let params = default_params()?;
+    let packing = Packing::Diagonal(DiagonalLayout::Plain);
+    let params = default_params(packing)?;
     println!(
         "Encrypted training: Iris 4-10-3, {} samples, batch {}, {} epochs; CKKS N = {}, {}-bit security",
         train.len(),
@@ -116,19 +117,12 @@ fn iris_training() -> anyhow::Result<()> {
         params.security_bits().unwrap_or(0)
     );
     let t = Instant::now();
-    let run = train_encrypted(
-        &train,
-        &test,
-        &config,
-        &params,
-        DiagonalLayout::Plain,
-        |s| {
-            println!(
-                "  epoch {}: loss {:.5}, train accuracy {:.3}, test accuracy {:.3} (encrypted)",
-                s.epoch, s.train_loss, s.train_acc, s.test_acc
-            )
-        },
-    )?;
+    let run = train_encrypted(&train, &test, &config, &params, packing, |s| {
+        println!(
+            "  epoch {}: loss {:.5}, train accuracy {:.3}, test accuracy {:.3} (encrypted)",
+            s.epoch, s.train_loss, s.train_acc, s.test_acc
+        )
+    })?;
     let (plain, history) = train_plain(&train, &test, &config, |_| {})?;
     let drift = run.model.max_abs_diff(&plain);
     println!(

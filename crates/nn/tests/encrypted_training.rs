@@ -2,7 +2,7 @@
 
 use ndarray::Axis;
 use shroud_ckks::packing::DiagonalLayout;
-use shroud_nn::encrypted::{default_params, train_encrypted, Client, Server, Shape};
+use shroud_nn::encrypted::{default_params, train_encrypted, Client, Packing, Server, Shape};
 use shroud_nn::iris::prepare_iris;
 use shroud_nn::mlp::{train_plain, Mlp, TrainConfig};
 
@@ -22,16 +22,17 @@ fn max_diff(a: &Mlp, b: &Mlp) -> f64 {
 #[test]
 fn one_encrypted_step_matches_the_plaintext_step() {
     let (train, _) = iris();
-    let params = default_params().unwrap();
-    for (layout, batch) in [
-        (DiagonalLayout::Plain, 1),
-        (DiagonalLayout::Stepped { baby: 4 }, 20),
+    for (packing, batch) in [
+        (Packing::Diagonal(DiagonalLayout::Plain), 1),
+        (Packing::Diagonal(DiagonalLayout::Stepped { baby: 4 }), 20),
+        (Packing::Row, 20),
     ] {
+        let params = default_params(packing).unwrap();
         let shape = Shape {
             inputs: 5,
             hidden: 10,
             outputs: 3,
-            layout,
+            packing,
         };
         let (mut client, keys) = Client::new(&params, shape).unwrap();
         let server = Server::new(&params, shape, 0.1, &keys).unwrap();
@@ -49,7 +50,7 @@ fn one_encrypted_step_matches_the_plaintext_step() {
         let diff = max_diff(&got, &want);
         assert!(
             diff < 1e-4,
-            "{layout:?} batch {batch}: encrypted step off by {diff}"
+            "{packing:?} batch {batch}: encrypted step off by {diff}"
         );
         assert!(
             max_diff(&want, &model) > 1e-3,
@@ -61,12 +62,13 @@ fn one_encrypted_step_matches_the_plaintext_step() {
 #[test]
 fn layers_of_different_sizes_share_one_packing_dimension() {
     // 6-3-1: the matrices are 3 x 6 and 1 x 3, both packed at dimension 6.
-    let params = default_params().unwrap();
+    let packing = Packing::Diagonal(DiagonalLayout::Stepped { baby: 2 });
+    let params = default_params(packing).unwrap();
     let shape = Shape {
         inputs: 6,
         hidden: 3,
         outputs: 1,
-        layout: DiagonalLayout::Stepped { baby: 2 },
+        packing,
     };
     let (mut client, keys) = Client::new(&params, shape).unwrap();
     let server = Server::new(&params, shape, 0.1, &keys).unwrap();
@@ -89,41 +91,48 @@ fn layers_of_different_sizes_share_one_packing_dimension() {
 
 #[test]
 fn bad_batches_are_refused() {
-    let params = default_params().unwrap();
+    let packing = Packing::Diagonal(DiagonalLayout::Plain);
+    let params = default_params(packing).unwrap();
     let shape = Shape {
         inputs: 5,
         hidden: 10,
         outputs: 3,
-        layout: DiagonalLayout::Plain,
+        packing,
     };
     let (mut client, keys) = Client::new(&params, shape).unwrap();
+    // Weights of another network shape are refused by the server.
+    let other = Shape { hidden: 9, ..shape };
+    let (mut other_client, _) = Client::new(&params, other).unwrap();
+    let foreign = other_client
+        .encrypt_weights(&Mlp::init(5, 9, 3, 0.3, 1))
+        .unwrap();
     let x = ndarray::Array2::zeros((2, 4));
     let y = ndarray::Array2::zeros((2, 3));
     assert!(client.encrypt_batch(&x, &y).is_err(), "wrong feature count");
     let server = Server::new(&params, shape, 0.1, &keys).unwrap();
     assert!(server.step(b"junk", b"junk").is_err());
+    let batch = client
+        .encrypt_batch(
+            &ndarray::Array2::zeros((1, 5)),
+            &ndarray::Array2::zeros((1, 3)),
+        )
+        .unwrap();
+    assert!(server.step(&foreign, &batch).is_err(), "foreign weights");
     assert!(Server::new(&params, shape, 0.1, b"junk").is_err());
 }
 
 #[test]
 fn short_encrypted_training_tracks_plaintext_training() {
     let (train, test) = iris();
-    let params = default_params().unwrap();
+    let packing = Packing::Diagonal(DiagonalLayout::Plain);
+    let params = default_params(packing).unwrap();
     let config = TrainConfig {
         epochs: 2,
         batch: 40,
         ..TrainConfig::default()
     };
     let (plain, plain_hist) = train_plain(&train, &test, &config, |_| {}).unwrap();
-    let run = train_encrypted(
-        &train,
-        &test,
-        &config,
-        &params,
-        DiagonalLayout::Plain,
-        |_| {},
-    )
-    .unwrap();
+    let run = train_encrypted(&train, &test, &config, &params, packing, |_| {}).unwrap();
     assert_eq!(run.iterations, 6);
     assert!(
         max_diff(&run.model, &plain) < 1e-3,

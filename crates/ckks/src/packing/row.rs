@@ -41,16 +41,31 @@ impl RowMatrix {
     /// Rotation steps whose Galois keys products, transposes, outer products and row scalings
     /// of a `rows x cols` matrix need (those of the transpose included).
     pub fn rotation_steps(rows: usize, cols: usize) -> Vec<i64> {
+        let mut steps = Self::product_steps(rows, cols);
+        steps.extend(Self::product_steps(cols, rows));
+        steps.extend(Self::transpose_steps(rows, cols));
+        distinct_nonzero(steps)
+    }
+
+    /// Rotation steps of products, outer products and row scalings of a `rows x cols` matrix.
+    pub fn product_steps(rows: usize, cols: usize) -> Vec<i64> {
         let mut steps = Vec::new();
-        for (r, c) in [(rows, cols), (cols, rows)] {
-            // Slot sums and broadcasts over the next power of two.
-            for s in (0..).map(|k| 1i64 << k).take_while(|&s| s < span(c) as i64) {
-                steps.extend([s, -s]);
-            }
-            // Placing row results, and moving entry k to the front to broadcast it.
-            steps.extend((1..r as i64).flat_map(|k| [k, -k]));
+        // Slot sums and broadcasts over the next power of two.
+        for s in (0..)
+            .map(|k| 1i64 << k)
+            .take_while(|&s| s < span(cols) as i64)
+        {
+            steps.extend([s, -s]);
         }
+        // Placing row results, and moving entry k to the front to broadcast it.
+        steps.extend((1..rows as i64).flat_map(|k| [k, -k]));
+        distinct_nonzero(steps)
+    }
+
+    /// Rotation steps of the transposition of a `rows x cols` matrix.
+    pub fn transpose_steps(rows: usize, cols: usize) -> Vec<i64> {
         let stride = rows.max(cols);
+        let mut steps = Vec::new();
         for k in 0..rows {
             steps.push(-((k * stride) as i64));
             for j in 0..cols {

@@ -1,9 +1,10 @@
 use ndarray::Array2;
-use shroud_ckks::packing::DiagonalMatrix;
+use shroud_ckks::packing::{DiagonalMatrix, RowMatrix};
 use shroud_ckks::{Ciphertext, Decryptor, Encoder, Encryptor, KeyGenerator, Params};
 
 use super::messages::{from_bytes, to_bytes, BatchMessage, WeightsMessage};
-use super::Shape;
+use super::packed::Packed;
+use super::{Packing, Shape};
 use crate::mlp::Mlp;
 use crate::NnError;
 
@@ -38,37 +39,29 @@ impl Client {
         Ok((client, to_bytes(&(relin, galois))))
     }
 
-    fn encrypt_matrix(&mut self, w: &Array2<f64>) -> Result<DiagonalMatrix, NnError> {
-        let (level, scale) = (self.params.max_level(), self.params.default_scale());
-        Ok(DiagonalMatrix::encrypt(
-            w,
-            self.shape.dim(),
-            self.shape.layout,
-            &self.encoder,
-            &mut self.encryptor,
-            level,
-            scale,
-        )?)
-    }
-
     /// Encrypts the model's weights (the first message, and the output of every repacking).
     pub fn encrypt_weights(&mut self, model: &Mlp) -> Result<Vec<u8>, NnError> {
-        let (w1, w2) = (
-            self.encrypt_matrix(&model.w1)?,
-            self.encrypt_matrix(&model.w2)?,
+        match self.shape.packing {
+            Packing::Row => self.encrypt_packed::<RowMatrix>(model),
+            Packing::Diagonal(_) => self.encrypt_packed::<DiagonalMatrix>(model),
+        }
+    }
+
+    fn encrypt_packed<M: Packed>(&mut self, model: &Mlp) -> Result<Vec<u8>, NnError> {
+        let (w1, w2): (M, M) = (
+            M::encrypt(&model.w1, &self.shape, &self.encoder, &mut self.encryptor)?,
+            M::encrypt(&model.w2, &self.shape, &self.encoder, &mut self.encryptor)?,
         );
         Ok(to_bytes(&WeightsMessage::new(&w1, &w2, &self.params)?))
     }
 
-    /// Packs rows of `m` (one sample each) into one ciphertext, sample `b` repeated with the
-    /// packing period across block `b`.
+    /// Packs rows of `m` (one sample each) into one ciphertext, sample `b` in block `b` in
+    /// the packing's vector layout.
     fn encrypt_rows(&mut self, m: &Array2<f64>) -> Result<Ciphertext, NnError> {
-        let (d, block) = (self.shape.dim(), self.shape.block());
+        let block = self.shape.block();
         let mut slots = vec![0.0; m.nrows() * block];
-        for (b, row) in m.rows().into_iter().enumerate() {
-            for p in 0..block {
-                slots[b * block + p] = row.get(p % d).copied().unwrap_or(0.0);
-            }
+        for (row, chunk) in m.rows().into_iter().zip(slots.chunks_mut(block)) {
+            self.shape.place(&row.to_vec(), chunk);
         }
         let pt =
             self.encoder
@@ -114,12 +107,19 @@ impl Client {
 
     /// Reads weights the server returned after a step on a batch of `count` samples.
     pub fn decrypt_weights(&self, updated: &[u8], count: usize) -> Result<Mlp, NnError> {
+        match self.shape.packing {
+            Packing::Row => self.decrypt_packed::<RowMatrix>(updated, count),
+            Packing::Diagonal(_) => self.decrypt_packed::<DiagonalMatrix>(updated, count),
+        }
+    }
+
+    fn decrypt_packed<M: Packed>(&self, updated: &[u8], count: usize) -> Result<Mlp, NnError> {
         let msg: WeightsMessage = from_bytes(updated)?;
-        let (w1, w2) = msg.open(&self.params, self.shape.layout)?;
-        let block = self.shape.block();
+        let (w1, w2): (M, M) = msg.open(&self.params, &self.shape)?;
+        let (enc, dec) = (&self.encoder, &self.decryptor);
         Ok(Mlp {
-            w1: w1.decrypt_block_sum(&self.encoder, &self.decryptor, block, count)?,
-            w2: w2.decrypt_block_sum(&self.encoder, &self.decryptor, block, count)?,
+            w1: w1.decrypt_block_sum(&self.shape, enc, dec, count)?,
+            w2: w2.decrypt_block_sum(&self.shape, enc, dec, count)?,
         })
     }
 }

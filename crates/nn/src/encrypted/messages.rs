@@ -2,17 +2,19 @@
 //! Deserialization validates every ciphertext against the receiver's parameters.
 
 use serde::{Deserialize, Serialize};
-use shroud_ckks::packing::{DiagonalLayout, DiagonalMatrix};
 use shroud_ckks::{Ciphertext, CkksError, Params};
 use shroud_math::WireFormat;
 
+use super::packed::Packed;
+use super::Shape;
 use crate::NnError;
 
 #[derive(Serialize, Deserialize)]
 struct MatrixWire {
     rows: usize,
     cols: usize,
-    diagonals: Vec<Vec<u8>>,
+    /// The matrix's ciphertexts: its rows or its diagonals, depending on the packing.
+    cts: Vec<Vec<u8>>,
 }
 
 /// Encrypted weights `(W1, W2)`.
@@ -51,52 +53,62 @@ pub(crate) fn from_bytes<T: for<'de> Deserialize<'de>>(bytes: &[u8]) -> Result<T
         .map_err(|e| NnError::Ckks(CkksError::Malformed(e.to_string())))
 }
 
-fn matrix_to_wire(m: &DiagonalMatrix, params: &Params) -> Result<MatrixWire, CkksError> {
+fn matrix_to_wire<M: Packed>(m: &M, params: &Params) -> Result<MatrixWire, CkksError> {
     Ok(MatrixWire {
         rows: m.rows(),
         cols: m.cols(),
-        diagonals: m
-            .diagonals()
+        cts: m
+            .ciphertexts()
             .iter()
-            .map(|d| d.to_bytes(params))
+            .map(|c| c.to_bytes(params))
             .collect::<Result<_, _>>()?,
     })
 }
 
-fn matrix_from_wire(
+fn matrix_from_wire<M: Packed>(
     w: &MatrixWire,
     params: &Params,
-    layout: DiagonalLayout,
-) -> Result<DiagonalMatrix, CkksError> {
-    let diagonals = w
-        .diagonals
+    shape: &Shape,
+) -> Result<M, CkksError> {
+    let cts = w
+        .cts
         .iter()
         .map(|b| Ciphertext::from_bytes(params, b))
         .collect::<Result<_, _>>()?;
-    DiagonalMatrix::from_diagonals(w.rows, w.cols, layout, diagonals)
+    M::from_ciphertexts(w.rows, w.cols, shape, cts)
 }
 
 impl WeightsMessage {
-    pub fn new(
-        w1: &DiagonalMatrix,
-        w2: &DiagonalMatrix,
-        params: &Params,
-    ) -> Result<Self, CkksError> {
+    pub(crate) fn new<M: Packed>(w1: &M, w2: &M, params: &Params) -> Result<Self, CkksError> {
         Ok(Self {
             w1: matrix_to_wire(w1, params)?,
             w2: matrix_to_wire(w2, params)?,
         })
     }
 
-    pub fn open(
+    /// The two matrices, checked against the network's shape.
+    pub(crate) fn open<M: Packed>(
         &self,
         params: &Params,
-        layout: DiagonalLayout,
-    ) -> Result<(DiagonalMatrix, DiagonalMatrix), CkksError> {
-        Ok((
-            matrix_from_wire(&self.w1, params, layout)?,
-            matrix_from_wire(&self.w2, params, layout)?,
-        ))
+        shape: &Shape,
+    ) -> Result<(M, M), CkksError> {
+        let (w1, w2): (M, M) = (
+            matrix_from_wire(&self.w1, params, shape)?,
+            matrix_from_wire(&self.w2, params, shape)?,
+        );
+        if (w1.rows(), w1.cols(), w2.rows(), w2.cols())
+            != (shape.hidden, shape.inputs, shape.outputs, shape.hidden)
+        {
+            return Err(CkksError::Malformed(format!(
+                "weights of {} x {} and {} x {} for a {:?} network",
+                w1.rows(),
+                w1.cols(),
+                w2.rows(),
+                w2.cols(),
+                shape
+            )));
+        }
+        Ok((w1, w2))
     }
 }
 

@@ -18,6 +18,7 @@
 
 mod client;
 pub mod messages;
+mod packed;
 mod server;
 mod trainer;
 
@@ -25,8 +26,18 @@ pub use client::Client;
 pub use server::{PhaseTimes, Server};
 pub use trainer::{train_encrypted, EncryptedRun};
 
-use shroud_ckks::packing::DiagonalLayout;
+use shroud_ckks::packing::{DiagonalLayout, DiagonalMatrix, RowMatrix};
 use shroud_ckks::{presets, Params, ParamsLiteral};
+
+/// How the weight matrices are packed into ciphertexts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Packing {
+    /// One ciphertext per row (the design's Algorithm 1; transposition by Algorithm 3).
+    Row,
+    /// One ciphertext per generalized diagonal (Algorithm 2; transposition by Algorithm 4,
+    /// or 5 for the stepped layout).
+    Diagonal(DiagonalLayout),
+}
 
 /// Sizes shared by both roles.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -34,35 +45,74 @@ pub struct Shape {
     pub inputs: usize,
     pub hidden: usize,
     pub outputs: usize,
-    pub layout: DiagonalLayout,
+    pub packing: Packing,
 }
 
 impl Shape {
-    /// The padded dimension: every matrix of the network is packed as a `D x D` square, so
-    /// one period fits every layer and no re-packing happens between layers.
+    /// The padded dimension of diagonal packing: every matrix of the network is packed as a
+    /// `D x D` square, so one period fits every layer and no re-packing happens between
+    /// layers.
     pub fn dim(&self) -> usize {
         self.inputs.max(self.hidden).max(self.outputs)
     }
 
-    /// Slots per sample: four periods, since the deepest chain of rotations in a step moves
-    /// data by less than three periods and the first period must stay valid.
+    /// Slots per sample. Diagonal packing: four periods, since the deepest chain of rotations
+    /// in a step moves data by less than three periods and the first period must stay valid.
+    /// Row packing: the block every row algorithm on both matrices needs.
     pub fn block(&self) -> usize {
-        4 * self.dim()
+        match self.packing {
+            Packing::Diagonal(_) => 4 * self.dim(),
+            Packing::Row => RowMatrix::block_for(self.hidden, self.inputs)
+                .max(RowMatrix::block_for(self.outputs, self.hidden)),
+        }
     }
 
     /// Every rotation step the server needs keys for.
     pub fn rotation_steps(&self) -> Vec<i64> {
-        shroud_ckks::packing::DiagonalMatrix::rotation_steps(self.dim(), self.layout)
+        match self.packing {
+            Packing::Diagonal(layout) => DiagonalMatrix::rotation_steps(self.dim(), layout),
+            Packing::Row => {
+                // Products with W1, W2 and W2^T, outer products of their shapes, and the
+                // transposition of W2 only: each key is large at nine levels.
+                let (i, h, o) = (self.inputs, self.hidden, self.outputs);
+                let mut steps = RowMatrix::product_steps(h, i);
+                steps.extend(RowMatrix::product_steps(o, h));
+                steps.extend(RowMatrix::product_steps(h, o));
+                steps.extend(RowMatrix::transpose_steps(o, h));
+                steps.sort_unstable();
+                steps.dedup();
+                steps
+            }
+        }
+    }
+
+    /// The slots of one sample's vector `v` inside its block: repeated with the period `D`
+    /// for diagonal packing, once and followed by zeros for row packing.
+    pub(crate) fn place(&self, v: &[f64], block: &mut [f64]) {
+        match self.packing {
+            Packing::Diagonal(_) => {
+                let d = self.dim();
+                for (p, s) in block.iter_mut().enumerate() {
+                    *s = v.get(p % d).copied().unwrap_or(0.0);
+                }
+            }
+            Packing::Row => block[..v.len()].copy_from_slice(v),
+        }
     }
 }
 
-/// The parameters of encrypted training: N = 2^13 and six levels at scale 2^25 (a step
-/// consumes six), 128-bit secure (see docs/security.md).
-pub fn training_params() -> ParamsLiteral {
-    presets::n13_l5()
+/// The parameters of encrypted training for a packing, 128-bit secure (see
+/// docs/security.md). A diagonal-packed step consumes five levels: N = 2^13 at scale 2^28.
+/// A row-packed step consumes nine, since its products and broadcasts each spend a level on
+/// a mask: N = 2^14 at scale 2^36.
+pub fn training_params(packing: Packing) -> ParamsLiteral {
+    match packing {
+        Packing::Diagonal(_) => presets::n13_l5(),
+        Packing::Row => presets::n14_l9(),
+    }
 }
 
 /// Validated [`training_params`].
-pub fn default_params() -> Result<Params, shroud_ckks::CkksError> {
-    Params::new(training_params())
+pub fn default_params(packing: Packing) -> Result<Params, shroud_ckks::CkksError> {
+    Params::new(training_params(packing))
 }

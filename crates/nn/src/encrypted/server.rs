@@ -1,10 +1,11 @@
 use std::time::{Duration, Instant};
 
-use shroud_ckks::packing::DiagonalMatrix;
-use shroud_ckks::{Evaluator, GaloisKeys, Params, RelinKey};
+use shroud_ckks::packing::{DiagonalMatrix, RowMatrix};
+use shroud_ckks::{Encoder, Evaluator, GaloisKeys, Params, RelinKey};
 
 use super::messages::{from_bytes, to_bytes, BatchMessage, WeightsMessage};
-use super::Shape;
+use super::packed::{Kit, Packed};
+use super::{Packing, Shape};
 use crate::NnError;
 
 /// Time spent in each phase of the server's step, as in the design's Table 4.
@@ -30,6 +31,8 @@ pub struct Server {
     params: Params,
     shape: Shape,
     eval: Evaluator,
+    /// Encodes the masks of row packing; holds no secret.
+    encoder: Encoder,
     lr: f64,
 }
 
@@ -49,6 +52,7 @@ impl Server {
             params: params.clone(),
             shape,
             eval,
+            encoder: Encoder::new(params),
             lr,
         })
     }
@@ -60,19 +64,35 @@ impl Server {
     /// One SGD step on an encrypted batch; returns the updated encrypted weights (one share
     /// per sample block, which the client's repacking adds up) and the time of each phase.
     pub fn step(&self, weights: &[u8], batch: &[u8]) -> Result<(Vec<u8>, PhaseTimes), NnError> {
+        match self.shape.packing {
+            Packing::Row => self.step_packed::<RowMatrix>(weights, batch),
+            Packing::Diagonal(_) => self.step_packed::<DiagonalMatrix>(weights, batch),
+        }
+    }
+
+    fn step_packed<M: Packed>(
+        &self,
+        weights: &[u8],
+        batch: &[u8],
+    ) -> Result<(Vec<u8>, PhaseTimes), NnError> {
         let Shape {
             inputs,
             hidden,
             outputs,
-            layout,
+            ..
         } = self.shape;
+        let shape = &self.shape;
+        let k = Kit {
+            eval: &self.eval,
+            encoder: &self.encoder,
+        };
         let e = &self.eval;
         let wm: WeightsMessage = from_bytes(weights)?;
-        let (w1, w2) = wm.open(&self.params, layout)?;
+        let (w1, w2): (M, M) = wm.open(&self.params, shape)?;
         let bm: BatchMessage = from_bytes(batch)?;
         let (x, y) = bm.open(&self.params)?;
         let count = bm.count;
-        if count == 0 || count * self.shape.block() > self.params.slots() {
+        if count == 0 || count * shape.block() > self.params.slots() {
             return Err(NnError::InvalidConfig(format!("batch of {count} samples")));
         }
         let mut times = PhaseTimes::default();
@@ -82,9 +102,9 @@ impl Server {
         // where it would cost the deepest chain one more level.
         let c = self.lr * 2.0 / (outputs * count) as f64;
         let t = Instant::now();
-        let (h, _) = w1.matvec(e, &x)?;
+        let h = w1.matvec(&k, &x)?;
         let a = e.mul_relin_rescale(&h, &h)?;
-        let (o, _) = w2.matvec(e, &a)?;
+        let o = w2.matvec(&k, &a)?;
         // Targets brought to exactly the output's level and scale.
         let y =
             e.rescale(&e.mul_scalar_to(&e.mod_drop_to(&y, o.level() + 1)?, 1.0, o.scale())?)?;
@@ -92,42 +112,33 @@ impl Server {
         times.feed_forward = t.elapsed();
 
         let t = Instant::now();
-        let (w2t, _) = w2
-            .scaled_to(e, c, w2.level() - 1, w2.diagonals()[0].scale())?
-            .transpose(e)?;
+        let w2t = w2
+            .scaled_to(e, c, w2.level() - 1, w2.scale())?
+            .transpose(&k)?;
         times.transition = t.elapsed();
 
         let t = Instant::now();
         let ca = e.rescale(&e.mul_scalar_to(&a, c, err.scale())?)?;
-        let (grad_w2, _) = DiagonalMatrix::outer(
-            e,
-            &err,
-            &ca,
-            (outputs, hidden),
-            self.shape.dim(),
-            layout,
-            false,
-        )?;
-        let (back, _) = w2t.matvec(e, &err)?;
+        let grad_w2 = M::outer(&k, shape, &err, &ca, (outputs, hidden), false)?;
+        let back = w2t.matvec(&k, &err)?;
         // grad W1 = (2 t * h) x^T = diag(t) (2 h x^T): the outer product of h and x runs while
         // `t` is computed, so the gradient costs one level after `t` instead of two.
-        let (hx, _) = DiagonalMatrix::outer(
-            e,
+        let hx = M::outer(
+            &k,
+            shape,
             &e.mul_integer(&h, 2)?,
             &x,
             (hidden, inputs),
-            self.shape.dim(),
-            layout,
             true,
         )?;
-        let (grad_w1, _) = hx.scale_rows(e, &back, false)?;
+        let grad_w1 = hx.scale_rows(&k, &back, false)?;
         times.backprop = t.elapsed();
 
         // Each block holds W / count - grad_b; the client's repacking adds the blocks.
         let t = Instant::now();
         let share = 1.0 / count as f64;
-        let update = |w: &DiagonalMatrix, grad: &DiagonalMatrix| {
-            w.scaled_to(e, share, grad.level(), grad.diagonals()[0].scale())?
+        let update = |w: &M, grad: &M| {
+            w.scaled_to(e, share, grad.level(), grad.scale())?
                 .sub(e, grad)
         };
         let (w1n, w2n) = (update(&w1, &grad_w1)?, update(&w2, &grad_w2)?);

@@ -1,10 +1,9 @@
 use std::time::{Duration, Instant};
 
 use ndarray::Axis;
-use shroud_ckks::packing::DiagonalLayout;
 use shroud_ckks::Params;
 
-use super::{Client, PhaseTimes, Server, Shape};
+use super::{Client, Packing, PhaseTimes, Server, Shape};
 use crate::iris::Dataset;
 use crate::mlp::{epoch_batches, evaluate, EpochStats, Mlp, TrainConfig};
 use crate::NnError;
@@ -32,7 +31,7 @@ pub fn train_encrypted(
     test: &Dataset,
     config: &TrainConfig,
     params: &Params,
-    layout: DiagonalLayout,
+    packing: Packing,
     mut on_epoch: impl FnMut(&EpochStats),
 ) -> Result<EncryptedRun, NnError> {
     if config.batch == 0 || config.epochs == 0 || train.is_empty() {
@@ -44,7 +43,7 @@ pub fn train_encrypted(
         inputs: train.features.ncols(),
         hidden: config.hidden,
         outputs: train.classes(),
-        layout,
+        packing,
     };
     let (mut client, keys) = Client::new(params, shape)?;
     let server = Server::new(params, shape, config.lr, &keys)?;

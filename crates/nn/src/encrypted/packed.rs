@@ -1,0 +1,270 @@
+//! The matrix operations of one training step, over either packing: the server's algorithm is
+//! written once against [`Packed`], and row and diagonal packing differ only in how each
+//! operation is carried out (and what it costs).
+
+use ndarray::Array2;
+use shroud_ckks::packing::{DiagonalLayout, DiagonalMatrix, RowMatrix};
+use shroud_ckks::{Ciphertext, CkksError, Decryptor, Encoder, Encryptor, Evaluator};
+
+use super::{Packing, Shape};
+
+/// What the packed algorithms need: the evaluator, and an encoder for the masks of row packing.
+pub(crate) struct Kit<'a> {
+    pub eval: &'a Evaluator,
+    pub encoder: &'a Encoder,
+}
+
+pub(crate) trait Packed: Sized {
+    /// Client side: encrypts `w` for `shape` at the top level.
+    fn encrypt(
+        w: &Array2<f64>,
+        shape: &Shape,
+        encoder: &Encoder,
+        encryptor: &mut Encryptor,
+    ) -> Result<Self, CkksError>;
+    /// Reassembles a `rows x cols` matrix from its ciphertexts.
+    fn from_ciphertexts(
+        rows: usize,
+        cols: usize,
+        shape: &Shape,
+        cts: Vec<Ciphertext>,
+    ) -> Result<Self, CkksError>;
+    fn ciphertexts(&self) -> &[Ciphertext];
+    fn rows(&self) -> usize;
+    fn cols(&self) -> usize;
+    /// Client side: the sum of the matrices held in the first `count` sample blocks.
+    fn decrypt_block_sum(
+        &self,
+        shape: &Shape,
+        encoder: &Encoder,
+        decryptor: &Decryptor,
+        count: usize,
+    ) -> Result<Array2<f64>, CkksError>;
+
+    fn matvec(&self, k: &Kit, x: &Ciphertext) -> Result<Ciphertext, CkksError>;
+    fn transpose(&self, k: &Kit) -> Result<Self, CkksError>;
+    /// `u v^T` as a `rows x cols` matrix.
+    fn outer(
+        k: &Kit,
+        shape: &Shape,
+        u: &Ciphertext,
+        v: &Ciphertext,
+        rows_cols: (usize, usize),
+        relinearize: bool,
+    ) -> Result<Self, CkksError>;
+    /// `diag(u) W`.
+    fn scale_rows(&self, k: &Kit, u: &Ciphertext, relinearize: bool) -> Result<Self, CkksError>;
+    /// `factor W` at exactly `(level, scale)`.
+    fn scaled_to(
+        &self,
+        eval: &Evaluator,
+        factor: f64,
+        level: usize,
+        scale: f64,
+    ) -> Result<Self, CkksError>;
+    fn sub(&self, eval: &Evaluator, other: &Self) -> Result<Self, CkksError>;
+
+    fn level(&self) -> usize {
+        self.ciphertexts()
+            .iter()
+            .map(Ciphertext::level)
+            .min()
+            .expect("a matrix has ciphertexts")
+    }
+
+    fn scale(&self) -> f64 {
+        self.ciphertexts()[0].scale()
+    }
+}
+
+fn diagonal_layout(shape: &Shape) -> Result<DiagonalLayout, CkksError> {
+    match shape.packing {
+        Packing::Diagonal(layout) => Ok(layout),
+        Packing::Row => Err(CkksError::InvalidParams(
+            "diagonal matrices for a row-packed network".into(),
+        )),
+    }
+}
+
+impl Packed for DiagonalMatrix {
+    fn encrypt(
+        w: &Array2<f64>,
+        shape: &Shape,
+        encoder: &Encoder,
+        encryptor: &mut Encryptor,
+    ) -> Result<Self, CkksError> {
+        let p = encoder.params();
+        DiagonalMatrix::encrypt(
+            w,
+            shape.dim(),
+            diagonal_layout(shape)?,
+            encoder,
+            encryptor,
+            p.max_level(),
+            p.default_scale(),
+        )
+    }
+
+    fn from_ciphertexts(
+        rows: usize,
+        cols: usize,
+        shape: &Shape,
+        cts: Vec<Ciphertext>,
+    ) -> Result<Self, CkksError> {
+        DiagonalMatrix::from_diagonals(rows, cols, diagonal_layout(shape)?, cts)
+    }
+
+    fn ciphertexts(&self) -> &[Ciphertext] {
+        self.diagonals()
+    }
+
+    fn rows(&self) -> usize {
+        DiagonalMatrix::rows(self)
+    }
+
+    fn cols(&self) -> usize {
+        DiagonalMatrix::cols(self)
+    }
+
+    fn decrypt_block_sum(
+        &self,
+        shape: &Shape,
+        encoder: &Encoder,
+        decryptor: &Decryptor,
+        count: usize,
+    ) -> Result<Array2<f64>, CkksError> {
+        DiagonalMatrix::decrypt_block_sum(self, encoder, decryptor, shape.block(), count)
+    }
+
+    fn matvec(&self, k: &Kit, x: &Ciphertext) -> Result<Ciphertext, CkksError> {
+        Ok(DiagonalMatrix::matvec(self, k.eval, x)?.0)
+    }
+
+    fn transpose(&self, k: &Kit) -> Result<Self, CkksError> {
+        Ok(DiagonalMatrix::transpose(self, k.eval)?.0)
+    }
+
+    fn outer(
+        k: &Kit,
+        shape: &Shape,
+        u: &Ciphertext,
+        v: &Ciphertext,
+        rows_cols: (usize, usize),
+        relinearize: bool,
+    ) -> Result<Self, CkksError> {
+        let layout = diagonal_layout(shape)?;
+        Ok(DiagonalMatrix::outer(k.eval, u, v, rows_cols, shape.dim(), layout, relinearize)?.0)
+    }
+
+    fn scale_rows(&self, k: &Kit, u: &Ciphertext, relinearize: bool) -> Result<Self, CkksError> {
+        Ok(DiagonalMatrix::scale_rows(self, k.eval, u, relinearize)?.0)
+    }
+
+    fn scaled_to(
+        &self,
+        eval: &Evaluator,
+        factor: f64,
+        level: usize,
+        scale: f64,
+    ) -> Result<Self, CkksError> {
+        DiagonalMatrix::scaled_to(self, eval, factor, level, scale)
+    }
+
+    fn sub(&self, eval: &Evaluator, other: &Self) -> Result<Self, CkksError> {
+        DiagonalMatrix::sub(self, eval, other)
+    }
+}
+
+impl Packed for RowMatrix {
+    fn encrypt(
+        w: &Array2<f64>,
+        shape: &Shape,
+        encoder: &Encoder,
+        encryptor: &mut Encryptor,
+    ) -> Result<Self, CkksError> {
+        let p = encoder.params();
+        RowMatrix::encrypt(
+            w,
+            shape.block(),
+            encoder,
+            encryptor,
+            p.max_level(),
+            p.default_scale(),
+        )
+    }
+
+    fn from_ciphertexts(
+        rows: usize,
+        cols: usize,
+        shape: &Shape,
+        cts: Vec<Ciphertext>,
+    ) -> Result<Self, CkksError> {
+        if cts.len() != rows {
+            return Err(CkksError::InvalidParams(format!(
+                "{} row ciphertexts for {rows} rows",
+                cts.len()
+            )));
+        }
+        RowMatrix::from_rows(cols, shape.block(), cts)
+    }
+
+    fn ciphertexts(&self) -> &[Ciphertext] {
+        self.row_ciphertexts()
+    }
+
+    fn rows(&self) -> usize {
+        RowMatrix::rows(self)
+    }
+
+    fn cols(&self) -> usize {
+        RowMatrix::cols(self)
+    }
+
+    fn decrypt_block_sum(
+        &self,
+        _shape: &Shape,
+        encoder: &Encoder,
+        decryptor: &Decryptor,
+        count: usize,
+    ) -> Result<Array2<f64>, CkksError> {
+        RowMatrix::decrypt_block_sum(self, encoder, decryptor, count)
+    }
+
+    fn matvec(&self, k: &Kit, x: &Ciphertext) -> Result<Ciphertext, CkksError> {
+        Ok(RowMatrix::matvec(self, k.eval, k.encoder, x)?.0)
+    }
+
+    fn transpose(&self, k: &Kit) -> Result<Self, CkksError> {
+        Ok(RowMatrix::transpose(self, k.eval, k.encoder)?.0)
+    }
+
+    fn outer(
+        k: &Kit,
+        shape: &Shape,
+        u: &Ciphertext,
+        v: &Ciphertext,
+        rows_cols: (usize, usize),
+        relinearize: bool,
+    ) -> Result<Self, CkksError> {
+        let block = shape.block();
+        Ok(RowMatrix::outer(k.eval, k.encoder, u, v, rows_cols, block, relinearize)?.0)
+    }
+
+    fn scale_rows(&self, k: &Kit, u: &Ciphertext, relinearize: bool) -> Result<Self, CkksError> {
+        Ok(RowMatrix::scale_rows(self, k.eval, k.encoder, u, relinearize)?.0)
+    }
+
+    fn scaled_to(
+        &self,
+        eval: &Evaluator,
+        factor: f64,
+        level: usize,
+        scale: f64,
+    ) -> Result<Self, CkksError> {
+        RowMatrix::scaled_to(self, eval, factor, level, scale)
+    }
+
+    fn sub(&self, eval: &Evaluator, other: &Self) -> Result<Self, CkksError> {
+        RowMatrix::sub(self, eval, other)
+    }
+}
