@@ -8,6 +8,7 @@
 //! failure is a [`CkksError`], never a panic.
 
 use serde::{Deserialize, Serialize};
+use shroud_math::serde_bytes::ByteBuf;
 use shroud_math::{RnsBasis, RnsPoly, WireError, WireFormat};
 
 use crate::keys::{GaloisKeys, PublicKey, RelinKey, SecretKey, SwitchingKey};
@@ -44,12 +45,12 @@ struct ParamsWire {
 struct CiphertextWire {
     level: u32,
     scale: f64,
-    polys: Vec<Vec<u8>>,
+    polys: Vec<ByteBuf>,
 }
 
 #[derive(Serialize, Deserialize)]
 struct SwitchingKeyWire {
-    parts: Vec<(Vec<u8>, Vec<u8>)>,
+    parts: Vec<(ByteBuf, ByteBuf)>,
 }
 
 fn malformed(e: impl std::fmt::Display) -> CkksError {
@@ -77,26 +78,24 @@ fn read<T: for<'de> Deserialize<'de>>(
     Ok(body)
 }
 
-/// Packs each limb at the bit width of its modulus.
-fn pack(poly: &RnsPoly, basis: &RnsBasis) -> Vec<u8> {
-    let mut out = Vec::with_capacity(packed_len(basis));
+/// Packs each limb at the bit width of its modulus, eight bytes at a time.
+fn pack(poly: &RnsPoly, basis: &RnsBasis) -> ByteBuf {
+    let mut out = Vec::with_capacity(packed_len(basis) + 8);
     let (mut acc, mut filled) = (0u128, 0u32);
     for i in 0..basis.len() {
         let bits = basis.modulus(i).bits();
         for &v in poly.limb(i) {
             acc |= (v as u128) << filled;
             filled += bits;
-            while filled >= 8 {
-                out.push(acc as u8);
-                acc >>= 8;
-                filled -= 8;
+            if filled >= 64 {
+                out.extend_from_slice(&(acc as u64).to_le_bytes());
+                acc >>= 64;
+                filled -= 64;
             }
         }
     }
-    if filled > 0 {
-        out.push(acc as u8);
-    }
-    out
+    out.extend_from_slice(&acc.to_le_bytes()[..filled.div_ceil(8) as usize]);
+    ByteBuf::from(out)
 }
 
 fn packed_len(basis: &RnsBasis) -> usize {
@@ -114,17 +113,20 @@ fn unpack(bytes: &[u8], basis: &RnsBasis) -> Result<RnsPoly, CkksError> {
     }
     let n = basis.n();
     let mut poly = RnsPoly::zero(n, basis.len());
-    let mut input = bytes.iter();
+    let mut words = bytes.chunks(8);
     let (mut acc, mut filled) = (0u128, 0u32);
     for i in 0..basis.len() {
         let m = basis.modulus(i);
         let bits = m.bits();
         let mask = (1u128 << bits) - 1;
         for o in poly.limb_mut(i) {
-            while filled < bits {
-                // The length check above guarantees enough bytes.
-                acc |= (*input.next().unwrap_or(&0) as u128) << filled;
-                filled += 8;
+            if filled < bits {
+                // The length check above guarantees enough bytes; the last word may be short.
+                let mut w = [0u8; 8];
+                let chunk = words.next().unwrap_or(&[]);
+                w[..chunk.len()].copy_from_slice(chunk);
+                acc |= (u64::from_le_bytes(w) as u128) << filled;
+                filled += 8 * chunk.len() as u32;
             }
             let v = (acc & mask) as u64;
             acc >>= bits;
@@ -275,7 +277,7 @@ impl PublicKey {
     }
 
     pub fn from_bytes(params: &Params, bytes: &[u8]) -> Result<Self, CkksError> {
-        let (b, a): (Vec<u8>, Vec<u8>) = read(bytes, Kind::PublicKey, Some(params))?;
+        let (b, a): (ByteBuf, ByteBuf) = read(bytes, Kind::PublicKey, Some(params))?;
         let basis = &params.ctx().levels[params.max_level()].q;
         Ok(PublicKey {
             params_id: params.id(),

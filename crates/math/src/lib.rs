@@ -43,6 +43,8 @@ pub use poly::RnsPoly;
 pub use prime::{is_prime, ntt_primes};
 pub use rns::{BasisConverter, CrtComposer, RnsBasis, TailDivider};
 pub use sampler::{Sampler, ERROR_BOUND, ERROR_STD_DEV};
+/// Byte strings that serialize as one block rather than byte by byte.
+pub use serde_bytes;
 pub use wire::{WireError, WireFormat};
 
 /// What can go wrong in the arithmetic layer; every variant names the offending value.

@@ -1,6 +1,7 @@
 use ndarray::Array2;
 use shroud_ckks::packing::{DiagonalMatrix, RowMatrix};
 use shroud_ckks::{Ciphertext, Decryptor, Encoder, Encryptor, KeyGenerator, Params};
+use shroud_math::serde_bytes::ByteBuf;
 
 use super::messages::{from_bytes, to_bytes, BatchMessage, WeightsMessage};
 use super::packed::Packed;
@@ -36,7 +37,10 @@ impl Client {
             encryptor: Encryptor::with_secret_key(params, &sk)?,
             decryptor: Decryptor::new(params, &sk)?,
         };
-        Ok((client, to_bytes(&(relin, galois))))
+        Ok((
+            client,
+            to_bytes(&(ByteBuf::from(relin), ByteBuf::from(galois))),
+        ))
     }
 
     /// Encrypts the model's weights (the first message, and the output of every repacking).

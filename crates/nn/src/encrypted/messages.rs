@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 use shroud_ckks::{Ciphertext, CkksError, Params};
+use shroud_math::serde_bytes::ByteBuf;
 use shroud_math::WireFormat;
 
 use super::packed::Packed;
@@ -14,7 +15,7 @@ struct MatrixWire {
     rows: usize,
     cols: usize,
     /// The matrix's ciphertexts: its rows or its diagonals, depending on the packing.
-    cts: Vec<Vec<u8>>,
+    cts: Vec<ByteBuf>,
 }
 
 /// Encrypted weights `(W1, W2)`.
@@ -28,8 +29,8 @@ pub struct WeightsMessage {
 #[derive(Serialize, Deserialize)]
 pub struct BatchMessage {
     pub count: usize,
-    x: Vec<u8>,
-    y: Vec<u8>,
+    x: ByteBuf,
+    y: ByteBuf,
 }
 
 const FORMAT: WireFormat = WireFormat {
@@ -60,7 +61,7 @@ fn matrix_to_wire<M: Packed>(m: &M, params: &Params) -> Result<MatrixWire, CkksE
         cts: m
             .ciphertexts()
             .iter()
-            .map(|c| c.to_bytes(params))
+            .map(|c| c.to_bytes(params).map(ByteBuf::from))
             .collect::<Result<_, _>>()?,
     })
 }
@@ -121,8 +122,8 @@ impl BatchMessage {
     ) -> Result<Self, CkksError> {
         Ok(Self {
             count,
-            x: x.to_bytes(params)?,
-            y: y.to_bytes(params)?,
+            x: ByteBuf::from(x.to_bytes(params)?),
+            y: ByteBuf::from(y.to_bytes(params)?),
         })
     }
 

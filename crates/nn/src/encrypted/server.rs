@@ -2,6 +2,7 @@ use std::time::{Duration, Instant};
 
 use shroud_ckks::packing::{DiagonalMatrix, RowMatrix};
 use shroud_ckks::{Encoder, Evaluator, GaloisKeys, Params, RelinKey};
+use shroud_math::serde_bytes::ByteBuf;
 
 use super::messages::{from_bytes, to_bytes, BatchMessage, WeightsMessage};
 use super::packed::{Kit, Packed};
@@ -44,7 +45,7 @@ impl Server {
         lr: f64,
         evaluation_keys: &[u8],
     ) -> Result<Self, NnError> {
-        let (relin, galois): (Vec<u8>, Vec<u8>) = from_bytes(evaluation_keys)?;
+        let (relin, galois): (ByteBuf, ByteBuf) = from_bytes(evaluation_keys)?;
         let eval = Evaluator::new(params)
             .with_relin_key(RelinKey::from_bytes(params, &relin)?)?
             .with_galois_keys(GaloisKeys::from_bytes(params, &galois)?)?;
