@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The encrypted-training design's Table 4 (seconds per phase of one batch-1 iteration, per
 # packing) and Table 2 (operations of one 6-3-1 iteration), measured on this machine.
-# Ends with: summary: diag_iter_s=S stepped_iter_s=S table2_diag=MULT/ROT table2_stepped=MULT/ROT
+# Ends with: summary: diag_iter_s=S row_iter_s=S table2_diag=MULT/ROT table2_row=MULT/ROT
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ITERATIONS=${ITERATIONS:-10}
