@@ -14,7 +14,7 @@ pub(crate) struct Kit<'a> {
     pub encoder: &'a Encoder,
 }
 
-pub(crate) trait Packed: Sized {
+pub(crate) trait Packed: Sized + Send + Sync {
     /// Client side: encrypts `w` for `shape` at the top level.
     fn encrypt(
         w: &Array2<f64>,

@@ -119,19 +119,26 @@ impl Server {
         times.transition = t.elapsed();
 
         let t = Instant::now();
-        let ca = e.rescale(&e.mul_scalar_to(&a, c, err.scale())?)?;
-        let grad_w2 = M::outer(&k, shape, &err, &ca, (outputs, hidden), false)?;
-        let back = w2t.matvec(&k, &err)?;
-        // grad W1 = (2 t * h) x^T = diag(t) (2 h x^T): the outer product of h and x runs while
-        // `t` is computed, so the gradient costs one level after `t` instead of two.
-        let hx = M::outer(
-            &k,
-            shape,
-            &e.mul_integer(&h, 2)?,
-            &x,
-            (hidden, inputs),
-            true,
-        )?;
+        // Three independent products, run side by side: the gradient of W2, the back-propagated
+        // error t = (c W2)^T e, and the outer product of h and x. grad W1 = (2 t * h) x^T =
+        // diag(t) (2 h x^T), so the outer product runs while `t` is computed and the gradient
+        // costs one level after `t` instead of two.
+        let ((grad_w2, hx), back) = rayon::join(
+            || {
+                rayon::join(
+                    || {
+                        let ca = e.rescale(&e.mul_scalar_to(&a, c, err.scale())?)?;
+                        M::outer(&k, shape, &err, &ca, (outputs, hidden), false)
+                    },
+                    || {
+                        let h2 = e.mul_integer(&h, 2)?;
+                        M::outer(&k, shape, &h2, &x, (hidden, inputs), true)
+                    },
+                )
+            },
+            || w2t.matvec(&k, &err),
+        );
+        let (grad_w2, hx, back) = (grad_w2?, hx?, back?);
         let grad_w1 = hx.scale_rows(&k, &back, false)?;
         times.backprop = t.elapsed();
 
@@ -142,7 +149,8 @@ impl Server {
             w.scaled_to(e, share, grad.level(), grad.scale())?
                 .sub(e, grad)
         };
-        let (w1n, w2n) = (update(&w1, &grad_w1)?, update(&w2, &grad_w2)?);
+        let (w1n, w2n) = rayon::join(|| update(&w1, &grad_w1), || update(&w2, &grad_w2));
+        let (w1n, w2n) = (w1n?, w2n?);
         times.update = t.elapsed();
 
         Ok((
