@@ -103,7 +103,19 @@ impl Circuit {
         }
     }
 
+    /// Whether one wire is the NOT of the other.
+    fn complementary(&self, a: Wire, b: Wire) -> bool {
+        let negates = |x: Wire, y: Wire| match (x, y) {
+            (Wire::Node(i), Wire::Node(j)) => self.nodes[i] == Node::Not(j),
+            _ => false,
+        };
+        negates(a, b) || negates(b, a)
+    }
+
     pub fn and(&mut self, a: Wire, b: Wire) -> Wire {
+        if self.complementary(a, b) {
+            return Wire::Const(false);
+        }
         match (a, b) {
             (Wire::Const(false), _) | (_, Wire::Const(false)) => Wire::Const(false),
             (Wire::Const(true), x) | (x, Wire::Const(true)) => x,
@@ -113,6 +125,9 @@ impl Circuit {
     }
 
     pub fn or(&mut self, a: Wire, b: Wire) -> Wire {
+        if self.complementary(a, b) {
+            return Wire::Const(true);
+        }
         match (a, b) {
             (Wire::Const(true), _) | (_, Wire::Const(true)) => Wire::Const(true),
             (Wire::Const(false), x) | (x, Wire::Const(false)) => x,

@@ -31,8 +31,8 @@
 //! let ev = Evaluator::new(Clear::new());
 //! assert_eq!(ev.binary(&x, &y, Builder::mul)?.decrypt(&key)?, -35);
 //! assert_eq!(ev.unary(&x, |b, w| Ok(b.relu_fast(w)))?.decrypt(&key)?, 0);
-//! // 8 gates for one OR per bit but the sign: the last is a constant zero.
-//! assert_eq!(ev.backend().counts().gates, 7 + 43);
+//! // The product is 69 bootstraps; the ReLU one AND per bit, the sign's folding to zero.
+//! assert_eq!(ev.backend().counts().bootstraps, 69 + 7);
 //! # Ok::<(), shroud_bits::BitsError>(())
 //! ```
 

@@ -416,12 +416,12 @@ impl Builder {
             }
             None => self.mul_full(a, b)?,
         };
-        let shifted = self.shift_right(&full, b.format.scale());
-        let out = self.resize(&shifted, a.format.width())?;
-        Ok(Word {
-            format: a.format,
-            ..out
-        })
+        // Dropping b's fractional bits leaves a's scale, at the doubled width.
+        let shifted = Word {
+            format: Format::new(2 * a.format.width(), a.format.encoding(), a.format.scale())?,
+            ..self.shift_right(&full, b.format.scale())
+        };
+        self.resize(&shifted, a.format.width())
     }
 
     /// A public real number in `format`, rounded to the nearest step.
