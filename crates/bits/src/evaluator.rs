@@ -2,6 +2,9 @@
 
 use crate::{Adder, BitsError, Builder, EncInt, Gates, Summation, Wire, Word};
 
+/// What [`Evaluator::apply`] returns: the output words as integers, then the output bits.
+pub type Outputs<T> = (Vec<EncInt<T>>, Vec<T>);
+
 /// A backend and the adder and summation its circuits use.
 pub struct Evaluator<B> {
     backend: B,
@@ -39,7 +42,7 @@ impl<B: Gates> Evaluator<B> {
         &self,
         args: &[&EncInt<B::Bit>],
         build: impl FnOnce(&mut Builder, &[Word]) -> Result<(Vec<Word>, Vec<Wire>), BitsError>,
-    ) -> Result<(Vec<EncInt<B::Bit>>, Vec<B::Bit>), BitsError> {
+    ) -> Result<Outputs<B::Bit>, BitsError> {
         let mut builder = Builder::new(self.adder, self.summation);
         let words: Vec<Word> = args.iter().map(|a| builder.input(a.format())).collect();
         let (out_words, out_bits) = build(&mut builder, &words)?;

@@ -50,7 +50,7 @@ pub use arith::adder::Adder;
 pub use arith::sum::Summation;
 pub use circuit::{Circuit, CircuitStats, Wire};
 pub use error::BitsError;
-pub use evaluator::Evaluator;
+pub use evaluator::{Evaluator, Outputs};
 pub use format::{Encoding, Format};
 pub use gates::{BitKey, GateOp, Gates};
 pub use int::EncInt;

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{f, product, shifted};
+use common::{f, product};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use shroud_bits::backends::{Clear, ClearBit};
@@ -254,4 +254,12 @@ fn mismatched_operands_are_errors() {
     assert!(EncInt::encrypt(&mut key, -128, f(8, Encoding::OnesComplement)).is_err());
     assert!(Format::new(8, Encoding::TwosComplement, 8).is_err());
     assert!(Format::new(1, Encoding::TwosComplement, 0).is_err());
+}
+
+/// `x / 2^k`: floor in two's complement, toward zero in ones'.
+pub fn shifted(format: Format, x: i64, k: u32) -> i64 {
+    match format.encoding() {
+        Encoding::TwosComplement => x >> k,
+        Encoding::OnesComplement => x / (1 << k),
+    }
 }

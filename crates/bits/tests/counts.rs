@@ -8,6 +8,9 @@ use shroud_bits::{
 
 type Op = fn(&mut Builder, &Word, &Word) -> Result<Word, BitsError>;
 
+/// Name, encoding, adder, summation, operation and expected (bootstraps, depth).
+type Case = (&'static str, Encoding, Adder, Summation, Op, (usize, u32));
+
 /// (bootstraps, depth) of `op` on 8-bit words, statically and by evaluation.
 fn size(encoding: Encoding, adder: Adder, summation: Summation, op: Op) -> (usize, u32) {
     let f = Format::new(8, encoding, 0).unwrap();
@@ -39,7 +42,7 @@ fn size(encoding: Encoding, adder: Adder, summation: Summation, op: Op) -> (usiz
 fn eight_bit_circuit_sizes() {
     use Encoding::*;
     let (r, p, t) = (Adder::Ripple, Adder::Prefix, Summation::Tree);
-    let cases: [(&str, Encoding, Adder, Summation, Op, (usize, u32)); 14] = [
+    let cases: [Case; 14] = [
         (
             "fast relu",
             OnesComplement,

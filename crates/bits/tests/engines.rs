@@ -85,7 +85,7 @@ fn gsw_runs_shallow_circuits_and_refuses_deep_ones() {
     let ev = Evaluator::new(Gsw::new(GswEvaluator::new(&p).unwrap()));
     for encoding in [Encoding::TwosComplement, Encoding::OnesComplement] {
         let format = f(4, encoding);
-        for (a, b) in [(-5i64, 3i64), (6, -7), (2, 1)] {
+        for a in [-5i64, 6, 2] {
             let x = EncInt::encrypt(&mut key, a, format).unwrap();
             assert_eq!(
                 ev.unary(&x, |b, w| Ok(b.relu_fast(w)))

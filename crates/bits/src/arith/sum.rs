@@ -53,7 +53,7 @@ fn compress(c: &mut Circuit, mut columns: Vec<Vec<Wire>>) -> Vec<Wire> {
             columns[k].push(Wire::Const(true));
         }
         if k + 1 < width {
-            columns[k + 1].extend(std::iter::repeat(Wire::Const(true)).take(ones / 2));
+            columns[k + 1].extend(vec![Wire::Const(true); ones / 2]);
         }
         loop {
             let column = &mut columns[k];

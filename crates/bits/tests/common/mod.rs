@@ -24,11 +24,3 @@ pub fn product(format: Format, a: i64, b: i64) -> i64 {
         Encoding::OnesComplement => ones_product(format, a, b),
     }
 }
-
-/// `x / 2^k`: floor in two's complement, toward zero in ones'.
-pub fn shifted(format: Format, x: i64, k: u32) -> i64 {
-    match format.encoding() {
-        Encoding::TwosComplement => x >> k,
-        Encoding::OnesComplement => x / (1 << k),
-    }
-}
