@@ -9,4 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 cargo build --release -q -p shroud-bits --example bits_table
-target/release/examples/bits_table | column -t
+out=$(target/release/examples/bits_table)
+grep '^#' <<<"$out"
+grep -v '^#\|^summary:' <<<"$out" | column -t
+grep '^summary:' <<<"$out"

@@ -51,28 +51,40 @@ fn evaluators() -> Vec<Evaluator<Clear>> {
 }
 
 type BinaryOp = fn(&mut Builder, &Word, &Word) -> Result<Word, BitsError>;
+type Int = EncInt<ClearBit>;
 
-/// Checks `op` against `reference` on every width, encoding and evaluator.
-fn check_binary(name: &str, op: BinaryOp, reference: impl Fn(Format, i64, i64) -> i64) {
+/// Runs `check(format, evaluator, x, y, a, b)` for every width of `widths`, both encodings,
+/// every adder and summation, and every input pair (`a`, `b` the decrypted `x`, `y`).
+fn for_each_pair(widths: &[u32], check: impl Fn(Format, &Evaluator<Clear>, &Int, &Int, i64, i64)) {
     let key = Clear::new();
-    for width in [4, 8, 16] {
+    for &width in widths {
         for encoding in ENCODINGS {
             let format = f(width, encoding);
             for ev in evaluators() {
                 for (pa, pb) in pairs(width) {
                     let (x, y) = (from_pattern(pa, format), from_pattern(pb, format));
                     let (a, b) = (x.decrypt(&key).unwrap(), y.decrypt(&key).unwrap());
-                    let out = ev.binary(&x, &y, op).unwrap();
-                    let expected = reference(format, a, b);
-                    assert_eq!(
-                        out.decrypt(&key).unwrap(),
-                        expected,
-                        "{name}({a}, {b}) in {format:?}"
-                    );
+                    check(format, &ev, &x, &y, a, b);
                 }
             }
         }
     }
+}
+
+fn value(x: &Int) -> i64 {
+    x.decrypt(&Clear::new()).unwrap()
+}
+
+/// Checks `op` against `reference` at 4, 8 and 16 bits.
+fn check_binary(name: &str, op: BinaryOp, reference: impl Fn(Format, i64, i64) -> i64) {
+    for_each_pair(&[4, 8, 16], |format, ev, x, y, a, b| {
+        let out = ev.binary(x, y, op).unwrap();
+        assert_eq!(
+            value(&out),
+            reference(format, a, b),
+            "{name}({a}, {b}) in {format:?}"
+        );
+    });
 }
 
 fn check_unary(
@@ -80,24 +92,14 @@ fn check_unary(
     op: impl Fn(&mut Builder, &Word) -> Result<Word, BitsError>,
     reference: impl Fn(Format, i64) -> i64,
 ) {
-    let key = Clear::new();
-    for width in [4, 8, 16] {
-        for encoding in ENCODINGS {
-            let format = f(width, encoding);
-            for ev in evaluators() {
-                for (pa, _) in pairs(width) {
-                    let x = from_pattern(pa, format);
-                    let a = x.decrypt(&key).unwrap();
-                    let out = ev.unary(&x, &op).unwrap();
-                    assert_eq!(
-                        out.decrypt(&key).unwrap(),
-                        reference(format, a),
-                        "{name}({a}) in {format:?}"
-                    );
-                }
-            }
-        }
-    }
+    for_each_pair(&[4, 8, 16], |format, ev, x, _, a, _| {
+        let out = ev.unary(x, &op).unwrap();
+        assert_eq!(
+            value(&out),
+            reference(format, a),
+            "{name}({a}) in {format:?}"
+        );
+    });
 }
 
 #[test]
@@ -108,54 +110,29 @@ fn add_and_sub_wrap_in_the_encodings_ring() {
 
 #[test]
 fn comparisons_and_max_are_exact() {
-    let key = Clear::new();
-    for width in [4, 8, 16] {
-        for encoding in ENCODINGS {
-            let format = f(width, encoding);
-            for ev in evaluators() {
-                for (pa, pb) in pairs(width) {
-                    let (x, y) = (from_pattern(pa, format), from_pattern(pb, format));
-                    let (a, b) = (x.decrypt(&key).unwrap(), y.decrypt(&key).unwrap());
-                    assert_eq!(
-                        ev.predicate(&x, &y, Builder::lt).unwrap().value,
-                        a < b,
-                        "{a} < {b}"
-                    );
-                    assert_eq!(
-                        ev.predicate(&x, &y, Builder::eq).unwrap().value,
-                        a == b,
-                        "{a} == {b}"
-                    );
-                    let max = ev.binary(&x, &y, Builder::max).unwrap();
-                    assert_eq!(max.decrypt(&key).unwrap(), a.max(b));
-                }
-            }
-        }
-    }
+    for_each_pair(&[4, 8, 16], |_, ev, x, y, a, b| {
+        assert_eq!(
+            ev.predicate(x, y, Builder::lt).unwrap().value,
+            a < b,
+            "{a} < {b}"
+        );
+        assert_eq!(
+            ev.predicate(x, y, Builder::eq).unwrap().value,
+            a == b,
+            "{a} == {b}"
+        );
+        assert_eq!(value(&ev.binary(x, y, Builder::max).unwrap()), a.max(b));
+    });
 }
 
 #[test]
 fn products_wrap_as_documented() {
     check_binary("mul", Builder::mul, product);
-    let key = Clear::new();
-    for width in [4, 8] {
-        for encoding in ENCODINGS {
-            let format = f(width, encoding);
-            for ev in evaluators() {
-                for (pa, pb) in pairs(width) {
-                    let (x, y) = (from_pattern(pa, format), from_pattern(pb, format));
-                    let (a, b) = (x.decrypt(&key).unwrap(), y.decrypt(&key).unwrap());
-                    let full = ev.binary(&x, &y, Builder::mul_full).unwrap();
-                    assert_eq!(full.format().width(), 2 * width);
-                    assert_eq!(
-                        full.decrypt(&key).unwrap(),
-                        a * b,
-                        "{a} * {b} in {format:?}"
-                    );
-                }
-            }
-        }
-    }
+    for_each_pair(&[4, 8], |format, ev, x, y, a, b| {
+        let full = ev.binary(x, y, Builder::mul_full).unwrap();
+        assert_eq!(full.format().width(), 2 * format.width());
+        assert_eq!(value(&full), a * b, "{a} * {b} in {format:?}");
+    });
 }
 
 #[test]
