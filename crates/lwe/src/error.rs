@@ -13,6 +13,8 @@ pub enum LweError {
     LutSize { expected: usize, found: usize },
     #[error("GSW noise exhausted: the result's noise bound 2^{bound_log2:.1} would reach the decryption limit 2^{limit_log2:.1}")]
     NoiseExhausted { bound_log2: f64, limit_log2: f64 },
+    #[error("bootstrap input too noisy: failure probability 2^{log2:.1} above 2^{limit_log2:.1}")]
+    FailureProbability { log2: f64, limit_log2: f64 },
     #[error("GSW ciphertext does not encrypt a bit (message may be up to {0})")]
     NotABit(u64),
     #[error("objects belong to different parameter sets")]

@@ -162,3 +162,44 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn weighted_sum_bits_match_their_truth_tables() {
+    let server = &keys().1;
+    // Three to five bits: majority and parity of three, then the carry parity and parity of
+    // five, against every input.
+    for n in [3usize, 5] {
+        for x in 0..1u32 << n {
+            let bits: Vec<bool> = (0..n).map(|i| x >> i & 1 == 1).collect();
+            let cts: Vec<_> = bits.iter().map(|&b| enc(b)).collect();
+            let terms = |w| cts.iter().map(|c| (w, c)).collect::<Vec<_>>();
+            let count = x.count_ones();
+            let carry = server.sum_bit(&terms(1), 0).unwrap();
+            assert_eq!(dec(&carry), count / 2 % 2 == 1, "carry parity of {bits:?}");
+            let parity = server.sum_bit(&terms(2), 0).unwrap();
+            assert_eq!(dec(&parity), count % 2 == 1, "parity of {bits:?}");
+        }
+    }
+    // OR is [1, 1] plus 1; a negative weight and constant: bit 1 of (3 - a + 2 b) mod 4.
+    for (a, b) in [(false, false), (false, true), (true, false), (true, true)] {
+        let (x, y) = (enc(a), enc(b));
+        assert_eq!(dec(&server.sum_bit(&[(1, &x), (1, &y)], 1).unwrap()), a || b);
+        let q = (3 - a as i64 + 2 * b as i64).rem_euclid(4);
+        let out = server.sum_bit(&[(-1, &x), (2, &y)], 3).unwrap();
+        assert_eq!(dec(&out), q >> 1 == 1, "({a}, {b})");
+    }
+}
+
+#[test]
+fn trivial_bits_are_gate_inputs_and_huge_weights_are_refused() {
+    let server = &keys().1;
+    for (a, b) in [(false, true), (true, true)] {
+        let out = server.nand(&server.trivial_bit(a), &enc(b)).unwrap();
+        assert_eq!(dec(&out), !(a && b));
+    }
+    let x = enc(true);
+    assert!(matches!(
+        server.sum_bit(&[(1 << 20, &x)], 0),
+        Err(LweError::FailureProbability { .. })
+    ));
+}

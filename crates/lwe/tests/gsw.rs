@@ -114,3 +114,16 @@ proptest! {
         prop_assert_eq!(sk.decrypt_bit(&out).unwrap(), expected);
     }
 }
+
+#[test]
+fn trivial_bits_are_gate_inputs() {
+    let p = presets::insecure_test();
+    let mut sk = GswSecretKey::from_seed(&p, 5).unwrap();
+    let ev = GswEvaluator::new(&p).unwrap();
+    for (a, b) in [(false, true), (true, true), (true, false)] {
+        let t = ev.trivial(a);
+        assert_eq!(sk.decrypt_bit(&t).unwrap(), a);
+        let out = ev.xor(&t, &sk.encrypt(b as u64).unwrap()).unwrap();
+        assert_eq!(sk.decrypt_bit(&out).unwrap(), a ^ b);
+    }
+}

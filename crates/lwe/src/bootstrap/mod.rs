@@ -21,4 +21,4 @@ pub use keys::{ClientKey, OpCounts, ServerKey};
 pub(crate) use keyswitch::KeySwitchKey;
 pub use lwe::LweCiphertext;
 pub use params::{presets, BootstrapParams, Decomposition};
-pub use pbs::{Gate, Lut};
+pub use pbs::{Gate, Lut, MAX_LOG2_FAILURE};

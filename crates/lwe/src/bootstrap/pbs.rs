@@ -8,8 +8,12 @@ use rayon::prelude::*;
 
 use super::bootstrap_key::{sample_extract, RotationScratch};
 use super::keys::ServerKey;
-use super::lwe::{delta, LweCiphertext, EIGHTH};
+use super::lwe::{delta, encode_bit, LweCiphertext, EIGHTH};
 use crate::LweError;
+
+/// The largest failure probability (log2) [`ServerKey::sum_bit`] accepts: the bound the
+/// presets' gates are checked against.
+pub const MAX_LOG2_FAILURE: f64 = -40.0;
 
 /// A function on `bits`-bit integers, as the test polynomial that evaluates it.
 #[derive(Clone, Debug)]
@@ -177,6 +181,54 @@ impl ServerKey {
         let body = out.body_mut();
         *body = body.wrapping_add(EIGHTH);
         Ok(out)
+    }
+
+    /// Bit 1 of `(constant + sum of w_i m_i) mod 4` over encrypted bits `m_i`, in one
+    /// bootstrap. Each bit moves the phase by `w_i / 4`, so the four residues land on the odd
+    /// eighths of the torus, each 1/8 from the sign decision boundaries: the same margin as
+    /// the two-input gates, with the noise of `sum w_i^2` inputs. Weights 1 give the parity of
+    /// `floor(count / 2)` (the majority of three bits, a full adder's carry), weights 2 the
+    /// parity of the count (XOR of any number of bits); AND is `[1, 1]`, OR `[1, 1]` plus 1.
+    /// Refuses weights whose noise would make a wrong result likelier than 2^-40.
+    pub fn sum_bit(
+        &self,
+        terms: &[(i64, &LweCiphertext)],
+        constant: i64,
+    ) -> Result<LweCiphertext, LweError> {
+        let norm2: f64 = terms.iter().map(|&(w, _)| (w * w) as f64).sum();
+        let log2 = self.params.log2_failure_probability(1, norm2);
+        if log2 > MAX_LOG2_FAILURE {
+            return Err(LweError::FailureProbability {
+                log2,
+                limit_log2: MAX_LOG2_FAILURE,
+            });
+        }
+        let mut lin = self.zero();
+        let mut weight_sum = 0i64;
+        for &(w, ct) in terms {
+            self.check(ct)?;
+            lin = lin.add(&ct.scalar_mul(w))?;
+            weight_sum += w;
+        }
+        // With m_i encoded as (2 m_i - 1) / 8, this constant puts residue q on (2 q + 1) / 8;
+        // the sign is true for q in {0, 1}, so the negation is bit 1 of q.
+        let eighths = 2 * constant.rem_euclid(4) + 1 + weight_sum;
+        let body = lin.body_mut();
+        *body = body.wrapping_add(EIGHTH.wrapping_mul(eighths as u64));
+        Ok(self.sign_bootstrap(&lin).neg())
+    }
+
+    /// A noiseless encryption of a public bit (zero mask), for constants in circuits.
+    pub fn trivial_bit(&self, bit: bool) -> LweCiphertext {
+        let mut ct = self.zero();
+        *ct.body_mut() = encode_bit(bit);
+        ct
+    }
+
+    fn zero(&self) -> LweCiphertext {
+        LweCiphertext {
+            data: vec![0u64; self.params.big_lwe_dimension() + 1],
+        }
     }
 
     /// Evaluates many independent two-input gates in parallel (rayon).

@@ -3,7 +3,7 @@
 use rayon::prelude::*;
 
 use super::ciphertext::GswCiphertext;
-use super::params::GswParams;
+use super::params::{fresh_variance, GswParams};
 use crate::LweError;
 
 /// The homomorphic operations; each checks its operands against the parameters and refuses
@@ -28,6 +28,16 @@ impl GswEvaluator {
             }
         }
         Ok(())
+    }
+
+    /// A public bit as a noiseless ciphertext (`bit G`), for constants in circuits. Its noise
+    /// is recorded as a fresh encryption's, an over-estimate every check accepts.
+    pub fn trivial(&self, bit: bool) -> GswCiphertext {
+        GswCiphertext {
+            noise_variance: fresh_variance(),
+            max_message: 1,
+            ..GswCiphertext::trivial(&self.params, bit as u32)
+        }
     }
 
     /// `C1 + C2`: the sum of the messages (an integer, not a bit).
