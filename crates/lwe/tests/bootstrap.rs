@@ -183,7 +183,10 @@ fn weighted_sum_bits_match_their_truth_tables() {
     // OR is [1, 1] plus 1; a negative weight and constant: bit 1 of (3 - a + 2 b) mod 4.
     for (a, b) in [(false, false), (false, true), (true, false), (true, true)] {
         let (x, y) = (enc(a), enc(b));
-        assert_eq!(dec(&server.sum_bit(&[(1, &x), (1, &y)], 1).unwrap()), a || b);
+        assert_eq!(
+            dec(&server.sum_bit(&[(1, &x), (1, &y)], 1).unwrap()),
+            a || b
+        );
         let q = (3 - a as i64 + 2 * b as i64).rem_euclid(4);
         let out = server.sum_bit(&[(-1, &x), (2, &y)], 3).unwrap();
         assert_eq!(dec(&out), q >> 1 == 1, "({a}, {b})");

@@ -107,13 +107,7 @@ impl RowMatrix {
                 encryptor.encrypt(&encoder.encode_at(&v, level, scale)?)
             })
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(Self {
-            rows,
-            cols,
-            block,
-            clean: true,
-            row_cts,
-        })
+        Self::from_rows(cols, block, row_cts)
     }
 
     /// Reassembles a matrix from its row ciphertexts (for instance after they crossed the
@@ -124,7 +118,8 @@ impl RowMatrix {
         row_cts: Vec<Ciphertext>,
     ) -> Result<Self, CkksError> {
         let rows = row_cts.len();
-        if rows == 0 || cols == 0 || block < Self::block_for(rows, cols) {
+        if rows == 0 || cols == 0 || !block.is_power_of_two() || block < Self::block_for(rows, cols)
+        {
             return Err(CkksError::InvalidParams(format!(
                 "{rows} rows of {cols} in blocks of {block}"
             )));
