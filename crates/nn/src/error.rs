@@ -14,6 +14,24 @@ pub enum NnError {
         line: usize,
         reason: String,
     },
+    #[error("{path}: magic number {found:#010x}, expected {expected:#010x} (not an IDX file of this kind)")]
+    IdxMagic {
+        path: String,
+        found: u32,
+        expected: u32,
+    },
+    #[error("{path}: truncated, {found} bytes where the header announces {expected}")]
+    IdxTruncated {
+        path: String,
+        expected: usize,
+        found: usize,
+    },
+    #[error("{path}: {reason}")]
+    MalformedIdx { path: String, reason: String },
+    #[error("{images} images but {labels} labels")]
+    CountMismatch { images: usize, labels: usize },
+    #[error("{path} is not a model: {reason}")]
+    NotAModel { path: String, reason: String },
     #[error("invalid configuration: {0}")]
     InvalidConfig(String),
     #[error("training diverged at epoch {epoch}: loss {loss}")]

@@ -23,5 +23,6 @@ pub mod encrypted;
 mod error;
 pub mod iris;
 pub mod mlp;
+pub mod mnist;
 
 pub use error::NnError;

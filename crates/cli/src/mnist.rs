@@ -1,0 +1,115 @@
+//! `shroud mnist train|quantize|eval`: the float 784-500-256-10 network, its N-bit quantized
+//! versions, and their accuracy on the 10,000 test images (quantized models by the integer
+//! evaluator).
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::Context;
+use indicatif::{ProgressBar, ProgressStyle};
+use shroud_nn::mnist::idx::{load_set, MnistSet};
+use shroud_nn::mnist::model::{accuracy, predict_rows, FloatMlp, MNIST_SIZES};
+use shroud_nn::mnist::saved::SavedModel;
+use shroud_nn::mnist::train::{train, SgdConfig};
+
+fn bar(len: usize, unit: &str) -> ProgressBar {
+    let bar = ProgressBar::new(len as u64);
+    bar.set_style(
+        ProgressStyle::with_template(&format!(
+            "[{{bar:30}}] {{pos}}/{{len}} {unit} {{elapsed_precise}} eta {{eta}} {{msg}}"
+        ))
+        .expect("valid template")
+        .progress_chars("=> "),
+    );
+    bar
+}
+
+fn load(data: &Path, prefix: &str) -> anyhow::Result<MnistSet> {
+    load_set(data, prefix).with_context(|| format!("loading MNIST from {}", data.display()))
+}
+
+fn write_model(model: &SavedModel, out: &Path) -> anyhow::Result<()> {
+    if let Some(dir) = out.parent() {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    model.save(out)?;
+    println!("wrote {}", out.display());
+    Ok(())
+}
+
+/// SGD epochs with a progress bar over all batches; returns the trained model.
+fn run_sgd<L: shroud_nn::mnist::train::Learner>(
+    learner: &mut L,
+    train_set: &MnistSet,
+    config: &SgdConfig,
+) -> anyhow::Result<f64> {
+    let x = train_set.features();
+    let batches = train_set.len().div_ceil(config.batch);
+    let progress = bar(config.epochs * batches, "batches");
+    let t = Instant::now();
+    let mut recent = 0.0;
+    let history = train(learner, &x, &train_set.labels, config, |loss| {
+        recent = if progress.position() == 0 {
+            loss
+        } else {
+            0.98 * recent + 0.02 * loss
+        };
+        progress.set_message(format!("loss {recent:.4}"));
+        progress.inc(1);
+    })?;
+    progress.finish();
+    let secs = t.elapsed().as_secs_f64();
+    for s in &history {
+        println!(
+            "epoch {:>2}: loss {:.4}, train accuracy {:.4}",
+            s.epoch, s.loss, s.train_acc
+        );
+    }
+    println!(
+        "{} epochs in {secs:.1} s ({:.1} s per epoch)",
+        config.epochs,
+        secs / config.epochs as f64
+    );
+    Ok(secs)
+}
+
+pub fn train_float(data: &Path, config: &SgdConfig, out: &Path) -> anyhow::Result<()> {
+    let train_set = load(data, "train")?;
+    let test = load(data, "t10k")?;
+    println!(
+        "MNIST: {} training and {} test images; network {MNIST_SIZES:?}, ReLU, softmax cross-entropy, SGD lr {} momentum {} weight decay {}, batch {}, {} epochs, seed {}",
+        train_set.len(),
+        test.len(),
+        config.lr,
+        config.momentum,
+        config.weight_decay,
+        config.batch,
+        config.epochs,
+        config.seed
+    );
+    let mut model = FloatMlp::init(&MNIST_SIZES, config.seed);
+    run_sgd(&mut model, &train_set, config)?;
+    let acc = float_accuracy(&model, &test);
+    println!("float test accuracy {acc:.4}");
+    write_model(&SavedModel::Float(model), out)
+}
+
+fn float_accuracy(model: &FloatMlp, test: &MnistSet) -> f64 {
+    let predictions = predict_rows(test.features().view(), |x| model.logits(x));
+    accuracy(&predictions, &test.labels)
+}
+
+pub fn eval(data: &Path, model: &PathBuf) -> anyhow::Result<()> {
+    let test = load(data, "t10k")?;
+    let t = Instant::now();
+    let (what, acc) = match SavedModel::load(model)? {
+        SavedModel::Float(m) => ("float", float_accuracy(&m, &test)),
+    };
+    println!(
+        "{what} model {}: test accuracy {acc:.4} on {} images ({:.1} s)",
+        model.display(),
+        test.len(),
+        t.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
