@@ -5,6 +5,9 @@
 //! - [`model`], [`train`]: the float network and mini-batch SGD.
 
 pub mod idx;
+pub mod integer;
 pub mod model;
+pub mod projection;
 pub mod saved;
+pub mod scaling;
 pub mod train;
