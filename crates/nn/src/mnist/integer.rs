@@ -159,13 +159,17 @@ impl QuantizedLayer {
         aligned_add(a, self.align_shift, self.bias[k])
     }
 
-    /// Steps 4-5: the layer's output for neuron `k` from its accumulator `a[k]`.
-    pub fn neuron_output(&self, k: usize, a: i64) -> i64 {
-        let z = self.aligned(k, a);
+    /// Step 5: ReLU and secure scale of a hidden layer's `z` (the identity on the last).
+    pub fn activate(&self, z: i64) -> i64 {
         match self.activation {
             Some(r) => r.apply(z.max(0)).clamp(0, unsigned_max(self.bits)),
             None => z,
         }
+    }
+
+    /// Steps 4-5: the layer's output for neuron `k` from its accumulator `a[k]`.
+    pub fn neuron_output(&self, k: usize, a: i64) -> i64 {
+        self.activate(self.aligned(k, a))
     }
 
     pub fn eval(&self, x: &[i32]) -> Vec<i64> {

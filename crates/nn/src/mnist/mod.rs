@@ -8,6 +8,7 @@ pub mod idx;
 pub mod integer;
 pub mod model;
 pub mod projection;
+pub mod qat;
 pub mod saved;
 pub mod scaling;
 pub mod train;

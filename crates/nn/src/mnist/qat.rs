@@ -1,0 +1,404 @@
+//! Quantization and quantization-aware fine-tuning.
+//!
+//! [`QatNet`] keeps full-precision shadow weights and the running maxima of the scaling
+//! layers. [`QatNet::to_quantized`] turns them into a [`QuantizedMlp`]: alternating projection
+//! of each weight matrix, and the secure scales that map each running maximum onto the top of
+//! its integer range. Fine-tuning runs every batch forward through that quantized network
+//! (simulated in floats, batched; [`QatPass`]), observes the maxima it meets, and
+//! back-propagates straight through the roundings into the shadow weights.
+
+use ndarray::{s, Array2, ArrayView2, Axis};
+
+use super::integer::{LayerScales, QuantizedLayer, QuantizedMlp};
+use super::model::{Dense, FloatMlp};
+use super::projection::{alternating_projection, signed_max};
+use super::scaling::{Rescale, RunningMax};
+use super::train::{Learner, Pass, Trace};
+
+/// Projections per alternating projection; trained layers reach their fixed point in far
+/// fewer.
+const MAX_PROJECTIONS: usize = 100;
+
+/// Inputs per phase-one block: `ceil(sqrt(n))`, so that blocks and block sums have about the
+/// same number of terms.
+pub fn block_size(inputs: usize) -> usize {
+    (inputs as f64).sqrt().ceil() as usize
+}
+
+/// The product of `x` with each block of columns of `w`: the phase-one sums, as real values.
+fn for_each_block(
+    x: ArrayView2<f32>,
+    w: &Array2<f32>,
+    block: usize,
+    mut f: impl FnMut(Array2<f32>),
+) {
+    for start in (0..w.ncols()).step_by(block) {
+        let end = (start + block).min(w.ncols());
+        f(x.slice(s![.., start..end])
+            .dot(&w.slice(s![.., start..end]).t()));
+    }
+}
+
+fn max_abs(a: &Array2<f32>) -> f32 {
+    a.fold(0f32, |m, v| m.max(v.abs()))
+}
+
+/// A float network with the state of its quantization.
+#[derive(Clone, Debug)]
+pub struct QatNet {
+    pub shadow: FloatMlp,
+    pub bits: u32,
+    /// Phase-one block size of each layer.
+    pub blocks: Vec<usize>,
+    /// Running maximum of `|p|` (real value) of each layer.
+    pub block_max: Vec<RunningMax>,
+    /// Running maximum of `ReLU(z)` (real value) of each hidden layer.
+    pub output_max: Vec<RunningMax>,
+}
+
+impl QatNet {
+    /// Starts from a float network: running maxima from its own (unquantized) values on the
+    /// calibration images, taken in batches of `batch` rows.
+    pub fn new(
+        float: FloatMlp,
+        bits: u32,
+        rho: f32,
+        calibration: ArrayView2<f32>,
+        batch: usize,
+    ) -> Self {
+        let layers = float.layers.len();
+        let mut net = Self {
+            blocks: float
+                .layers
+                .iter()
+                .map(|d| block_size(d.inputs()))
+                .collect(),
+            shadow: float,
+            bits,
+            block_max: vec![RunningMax::new(rho); layers],
+            output_max: vec![RunningMax::new(rho); layers - 1],
+        };
+        for x in calibration.axis_chunks_iter(Axis(0), batch.max(1)) {
+            let maxima = net.float_maxima(x);
+            net.observe(&maxima);
+        }
+        net
+    }
+
+    /// The maxima of the scaling layers' inputs in the float network, in the order
+    /// [`Trace::maxima`] uses: block sums of layer 0, its outputs, block sums of layer 1, ...
+    fn float_maxima(&self, x: ArrayView2<f32>) -> Vec<f32> {
+        let mut maxima = Vec::new();
+        let mut a = x.to_owned();
+        for (d, &block) in self.shadow.layers.iter().zip(&self.blocks) {
+            let mut block_max = 0f32;
+            for_each_block(a.view(), &d.w, block, |p| {
+                block_max = block_max.max(max_abs(&p))
+            });
+            maxima.push(block_max);
+            let z = a.dot(&d.w.t()) + &d.b;
+            a = z.mapv(|v| v.max(0.0));
+            maxima.push(a.fold(0f32, |m, &v| m.max(v)));
+        }
+        maxima.pop(); // the logits have no scaling layer
+        maxima
+    }
+
+    /// The integer network the shadow weights and running maxima define now.
+    pub fn to_quantized(&self) -> QuantizedMlp {
+        let unsigned = ((1u64 << self.bits) - 1) as f64;
+        let mut input_scale = 1.0 / unsigned;
+        let last = self.shadow.layers.len() - 1;
+        let layers = self
+            .shadow
+            .layers
+            .iter()
+            .enumerate()
+            .map(|(l, d)| {
+                let layer = quantize_layer(
+                    d,
+                    self.bits,
+                    self.blocks[l],
+                    input_scale,
+                    running(&self.block_max[l]),
+                    (l < last).then(|| running(&self.output_max[l])),
+                );
+                input_scale = layer.scales.output;
+                layer
+            })
+            .collect();
+        QuantizedMlp {
+            bits: self.bits,
+            layers,
+        }
+    }
+}
+
+fn running(m: &RunningMax) -> f64 {
+    // A scaling layer that only ever saw zeros maps anything tiny to its top level.
+    m.value.expect("calibrated at construction").max(1e-12) as f64
+}
+
+/// One layer in integers, given the real value of one input unit and the real maxima of its
+/// block sums and (hidden layers) of its ReLU outputs.
+fn quantize_layer(
+    d: &Dense,
+    bits: u32,
+    block: usize,
+    input_scale: f64,
+    block_max: f64,
+    output_max: Option<f64>,
+) -> QuantizedLayer {
+    let q = signed_max(bits) as f64;
+    let u = ((1u64 << bits) - 1) as f64;
+    let proj = alternating_projection(
+        d.w.as_slice().expect("weights are contiguous"),
+        bits,
+        MAX_PROJECTIONS,
+    );
+    // p (integer) * input_scale * weight is the real block sum; its maximum goes to Q.
+    let product_unit = input_scale * proj.scale;
+    let block_rescale = Rescale::approximate(q * product_unit / block_max, bits);
+    let block_unit = product_unit / block_rescale.factor();
+    // The bias unit is the accumulator's times the smallest power of two that keeps every
+    // bias within the accumulator's range, nb * Q.
+    let range = d.inputs().div_ceil(block) as f64 * q;
+    let bias_max = d.b.fold(0f32, |m, v| m.max(v.abs())) as f64;
+    let mut align_shift = 0;
+    while align_shift < 40 && bias_max / (block_unit * 2f64.powi(align_shift as i32)) > range {
+        align_shift += 1;
+    }
+    let bias_unit = block_unit * 2f64.powi(align_shift as i32);
+    let aligned = 2.0 * bias_unit;
+    let activation = output_max.map(|m| Rescale::approximate(u * aligned / m, bits));
+    QuantizedLayer {
+        bits,
+        inputs: d.inputs(),
+        outputs: d.outputs(),
+        weights: proj.levels,
+        block,
+        block_rescale,
+        align_shift,
+        bias: d
+            .b
+            .iter()
+            .map(|&b| (b as f64 / bias_unit).round() as i64)
+            .collect(),
+        activation,
+        scales: LayerScales {
+            input: input_scale,
+            weight: proj.scale,
+            block: block_unit,
+            aligned,
+            output: activation.map_or(aligned, |r| aligned / r.factor()),
+        },
+    }
+}
+
+/// The quantized network run batch by batch for training, bit-exact with the integer
+/// evaluator: values are integers held in `f32` (phase-one sums stay below `2^24`, where
+/// `f32` sums of integer products are exact), every rounding is the evaluator's own, and the
+/// trace is converted to real units for back-propagation.
+pub struct QatPass {
+    model: QuantizedMlp,
+    /// Weight levels, for the forward pass.
+    levels: Vec<Array2<f32>>,
+    /// Levels times their scale, for the backward pass.
+    weights: Vec<Array2<f32>>,
+}
+
+impl QatPass {
+    pub fn new(model: QuantizedMlp) -> Self {
+        let levels: Vec<Array2<f32>> = model
+            .layers
+            .iter()
+            .map(|l| {
+                Array2::from_shape_fn((l.outputs, l.inputs), |(k, i)| {
+                    l.weights[k * l.inputs + i] as f32
+                })
+            })
+            .collect();
+        let weights = levels
+            .iter()
+            .zip(&model.layers)
+            .map(|(w, l)| w * l.scales.weight as f32)
+            .collect();
+        Self {
+            model,
+            levels,
+            weights,
+        }
+    }
+}
+
+impl Pass for QatPass {
+    /// `x` holds grey levels scaled to `[0, 1]`.
+    fn forward(&self, x: ArrayView2<f32>) -> Trace {
+        let u = ((1u32 << self.model.bits) - 1) as f32;
+        let mut trace = Trace::default();
+        // round(g * U / 255), ties up, as `QuantizedMlp::quantize_image`.
+        let mut a = x.mapv(|v| ((v * 255.0).round() * u / 255.0 + 0.5).floor());
+        let last = self.model.layers.len() - 1;
+        for (l, layer) in self.model.layers.iter().enumerate() {
+            let mut sum = Array2::<f32>::zeros((a.nrows(), layer.outputs));
+            let mut block_max = 0f32;
+            for_each_block(a.view(), &self.levels[l], layer.block, |p| {
+                block_max = block_max.max(max_abs(&p));
+                sum += &p.mapv(|v| layer.block_output(v as i64) as f32);
+            });
+            let product_unit = layer.scales.input * layer.scales.weight;
+            trace.maxima.push((block_max as f64 * product_unit) as f32);
+            let z = Array2::from_shape_fn(sum.dim(), |(r, k)| layer.aligned(k, sum[[r, k]] as i64));
+            let aligned = layer.scales.aligned as f32;
+            trace.inputs.push(a * layer.scales.input as f32);
+            if l == last {
+                trace.logits = z.mapv(|v| v as f32 * aligned);
+                break;
+            }
+            trace
+                .maxima
+                .push(z.fold(0, |m: i64, &v| m.max(v)) as f32 * aligned);
+            let y = z.mapv(|v| layer.activate(v));
+            // The straight-through gradient passes where neither ReLU nor saturation cuts.
+            trace.gates.push(Array2::from_shape_fn(z.dim(), |i| {
+                f32::from(z[i] > 0 && (y[i] as f32) < u)
+            }));
+            a = y.mapv(|v| v as f32);
+        }
+        trace
+    }
+
+    fn weights(&self) -> Vec<&Array2<f32>> {
+        self.weights.iter().collect()
+    }
+}
+
+impl Learner for QatNet {
+    type Pass = QatPass;
+
+    fn pass(&self) -> QatPass {
+        QatPass::new(self.to_quantized())
+    }
+
+    fn shadow_mut(&mut self) -> &mut FloatMlp {
+        &mut self.shadow
+    }
+
+    /// Maxima come in [`Trace::maxima`] order: block sums and output of each hidden layer,
+    /// then the block sums of the last.
+    fn observe(&mut self, maxima: &[f32]) {
+        for (l, pair) in maxima.chunks(2).enumerate() {
+            self.block_max[l].update(pair[0]);
+            if let Some(&out) = pair.get(1) {
+                self.output_max[l].update(out);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mnist::train::{train, SgdConfig};
+    use rand::{Rng, SeedableRng};
+    use rand_chacha::ChaCha8Rng;
+
+    fn random_inputs(rows: usize, cols: usize, seed: u64) -> Array2<f32> {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        // Multiples of 1/255, like grey levels, so that 8-bit inputs are exact.
+        Array2::from_shape_simple_fn((rows, cols), || rng.gen_range(0..=255u8) as f32 / 255.0)
+    }
+
+    fn rms(a: &Array2<f32>) -> f32 {
+        a.mapv(|v| v * v).mean().unwrap().sqrt()
+    }
+
+    fn integer_logits(q: &QuantizedMlp, x: &Array2<f32>) -> Array2<f32> {
+        let unit = q.layers.last().unwrap().scales.aligned;
+        let rows: Vec<f32> = x
+            .axis_iter(Axis(0))
+            .flat_map(|r| {
+                let grey: Vec<u8> = r.iter().map(|&v| (v * 255.0).round() as u8).collect();
+                q.logits(&q.quantize_image(&grey))
+                    .into_iter()
+                    .map(move |z| (z as f64 * unit) as f32)
+            })
+            .collect();
+        Array2::from_shape_vec((x.nrows(), rows.len() / x.nrows()), rows).unwrap()
+    }
+
+    #[test]
+    fn integer_evaluator_tracks_the_float_network() {
+        let mut float = FloatMlp::init(&[49, 30, 20, 5], 4);
+        float.layers[0].b.fill(0.1);
+        float.layers[1].b.fill(-0.05);
+        let x = random_inputs(200, 49, 5);
+        let exact = float.logits(x.view());
+        // Without fine-tuning, 4 bits and fewer are far from the float network; they are only
+        // checked for agreement with the training-time pass.
+        for (bits, tolerance) in [(8, 0.05), (6, 0.2), (4, f32::INFINITY), (2, f32::INFINITY)] {
+            let net = QatNet::new(float.clone(), bits, 0.9, x.view(), 50);
+            let q = net.to_quantized();
+            q.validate().unwrap();
+            let err = rms(&(&integer_logits(&q, &x) - &exact)) / rms(&exact);
+            assert!(err < tolerance, "{bits} bits: relative RMS error {err}");
+            // The training-time simulation follows the integer evaluator closely.
+            // The training-time pass computes exactly what the integer evaluator computes.
+            let unit = q.layers.last().unwrap().scales.aligned as f32;
+            let sim = QatPass::new(q.clone()).forward(x.view()).logits;
+            let int = integer_logits(&q, &x);
+            assert!(
+                sim.iter()
+                    .zip(&int)
+                    .all(|(s, i)| (s / unit).round() == (i / unit).round()),
+                "{bits} bits"
+            );
+        }
+    }
+
+    #[test]
+    fn accumulators_stay_in_their_ranges() {
+        let float = FloatMlp::init(&[36, 12, 4], 2);
+        let x = random_inputs(100, 36, 3);
+        let q = QatNet::new(float, 4, 0.9, x.view(), 100).to_quantized();
+        let ranges: Vec<_> = q.layers.iter().map(|l| l.ranges()).collect();
+        let first = &q.layers[0];
+        // Blocks of 6 inputs, 4-bit: |p| <= 15 * 7 * 6, |a| <= 6 blocks * 7.
+        assert_eq!(first.block, 6);
+        assert!(ranges[0].partial.hi <= 630 && ranges[0].partial.lo >= -630);
+        assert!(ranges[0].sum.hi <= 42 && ranges[0].sum.lo >= -42);
+        for row in x.axis_iter(Axis(0)) {
+            let grey: Vec<u8> = row.iter().map(|&v| (v * 255.0).round() as u8).collect();
+            let input = q.quantize_image(&grey);
+            for k in 0..first.outputs {
+                let a = first.accumulate(k, &input);
+                assert!(first.sum_range(k).contains(a));
+                assert!(ranges[0].aligned.contains(first.aligned(k, a)));
+            }
+        }
+    }
+
+    #[test]
+    fn fine_tuning_moves_shadow_weights_and_running_maxima() {
+        let x = random_inputs(120, 16, 8);
+        let labels: Vec<u8> = crate::mnist::model::argmax_rows(x.slice(s![.., ..4]));
+        let float = FloatMlp::init(&[16, 10, 4], 6);
+        let mut net = QatNet::new(float.clone(), 3, 0.5, x.view(), 40);
+        let before = net.block_max[0].value;
+        let config = SgdConfig {
+            epochs: 30,
+            batch: 20,
+            lr: 0.1,
+            momentum: 0.9,
+            weight_decay: 0.0,
+            seed: 2,
+        };
+        let history = train(&mut net, &x, &labels, &config, |_| ()).unwrap();
+        assert_ne!(net.shadow, float);
+        assert_ne!(net.block_max[0].value, before);
+        assert!(history.last().unwrap().loss < history[0].loss);
+        // Fine-tuned weights are never used raw: the quantized model is what predicts.
+        let q = net.to_quantized();
+        assert!(q.layers[0].weights.iter().all(|w| w.abs() <= 3));
+    }
+}
