@@ -101,6 +101,33 @@ enum MnistCommand {
         #[arg(long, default_value = "target/mnist/float.bin")]
         out: PathBuf,
     },
+    /// Quantize a float model to N bits (alternating projection, scaling layers), fine-tune
+    /// it with shadow weights, and save the integer model.
+    Quantize {
+        #[arg(long)]
+        bits: u32,
+        /// Fine-tuning epochs (0: calibration only).
+        #[arg(long, default_value_t = SgdConfig::fine_tune_default().epochs)]
+        epochs: usize,
+        #[arg(long, default_value_t = SgdConfig::fine_tune_default().lr)]
+        lr: f32,
+        /// Decay of the running maxima of the scaling layers.
+        #[arg(long, default_value_t = 0.99)]
+        rho: f32,
+        /// Training images the running maxima start from.
+        #[arg(long, default_value_t = 5000)]
+        calibration: usize,
+        #[arg(long, default_value_t = SgdConfig::fine_tune_default().seed)]
+        seed: u64,
+        #[arg(long, default_value = "datasets/mnist")]
+        data: PathBuf,
+        /// The float model.
+        #[arg(long, default_value = "target/mnist/float.bin")]
+        model: PathBuf,
+        /// Default: target/mnist/q<bits>.bin.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// Accuracy of a saved model (float, or quantized by the integer evaluator) on the
     /// 10,000 test images.
     Eval {
@@ -179,6 +206,30 @@ fn main() -> anyhow::Result<()> {
                 };
                 mnist::train_float(&data, &config, &out)
             }
+            MnistCommand::Quantize {
+                bits,
+                epochs,
+                lr,
+                rho,
+                calibration,
+                seed,
+                data,
+                model,
+                out,
+            } => mnist::quantize(&mnist::QuantizeArgs {
+                bits,
+                rho,
+                calibration,
+                config: SgdConfig {
+                    epochs,
+                    lr,
+                    seed,
+                    ..SgdConfig::fine_tune_default()
+                },
+                data,
+                model,
+                out: out.unwrap_or_else(|| format!("target/mnist/q{bits}.bin").into()),
+            }),
             MnistCommand::Eval { model, data } => mnist::eval(&data, &model),
         },
         Command::Bench {

@@ -8,6 +8,8 @@ use std::time::Instant;
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 use shroud_nn::mnist::idx::{load_set, MnistSet};
+use shroud_nn::mnist::integer::QuantizedMlp;
+use shroud_nn::mnist::qat::QatNet;
 use shroud_nn::mnist::model::{accuracy, predict_rows, FloatMlp, MNIST_SIZES};
 use shroud_nn::mnist::saved::SavedModel;
 use shroud_nn::mnist::train::{train, SgdConfig};
@@ -37,7 +39,7 @@ fn write_model(model: &SavedModel, out: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// SGD epochs with a progress bar over all batches; returns the trained model.
+/// SGD epochs with a progress bar over all batches; returns the seconds they took.
 fn run_sgd<L: shroud_nn::mnist::train::Learner>(
     learner: &mut L,
     train_set: &MnistSet,
@@ -104,6 +106,7 @@ pub fn eval(data: &Path, model: &PathBuf) -> anyhow::Result<()> {
     let t = Instant::now();
     let (what, acc) = match SavedModel::load(model)? {
         SavedModel::Float(m) => ("float", float_accuracy(&m, &test)),
+        SavedModel::Quantized(m) => ("quantized", integer_accuracy(&m, &test)),
     };
     println!(
         "{what} model {}: test accuracy {acc:.4} on {} images ({:.1} s)",
@@ -112,4 +115,81 @@ pub fn eval(data: &Path, model: &PathBuf) -> anyhow::Result<()> {
         t.elapsed().as_secs_f64()
     );
     Ok(())
+}
+
+fn integer_accuracy(model: &QuantizedMlp, test: &MnistSet) -> f64 {
+    accuracy(&model.predict_set(test), &test.labels)
+}
+
+pub struct QuantizeArgs {
+    pub bits: u32,
+    pub rho: f32,
+    pub calibration: usize,
+    pub config: SgdConfig,
+    pub data: PathBuf,
+    pub model: PathBuf,
+    pub out: PathBuf,
+}
+
+/// Quantizes a float model, fine-tunes it (unless `epochs` is 0) and saves the integer model;
+/// prints the integer evaluator's test accuracy before and after, and the accumulator ranges
+/// an encrypted engine must hold.
+pub fn quantize(args: &QuantizeArgs) -> anyhow::Result<()> {
+    let float = match SavedModel::load(&args.model)? {
+        SavedModel::Float(m) => m,
+        SavedModel::Quantized(_) => anyhow::bail!(
+            "{} is already quantized; quantize a float model",
+            args.model.display()
+        ),
+    };
+    if !(2..=8).contains(&args.bits) {
+        anyhow::bail!("--bits must be in 2..=8");
+    }
+    let train_set = load(&args.data, "train")?;
+    let test = load(&args.data, "t10k")?;
+    let t = Instant::now();
+    let calibration = train_set.take(args.calibration).features();
+    let mut net = QatNet::new(float, args.bits, args.rho, calibration.view(), args.config.batch);
+    let before = integer_accuracy(&net.to_quantized(), &test);
+    println!(
+        "{} bits: calibrated on {} training images, before fine-tuning: test accuracy {before:.4} ({:.1} s)",
+        args.bits,
+        calibration.nrows(),
+        t.elapsed().as_secs_f64()
+    );
+    if args.config.epochs > 0 {
+        println!(
+            "fine-tuning with shadow weights: SGD lr {} momentum {}, batch {}, {} epochs, running maxima rho {}",
+            args.config.lr, args.config.momentum, args.config.batch, args.config.epochs, args.rho
+        );
+        run_sgd(&mut net, &train_set, &args.config)?;
+    }
+    let model = net.to_quantized();
+    let t = Instant::now();
+    let acc = integer_accuracy(&model, &test);
+    println!(
+        "{} bits: integer evaluator test accuracy {acc:.4} ({:.1} s for {} images)",
+        args.bits,
+        t.elapsed().as_secs_f64(),
+        test.len()
+    );
+    for (l, layer) in model.layers.iter().enumerate() {
+        let r = layer.ranges();
+        println!(
+            "layer {l}: {}x{}, blocks of {}; phase-one sums in [{}, {}] ({} bits), block sums in [{}, {}] ({} bits), after the bias in [{}, {}] ({} bits)",
+            layer.outputs,
+            layer.inputs,
+            layer.block,
+            r.partial.lo,
+            r.partial.hi,
+            r.partial.bits(),
+            r.sum.lo,
+            r.sum.hi,
+            r.sum.bits(),
+            r.aligned.lo,
+            r.aligned.hi,
+            r.aligned.bits()
+        );
+    }
+    write_model(&SavedModel::Quantized(model), &args.out)
 }

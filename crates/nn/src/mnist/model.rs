@@ -9,6 +9,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::train::{Pass, Trace};
+use crate::NnError;
 
 /// The network of the design: 784 grey levels, two hidden ReLU layers, ten digits.
 pub const MNIST_SIZES: [usize; 4] = [784, 500, 256, 10];
@@ -63,6 +64,18 @@ impl FloatMlp {
             })
             .collect();
         Self { layers }
+    }
+
+    /// Checks what deserialization cannot: at least one layer, and shapes that chain.
+    pub fn validate(&self) -> Result<(), NnError> {
+        let chained = self.layers.windows(2).all(|p| p[0].outputs() == p[1].inputs());
+        let biases = self.layers.iter().all(|d| d.b.len() == d.outputs());
+        if self.layers.is_empty() || !chained || !biases {
+            return Err(NnError::InvalidConfig(
+                "float model: layer shapes do not chain".into(),
+            ));
+        }
+        Ok(())
     }
 
     /// Layer widths, inputs first.

@@ -114,6 +114,16 @@ impl SgdConfig {
             seed: 1,
         }
     }
+
+    /// Quantization-aware fine-tuning of a trained float network: one short epoch at a
+    /// tenth of the float learning rate.
+    pub fn fine_tune_default() -> Self {
+        Self {
+            epochs: 1,
+            lr: 0.005,
+            ..Self::float_default()
+        }
+    }
 }
 
 /// Loss and accuracy over one epoch's batches, as trained.
