@@ -9,8 +9,8 @@ use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 use shroud_nn::mnist::idx::{load_set, MnistSet};
 use shroud_nn::mnist::integer::QuantizedMlp;
-use shroud_nn::mnist::qat::QatNet;
 use shroud_nn::mnist::model::{accuracy, predict_rows, FloatMlp, MNIST_SIZES};
+use shroud_nn::mnist::qat::QatNet;
 use shroud_nn::mnist::saved::SavedModel;
 use shroud_nn::mnist::train::{train, SgdConfig};
 
@@ -149,7 +149,13 @@ pub fn quantize(args: &QuantizeArgs) -> anyhow::Result<()> {
     let test = load(&args.data, "t10k")?;
     let t = Instant::now();
     let calibration = train_set.take(args.calibration).features();
-    let mut net = QatNet::new(float, args.bits, args.rho, calibration.view(), args.config.batch);
+    let mut net = QatNet::new(
+        float,
+        args.bits,
+        args.rho,
+        calibration.view(),
+        args.config.batch,
+    );
     let before = integer_accuracy(&net.to_quantized(), &test);
     println!(
         "{} bits: calibrated on {} training images, before fine-tuning: test accuracy {before:.4} ({:.1} s)",

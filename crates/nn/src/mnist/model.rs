@@ -68,7 +68,10 @@ impl FloatMlp {
 
     /// Checks what deserialization cannot: at least one layer, and shapes that chain.
     pub fn validate(&self) -> Result<(), NnError> {
-        let chained = self.layers.windows(2).all(|p| p[0].outputs() == p[1].inputs());
+        let chained = self
+            .layers
+            .windows(2)
+            .all(|p| p[0].outputs() == p[1].inputs());
         let biases = self.layers.iter().all(|d| d.b.len() == d.outputs());
         if self.layers.is_empty() || !chained || !biases {
             return Err(NnError::InvalidConfig(

@@ -36,7 +36,8 @@ pub trait Pass: Sync {
 /// A model under training: its float weights, and the network each batch runs through.
 pub trait Learner {
     type Pass: Pass;
-    fn pass(&self) -> Self::Pass;
+    /// The network of the next batch (a learner may advance its own state to make it).
+    fn pass(&mut self) -> Self::Pass;
     fn shadow_mut(&mut self) -> &mut FloatMlp;
     /// The maxima of one batch, for running statistics.
     fn observe(&mut self, maxima: &[f32]);
@@ -45,7 +46,7 @@ pub trait Learner {
 impl Learner for FloatMlp {
     type Pass = FloatMlp;
 
-    fn pass(&self) -> FloatMlp {
+    fn pass(&mut self) -> FloatMlp {
         self.clone()
     }
 
