@@ -9,21 +9,26 @@
 //! consecutive inputs (`nb = ceil(n / B)` blocks, the last one possibly shorter) computes:
 //!
 //! 1. phase one, for each block `j`: `p[k][j] = sum over i in block j of W[k][i] * x[i]`;
-//! 2. block secure scale: `u[k][j] = clamp(round_shift(p[k][j] * m1, s1), -Q, Q)`;
+//! 2. block secure scale: `u[k][j] = clamp(round_shift(p[k][j] * m1[k], s1[k]), -Q, Q)`;
 //! 3. phase two: `a[k] = sum over j of u[k][j]`;
-//! 4. aligned bias addition: `z[k] = round_shift(round_shift(a[k], e) + beta[k], 1)` (the
-//!    accumulator is brought to the bias's scalar, `2^e` times its own, then both operands are
-//!    halved so that the sum stays in the accumulator's range);
-//! 5. hidden layers: `y[k] = clamp(round_shift(max(z[k], 0) * m2, s2), 0, U)` (ReLU, then the
-//!    secure scale of the output scaling layer); the last layer outputs `z[k]`, and the class
-//!    is the index of the largest `z[k]`, the lowest index on ties.
+//! 4. aligned bias addition: `z[k] = round_shift(round_shift(a[k], e[k]) + beta[k], 1)` (the
+//!    accumulator is brought to the bias's scalar, `2^e[k]` times its own, then both operands
+//!    are halved so that the sum stays in the accumulator's range);
+//! 5. output secure scale: hidden layers
+//!    `y[k] = clamp(round_shift(max(z[k], 0) * m2[k], s2[k]), 0, U)` (ReLU, then the output
+//!    scaling layer); the last layer `y[k] = round_shift(z[k] * m2[k], s2[k])`, and the class
+//!    is the index of the largest `y[k]`, the lowest index on ties.
+//!
+//! The secure scales `(m, s)` are per neuron: each neuron's block sums get the whole `N`-bit
+//! range whatever its magnitude, and step 5 brings every neuron of a layer to one common unit,
+//! the one the next layer's weights expect (or, for the logits, one the classes compare in).
 //!
 //! The intervals each accumulator can take, for any input in range, are exposed
 //! ([`QuantizedLayer::partial_range`], [`QuantizedLayer::sum_range`],
 //! [`QuantizedLayer::aligned_range`]): an engine sizes its registers or its bootstrap's
 //! message space from them. Steps 2 and 4-5 are functions of one accumulator
 //! ([`QuantizedLayer::block_output`], [`QuantizedLayer::neuron_output`]), so an LWE engine can
-//! tabulate them as lookup tables over those intervals.
+//! tabulate them as lookup tables over those intervals, one pair of tables per neuron.
 
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -73,18 +78,27 @@ pub fn aligned_add(fine: i64, shift: u32, coarse: i64) -> i64 {
     round_shift(round_shift(fine, shift) + coarse, 1)
 }
 
-/// The real value of one integer unit at each stage of a layer (documentation and
-/// dequantization only; the evaluator never reads them).
+/// The real value of one integer unit where it is the same for the whole layer
+/// (documentation and dequantization only; the evaluator never reads them).
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct LayerScales {
     pub input: f64,
     pub weight: f64,
-    /// Of `u` (and `a`).
-    pub block: f64,
-    /// Of `z` (and `beta`, which is `2^e` accumulator units).
-    pub aligned: f64,
-    /// Of `y` (hidden layers; equal to `aligned` for the last layer).
+    /// Of `y`, the common unit step 5 brings every neuron to.
     pub output: f64,
+}
+
+/// The per-neuron constants of steps 2, 4 and 5.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NeuronParams {
+    /// `(m1, s1)`.
+    pub block_rescale: Rescale,
+    /// `e`.
+    pub align_shift: u32,
+    /// `beta`.
+    pub bias: i64,
+    /// `(m2, s2)`.
+    pub output_rescale: Rescale,
 }
 
 /// One fully connected layer in integers.
@@ -97,14 +111,9 @@ pub struct QuantizedLayer {
     pub weights: Vec<i32>,
     /// Inputs per phase-one block.
     pub block: usize,
-    /// `(m1, s1)` of step 2.
-    pub block_rescale: Rescale,
-    /// `e` of step 4.
-    pub align_shift: u32,
-    /// `beta` of step 4, one per neuron.
-    pub bias: Vec<i64>,
-    /// `(m2, s2)` of step 5, `None` for the last layer (no ReLU, no rescale).
-    pub activation: Option<Rescale>,
+    /// Whether step 5 applies ReLU and saturation (hidden layers) or not (the logits).
+    pub relu: bool,
+    pub neurons: Vec<NeuronParams>,
     pub scales: LayerScales,
 }
 
@@ -142,34 +151,44 @@ impl QuantizedLayer {
     }
 
     /// Step 2.
-    pub fn block_output(&self, p: i64) -> i64 {
+    pub fn block_output(&self, k: usize, p: i64) -> i64 {
         let q = signed_max(self.bits);
-        self.block_rescale.apply(p).clamp(-q, q)
+        self.neurons[k].block_rescale.apply(p).clamp(-q, q)
     }
 
     /// Steps 1-3: the two-phase dot product of row `k` and `x`.
     pub fn accumulate(&self, k: usize, x: &[i32]) -> i64 {
         (0..self.blocks())
-            .map(|j| self.block_output(self.partial(k, j, x)))
+            .map(|j| self.block_output(k, self.partial(k, j, x)))
             .sum()
     }
 
     /// Step 4.
     pub fn aligned(&self, k: usize, a: i64) -> i64 {
-        aligned_add(a, self.align_shift, self.bias[k])
+        let n = &self.neurons[k];
+        aligned_add(a, n.align_shift, n.bias)
     }
 
-    /// Step 5: ReLU and secure scale of a hidden layer's `z` (the identity on the last).
-    pub fn activate(&self, z: i64) -> i64 {
-        match self.activation {
-            Some(r) => r.apply(z.max(0)).clamp(0, unsigned_max(self.bits)),
-            None => z,
+    /// Step 5.
+    pub fn activate(&self, k: usize, z: i64) -> i64 {
+        let r = self.neurons[k].output_rescale;
+        if self.relu {
+            r.apply(z.max(0)).clamp(0, unsigned_max(self.bits))
+        } else {
+            r.apply(z)
         }
     }
 
     /// Steps 4-5: the layer's output for neuron `k` from its accumulator `a[k]`.
     pub fn neuron_output(&self, k: usize, a: i64) -> i64 {
-        self.activate(self.aligned(k, a))
+        self.activate(k, self.aligned(k, a))
+    }
+
+    /// The real value of one unit of `z[k]`.
+    pub fn aligned_unit(&self, k: usize) -> f64 {
+        let n = &self.neurons[k];
+        self.scales.input * self.scales.weight / n.block_rescale.factor()
+            * 2f64.powi(n.align_shift as i32 + 1)
     }
 
     pub fn eval(&self, x: &[i32]) -> Vec<i64> {
@@ -191,7 +210,7 @@ impl QuantizedLayer {
     /// Every value `a[k]` can take (at most `nb * Q` in magnitude).
     pub fn sum_range(&self, k: usize) -> Interval {
         (0..self.blocks())
-            .map(|j| self.partial_range(k, j).map(|p| self.block_output(p)))
+            .map(|j| self.partial_range(k, j).map(|p| self.block_output(k, p)))
             .fold(Interval { lo: 0, hi: 0 }, |s, r| Interval {
                 lo: s.lo + r.lo,
                 hi: s.hi + r.hi,
@@ -203,12 +222,18 @@ impl QuantizedLayer {
         self.sum_range(k).map(|a| self.aligned(k, a))
     }
 
-    /// The hull over the layer's neurons (and blocks) of each accumulator's range.
+    /// Every value `y[k]` can take.
+    pub fn output_range(&self, k: usize) -> Interval {
+        self.aligned_range(k).map(|z| self.activate(k, z))
+    }
+
+    /// The hull over the layer's neurons (and blocks) of each value's range.
     pub fn ranges(&self) -> LayerRanges {
         let mut r = LayerRanges {
             partial: self.partial_range(0, 0),
             sum: self.sum_range(0),
             aligned: self.aligned_range(0),
+            output: self.output_range(0),
         };
         for k in 0..self.outputs {
             for j in 0..self.blocks() {
@@ -216,6 +241,7 @@ impl QuantizedLayer {
             }
             r.sum = r.sum.hull(self.sum_range(k));
             r.aligned = r.aligned.hull(self.aligned_range(k));
+            r.output = r.output.hull(self.output_range(k));
         }
         r
     }
@@ -231,19 +257,19 @@ impl QuantizedLayer {
         if self.inputs == 0 || self.outputs == 0 || self.block == 0 || self.block > self.inputs {
             return Err("empty layer or block size out of range".into());
         }
-        if self.weights.len() != self.inputs * self.outputs || self.bias.len() != self.outputs {
-            return Err("weight or bias count does not match the shape".into());
+        if self.weights.len() != self.inputs * self.outputs || self.neurons.len() != self.outputs {
+            return Err("weight or neuron count does not match the shape".into());
         }
         if self.weights.iter().any(|w| w.abs() > q) {
             return Err(format!("weights outside [-{q}, {q}]"));
         }
-        let rescales = std::iter::once(self.block_rescale).chain(self.activation);
-        if rescales
-            .clone()
-            .any(|r| r.multiplier < 1 || r.multiplier > 1 << 24 || r.shift > 40)
-            || self.align_shift > 40
-            || self.bias.iter().any(|b| b.abs() > 1 << 40)
-        {
+        let rescale_ok = |r: Rescale| r.multiplier >= 1 && r.multiplier <= 1 << 24 && r.shift <= 40;
+        if self.neurons.iter().any(|n| {
+            !rescale_ok(n.block_rescale)
+                || !rescale_ok(n.output_rescale)
+                || n.align_shift > 40
+                || n.bias.abs() > 1 << 40
+        }) {
             return Err("rescale, alignment or bias out of range".into());
         }
         // Phase-one sums are computed in i32; everything after stays far inside i64.
@@ -263,6 +289,8 @@ pub struct LayerRanges {
     pub sum: Interval,
     /// `z`, after the bias.
     pub aligned: Interval,
+    /// `y`, the layer's output.
+    pub output: Interval,
 }
 
 /// The quantized network: its layers, from the image to the ten logits.
@@ -288,9 +316,9 @@ impl QuantizedMlp {
                 .validate(self.bits)
                 .map_err(|e| bad(format!("layer {l}: {e}")))?;
             let last = l + 1 == self.layers.len();
-            if last == layer.activation.is_some() {
+            if last == layer.relu {
                 return Err(bad(format!(
-                    "layer {l}: hidden layers have an activation, the last has none"
+                    "layer {l}: hidden layers have a ReLU, the last has none"
                 )));
             }
             if let Some(next) = self.layers.get(l + 1) {
@@ -311,7 +339,7 @@ impl QuantizedMlp {
             .collect()
     }
 
-    /// The last layer's outputs `z` for an already quantized input.
+    /// The last layer's outputs `y` for an already quantized input.
     pub fn logits(&self, x: &[i32]) -> Vec<i64> {
         let mut a: Vec<i32> = x.to_vec();
         let (last, hidden) = self.layers.split_last().expect("validated: layers");
@@ -342,34 +370,42 @@ impl QuantizedMlp {
 mod tests {
     use super::*;
 
-    /// Two inputs per block, 4 bits (Q = 7, U = 15).
-    fn layer(activation: Option<Rescale>) -> QuantizedLayer {
+    /// Two inputs per block, 4 bits (Q = 7, U = 15); the second neuron differs from the first
+    /// in its alignment and bias.
+    fn layer(relu: bool, output_rescale: Rescale) -> QuantizedLayer {
+        let neuron = |align_shift, bias| NeuronParams {
+            block_rescale: Rescale {
+                multiplier: 3,
+                shift: 4,
+            },
+            align_shift,
+            bias,
+            output_rescale,
+        };
         QuantizedLayer {
             bits: 4,
             inputs: 5,
             outputs: 2,
             weights: vec![3, -2, 7, 1, -7, /**/ 0, 1, -1, 0, 2],
             block: 2,
-            block_rescale: Rescale {
-                multiplier: 3,
-                shift: 4,
-            },
-            align_shift: 1,
-            bias: vec![-3, 2],
-            activation,
+            relu,
+            neurons: vec![neuron(1, -3), neuron(0, 2)],
             scales: LayerScales {
                 input: 1.0,
                 weight: 1.0,
-                block: 1.0,
-                aligned: 1.0,
                 output: 1.0,
             },
         }
     }
 
+    const IDENTITY: Rescale = Rescale {
+        multiplier: 1,
+        shift: 0,
+    };
+
     #[test]
     fn two_phase_product_by_hand() {
-        let l = layer(None);
+        let l = layer(false, IDENTITY);
         let x = [15, 4, 10, 9, 2];
         // Neuron 0, blocks (45 - 8) = 37, (70 + 9) = 79, -14.
         assert_eq!(
@@ -377,9 +413,9 @@ mod tests {
             vec![37, 79, -14]
         );
         // * 3 / 16 rounded: 111 -> 7 (6.94), 237 -> 15 (14.8) clamped to 7, -42 -> -3 (-2.6).
-        assert_eq!(l.block_output(37), 7);
-        assert_eq!(l.block_output(79), 7);
-        assert_eq!(l.block_output(-14), -3);
+        assert_eq!(l.block_output(0, 37), 7);
+        assert_eq!(l.block_output(0, 79), 7);
+        assert_eq!(l.block_output(0, -14), -3);
         assert_eq!(l.accumulate(0, &x), 11);
         // Aligned with beta = -3 two units up: (round(11 / 2) = 6) - 3 = 3, halved: 2 (1.5 up).
         assert_eq!(l.aligned(0, 11), 2);
@@ -398,20 +434,33 @@ mod tests {
 
     #[test]
     fn relu_and_output_scale_saturate_to_n_bits() {
-        let l = layer(Some(Rescale {
-            multiplier: 5,
-            shift: 1,
-        }));
+        let l = layer(
+            true,
+            Rescale {
+                multiplier: 5,
+                shift: 1,
+            },
+        );
         // z = aligned(a): a = 11 -> 2 -> 2 * 5 / 2 = 5; a = 100 -> (50 - 3 + 1) >> 1 = 24 -> 60,
         // clamped to U = 15; a = -20 -> (-10 - 3 + 1) >> 1 = -6 -> ReLU 0.
         assert_eq!(l.neuron_output(0, 11), 5);
         assert_eq!(l.neuron_output(0, 100), 15);
         assert_eq!(l.neuron_output(0, -20), 0);
+        // The logits are rescaled too, but neither rectified nor saturated: -5 * 3 / 2 = -7.5
+        // rounds up to -7, 20 * 3 / 2 = 30.
+        let logits = layer(
+            false,
+            Rescale {
+                multiplier: 3,
+                shift: 1,
+            },
+        );
+        assert_eq!((logits.activate(0, -5), logits.activate(0, 20)), (-7, 30));
     }
 
     #[test]
     fn ranges_hold_every_reachable_accumulator() {
-        let l = layer(None);
+        let l = layer(false, IDENTITY);
         // Neuron 0, block 0: weights (3, -2) on [0, 15]: p in [-30, 45].
         assert_eq!(l.partial_range(0, 0), Interval { lo: -30, hi: 45 });
         // Blocks: [-30, 45] -> [-6, 7]; (7, 1) -> [0, 120] -> [0, 7]; (-7) -> [-105, 0] -> [-7, 0].
@@ -442,20 +491,17 @@ mod tests {
     fn validation_refuses_inconsistent_models() {
         let good = QuantizedMlp {
             bits: 4,
-            layers: vec![layer(None)],
+            layers: vec![layer(false, IDENTITY)],
         };
         good.validate().unwrap();
         let mut bad = good.clone();
         bad.layers[0].weights[0] = 8;
         assert!(bad.validate().is_err());
         let mut bad = good.clone();
-        bad.layers[0].activation = Some(Rescale {
-            multiplier: 1,
-            shift: 0,
-        });
+        bad.layers[0].relu = true;
         assert!(bad.validate().is_err());
         let mut bad = good.clone();
-        bad.layers[0].bias.pop();
+        bad.layers[0].neurons.pop();
         assert!(bad.validate().is_err());
         let mut bad = good;
         bad.bits = 9;

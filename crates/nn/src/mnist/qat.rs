@@ -11,7 +11,7 @@
 
 use ndarray::{s, Array2, ArrayView2, Axis};
 
-use super::integer::{LayerScales, QuantizedLayer, QuantizedMlp};
+use super::integer::{LayerScales, NeuronParams, QuantizedLayer, QuantizedMlp};
 use super::model::{Dense, FloatMlp};
 use super::projection::{alternating_projection, project, refine, signed_max};
 use super::scaling::{Rescale, RunningMax};
@@ -41,8 +41,13 @@ fn for_each_block(
     }
 }
 
-fn max_abs(a: &Array2<f32>) -> f32 {
-    a.fold(0f32, |m, v| m.max(v.abs()))
+/// Raises `max[k]` to the largest `|a[r][k]|`.
+fn column_max_abs(a: &Array2<f32>, max: &mut [f32]) {
+    for row in a.rows() {
+        for (m, v) in max.iter_mut().zip(row) {
+            *m = m.max(v.abs());
+        }
+    }
 }
 
 /// A float network with the state of its quantization.
@@ -52,8 +57,9 @@ pub struct QatNet {
     pub bits: u32,
     /// Phase-one block size of each layer.
     pub blocks: Vec<usize>,
-    /// Running maximum of `|p|` (real value) of each layer.
-    pub block_max: Vec<RunningMax>,
+    /// Running maximum of `|p[k][j]|` (real value) over the blocks of each neuron of each
+    /// layer.
+    pub block_max: Vec<Vec<RunningMax>>,
     /// Running maximum of `ReLU(z)` (real value) of each hidden layer.
     pub output_max: Vec<RunningMax>,
     /// Scalar of each weight matrix, where its alternating projection stands.
@@ -76,6 +82,11 @@ impl QatNet {
             .iter()
             .map(|d| alternating_projection(weights(d), bits, MAX_PROJECTIONS).scale)
             .collect();
+        let block_max = float
+            .layers
+            .iter()
+            .map(|d| vec![RunningMax::new(rho); d.outputs()])
+            .collect();
         let mut net = Self {
             blocks: float
                 .layers
@@ -84,7 +95,7 @@ impl QatNet {
                 .collect(),
             shadow: float,
             bits,
-            block_max: vec![RunningMax::new(rho); layers],
+            block_max,
             output_max: vec![RunningMax::new(rho); layers - 1],
             weight_scales,
         };
@@ -96,21 +107,22 @@ impl QatNet {
     }
 
     /// The maxima of the scaling layers' inputs in the float network, in the order
-    /// [`Trace::maxima`] uses: block sums of layer 0, its outputs, block sums of layer 1, ...
-    fn float_maxima(&self, x: ArrayView2<f32>) -> Vec<f32> {
+    /// [`Trace::maxima`] uses: per-neuron block maxima of layer 0, its output maximum, those
+    /// of layer 1, ...
+    fn float_maxima(&self, x: ArrayView2<f32>) -> Vec<Vec<f32>> {
         let mut maxima = Vec::new();
         let mut a = x.to_owned();
         for (d, &block) in self.shadow.layers.iter().zip(&self.blocks) {
-            let mut block_max = 0f32;
+            let mut block_max = vec![0f32; d.outputs()];
             for_each_block(a.view(), &d.w, block, |p| {
-                block_max = block_max.max(max_abs(&p))
+                column_max_abs(&p, &mut block_max)
             });
             maxima.push(block_max);
             let z = a.dot(&d.w.t()) + &d.b;
             a = z.mapv(|v| v.max(0.0));
-            maxima.push(a.fold(0f32, |m, &v| m.max(v)));
+            maxima.push(vec![a.fold(0f32, |m, &v| m.max(v))]);
         }
-        maxima.pop(); // the logits have no scaling layer
+        maxima.pop(); // the logits have no output scaling layer
         maxima
     }
 
@@ -131,7 +143,7 @@ impl QatNet {
                     self.bits,
                     self.blocks[l],
                     input_scale,
-                    running(&self.block_max[l]),
+                    &self.block_max[l].iter().map(running).collect::<Vec<_>>(),
                     (l < last).then(|| running(&self.output_max[l])),
                 );
                 input_scale = layer.scales.output;
@@ -154,54 +166,69 @@ fn running(m: &RunningMax) -> f64 {
     m.value.expect("calibrated at construction").max(1e-12) as f64
 }
 
-/// One layer in integers, given the weight scalar, the real value of one input unit and the
-/// real maxima of its block sums and (hidden layers) of its ReLU outputs.
+/// Precision of the secure scales' multipliers: the output units of a layer's neurons agree
+/// to `2^-8`, so the next layer sees them as one unit.
+const MULTIPLIER_BITS: u32 = 8;
+
+/// One layer in integers, given the weight scalar, the real value of one input unit, the real
+/// maxima of each neuron's block sums and, for hidden layers, of their ReLU outputs.
 fn quantize_layer(
     d: &Dense,
     weight_scale: f64,
     bits: u32,
     block: usize,
     input_scale: f64,
-    block_max: f64,
+    block_max: &[f64],
     output_max: Option<f64>,
 ) -> QuantizedLayer {
     let q = signed_max(bits) as f64;
-    let u = ((1u64 << bits) - 1) as f64;
-    // p (integer) * input_scale * weight_scale is the real block sum; its maximum goes to Q.
+    // p (integer) * input_scale * weight_scale is the real block sum.
     let product_unit = input_scale * weight_scale;
-    let block_rescale = Rescale::approximate(q * product_unit / block_max, bits);
-    let block_unit = product_unit / block_rescale.factor();
-    // The bias unit is the accumulator's times the smallest power of two that keeps every
-    // bias within the accumulator's range, nb * Q.
+    // The bias unit is the accumulator's times the smallest power of two that keeps the bias
+    // within the accumulator's range, nb * Q.
     let range = d.inputs().div_ceil(block) as f64 * q;
-    let bias_max = d.b.fold(0f32, |m, v| m.max(v.abs())) as f64;
-    let mut align_shift = 0;
-    while align_shift < 40 && bias_max / (block_unit * 2f64.powi(align_shift as i32)) > range {
-        align_shift += 1;
-    }
-    let bias_unit = block_unit * 2f64.powi(align_shift as i32);
-    let aligned = 2.0 * bias_unit;
-    let activation = output_max.map(|m| Rescale::approximate(u * aligned / m, bits));
+    let aligned: Vec<(Rescale, u32, i64, f64)> = block_max
+        .iter()
+        .zip(&d.b)
+        .map(|(&max, &b)| {
+            // Each neuron's largest block sum goes to Q.
+            let block_rescale = Rescale::approximate(q * product_unit / max, MULTIPLIER_BITS);
+            let block_unit = product_unit / block_rescale.factor();
+            let mut shift = 0;
+            while shift < 40 && (b as f64).abs() / (block_unit * 2f64.powi(shift as i32)) > range {
+                shift += 1;
+            }
+            let bias_unit = block_unit * 2f64.powi(shift as i32);
+            let bias = (b as f64 / bias_unit).round() as i64;
+            (block_rescale, shift, bias, 2.0 * bias_unit)
+        })
+        .collect();
+    // Hidden outputs: the running maximum goes to U. Logits: the finest unit among the
+    // neurons, so that no logit loses precision.
+    let output = match output_max {
+        Some(m) => m / ((1u64 << bits) - 1) as f64,
+        None => aligned.iter().map(|a| a.3).fold(f64::INFINITY, f64::min),
+    };
     QuantizedLayer {
         bits,
         inputs: d.inputs(),
         outputs: d.outputs(),
         weights: project(weights(d), weight_scale, signed_max(bits)),
         block,
-        block_rescale,
-        align_shift,
-        bias: d
-            .b
-            .iter()
-            .map(|&b| (b as f64 / bias_unit).round() as i64)
+        relu: output_max.is_some(),
+        neurons: aligned
+            .into_iter()
+            .map(|(block_rescale, align_shift, bias, unit)| NeuronParams {
+                block_rescale,
+                align_shift,
+                bias,
+                output_rescale: Rescale::approximate(unit / output, MULTIPLIER_BITS),
+            })
             .collect(),
-        activation,
         scales: LayerScales {
             input: input_scale,
             weight: weight_scale,
-            block: block_unit,
-            aligned,
-            output: activation.map_or(aligned, |r| aligned / r.factor()),
+            output,
         },
     }
 }
@@ -252,24 +279,29 @@ impl Pass for QatPass {
         let last = self.model.layers.len() - 1;
         for (l, layer) in self.model.layers.iter().enumerate() {
             let mut sum = Array2::<f32>::zeros((a.nrows(), layer.outputs));
-            let mut block_max = 0f32;
+            let mut block_max = vec![0f32; layer.outputs];
             for_each_block(a.view(), &self.levels[l], layer.block, |p| {
-                block_max = block_max.max(max_abs(&p));
-                sum += &p.mapv(|v| layer.block_output(v as i64) as f32);
+                column_max_abs(&p, &mut block_max);
+                for ((r, k), &v) in p.indexed_iter() {
+                    sum[[r, k]] += layer.block_output(k, v as i64) as f32;
+                }
             });
-            let product_unit = layer.scales.input * layer.scales.weight;
-            trace.maxima.push((block_max as f64 * product_unit) as f32);
-            let z = Array2::from_shape_fn(sum.dim(), |(r, k)| layer.aligned(k, sum[[r, k]] as i64));
-            let aligned = layer.scales.aligned as f32;
-            trace.inputs.push(a * layer.scales.input as f32);
-            if l == last {
-                trace.logits = z.mapv(|v| v as f32 * aligned);
-                break;
-            }
+            let product_unit = (layer.scales.input * layer.scales.weight) as f32;
             trace
                 .maxima
-                .push(z.fold(0, |m: i64, &v| m.max(v)) as f32 * aligned);
-            let y = z.mapv(|v| layer.activate(v));
+                .push(block_max.iter().map(|m| m * product_unit).collect());
+            let z = Array2::from_shape_fn(sum.dim(), |(r, k)| layer.aligned(k, sum[[r, k]] as i64));
+            let y = Array2::from_shape_fn(z.dim(), |(r, k)| layer.activate(k, z[[r, k]]));
+            trace.inputs.push(a * layer.scales.input as f32);
+            if l == last {
+                trace.logits = y.mapv(|v| (v as f64 * layer.scales.output) as f32);
+                break;
+            }
+            let relu_max = z
+                .indexed_iter()
+                .map(|((_, k), &v)| v.max(0) as f64 * layer.aligned_unit(k))
+                .fold(0f64, f64::max);
+            trace.maxima.push(vec![relu_max as f32]);
             // The straight-through gradient passes where neither ReLU nor saturation cuts.
             trace.gates.push(Array2::from_shape_fn(z.dim(), |i| {
                 f32::from(z[i] > 0 && (y[i] as f32) < u)
@@ -298,13 +330,15 @@ impl Learner for QatNet {
         &mut self.shadow
     }
 
-    /// Maxima come in [`Trace::maxima`] order: block sums and output of each hidden layer,
-    /// then the block sums of the last.
-    fn observe(&mut self, maxima: &[f32]) {
+    /// Maxima come in [`Trace::maxima`] order: per-neuron block maxima and output maximum
+    /// of each hidden layer, then the block maxima of the last.
+    fn observe(&mut self, maxima: &[Vec<f32>]) {
         for (l, pair) in maxima.chunks(2).enumerate() {
-            self.block_max[l].update(pair[0]);
-            if let Some(&out) = pair.get(1) {
-                self.output_max[l].update(out);
+            for (m, &v) in self.block_max[l].iter_mut().zip(&pair[0]) {
+                m.update(v);
+            }
+            if let Some(out) = pair.get(1) {
+                self.output_max[l].update(out[0]);
             }
         }
     }
@@ -328,7 +362,7 @@ mod tests {
     }
 
     fn integer_logits(q: &QuantizedMlp, x: &Array2<f32>) -> Array2<f32> {
-        let unit = q.layers.last().unwrap().scales.aligned;
+        let unit = q.layers.last().unwrap().scales.output;
         let rows: Vec<f32> = x
             .axis_iter(Axis(0))
             .flat_map(|r| {
@@ -358,7 +392,7 @@ mod tests {
             assert!(err < tolerance, "{bits} bits: relative RMS error {err}");
             // The training-time simulation follows the integer evaluator closely.
             // The training-time pass computes exactly what the integer evaluator computes.
-            let unit = q.layers.last().unwrap().scales.aligned as f32;
+            let unit = q.layers.last().unwrap().scales.output as f32;
             let sim = QatPass::new(q.clone()).forward(x.view()).logits;
             let int = integer_logits(&q, &x);
             assert!(
@@ -398,7 +432,7 @@ mod tests {
         let labels: Vec<u8> = crate::mnist::model::argmax_rows(x.slice(s![.., ..4]));
         let float = FloatMlp::init(&[16, 10, 4], 6);
         let mut net = QatNet::new(float.clone(), 3, 0.5, x.view(), 40);
-        let before = net.block_max[0].value;
+        let before = net.block_max[0][0].value;
         let config = SgdConfig {
             epochs: 30,
             batch: 20,
@@ -409,7 +443,7 @@ mod tests {
         };
         let history = train(&mut net, &x, &labels, &config, |_| ()).unwrap();
         assert_ne!(net.shadow, float);
-        assert_ne!(net.block_max[0].value, before);
+        assert_ne!(net.block_max[0][0].value, before);
         assert!(history.last().unwrap().loss < history[0].loss);
         // Fine-tuned weights are never used raw: the quantized model is what predicts.
         let q = net.to_quantized();

@@ -22,8 +22,9 @@ pub struct Trace {
     /// (1 where the ReLU passes, 0 where it or a saturation cuts).
     pub gates: Vec<Array2<f32>>,
     pub logits: Array2<f32>,
-    /// The largest magnitude each scaling layer saw (quantized passes only).
-    pub maxima: Vec<f32>,
+    /// The largest magnitudes each scaling layer saw, one per maximum it tracks (quantized
+    /// passes only).
+    pub maxima: Vec<Vec<f32>>,
 }
 
 /// A network a batch runs through.
@@ -40,7 +41,7 @@ pub trait Learner {
     fn pass(&mut self) -> Self::Pass;
     fn shadow_mut(&mut self) -> &mut FloatMlp;
     /// The maxima of one batch, for running statistics.
-    fn observe(&mut self, maxima: &[f32]);
+    fn observe(&mut self, maxima: &[Vec<f32>]);
 }
 
 impl Learner for FloatMlp {
@@ -54,7 +55,7 @@ impl Learner for FloatMlp {
         self
     }
 
-    fn observe(&mut self, _: &[f32]) {}
+    fn observe(&mut self, _: &[Vec<f32>]) {}
 }
 
 /// Softmax cross-entropy gradients of one chunk, scaled by `scale` (one over the batch size),
@@ -174,13 +175,18 @@ pub fn train<L: Learner>(
                 })
                 .collect();
             let mut grads = None;
-            let mut maxima: Vec<f32> = Vec::new();
+            let mut maxima: Vec<Vec<f32>> = Vec::new();
             let mut batch_loss = 0.0;
             for (g, l, c, m) in results {
                 batch_loss += l;
                 correct += c;
-                maxima.resize(m.len(), 0.0);
-                maxima.iter_mut().zip(&m).for_each(|(a, &b)| *a = a.max(b));
+                if maxima.is_empty() {
+                    maxima = m;
+                } else {
+                    for (a, b) in maxima.iter_mut().flatten().zip(m.iter().flatten()) {
+                        *a = a.max(*b);
+                    }
+                }
                 grads = Some(match grads {
                     None => g,
                     Some(acc) => add_grads(acc, &g),
