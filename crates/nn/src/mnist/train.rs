@@ -72,9 +72,12 @@ pub fn backward(
         let max = row.fold(f32::NEG_INFINITY, |m, &v| m.max(v));
         let best = row.iter().position(|&v| v == max).unwrap_or(0);
         correct += usize::from(best == label as usize);
+        // -log softmax through log-sum-exp: finite even where the label's probability
+        // underflows.
+        loss -= f64::from(row[label as usize] - max);
         row.mapv_inplace(|v| (v - max).exp());
         let sum = row.sum();
-        loss -= f64::from((row[label as usize] / sum).ln());
+        loss += f64::from(sum.ln());
         row.mapv_inplace(|v| v / sum * scale);
         row[label as usize] -= scale;
     }
