@@ -8,7 +8,7 @@ use std::time::Instant;
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 use shroud_nn::mnist::idx::{load_set, MnistSet};
-use shroud_nn::mnist::integer::QuantizedMlp;
+use shroud_nn::mnist::integer::{Interval, QuantizedMlp};
 use shroud_nn::mnist::model::{accuracy, predict_rows, FloatMlp, MNIST_SIZES};
 use shroud_nn::mnist::qat::QatNet;
 use shroud_nn::mnist::saved::SavedModel;
@@ -179,22 +179,19 @@ pub fn quantize(args: &QuantizeArgs) -> anyhow::Result<()> {
         t.elapsed().as_secs_f64(),
         test.len()
     );
+    let show = |r: Interval| format!("[{}, {}] ({} bits)", r.lo, r.hi, r.bits());
+    println!("accumulator ranges (p phase one, a block sums, z after the bias, y output):");
     for (l, layer) in model.layers.iter().enumerate() {
         let r = layer.ranges();
         println!(
-            "layer {l}: {}x{}, blocks of {}; phase-one sums in [{}, {}] ({} bits), block sums in [{}, {}] ({} bits), after the bias in [{}, {}] ({} bits)",
+            "layer {l}: {}x{}, blocks of {}; p {}, a {}, z {}, y {}",
             layer.outputs,
             layer.inputs,
             layer.block,
-            r.partial.lo,
-            r.partial.hi,
-            r.partial.bits(),
-            r.sum.lo,
-            r.sum.hi,
-            r.sum.bits(),
-            r.aligned.lo,
-            r.aligned.hi,
-            r.aligned.bits()
+            show(r.partial),
+            show(r.sum),
+            show(r.aligned),
+            show(r.output)
         );
     }
     write_model(&SavedModel::Quantized(model), &args.out)

@@ -117,11 +117,13 @@ pub struct QuantizedLayer {
     pub scales: LayerScales,
 }
 
-fn signed_max(bits: u32) -> i64 {
+/// `Q = 2^(N-1) - 1`, the largest magnitude of a signed `N`-bit level.
+pub fn signed_max(bits: u32) -> i64 {
     (1 << (bits - 1)) - 1
 }
 
-fn unsigned_max(bits: u32) -> i64 {
+/// `U = 2^N - 1`, the largest unsigned `N`-bit level.
+pub fn unsigned_max(bits: u32) -> i64 {
     (1 << bits) - 1
 }
 

@@ -12,15 +12,12 @@
 //! reaches a fixed point, where it stops, or earlier once the scale has settled; either way
 //! the levels returned are the projection for the scale returned.
 
+use super::integer::signed_max;
+
 /// Relative change of the scale below which the iteration counts as converged: on large
 /// tensors the last steps move a handful of weights across rounding boundaries for hundreds of
 /// iterations while the scale changes in its ninth digit.
 const SETTLED: f64 = 1e-9;
-
-/// The largest magnitude of an `N`-bit signed level, `2^(N-1) - 1`.
-pub fn signed_max(bits: u32) -> i32 {
-    (1 << (bits - 1)) - 1
-}
 
 /// `w * levels` approximates the projected tensor.
 #[derive(Clone, Debug, PartialEq)]
@@ -74,7 +71,7 @@ pub fn alternating_projection(w: &[f32], bits: u32, max_iterations: usize) -> Pr
 /// The same iteration from any positive starting scale; fine-tuning restarts it from the
 /// previous batch's scale, which the slightly moved weights leave close to a fixed point.
 pub fn refine(w: &[f32], bits: u32, start: f64, max_iterations: usize) -> Projection {
-    let q = signed_max(bits);
+    let q = signed_max(bits) as i32;
     let mut scale = start;
     let mut levels = project(w, scale, q);
     let mut iterations = 1;
@@ -132,7 +129,7 @@ mod tests {
                 .collect();
             let p = alternating_projection(&w, bits, 5000);
             assert!(p.iterations < 5000, "{bits} bits: no fixed point");
-            let q = signed_max(bits);
+            let q = signed_max(bits) as i32;
             // A fixed point: each factor is optimal for the other.
             assert_eq!(project(&w, p.scale, q), p.levels);
             assert!((best_scale(&w, &p.levels).unwrap() - p.scale).abs() < 1e-12);
@@ -153,7 +150,7 @@ mod tests {
         // rounded projection has the smallest error.
         let w = [0.8f32, -0.35, 0.1];
         for (bits, scale) in [(2, 0.5), (3, 0.3), (3, 0.12), (4, 0.07)] {
-            let q = signed_max(bits);
+            let q = signed_max(bits) as i32;
             let best = project(&w, scale, q);
             let err = |l: &[i32]| {
                 Projection {

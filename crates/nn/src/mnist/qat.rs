@@ -5,15 +5,18 @@
 //! [`QuantizedMlp`]: weights projected onto their levels, and the secure scales that map each
 //! running maximum onto the top of its integer range. The scalars come from alternating
 //! projection, run to convergence on the float weights and continued from where it stood
-//! before every fine-tuning batch. Fine-tuning runs every batch forward through that quantized network
-//! (simulated in floats, batched; [`QatPass`]), observes the maxima it meets, and
-//! back-propagates straight through the roundings into the shadow weights.
+//! before every fine-tuning batch. Fine-tuning runs every batch forward through that
+//! quantized network ([`QatPass`], batched and bit-exact with the integer evaluator),
+//! observes the maxima it meets, and back-propagates straight through the roundings into the
+//! shadow weights.
 
 use ndarray::{s, Array2, ArrayView2, Axis};
 
-use super::integer::{LayerScales, NeuronParams, QuantizedLayer, QuantizedMlp};
+use super::integer::{
+    signed_max, unsigned_max, LayerScales, NeuronParams, QuantizedLayer, QuantizedMlp,
+};
 use super::model::{Dense, FloatMlp};
-use super::projection::{alternating_projection, project, refine, signed_max};
+use super::projection::{alternating_projection, project, refine};
 use super::scaling::{Rescale, RunningMax};
 use super::train::{Learner, Pass, Trace};
 
@@ -27,7 +30,7 @@ pub fn block_size(inputs: usize) -> usize {
     (inputs as f64).sqrt().ceil() as usize
 }
 
-/// The product of `x` with each block of columns of `w`: the phase-one sums, as real values.
+/// Hands `f` the product of `x` with each block of columns of `w`: the phase-one sums.
 fn for_each_block(
     x: ArrayView2<f32>,
     w: &Array2<f32>,
@@ -128,8 +131,7 @@ impl QatNet {
 
     /// The integer network the shadow weights and running maxima define now.
     pub fn to_quantized(&self) -> QuantizedMlp {
-        let unsigned = ((1u64 << self.bits) - 1) as f64;
-        let mut input_scale = 1.0 / unsigned;
+        let mut input_scale = 1.0 / unsigned_max(self.bits) as f64;
         let last = self.shadow.layers.len() - 1;
         let layers = self
             .shadow
@@ -206,14 +208,14 @@ fn quantize_layer(
     // Hidden outputs: the running maximum goes to U. Logits: the finest unit among the
     // neurons, so that no logit loses precision.
     let output = match output_max {
-        Some(m) => m / ((1u64 << bits) - 1) as f64,
+        Some(m) => m / unsigned_max(bits) as f64,
         None => aligned.iter().map(|a| a.3).fold(f64::INFINITY, f64::min),
     };
     QuantizedLayer {
         bits,
         inputs: d.inputs(),
         outputs: d.outputs(),
-        weights: project(weights(d), weight_scale, signed_max(bits)),
+        weights: project(weights(d), weight_scale, signed_max(bits) as i32),
         block,
         relu: output_max.is_some(),
         neurons: aligned
@@ -272,7 +274,7 @@ impl QatPass {
 impl Pass for QatPass {
     /// `x` holds grey levels scaled to `[0, 1]`.
     fn forward(&self, x: ArrayView2<f32>) -> Trace {
-        let u = ((1u32 << self.model.bits) - 1) as f32;
+        let u = unsigned_max(self.model.bits) as f32;
         let mut trace = Trace::default();
         // round(g * U / 255), ties up, as `QuantizedMlp::quantize_image`.
         let mut a = x.mapv(|v| ((v * 255.0).round() * u / 255.0 + 0.5).floor());
