@@ -15,6 +15,7 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 use shroud_nn::mlp::TrainConfig;
+use shroud_nn::mnist::qat::QuantConfig;
 use shroud_nn::mnist::train::SgdConfig;
 
 #[derive(Parser)]
@@ -114,6 +115,9 @@ enum MnistCommand {
         /// Decay of the running maxima of the scaling layers.
         #[arg(long, default_value_t = 0.99)]
         rho: f32,
+        /// Inputs per phase-one block (default: the square root of each layer's inputs).
+        #[arg(long)]
+        block: Option<usize>,
         /// Training images the running maxima start from.
         #[arg(long, default_value_t = 5000)]
         calibration: usize,
@@ -211,14 +215,14 @@ fn main() -> anyhow::Result<()> {
                 epochs,
                 lr,
                 rho,
+                block,
                 calibration,
                 seed,
                 data,
                 model,
                 out,
             } => mnist::quantize(&mnist::QuantizeArgs {
-                bits,
-                rho,
+                quant: QuantConfig { bits, rho, block },
                 calibration,
                 config: SgdConfig {
                     epochs,

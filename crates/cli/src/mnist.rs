@@ -10,7 +10,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use shroud_nn::mnist::idx::{load_set, MnistSet};
 use shroud_nn::mnist::integer::{Interval, QuantizedMlp};
 use shroud_nn::mnist::model::{accuracy, predict_rows, FloatMlp, MNIST_SIZES};
-use shroud_nn::mnist::qat::QatNet;
+use shroud_nn::mnist::qat::{QatNet, QuantConfig};
 use shroud_nn::mnist::saved::SavedModel;
 use shroud_nn::mnist::train::{train, SgdConfig};
 
@@ -122,8 +122,7 @@ fn integer_accuracy(model: &QuantizedMlp, test: &MnistSet) -> f64 {
 }
 
 pub struct QuantizeArgs {
-    pub bits: u32,
-    pub rho: f32,
+    pub quant: QuantConfig,
     pub calibration: usize,
     pub config: SgdConfig,
     pub data: PathBuf,
@@ -142,31 +141,25 @@ pub fn quantize(args: &QuantizeArgs) -> anyhow::Result<()> {
             args.model.display()
         ),
     };
-    if !(2..=8).contains(&args.bits) {
+    if !(2..=8).contains(&args.quant.bits) {
         anyhow::bail!("--bits must be in 2..=8");
     }
     let train_set = load(&args.data, "train")?;
     let test = load(&args.data, "t10k")?;
     let t = Instant::now();
     let calibration = train_set.take(args.calibration).features();
-    let mut net = QatNet::new(
-        float,
-        args.bits,
-        args.rho,
-        calibration.view(),
-        args.config.batch,
-    );
+    let mut net = QatNet::new(float, &args.quant, calibration.view(), args.config.batch);
     let before = integer_accuracy(&net.to_quantized(), &test);
     println!(
         "{} bits: calibrated on {} training images, before fine-tuning: test accuracy {before:.4} ({:.1} s)",
-        args.bits,
+        args.quant.bits,
         calibration.nrows(),
         t.elapsed().as_secs_f64()
     );
     if args.config.epochs > 0 {
         println!(
             "fine-tuning with shadow weights: SGD lr {} momentum {}, batch {}, {} epochs, running maxima rho {}",
-            args.config.lr, args.config.momentum, args.config.batch, args.config.epochs, args.rho
+            args.config.lr, args.config.momentum, args.config.batch, args.config.epochs, args.quant.rho
         );
         run_sgd(&mut net, &train_set, &args.config)?;
     }
@@ -175,7 +168,7 @@ pub fn quantize(args: &QuantizeArgs) -> anyhow::Result<()> {
     let acc = integer_accuracy(&model, &test);
     println!(
         "{} bits: integer evaluator test accuracy {acc:.4} ({:.1} s for {} images)",
-        args.bits,
+        args.quant.bits,
         t.elapsed().as_secs_f64(),
         test.len()
     );

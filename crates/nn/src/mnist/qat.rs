@@ -24,10 +24,34 @@ use super::train::{Learner, Pass, Trace};
 /// from `w_0`, and a handful from the previous batch's scale.
 const MAX_PROJECTIONS: usize = 5000;
 
-/// Inputs per phase-one block: `ceil(sqrt(n))`, so that blocks and block sums have about the
-/// same number of terms.
-pub fn block_size(inputs: usize) -> usize {
-    (inputs as f64).sqrt().ceil() as usize
+/// How a float network is quantized.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct QuantConfig {
+    pub bits: u32,
+    /// Decay of the running maxima.
+    pub rho: f32,
+    /// Inputs per phase-one block; `None` for `ceil(sqrt(n))` in a layer of `n` inputs, so
+    /// that blocks and block sums have about the same number of terms. Smaller blocks narrow
+    /// the phase-one sums (for an engine with a small message space) and cost more secure
+    /// scales.
+    pub block: Option<usize>,
+}
+
+impl QuantConfig {
+    pub fn new(bits: u32) -> Self {
+        Self {
+            bits,
+            rho: 0.99,
+            block: None,
+        }
+    }
+
+    /// The block size of a layer with `inputs` inputs.
+    pub fn block_size(&self, inputs: usize) -> usize {
+        self.block
+            .unwrap_or((inputs as f64).sqrt().ceil() as usize)
+            .clamp(1, inputs)
+    }
 }
 
 /// Hands `f` the product of `x` with each block of columns of `w`: the phase-one sums.
@@ -74,11 +98,11 @@ impl QatNet {
     /// calibration images, taken in batches of `batch` rows.
     pub fn new(
         float: FloatMlp,
-        bits: u32,
-        rho: f32,
+        config: &QuantConfig,
         calibration: ArrayView2<f32>,
         batch: usize,
     ) -> Self {
+        let (bits, rho) = (config.bits, config.rho);
         let layers = float.layers.len();
         let weight_scales = float
             .layers
@@ -94,7 +118,7 @@ impl QatNet {
             blocks: float
                 .layers
                 .iter()
-                .map(|d| block_size(d.inputs()))
+                .map(|d| config.block_size(d.inputs()))
                 .collect(),
             shadow: float,
             bits,
@@ -353,6 +377,13 @@ mod tests {
     use rand::{Rng, SeedableRng};
     use rand_chacha::ChaCha8Rng;
 
+    fn config(bits: u32) -> QuantConfig {
+        QuantConfig {
+            rho: 0.9,
+            ..QuantConfig::new(bits)
+        }
+    }
+
     fn random_inputs(rows: usize, cols: usize, seed: u64) -> Array2<f32> {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         // Multiples of 1/255, like grey levels, so that 8-bit inputs are exact.
@@ -387,7 +418,7 @@ mod tests {
         // Without fine-tuning, 4 bits and fewer are far from the float network; they are only
         // checked for agreement with the training-time pass.
         for (bits, tolerance) in [(8, 0.05), (6, 0.2), (4, f32::INFINITY), (2, f32::INFINITY)] {
-            let net = QatNet::new(float.clone(), bits, 0.9, x.view(), 50);
+            let net = QatNet::new(float.clone(), &config(bits), x.view(), 50);
             let q = net.to_quantized();
             q.validate().unwrap();
             let err = rms(&(&integer_logits(&q, &x) - &exact)) / rms(&exact);
@@ -410,11 +441,16 @@ mod tests {
     fn accumulators_stay_in_their_ranges() {
         let float = FloatMlp::init(&[36, 12, 4], 2);
         let x = random_inputs(100, 36, 3);
-        let q = QatNet::new(float, 4, 0.9, x.view(), 100).to_quantized();
+        let q = QatNet::new(float, &config(4), x.view(), 100).to_quantized();
         let ranges: Vec<_> = q.layers.iter().map(|l| l.ranges()).collect();
         let first = &q.layers[0];
         // Blocks of 6 inputs, 4-bit: |p| <= 15 * 7 * 6, |a| <= 6 blocks * 7.
         assert_eq!(first.block, 6);
+        let short = QuantConfig {
+            block: Some(4),
+            ..config(4)
+        };
+        assert_eq!((short.block_size(36), short.block_size(3)), (4, 3));
         assert!(ranges[0].partial.hi <= 630 && ranges[0].partial.lo >= -630);
         assert!(ranges[0].sum.hi <= 42 && ranges[0].sum.lo >= -42);
         for row in x.axis_iter(Axis(0)) {
@@ -433,7 +469,15 @@ mod tests {
         let x = random_inputs(120, 16, 8);
         let labels: Vec<u8> = crate::mnist::model::argmax_rows(x.slice(s![.., ..4]));
         let float = FloatMlp::init(&[16, 10, 4], 6);
-        let mut net = QatNet::new(float.clone(), 3, 0.5, x.view(), 40);
+        let mut net = QatNet::new(
+            float.clone(),
+            &QuantConfig {
+                rho: 0.5,
+                ..config(3)
+            },
+            x.view(),
+            40,
+        );
         let before = net.block_max[0][0].value;
         let config = SgdConfig {
             epochs: 30,

@@ -69,14 +69,15 @@ impl SavedModel {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mnist::qat::QatNet;
+    use crate::mnist::qat::{QatNet, QuantConfig};
     use ndarray::Array2;
 
     #[test]
     fn models_round_trip_and_anything_else_is_refused() {
         let float = FloatMlp::init(&[9, 4, 3], 1);
         let x = Array2::from_elem((4, 9), 0.5f32);
-        let quantized = QatNet::new(float.clone(), 3, 0.9, x.view(), 4).to_quantized();
+        let quantized =
+            QatNet::new(float.clone(), &QuantConfig::new(3), x.view(), 4).to_quantized();
         for model in [SavedModel::Float(float), SavedModel::Quantized(quantized)] {
             let bytes = model.to_bytes();
             assert_eq!(SavedModel::from_bytes(&bytes, "m").unwrap(), model);
