@@ -39,3 +39,13 @@ pub enum NnError {
     #[error(transparent)]
     Ckks(#[from] CkksError),
 }
+
+impl NnError {
+    /// For `map_err`: an I/O error on `path`.
+    pub(crate) fn io(path: &std::path::Path) -> impl FnOnce(std::io::Error) -> NnError + '_ {
+        move |source| NnError::Io {
+            path: path.display().to_string(),
+            source,
+        }
+    }
+}

@@ -97,13 +97,11 @@ pub fn parse_set(images: &[u8], labels: &[u8], name: &str) -> Result<MnistSet, N
 }
 
 fn read_gz(path: &Path) -> Result<Vec<u8>, NnError> {
-    let io = |source| NnError::Io {
-        path: path.display().to_string(),
-        source,
-    };
-    let file = std::fs::File::open(path).map_err(io)?;
+    let file = std::fs::File::open(path).map_err(NnError::io(path))?;
     let mut bytes = Vec::new();
-    GzDecoder::new(file).read_to_end(&mut bytes).map_err(io)?;
+    GzDecoder::new(file)
+        .read_to_end(&mut bytes)
+        .map_err(NnError::io(path))?;
     Ok(bytes)
 }
 

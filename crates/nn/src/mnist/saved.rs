@@ -49,20 +49,13 @@ impl SavedModel {
 
     pub fn save(&self, path: impl AsRef<Path>) -> Result<(), NnError> {
         let path = path.as_ref();
-        std::fs::write(path, self.to_bytes()).map_err(|source| NnError::Io {
-            path: path.display().to_string(),
-            source,
-        })
+        std::fs::write(path, self.to_bytes()).map_err(NnError::io(path))
     }
 
     pub fn load(path: impl AsRef<Path>) -> Result<Self, NnError> {
         let path = path.as_ref();
-        let name = path.display().to_string();
-        let bytes = std::fs::read(path).map_err(|source| NnError::Io {
-            path: name.clone(),
-            source,
-        })?;
-        Self::from_bytes(&bytes, &name)
+        let bytes = std::fs::read(path).map_err(NnError::io(path))?;
+        Self::from_bytes(&bytes, &path.display().to_string())
     }
 }
 
