@@ -20,7 +20,7 @@ use super::projection::{alternating_projection, project, refine};
 use super::scaling::{Rescale, RunningMax};
 use super::train::{Learner, Pass, Trace};
 
-/// Projections per alternating projection: trained 784x500 weights take about 1,300 at 8 bits
+/// Projections per alternating projection: trained 784x500 weights take about 1,200 at 8 bits
 /// from `w_0`, and a handful from the previous batch's scale.
 const MAX_PROJECTIONS: usize = 5000;
 
