@@ -12,14 +12,14 @@ use shroud_nn::mnist::integer::{Interval, QuantizedMlp};
 use shroud_nn::mnist::model::{accuracy, predict_rows, FloatMlp, MNIST_SIZES};
 use shroud_nn::mnist::qat::{QatNet, QuantConfig};
 use shroud_nn::mnist::saved::SavedModel;
-use shroud_nn::mnist::train::{train, SgdConfig};
+use shroud_nn::mnist::train::{train, Learner, SgdConfig};
 
-fn bar(len: usize, unit: &str) -> ProgressBar {
+fn batch_bar(len: usize) -> ProgressBar {
     let bar = ProgressBar::new(len as u64);
     bar.set_style(
-        ProgressStyle::with_template(&format!(
-            "[{{bar:30}}] {{pos}}/{{len}} {unit} {{elapsed_precise}} eta {{eta}} {{msg}}"
-        ))
+        ProgressStyle::with_template(
+            "[{bar:30}] {pos}/{len} batches {elapsed_precise} eta {eta} {msg}",
+        )
         .expect("valid template")
         .progress_chars("=> "),
     );
@@ -39,15 +39,15 @@ fn write_model(model: &SavedModel, out: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// SGD epochs with a progress bar over all batches; returns the seconds they took.
-fn run_sgd<L: shroud_nn::mnist::train::Learner>(
+/// SGD epochs with a progress bar over all batches, then per-epoch figures and the time.
+fn run_sgd<L: Learner>(
     learner: &mut L,
     train_set: &MnistSet,
     config: &SgdConfig,
-) -> anyhow::Result<f64> {
+) -> anyhow::Result<()> {
     let x = train_set.features();
     let batches = train_set.len().div_ceil(config.batch);
-    let progress = bar(config.epochs * batches, "batches");
+    let progress = batch_bar(config.epochs * batches);
     let t = Instant::now();
     let mut recent = 0.0;
     let history = train(learner, &x, &train_set.labels, config, |loss| {
@@ -72,7 +72,7 @@ fn run_sgd<L: shroud_nn::mnist::train::Learner>(
         config.epochs,
         secs / config.epochs as f64
     );
-    Ok(secs)
+    Ok(())
 }
 
 pub fn train_float(data: &Path, config: &SgdConfig, out: &Path) -> anyhow::Result<()> {
@@ -101,7 +101,7 @@ fn float_accuracy(model: &FloatMlp, test: &MnistSet) -> f64 {
     accuracy(&predictions, &test.labels)
 }
 
-pub fn eval(data: &Path, model: &PathBuf) -> anyhow::Result<()> {
+pub fn eval(data: &Path, model: &Path) -> anyhow::Result<()> {
     let test = load(data, "t10k")?;
     let t = Instant::now();
     let (what, acc) = match SavedModel::load(model)? {
