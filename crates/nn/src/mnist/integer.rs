@@ -108,7 +108,7 @@ pub struct QuantizedLayer {
     pub inputs: usize,
     pub outputs: usize,
     /// `outputs x inputs`, row-major, in `[-Q, Q]`.
-    pub weights: Vec<i32>,
+    pub weights: Vec<i8>,
     /// Inputs per phase-one block.
     pub block: usize,
     /// Whether step 5 applies ReLU and saturation (hidden layers) or not (the logits).
@@ -136,7 +136,7 @@ impl QuantizedLayer {
         j * self.block..((j + 1) * self.block).min(self.inputs)
     }
 
-    fn row(&self, k: usize) -> &[i32] {
+    fn row(&self, k: usize) -> &[i8] {
         &self.weights[k * self.inputs..(k + 1) * self.inputs]
     }
 
@@ -147,7 +147,7 @@ impl QuantizedLayer {
         let p: i32 = self.row(k)[span.clone()]
             .iter()
             .zip(&x[span])
-            .map(|(w, x)| w * x)
+            .map(|(&w, x)| w as i32 * x)
             .sum();
         p as i64
     }
@@ -262,7 +262,7 @@ impl QuantizedLayer {
         if self.weights.len() != self.inputs * self.outputs || self.neurons.len() != self.outputs {
             return Err("weight or neuron count does not match the shape".into());
         }
-        if self.weights.iter().any(|w| w.abs() > q) {
+        if self.weights.iter().any(|&w| (w as i32).abs() > q) {
             return Err(format!("weights outside [-{q}, {q}]"));
         }
         let rescale_ok = |r: Rescale| r.multiplier >= 1 && r.multiplier <= 1 << 24 && r.shift <= 40;

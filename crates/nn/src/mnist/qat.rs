@@ -239,7 +239,11 @@ fn quantize_layer(
         bits,
         inputs: d.inputs(),
         outputs: d.outputs(),
-        weights: project(weights(d), weight_scale, signed_max(bits) as i32),
+        // Levels are within [-127, 127] for N <= 8.
+        weights: project(weights(d), weight_scale, signed_max(bits) as i32)
+            .into_iter()
+            .map(|w| w as i8)
+            .collect(),
         block,
         relu: output_max.is_some(),
         neurons: aligned
