@@ -8,12 +8,15 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 mod bench;
 mod demo;
 mod iris;
+mod mnist;
 mod plot;
 
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 use shroud_nn::mlp::TrainConfig;
+use shroud_nn::mnist::qat::QuantConfig;
+use shroud_nn::mnist::train::SgdConfig;
 
 #[derive(Parser)]
 #[command(name = "shroud", version, about = "Neural networks on encrypted data")]
@@ -30,6 +33,11 @@ enum Command {
     Iris {
         #[command(subcommand)]
         what: IrisCommand,
+    },
+    /// The quantized MNIST network: float training, quantization, accuracy.
+    Mnist {
+        #[command(subcommand)]
+        what: MnistCommand,
     },
     /// Timing tables, one `op logN value` line each (milliseconds, or bytes for sizes).
     Bench {
@@ -71,6 +79,65 @@ enum IrisCommand {
         #[arg(long, default_value_t = 5)]
         iterations: usize,
         #[arg(long, default_value = "datasets/iris/iris.csv")]
+        data: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum MnistCommand {
+    /// Train the float 784-500-256-10 ReLU network and save it.
+    Train {
+        #[arg(long, default_value_t = SgdConfig::float_default().epochs)]
+        epochs: usize,
+        #[arg(long, default_value_t = SgdConfig::float_default().batch)]
+        batch: usize,
+        #[arg(long, default_value_t = SgdConfig::float_default().lr)]
+        lr: f32,
+        /// Seed of the initial weights and the batch order.
+        #[arg(long, default_value_t = SgdConfig::float_default().seed)]
+        seed: u64,
+        /// Folder with the gzip IDX files.
+        #[arg(long, default_value = "datasets/mnist")]
+        data: PathBuf,
+        #[arg(long, default_value = "target/mnist/float.bin")]
+        out: PathBuf,
+    },
+    /// Quantize a float model to N bits (alternating projection, scaling layers), fine-tune
+    /// it with shadow weights, and save the integer model.
+    Quantize {
+        #[arg(long)]
+        bits: u32,
+        /// Fine-tuning epochs (0: calibration only).
+        #[arg(long, default_value_t = SgdConfig::fine_tune_default().epochs)]
+        epochs: usize,
+        #[arg(long, default_value_t = SgdConfig::fine_tune_default().lr)]
+        lr: f32,
+        /// Decay of the running maxima of the scaling layers.
+        #[arg(long, default_value_t = 0.99)]
+        rho: f32,
+        /// Inputs per phase-one block (default: the square root of each layer's inputs).
+        #[arg(long)]
+        block: Option<usize>,
+        /// Training images the running maxima start from.
+        #[arg(long, default_value_t = 5000)]
+        calibration: usize,
+        #[arg(long, default_value_t = SgdConfig::fine_tune_default().seed)]
+        seed: u64,
+        #[arg(long, default_value = "datasets/mnist")]
+        data: PathBuf,
+        /// The float model.
+        #[arg(long, default_value = "target/mnist/float.bin")]
+        model: PathBuf,
+        /// Default: target/mnist/q<bits>.bin.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Accuracy of a saved model (float, or quantized by the integer evaluator) on the
+    /// 10,000 test images.
+    Eval {
+        #[arg(long, default_value = "target/mnist/float.bin")]
+        model: PathBuf,
+        #[arg(long, default_value = "datasets/mnist")]
         data: PathBuf,
     },
 }
@@ -125,6 +192,50 @@ fn main() -> anyhow::Result<()> {
         Command::Iris {
             what: IrisCommand::Table4 { iterations, data },
         } => iris::table4(&data, iterations),
+        Command::Mnist { what } => match what {
+            MnistCommand::Train {
+                epochs,
+                batch,
+                lr,
+                seed,
+                data,
+                out,
+            } => {
+                let config = SgdConfig {
+                    epochs,
+                    batch,
+                    lr,
+                    seed,
+                    ..SgdConfig::float_default()
+                };
+                mnist::train_float(&data, &config, &out)
+            }
+            MnistCommand::Quantize {
+                bits,
+                epochs,
+                lr,
+                rho,
+                block,
+                calibration,
+                seed,
+                data,
+                model,
+                out,
+            } => mnist::quantize(&mnist::QuantizeArgs {
+                quant: QuantConfig { bits, rho, block },
+                calibration,
+                config: SgdConfig {
+                    epochs,
+                    lr,
+                    seed,
+                    ..SgdConfig::fine_tune_default()
+                },
+                data,
+                model,
+                out: out.unwrap_or_else(|| format!("target/mnist/q{bits}.bin").into()),
+            }),
+            MnistCommand::Eval { model, data } => mnist::eval(&data, &model),
+        },
         Command::Bench {
             what:
                 BenchWhat::Ckks {

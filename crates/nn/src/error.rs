@@ -14,10 +14,38 @@ pub enum NnError {
         line: usize,
         reason: String,
     },
+    #[error("{path}: magic number {found:#010x}, expected {expected:#010x} (not an IDX file of this kind)")]
+    IdxMagic {
+        path: String,
+        found: u32,
+        expected: u32,
+    },
+    #[error("{path}: truncated, {found} bytes where the header announces {expected}")]
+    IdxTruncated {
+        path: String,
+        expected: usize,
+        found: usize,
+    },
+    #[error("{path}: {reason}")]
+    MalformedIdx { path: String, reason: String },
+    #[error("{images} images but {labels} labels")]
+    CountMismatch { images: usize, labels: usize },
+    #[error("{path} is not a model: {reason}")]
+    NotAModel { path: String, reason: String },
     #[error("invalid configuration: {0}")]
     InvalidConfig(String),
     #[error("training diverged at epoch {epoch}: loss {loss}")]
     Diverged { epoch: usize, loss: f64 },
     #[error(transparent)]
     Ckks(#[from] CkksError),
+}
+
+impl NnError {
+    /// For `map_err`: an I/O error on `path`.
+    pub(crate) fn io(path: &std::path::Path) -> impl FnOnce(std::io::Error) -> NnError + '_ {
+        move |source| NnError::Io {
+            path: path.display().to_string(),
+            source,
+        }
+    }
 }

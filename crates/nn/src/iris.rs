@@ -106,10 +106,7 @@ pub fn prepare_iris(
 pub fn load_iris(path: impl AsRef<Path>) -> Result<Dataset, NnError> {
     let path = path.as_ref();
     let name = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|source| NnError::Io {
-        path: name.clone(),
-        source,
-    })?;
+    let text = std::fs::read_to_string(path).map_err(NnError::io(path))?;
     parse_iris(&text, &name)
 }
 

@@ -1,8 +1,10 @@
 //! # shroud-nn
 //!
-//! Neural networks on Shroud's encrypted engines. This crate holds the datasets (Iris), the
-//! models in the clear (the 4-10-3 square-activation perceptron of the encrypted-training
-//! design) and their trainers; encrypted training builds on `shroud-ckks` packing.
+//! Neural networks on Shroud's encrypted engines. This crate holds the datasets (Iris,
+//! MNIST), the models in the clear (the 4-10-3 square-activation perceptron of the
+//! encrypted-training design; the 784-500-256-10 MNIST network, in float and quantized to
+//! N-bit integers with the integer evaluator the encrypted engines reproduce, in [`mnist`])
+//! and their trainers; encrypted training builds on `shroud-ckks` packing.
 //!
 //! It is the top library layer: it uses `shroud-ckks` and `shroud-math`, and only the CLI
 //! uses it.
@@ -23,5 +25,6 @@ pub mod encrypted;
 mod error;
 pub mod iris;
 pub mod mlp;
+pub mod mnist;
 
 pub use error::NnError;

@@ -1,0 +1,191 @@
+//! `shroud mnist train|quantize|eval`: the float 784-500-256-10 network, its N-bit quantized
+//! versions, and their accuracy on the 10,000 test images (quantized models by the integer
+//! evaluator).
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::Context;
+use indicatif::{ProgressBar, ProgressStyle};
+use shroud_nn::mnist::idx::{load_set, MnistSet};
+use shroud_nn::mnist::integer::{Interval, QuantizedMlp};
+use shroud_nn::mnist::model::{accuracy, predict_rows, FloatMlp, MNIST_SIZES};
+use shroud_nn::mnist::qat::{QatNet, QuantConfig};
+use shroud_nn::mnist::saved::SavedModel;
+use shroud_nn::mnist::train::{train, Learner, SgdConfig};
+
+fn batch_bar(len: usize) -> ProgressBar {
+    let bar = ProgressBar::new(len as u64);
+    bar.set_style(
+        ProgressStyle::with_template(
+            "[{bar:30}] {pos}/{len} batches {elapsed_precise} eta {eta} {msg}",
+        )
+        .expect("valid template")
+        .progress_chars("=> "),
+    );
+    bar
+}
+
+fn load(data: &Path, prefix: &str) -> anyhow::Result<MnistSet> {
+    load_set(data, prefix).with_context(|| format!("loading MNIST from {}", data.display()))
+}
+
+fn write_model(model: &SavedModel, out: &Path) -> anyhow::Result<()> {
+    if let Some(dir) = out.parent() {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    model.save(out)?;
+    println!("wrote {}", out.display());
+    Ok(())
+}
+
+/// SGD epochs with a progress bar over all batches, then per-epoch figures and the time.
+fn run_sgd<L: Learner>(
+    learner: &mut L,
+    train_set: &MnistSet,
+    config: &SgdConfig,
+) -> anyhow::Result<()> {
+    let x = train_set.features();
+    let batches = train_set.len().div_ceil(config.batch);
+    let progress = batch_bar(config.epochs * batches);
+    let t = Instant::now();
+    let mut recent = 0.0;
+    let history = train(learner, &x, &train_set.labels, config, |loss| {
+        recent = if progress.position() == 0 {
+            loss
+        } else {
+            0.98 * recent + 0.02 * loss
+        };
+        progress.set_message(format!("loss {recent:.4}"));
+        progress.inc(1);
+    })?;
+    progress.finish();
+    let secs = t.elapsed().as_secs_f64();
+    for s in &history {
+        println!(
+            "epoch {:>2}: loss {:.4}, train accuracy {:.4}",
+            s.epoch, s.loss, s.train_acc
+        );
+    }
+    println!(
+        "{} epochs in {secs:.1} s ({:.1} s per epoch)",
+        config.epochs,
+        secs / config.epochs as f64
+    );
+    Ok(())
+}
+
+pub fn train_float(data: &Path, config: &SgdConfig, out: &Path) -> anyhow::Result<()> {
+    let train_set = load(data, "train")?;
+    let test = load(data, "t10k")?;
+    println!(
+        "MNIST: {} training and {} test images; network {MNIST_SIZES:?}, ReLU, softmax cross-entropy, SGD lr {} momentum {} weight decay {}, batch {}, {} epochs, seed {}",
+        train_set.len(),
+        test.len(),
+        config.lr,
+        config.momentum,
+        config.weight_decay,
+        config.batch,
+        config.epochs,
+        config.seed
+    );
+    let mut model = FloatMlp::init(&MNIST_SIZES, config.seed);
+    run_sgd(&mut model, &train_set, config)?;
+    let acc = float_accuracy(&model, &test);
+    println!("float test accuracy {acc:.4}");
+    write_model(&SavedModel::Float(model), out)
+}
+
+fn float_accuracy(model: &FloatMlp, test: &MnistSet) -> f64 {
+    let predictions = predict_rows(test.features().view(), |x| model.logits(x));
+    accuracy(&predictions, &test.labels)
+}
+
+pub fn eval(data: &Path, model: &Path) -> anyhow::Result<()> {
+    let test = load(data, "t10k")?;
+    let t = Instant::now();
+    let (what, acc) = match SavedModel::load(model)? {
+        SavedModel::Float(m) => ("float", float_accuracy(&m, &test)),
+        SavedModel::Quantized(m) => ("quantized", integer_accuracy(&m, &test)),
+    };
+    println!(
+        "{what} model {}: test accuracy {acc:.4} on {} images ({:.1} s)",
+        model.display(),
+        test.len(),
+        t.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+fn integer_accuracy(model: &QuantizedMlp, test: &MnistSet) -> f64 {
+    accuracy(&model.predict_set(test), &test.labels)
+}
+
+pub struct QuantizeArgs {
+    pub quant: QuantConfig,
+    pub calibration: usize,
+    pub config: SgdConfig,
+    pub data: PathBuf,
+    pub model: PathBuf,
+    pub out: PathBuf,
+}
+
+/// Quantizes a float model, fine-tunes it (unless `epochs` is 0) and saves the integer model;
+/// prints the integer evaluator's test accuracy before and after, and the accumulator ranges
+/// an encrypted engine must hold.
+pub fn quantize(args: &QuantizeArgs) -> anyhow::Result<()> {
+    let float = match SavedModel::load(&args.model)? {
+        SavedModel::Float(m) => m,
+        SavedModel::Quantized(_) => anyhow::bail!(
+            "{} is already quantized; quantize a float model",
+            args.model.display()
+        ),
+    };
+    if !(2..=8).contains(&args.quant.bits) {
+        anyhow::bail!("--bits must be in 2..=8");
+    }
+    let train_set = load(&args.data, "train")?;
+    let test = load(&args.data, "t10k")?;
+    let t = Instant::now();
+    let calibration = train_set.take(args.calibration).features();
+    let mut net = QatNet::new(float, &args.quant, calibration.view(), args.config.batch);
+    let before = integer_accuracy(&net.to_quantized(), &test);
+    println!(
+        "{} bits: calibrated on {} training images, before fine-tuning: test accuracy {before:.4} ({:.1} s)",
+        args.quant.bits,
+        calibration.nrows(),
+        t.elapsed().as_secs_f64()
+    );
+    if args.config.epochs > 0 {
+        println!(
+            "fine-tuning with shadow weights: SGD lr {} momentum {}, batch {}, {} epochs, running maxima rho {}",
+            args.config.lr, args.config.momentum, args.config.batch, args.config.epochs, args.quant.rho
+        );
+        run_sgd(&mut net, &train_set, &args.config)?;
+    }
+    let model = net.to_quantized();
+    let t = Instant::now();
+    let acc = integer_accuracy(&model, &test);
+    println!(
+        "{} bits: integer evaluator test accuracy {acc:.4} ({:.1} s for {} images)",
+        args.quant.bits,
+        t.elapsed().as_secs_f64(),
+        test.len()
+    );
+    let show = |r: Interval| format!("[{}, {}] ({} bits)", r.lo, r.hi, r.bits());
+    println!("accumulator ranges (p phase one, a block sums, z after the bias, y output):");
+    for (l, layer) in model.layers.iter().enumerate() {
+        let r = layer.ranges();
+        println!(
+            "layer {l}: {}x{}, blocks of {}; p {}, a {}, z {}, y {}",
+            layer.outputs,
+            layer.inputs,
+            layer.block,
+            show(r.partial),
+            show(r.sum),
+            show(r.aligned),
+            show(r.output)
+        );
+    }
+    write_model(&SavedModel::Quantized(model), &args.out)
+}
