@@ -1,13 +1,17 @@
 //! `shroud demo`: a doctor's encrypted measurements, a statistic computed on them by a party
 //! that never sees them, and the answer only the doctor can read; then a short training of
-//! the Iris classifier on encrypted data and encrypted weights.
+//! the Iris classifier on encrypted data and encrypted weights; then integers as lists of
+//! encrypted bits, multiplied and passed through a ReLU gate by gate.
 
 use std::time::Instant;
 
+use shroud_bits::backends::Bootstrapped;
+use shroud_bits::{Builder, EncInt, Encoding, Evaluator as BitEvaluator, Format};
 use shroud_ckks::packing::DiagonalLayout;
 use shroud_ckks::{
     presets, Ciphertext, Decryptor, Encoder, Encryptor, Evaluator, KeyGenerator, Params,
 };
+use shroud_lwe::bootstrap::{presets as lwe_presets, ClientKey};
 use shroud_nn::encrypted::{default_params, train_encrypted, Packing};
 use shroud_nn::iris::prepare_iris;
 use shroud_nn::mlp::{train_plain, TrainConfig};
@@ -18,7 +22,44 @@ const IRIS: &str = "datasets/iris/iris.csv";
 pub fn run() -> anyhow::Result<()> {
     statistics()?;
     println!();
-    iris_training()
+    iris_training()?;
+    println!();
+    encrypted_integers()
+}
+
+/// Two 8-bit integers encrypted bit by bit, their product and a ReLU computed by bootstrapped
+/// gates on the server, read back by the key owner.
+fn encrypted_integers() -> anyhow::Result<()> {
+    let t = Instant::now();
+    let params = lwe_presets::gates_128();
+    let mut client = ClientKey::new(&params)?;
+    let server = client.server_key();
+    println!(
+        "Bit-level FHE: TFHE-style bootstrapped gates ({}), {}-bit security; keys in {:.2?}",
+        params.name,
+        params.security_bits,
+        t.elapsed()
+    );
+    let format = Format::new(8, Encoding::TwosComplement, 0)?;
+    let (a, b) = (-7, 12);
+    let (x, y) = (
+        EncInt::encrypt(&mut client, a, format)?,
+        EncInt::encrypt(&mut client, b, format)?,
+    );
+    let ev = BitEvaluator::new(Bootstrapped::new(server));
+    let t = Instant::now();
+    let product = ev.binary(&x, &y, Builder::mul)?;
+    let product_time = t.elapsed();
+    let t = Instant::now();
+    let relu = ev.unary(&product, |b, w| Ok(b.relu_fast(w)))?;
+    let relu_time = t.elapsed();
+    println!(
+        "  {a} x {b} = {} (8-bit two's complement, {product_time:.2?}); ReLU of it = {} ({relu_time:.2?}); {} bootstraps in all",
+        product.decrypt(&client)?,
+        relu.decrypt(&client)?,
+        ev.backend().server_key().counts().bootstraps
+    );
+    Ok(())
 }
 
 fn statistics() -> anyhow::Result<()> {
