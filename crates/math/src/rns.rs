@@ -192,6 +192,10 @@ impl BasisConverter {
     /// secret key in the result and would cost CKKS about two bits of precision.
     pub fn convert_exact(&self, input: &[u64], output: &mut [u64]) {
         let from_len = self.from.len();
+        if from_len == 1 {
+            // One source limb: y_0 < a_0, so u = 0 and the fast conversion is already exact.
+            return self.convert(input, output);
+        }
         let y = self.hat_terms(input);
         let inv: Vec<f64> = self.from.moduli().map(|a| 1.0 / a.value() as f64).collect();
         let u: Vec<u8> = y
