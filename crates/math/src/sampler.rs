@@ -56,6 +56,25 @@ impl Sampler {
         }
     }
 
+    /// Full-width uniform words (for moduli that are powers of two, such as TFHE's torus).
+    pub fn words(&mut self, out: &mut [u64]) {
+        for o in out {
+            *o = self.rng.next_u64();
+        }
+    }
+
+    /// Uniform bits as 0 or 1.
+    pub fn bits(&mut self, n: usize) -> Vec<u64> {
+        (0..n).map(|_| self.rng.next_u32() as u64 & 1).collect()
+    }
+
+    /// A standard normal sample (Box-Muller; one of the pair is enough at this rate).
+    pub fn normal(&mut self) -> f64 {
+        let u1: f64 = 1.0 - self.rng.gen::<f64>();
+        let u2: f64 = self.rng.gen();
+        (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
+    }
+
     /// Uniform ternary coefficients in {-1, 0, 1}.
     pub fn ternary(&mut self, n: usize) -> Vec<i64> {
         (0..n).map(|_| self.rng.gen_range(-1i64..=1)).collect()
@@ -65,11 +84,7 @@ impl Sampler {
     pub fn gaussian(&mut self, n: usize) -> Vec<i64> {
         (0..n)
             .map(|_| loop {
-                // Box-Muller; one of the pair is enough at this rate.
-                let u1: f64 = 1.0 - self.rng.gen::<f64>();
-                let u2: f64 = self.rng.gen();
-                let z = (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos();
-                let v = (z * ERROR_STD_DEV).round() as i64;
+                let v = (self.normal() * ERROR_STD_DEV).round() as i64;
                 if v.abs() <= ERROR_BOUND {
                     break v;
                 }
