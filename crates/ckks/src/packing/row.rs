@@ -9,7 +9,7 @@
 use ndarray::Array2;
 
 use super::{block_mask, distinct_nonzero, finish, measured, scaled_all, sub_all, Cost};
-use crate::{Ciphertext, CkksError, Decryptor, Encoder, Encryptor, Evaluator};
+use crate::{Ciphertext, CkksError, Decryptor, Encoder, Encryptor, Evaluator, Plaintext};
 
 /// An encrypted `rows x cols` matrix, row `k` at offsets `0..cols` of every block of
 /// ciphertext `k`.
@@ -202,11 +202,15 @@ impl RowMatrix {
         let level = x.level().min(self.level());
         measured(eval, level, Ciphertext::level, || {
             let x = eval.mod_drop_to(x, level)?;
+            // Every row's sum sits at offset 0 one level down: one mask serves them all.
+            let below = level.checked_sub(1).ok_or(CkksError::LevelsExhausted(0))?;
+            let mask = offset_mask(encoder, self.block, 0, below)?;
             let mut y: Option<Ciphertext> = None;
             for (k, r) in self.row_cts.iter().enumerate() {
                 let p = eval.mul_relin_rescale(&eval.mod_drop_to(r, level)?, &x)?;
                 let s = eval.sum_slots(&p, span(self.cols))?;
-                let placed = eval.rotate(&self.keep(eval, encoder, &s, 0)?, -(k as i64))?;
+                let kept = eval.rescale(&eval.mul_plain(&s, &mask)?)?;
+                let placed = eval.rotate(&kept, -(k as i64))?;
                 match &mut y {
                     None => y = Some(placed),
                     Some(acc) => eval.add_assign(acc, &placed)?,
@@ -214,34 +218,6 @@ impl RowMatrix {
             }
             Ok(y.expect("at least one row"))
         })
-    }
-
-    /// `c` with only offset `k` of each block kept. The mask is encoded at the scale of the
-    /// prime the rescale removes, so the scale comes back unchanged. One level.
-    fn keep(
-        &self,
-        eval: &Evaluator,
-        encoder: &Encoder,
-        c: &Ciphertext,
-        k: usize,
-    ) -> Result<Ciphertext, CkksError> {
-        let q_last = encoder.params().q_moduli()[c.level()].value() as f64;
-        let m = block_mask(encoder, self.block, std::iter::once(k), c.level(), q_last)?;
-        eval.rescale(&eval.mul_plain(c, &m)?)
-    }
-
-    /// Entry `k` of the vector `u` copied to offsets `0..width` of each block (`width` a
-    /// power of two), zeros elsewhere. One level.
-    fn broadcast(
-        &self,
-        eval: &Evaluator,
-        encoder: &Encoder,
-        u: &Ciphertext,
-        k: usize,
-        width: usize,
-    ) -> Result<Ciphertext, CkksError> {
-        let front = eval.rotate(&self.keep(eval, encoder, u, k)?, k as i64)?;
-        eval.spread_slots(&front, width)
     }
 
     /// `W^T` as a row matrix: the rows are laid out with stride `S = max(rows, cols)` in one
@@ -306,23 +282,22 @@ impl RowMatrix {
         block: usize,
         relinearize: bool,
     ) -> Result<(RowMatrix, Cost), CkksError> {
-        let shape = RowMatrix {
-            rows,
-            cols,
-            block,
-            clean: true,
-            row_cts: Vec::new(),
-        };
         let level = u.level().min(v.level());
         measured(eval, level, RowMatrix::level, || {
             let row_cts = (0..rows)
                 .map(|k| {
-                    let b = shape.broadcast(eval, encoder, u, k, span(cols))?;
+                    let b = broadcast(eval, encoder, block, u, k, span(cols))?;
                     let v = eval.mod_drop_to(v, b.level())?;
                     finish(eval, eval.multiply(&b, &v)?, relinearize)
                 })
                 .collect::<Result<Vec<_>, CkksError>>()?;
-            Ok(RowMatrix { row_cts, ..shape })
+            Ok(RowMatrix {
+                rows,
+                cols,
+                block,
+                clean: true,
+                row_cts,
+            })
         })
     }
 
@@ -341,7 +316,7 @@ impl RowMatrix {
                 .iter()
                 .enumerate()
                 .map(|(k, r)| {
-                    let b = self.broadcast(eval, encoder, u, k, span(self.cols))?;
+                    let b = broadcast(eval, encoder, self.block, u, k, span(self.cols))?;
                     let r = eval.mod_drop_to(r, b.level())?;
                     finish(eval, eval.multiply(&b, &r)?, relinearize)
                 })
@@ -381,4 +356,30 @@ impl RowMatrix {
             ..self.clone()
         })
     }
+}
+
+/// A mask keeping offset `k` of every block, for a ciphertext at `level`. It is encoded at the
+/// scale of the prime the rescale removes, so the scale comes back unchanged.
+fn offset_mask(
+    encoder: &Encoder,
+    block: usize,
+    k: usize,
+    level: usize,
+) -> Result<Plaintext, CkksError> {
+    let q_last = encoder.params().q_moduli()[level].value() as f64;
+    block_mask(encoder, block, std::iter::once(k), level, q_last)
+}
+
+/// Entry `k` of the vector `u` copied to offsets `0..width` of each block (`width` a power of
+/// two), zeros elsewhere. One level.
+fn broadcast(
+    eval: &Evaluator,
+    encoder: &Encoder,
+    block: usize,
+    u: &Ciphertext,
+    k: usize,
+    width: usize,
+) -> Result<Ciphertext, CkksError> {
+    let kept = eval.rescale(&eval.mul_plain(u, &offset_mask(encoder, block, k, u.level())?)?)?;
+    eval.spread_slots(&eval.rotate(&kept, k as i64)?, width)
 }
