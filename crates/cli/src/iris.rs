@@ -25,6 +25,13 @@ pub enum Packing {
 }
 
 impl Packing {
+    /// The name the command line takes.
+    fn name(self) -> String {
+        use clap::ValueEnum;
+        self.to_possible_value()
+            .map_or_else(String::new, |v| v.get_name().to_string())
+    }
+
     pub fn encrypted(self) -> EncPacking {
         match self {
             Packing::Row => EncPacking::Row,
@@ -174,7 +181,7 @@ pub fn table4(data: &Path, iterations: usize) -> anyhow::Result<()> {
         let params = default_params(packing.encrypted())?;
         println!(
             "  {:<9} N = {}, {} levels, {}-bit security",
-            format!("{packing:?}").to_lowercase(),
+            packing.name(),
             params.n(),
             params.max_level(),
             params.security_bits().unwrap_or(0)
@@ -268,7 +275,7 @@ pub fn table4(data: &Path, iterations: usize) -> anyhow::Result<()> {
         let c = server.evaluator().counts() - before;
         println!(
             "{:<9} {} / {}   (plaintext products {}, rescales {})",
-            format!("{packing:?}").to_lowercase(),
+            packing.name(),
             c.ct_mul,
             c.rotations,
             c.pt_mul,
