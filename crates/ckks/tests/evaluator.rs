@@ -330,3 +330,54 @@ fn hoisted_rotations_and_dot_products() {
     assert_bits("dot", &env.decrypt(&d), &want, 20.0);
     assert!(env.eval.dot(&[cx], &[]).is_err());
 }
+
+/// The fused relinearize-and-rescale divides by `P q_l` (three limbs here) at once; with an
+/// inexact basis conversion its quotient could be off by up to two, multiplied by the secret,
+/// and it came out several times noisier than relinearizing and rescaling apart. Exact
+/// conversion makes the two agree. Rescaling a product that was never relinearized is far
+/// noisier (its rounding meets `s^2`), which is why gradients stay raw instead. Small primes
+/// and secret-key encryption make rounding, not fresh noise, the visible error.
+#[test]
+fn fused_relin_rescale_is_as_precise_as_the_two_steps() {
+    use shroud_ckks::*;
+    let params = Params::new_insecure(ParamsLiteral {
+        log_n: 12,
+        q_bits: vec![35, 28, 28],
+        p_bits: vec![43, 43],
+        log_scale: 28,
+        digits: 3,
+    })
+    .unwrap();
+    let mut kg = KeyGenerator::with_seed(&params, 11);
+    let sk = kg.secret_key();
+    let eval = Evaluator::new(&params)
+        .with_relin_key(kg.relin_key(&sk).unwrap())
+        .unwrap();
+    let encoder = Encoder::new(&params);
+    let decryptor = Decryptor::new(&params, &sk).unwrap();
+    let x: Vec<f64> = (0..params.slots())
+        .map(|i| ((i * 7919) % 1000) as f64 / 1000.0 - 0.5)
+        .collect();
+    let pt = encoder
+        .encode_at(&x, params.max_level(), params.default_scale())
+        .unwrap();
+    let cx = Encryptor::with_secret_key(&params, &sk)
+        .unwrap()
+        .encrypt(&pt)
+        .unwrap();
+    let err = |ct: &Ciphertext| {
+        encoder
+            .decode(&decryptor.decrypt(ct).unwrap())
+            .unwrap()
+            .iter()
+            .zip(&x)
+            .map(|(g, a)| (g - a * a).abs())
+            .fold(0.0, f64::max)
+    };
+    let prod = eval.multiply(&cx, &cx).unwrap();
+    let fused = err(&eval.relin_rescale(&prod).unwrap());
+    let apart = err(&eval.rescale(&eval.relinearize(&prod).unwrap()).unwrap());
+    let raw = err(&eval.rescale(&prod).unwrap());
+    assert!(fused <= 1.5 * apart, "fused {fused:e}, apart {apart:e}");
+    assert!(raw > 8.0 * apart, "raw {raw:e}, apart {apart:e}");
+}
