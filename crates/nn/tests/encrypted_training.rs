@@ -22,10 +22,13 @@ fn max_diff(a: &Mlp, b: &Mlp) -> f64 {
 #[test]
 fn one_encrypted_step_matches_the_plaintext_step() {
     let (train, _) = iris();
-    for (packing, batch) in [
-        (Packing::Diagonal(DiagonalLayout::Plain), 1),
-        (Packing::Diagonal(DiagonalLayout::Stepped { baby: 4 }), 20),
-        (Packing::Row, 20),
+    // Tolerances are about five times the largest error seen over 40 runs: diagonal packing
+    // works at scale 2^28 (n13_l5) and a batch of 20 sums twenty noisy gradients; row packing
+    // works at 2^36 (n14_l9).
+    for (packing, batch, tolerance) in [
+        (Packing::Diagonal(DiagonalLayout::Plain), 1, 1e-4),
+        (Packing::Diagonal(DiagonalLayout::Stepped { baby: 4 }), 20, 5e-4),
+        (Packing::Row, 20, 1e-5),
     ] {
         let params = default_params(packing).unwrap();
         let shape = Shape {
@@ -49,7 +52,7 @@ fn one_encrypted_step_matches_the_plaintext_step() {
         want.step(&x, &y, 0.1);
         let diff = max_diff(&got, &want);
         assert!(
-            diff < 1e-4,
+            diff < tolerance,
             "{packing:?} batch {batch}: encrypted step off by {diff}"
         );
         assert!(
@@ -134,8 +137,10 @@ fn short_encrypted_training_tracks_plaintext_training() {
     let (plain, plain_hist) = train_plain(&train, &test, &config, |_| {}).unwrap();
     let run = train_encrypted(&train, &test, &config, &params, packing, |_| {}).unwrap();
     assert_eq!(run.iterations, 6);
+    // Six steps at scale 2^28 drift by up to 5e-4 (seen over 8 runs); a wrong gradient drifts
+    // by more than 1e-2.
     assert!(
-        max_diff(&run.model, &plain) < 1e-3,
+        max_diff(&run.model, &plain) < 3e-3,
         "weights drifted by {}",
         max_diff(&run.model, &plain)
     );
