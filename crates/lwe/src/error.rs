@@ -9,6 +9,10 @@ pub enum LweError {
     DimensionMismatch { expected: usize, found: usize },
     #[error("message {message} does not fit in {bits} bits")]
     MessageOutOfRange { message: u64, bits: u32 },
+    #[error("value {value} does not fit in a signed {bits}-bit message (|value| < 2^{bits})")]
+    SignedOutOfRange { value: i64, bits: u32 },
+    #[error("a weighted sum needs at least one term")]
+    EmptySum,
     #[error("lookup table has {found} entries, expected {expected}")]
     LutSize { expected: usize, found: usize },
     #[error("GSW noise exhausted: the result's noise bound 2^{bound_log2:.1} would reach the decryption limit 2^{limit_log2:.1}")]

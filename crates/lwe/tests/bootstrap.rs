@@ -109,6 +109,38 @@ fn integer_arithmetic_then_a_table() {
 }
 
 #[test]
+fn signed_tables_and_weighted_sums() {
+    // A plaintext-weighted sum lands on a signed value; a clear offset brings it into the
+    // table's domain; the table's signed outputs sum and decrypt as signed integers.
+    let server = &keys().1;
+    let xs = [3u64, 0, 7, 5];
+    let ws = [2i64, -3, -1, 1];
+    let cts: Vec<_> = {
+        let mut c = keys().0.lock().unwrap();
+        xs.iter().map(|&x| c.encrypt_int(x, 6).unwrap()).collect()
+    };
+    let dot = LweCiphertext::weighted_sum(cts.iter().zip(ws)).unwrap();
+    let want: i64 = xs.iter().zip(ws).map(|(&x, w)| x as i64 * w).sum();
+    assert_eq!(want, 4);
+    let lo = -30;
+    let table: Vec<i64> = (0..64).map(|m| (m + lo) / 3 - 5).collect();
+    let lut = Lut::signed(server, 6, &table).unwrap();
+    let out = server.apply_lut(&dot.add_clear(-lo, 6), &lut).unwrap();
+    let twice = LweCiphertext::weighted_sum([(&out, 2), (&out, 1)]).unwrap();
+    let c = keys().0.lock().unwrap();
+    assert_eq!(c.decrypt_signed(&out, 6).unwrap(), want / 3 - 5);
+    assert_eq!(c.decrypt_signed(&twice, 6).unwrap(), 3 * (want / 3 - 5));
+    assert!(matches!(
+        Lut::signed(server, 6, &[64; 64]),
+        Err(LweError::SignedOutOfRange { .. })
+    ));
+    assert!(matches!(
+        LweCiphertext::weighted_sum([]),
+        Err(LweError::EmptySum)
+    ));
+}
+
+#[test]
 fn bad_inputs_are_errors() {
     let server = &keys().1;
     let mut c = keys().0.lock().unwrap();

@@ -133,6 +133,23 @@ impl ClientKey {
         Ok(self.encrypt_raw(m * delta(bits)))
     }
 
+    /// Decrypts a signed integer `|m| < 2^bits` encoded as `m * delta` modulo the torus (a
+    /// sum of [`Lut::signed`](super::Lut::signed) outputs and clear offsets).
+    pub fn decrypt_signed(&self, ct: &LweCiphertext, bits: u32) -> Result<i64, LweError> {
+        if bits == 0 || bits > self.params.message_bits {
+            return Err(LweError::MessageOutOfRange { message: 0, bits });
+        }
+        let d = delta(bits);
+        let rounded = self.phase(ct)?.wrapping_add(d / 2) / d;
+        // `rounded` is the message modulo 2^(bits + 1); read it in two's complement.
+        let m = rounded & ((2 << bits) - 1);
+        Ok(if m >> bits == 1 {
+            m as i64 - (2i64 << bits)
+        } else {
+            m as i64
+        })
+    }
+
     /// Decrypts a `bits`-bit integer, rounding away the noise; the padding bit is dropped.
     pub fn decrypt_int(&self, ct: &LweCiphertext, bits: u32) -> Result<u64, LweError> {
         if bits == 0 || bits > self.params.message_bits {

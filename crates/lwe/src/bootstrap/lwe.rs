@@ -84,12 +84,32 @@ impl LweCiphertext {
         self.scalar_mul(-1)
     }
 
-    /// Adds a clear integer to an integer-encoded message of `bits` bits.
-    pub fn add_clear(&self, m: u64, bits: u32) -> Self {
+    /// Adds a clear integer to an integer-encoded message of `bits` bits. Negative `m` work
+    /// too: encodings wrap modulo `2^(bits + 1)`, so a message that is back in `[0, 2^bits)`
+    /// after a sequence of signed additions is correctly encoded.
+    pub fn add_clear(&self, m: i64, bits: u32) -> Self {
         let mut out = self.clone();
         if let Some(body) = out.data.last_mut() {
-            *body = body.wrapping_add(m.wrapping_mul(delta(bits)));
+            *body = body.wrapping_add((m as u64).wrapping_mul(delta(bits)));
         }
         out
+    }
+
+    /// `sum_i k_i * c_i` in one pass (the noise variance grows by `sum_i k_i^2`). Errors on an
+    /// empty sum or ciphertexts of different dimensions.
+    pub fn weighted_sum<'a>(
+        terms: impl IntoIterator<Item = (&'a LweCiphertext, i64)>,
+    ) -> Result<Self, LweError> {
+        let mut terms = terms.into_iter();
+        let (first, k) = terms.next().ok_or(LweError::EmptySum)?;
+        let mut out = first.scalar_mul(k);
+        for (ct, k) in terms {
+            out.check(ct)?;
+            let k = k as u64;
+            for (o, x) in out.data.iter_mut().zip(&ct.data) {
+                *o = o.wrapping_add(x.wrapping_mul(k));
+            }
+        }
+        Ok(out)
     }
 }

@@ -48,6 +48,29 @@ impl Lut {
         Ok(Self { bits, poly })
     }
 
+    /// A table with signed outputs, `|table[m]| < 2^bits`, encoded as `table[m] * delta`
+    /// modulo the torus: sums of such outputs and of clear offsets (see
+    /// [`LweCiphertext::add_clear`]) stay exact as long as the final sum is back in
+    /// `[0, 2^bits)` when it enters another table, or is read with
+    /// [`ClientKey::decrypt_signed`](super::ClientKey::decrypt_signed).
+    pub fn signed(key: &ServerKey, bits: u32, table: &[i64]) -> Result<Self, LweError> {
+        let unsigned: Vec<u64> = table
+            .iter()
+            .map(|&v| {
+                if v.unsigned_abs() >> bits != 0 {
+                    return Err(LweError::SignedOutOfRange { value: v, bits });
+                }
+                Ok(v as u64 & ((1 << bits) - 1))
+            })
+            .collect::<Result<_, _>>()?;
+        let mut lut = Self::new(key, bits, &unsigned)?;
+        let box_size = key.params.polynomial_size >> bits;
+        for (j, c) in lut.poly.iter_mut().enumerate() {
+            *c = (table[j / box_size] as u64).wrapping_mul(delta(bits));
+        }
+        Ok(lut)
+    }
+
     /// A table from a function, for convenience.
     pub fn from_fn(key: &ServerKey, bits: u32, f: impl Fn(u64) -> u64) -> Result<Self, LweError> {
         let table: Vec<u64> = (0..1u64 << bits)
