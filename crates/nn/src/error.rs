@@ -36,8 +36,14 @@ pub enum NnError {
     InvalidConfig(String),
     #[error("training diverged at epoch {epoch}: loss {loss}")]
     Diverged { epoch: usize, loss: f64 },
+    #[error("malformed message: {0}")]
+    Malformed(String),
+    #[error("the {engine} engine cannot run this model: {reason}")]
+    EngineUnsupported { engine: &'static str, reason: String },
     #[error(transparent)]
     Ckks(#[from] CkksError),
+    #[error(transparent)]
+    Lwe(#[from] shroud_lwe::LweError),
 }
 
 impl NnError {

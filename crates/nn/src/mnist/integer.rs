@@ -132,7 +132,8 @@ impl QuantizedLayer {
         self.inputs.div_ceil(self.block)
     }
 
-    fn block_span(&self, j: usize) -> std::ops::Range<usize> {
+    /// The inputs of block `j`.
+    pub fn block_span(&self, j: usize) -> std::ops::Range<usize> {
         j * self.block..((j + 1) * self.block).min(self.inputs)
     }
 

@@ -6,6 +6,7 @@
 
 pub mod idx;
 pub mod integer;
+pub mod lwe_engine;
 pub mod model;
 pub mod projection;
 pub mod qat;
