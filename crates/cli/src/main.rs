@@ -96,6 +96,13 @@ enum MnistCommand {
         /// Seed of the initial weights and the batch order.
         #[arg(long, default_value_t = SgdConfig::float_default().seed)]
         seed: u64,
+        /// Hidden layer sizes.
+        #[arg(long, value_delimiter = ',', default_values_t = [500usize, 256])]
+        hidden: Vec<usize>,
+        /// Average-pool the 28x28 images by this factor first (2: 14x14, 4: 7x7); models
+        /// remember it through their input count.
+        #[arg(long, default_value_t = 1)]
+        pool: usize,
         /// Folder with the gzip IDX files.
         #[arg(long, default_value = "datasets/mnist")]
         data: PathBuf,
@@ -131,6 +138,29 @@ enum MnistCommand {
         /// Default: target/mnist/q<bits>.bin.
         #[arg(long)]
         out: Option<PathBuf>,
+    },
+    /// Classify encrypted test images: the client encrypts each image, the server runs the
+    /// quantized model on ciphertexts, the client decrypts the logits; prints the class, the
+    /// time and the bytes exchanged, and checks the result against the integer evaluator.
+    Infer {
+        /// A quantized model (`shroud mnist quantize`).
+        #[arg(long, default_value = "target/mnist/q4.bin")]
+        model: PathBuf,
+        /// Index of the first test image.
+        #[arg(long, default_value_t = 0)]
+        image: usize,
+        /// Number of consecutive test images.
+        #[arg(long, default_value_t = 1)]
+        count: usize,
+        /// Engine: lwe (plaintext-weighted sums and programmable bootstrapping).
+        #[arg(long, default_value = "lwe")]
+        engine: String,
+        /// Bootstrapping parameters: pbs6_128 (128-bit), or insecure_test (no security,
+        /// for trying things quickly).
+        #[arg(long, default_value = "pbs6_128")]
+        params: String,
+        #[arg(long, default_value = "datasets/mnist")]
+        data: PathBuf,
     },
     /// Accuracy of a saved model (float, or quantized by the integer evaluator) on the
     /// 10,000 test images.
@@ -198,6 +228,8 @@ fn main() -> anyhow::Result<()> {
                 batch,
                 lr,
                 seed,
+                hidden,
+                pool,
                 data,
                 out,
             } => {
@@ -208,7 +240,7 @@ fn main() -> anyhow::Result<()> {
                     seed,
                     ..SgdConfig::float_default()
                 };
-                mnist::train_float(&data, &config, &out)
+                mnist::train_float(&data, &config, &hidden, pool, &out)
             }
             MnistCommand::Quantize {
                 bits,
@@ -235,6 +267,20 @@ fn main() -> anyhow::Result<()> {
                 out: out.unwrap_or_else(|| format!("target/mnist/q{bits}.bin").into()),
             }),
             MnistCommand::Eval { model, data } => mnist::eval(&data, &model),
+            MnistCommand::Infer {
+                model,
+                image,
+                count,
+                engine,
+                params,
+                data,
+            } => mnist::infer(&mnist::InferArgs {
+                model,
+                images: image..image + count,
+                engine,
+                params,
+                data,
+            }),
         },
         Command::Bench {
             what:

@@ -1,6 +1,6 @@
-//! `shroud mnist train|quantize|eval`: the float 784-500-256-10 network, its N-bit quantized
-//! versions, and their accuracy on the 10,000 test images (quantized models by the integer
-//! evaluator).
+//! `shroud mnist train|quantize|eval|infer`: the float 784-500-256-10 network (or a smaller
+//! one on pooled images), its N-bit quantized versions, their accuracy on the 10,000 test
+//! images (quantized models by the integer evaluator), and encrypted inference.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -8,8 +8,10 @@ use std::time::Instant;
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 use shroud_nn::mnist::idx::{load_set, MnistSet};
+use shroud_lwe::bootstrap::presets;
 use shroud_nn::mnist::integer::{Interval, QuantizedMlp};
-use shroud_nn::mnist::model::{accuracy, predict_rows, FloatMlp, MNIST_SIZES};
+use shroud_nn::mnist::lwe_engine::{LweClient, LweServer};
+use shroud_nn::mnist::model::{accuracy, predict_rows, FloatMlp};
 use shroud_nn::mnist::qat::{QatNet, QuantConfig};
 use shroud_nn::mnist::saved::SavedModel;
 use shroud_nn::mnist::train::{train, Learner, SgdConfig};
@@ -75,13 +77,28 @@ fn run_sgd<L: Learner>(
     Ok(())
 }
 
-pub fn train_float(data: &Path, config: &SgdConfig, out: &Path) -> anyhow::Result<()> {
-    let train_set = load(data, "train")?;
-    let test = load(data, "t10k")?;
+pub fn train_float(
+    data: &Path,
+    config: &SgdConfig,
+    hidden: &[usize],
+    pool: usize,
+    out: &Path,
+) -> anyhow::Result<()> {
+    let train_set = load(data, "train")?.pooled(pool)?;
+    let test = load(data, "t10k")?.pooled(pool)?;
+    let sizes: Vec<usize> = std::iter::once(train_set.pixels_per_image())
+        .chain(hidden.iter().copied())
+        .chain([10])
+        .collect();
+    if sizes.contains(&0) {
+        anyhow::bail!("layer sizes must be positive: {sizes:?}");
+    }
     println!(
-        "MNIST: {} training and {} test images; network {MNIST_SIZES:?}, ReLU, softmax cross-entropy, SGD lr {} momentum {} weight decay {}, batch {}, {} epochs, seed {}",
+        "MNIST: {} training and {} test images of {}x{}; network {sizes:?}, ReLU, softmax cross-entropy, SGD lr {} momentum {} weight decay {}, batch {}, {} epochs, seed {}",
         train_set.len(),
         test.len(),
+        train_set.rows,
+        train_set.cols,
         config.lr,
         config.momentum,
         config.weight_decay,
@@ -89,7 +106,7 @@ pub fn train_float(data: &Path, config: &SgdConfig, out: &Path) -> anyhow::Resul
         config.epochs,
         config.seed
     );
-    let mut model = FloatMlp::init(&MNIST_SIZES, config.seed);
+    let mut model = FloatMlp::init(&sizes, config.seed);
     run_sgd(&mut model, &train_set, config)?;
     let acc = float_accuracy(&model, &test);
     println!("float test accuracy {acc:.4}");
@@ -103,15 +120,22 @@ fn float_accuracy(model: &FloatMlp, test: &MnistSet) -> f64 {
 
 pub fn eval(data: &Path, model: &Path) -> anyhow::Result<()> {
     let test = load(data, "t10k")?;
+    let images = test.len();
     let t = Instant::now();
     let (what, acc) = match SavedModel::load(model)? {
-        SavedModel::Float(m) => ("float", float_accuracy(&m, &test)),
-        SavedModel::Quantized(m) => ("quantized", integer_accuracy(&m, &test)),
+        SavedModel::Float(m) => (
+            "float",
+            float_accuracy(&m, &test.for_inputs(m.sizes()[0])?),
+        ),
+        SavedModel::Quantized(m) => (
+            "quantized",
+            integer_accuracy(&m, &test.for_inputs(m.layers[0].inputs)?),
+        ),
     };
     println!(
         "{what} model {}: test accuracy {acc:.4} on {} images ({:.1} s)",
         model.display(),
-        test.len(),
+        images,
         t.elapsed().as_secs_f64()
     );
     Ok(())
@@ -144,8 +168,9 @@ pub fn quantize(args: &QuantizeArgs) -> anyhow::Result<()> {
     if !(2..=8).contains(&args.quant.bits) {
         anyhow::bail!("--bits must be in 2..=8");
     }
-    let train_set = load(&args.data, "train")?;
-    let test = load(&args.data, "t10k")?;
+    let inputs = float.sizes()[0];
+    let train_set = load(&args.data, "train")?.for_inputs(inputs)?;
+    let test = load(&args.data, "t10k")?.for_inputs(inputs)?;
     let t = Instant::now();
     let calibration = train_set.take(args.calibration).features();
     let mut net = QatNet::new(float, &args.quant, calibration.view(), args.config.batch);
@@ -188,4 +213,102 @@ pub fn quantize(args: &QuantizeArgs) -> anyhow::Result<()> {
         );
     }
     write_model(&SavedModel::Quantized(model), &args.out)
+}
+
+pub struct InferArgs {
+    pub model: PathBuf,
+    pub images: std::ops::Range<usize>,
+    pub engine: String,
+    pub params: String,
+    pub data: PathBuf,
+}
+
+/// Encrypted classification of test images, client and server in one process but talking
+/// only through bytes; ends with `infer: images=N agreement=A mean_latency_s=S`.
+pub fn infer(args: &InferArgs) -> anyhow::Result<()> {
+    let model = match SavedModel::load(&args.model)? {
+        SavedModel::Quantized(m) => m,
+        SavedModel::Float(_) => anyhow::bail!(
+            "{} is a float model; encrypted inference runs quantized models (shroud mnist quantize)",
+            args.model.display()
+        ),
+    };
+    if args.engine != "lwe" {
+        anyhow::bail!("unknown engine {:?} (available: lwe)", args.engine);
+    }
+    let params = match args.params.as_str() {
+        "pbs6_128" => presets::pbs6_128(),
+        "insecure_test" => presets::insecure_test(),
+        other => anyhow::bail!("unknown parameters {other:?} (pbs6_128, insecure_test)"),
+    };
+    let test = load(&args.data, "t10k")?.for_inputs(model.layers[0].inputs)?;
+    if args.images.is_empty() || args.images.end > test.len() {
+        anyhow::bail!(
+            "images {:?} outside the {} test images",
+            args.images,
+            test.len()
+        );
+    }
+    let sizes: Vec<usize> = std::iter::once(model.layers[0].inputs)
+        .chain(model.layers.iter().map(|l| l.outputs))
+        .collect();
+    println!(
+        "model {}: {} bits, {sizes:?}; engine lwe, parameters {} ({} bits of security)",
+        args.model.display(),
+        model.bits,
+        params.name,
+        params.security_bits
+    );
+    let t = Instant::now();
+    let (mut client, evaluation_key) = LweClient::new(&params)?;
+    let keygen = t.elapsed().as_secs_f64();
+    let outputs = model.layers.last().expect("validated").outputs;
+    let server = LweServer::new(model.clone(), &evaluation_key)?;
+    println!(
+        "keys: {keygen:.1} s; evaluation key {:.1} MB; {} bootstraps per image",
+        evaluation_key.len() as f64 / 1e6,
+        server.bootstraps()
+    );
+    let (mut agree, mut total_secs) = (0, 0.0);
+    for i in args.images.clone() {
+        let x = model.quantize_image(test.image(i));
+        let upload = client.encrypt_image(&x)?;
+        let bar = ProgressBar::new(server.bootstraps() as u64);
+        bar.set_style(
+            ProgressStyle::with_template("[{bar:30}] {pos}/{len} bootstraps {elapsed_precise}")
+                .expect("valid template")
+                .progress_chars("=> "),
+        );
+        let t = Instant::now();
+        let download = server.infer(&upload, &|| bar.inc(1))?;
+        let secs = t.elapsed().as_secs_f64();
+        bar.finish_and_clear();
+        total_secs += secs;
+        let logits = client.decrypt_logits(&download, outputs)?;
+        let want = model.logits(&x);
+        let class = argmax(&logits);
+        agree += usize::from(class == argmax(&want));
+        println!(
+            "image {i} (digit {}): class {class}, {secs:.1} s; sent {:.1} MB, received {:.2} MB; logits {} the integer evaluator's",
+            test.labels[i],
+            upload.len() as f64 / 1e6,
+            download.len() as f64 / 1e6,
+            if logits == want { "equal" } else { "DIFFER from" }
+        );
+    }
+    let n = args.images.len();
+    println!(
+        "infer: images={n} agreement={:.4} mean_latency_s={:.2}",
+        agree as f64 / n as f64,
+        total_secs / n as f64
+    );
+    Ok(())
+}
+
+/// The class of the largest logit, the lowest on ties (as the integer evaluator decides).
+fn argmax(logits: &[i64]) -> usize {
+    logits
+        .iter()
+        .enumerate()
+        .fold(0, |best, (i, &v)| if v > logits[best] { i } else { best })
 }

@@ -154,11 +154,80 @@ impl MnistSet {
             labels: self.labels[..n].to_vec(),
         }
     }
+
+    /// Average pooling over `factor x factor` squares, grey levels rounded (ties up): the
+    /// coarser images of the small networks an encrypted engine can afford.
+    pub fn pooled(&self, factor: usize) -> Result<MnistSet, NnError> {
+        if factor == 0 || self.rows % factor != 0 || self.cols % factor != 0 {
+            return Err(NnError::InvalidConfig(format!(
+                "pooling by {factor} does not divide {}x{} images",
+                self.rows, self.cols
+            )));
+        }
+        let (rows, cols) = (self.rows / factor, self.cols / factor);
+        let area = (factor * factor) as u32;
+        let mut pixels = Vec::with_capacity(self.len() * rows * cols);
+        for i in 0..self.len() {
+            let image = self.image(i);
+            for r in 0..rows {
+                for c in 0..cols {
+                    let sum: u32 = (0..factor * factor)
+                        .map(|t| {
+                            let (dr, dc) = (t / factor, t % factor);
+                            image[(r * factor + dr) * self.cols + c * factor + dc] as u32
+                        })
+                        .sum();
+                    pixels.push(((2 * sum + area) / (2 * area)) as u8);
+                }
+            }
+        }
+        Ok(MnistSet {
+            rows,
+            cols,
+            pixels,
+            labels: self.labels.clone(),
+        })
+    }
+
+    /// The set at the resolution a model with `inputs` inputs reads: as is, or pooled by the
+    /// factor that gives that many pixels.
+    pub fn for_inputs(self, inputs: usize) -> Result<MnistSet, NnError> {
+        if inputs == self.pixels_per_image() {
+            return Ok(self);
+        }
+        let factor = (1..=self.rows)
+            .find(|f| self.rows % f == 0 && self.cols % f == 0 && (self.rows / f) * (self.cols / f) == inputs)
+            .ok_or_else(|| {
+                NnError::InvalidConfig(format!(
+                    "a model with {inputs} inputs does not read {}x{} images at any pooling",
+                    self.rows, self.cols
+                ))
+            })?;
+        self.pooled(factor)
+    }
 }
 
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+
+    #[test]
+    fn pooling_averages_squares_and_matches_model_inputs() {
+        let set = MnistSet {
+            rows: 4,
+            cols: 4,
+            pixels: (0..16).map(|v| v * 10).collect(),
+            labels: vec![3],
+        };
+        let pooled = set.pooled(2).unwrap();
+        assert_eq!((pooled.rows, pooled.cols), (2, 2));
+        // Top-left square: 0, 10, 40, 50 -> 25.
+        assert_eq!(pooled.pixels, vec![25, 45, 105, 125]);
+        assert_eq!(set.clone().for_inputs(4).unwrap(), pooled);
+        assert_eq!(set.clone().for_inputs(16).unwrap(), set);
+        assert!(set.pooled(3).is_err());
+        assert!(set.for_inputs(5).is_err());
+    }
 
     /// An IDX file of unsigned bytes with the given shape and data.
     pub(crate) fn idx_bytes(shape: &[u32], data: &[u8]) -> Vec<u8> {
