@@ -125,6 +125,10 @@ enum MnistCommand {
         /// Inputs per phase-one block (default: the square root of each layer's inputs).
         #[arg(long)]
         block: Option<usize>,
+        /// Build the window form for the LWE engine (one lookup per neuron; post-training
+        /// quantization, no fine-tuning) instead of the two-phase form.
+        #[arg(long)]
+        window: bool,
         /// Training images the running maxima start from.
         #[arg(long, default_value_t = 5000)]
         calibration: usize,
@@ -248,6 +252,7 @@ fn main() -> anyhow::Result<()> {
                 lr,
                 rho,
                 block,
+                window,
                 calibration,
                 seed,
                 data,
@@ -255,6 +260,7 @@ fn main() -> anyhow::Result<()> {
                 out,
             } => mnist::quantize(&mnist::QuantizeArgs {
                 quant: QuantConfig { bits, rho, block },
+                window,
                 calibration,
                 config: SgdConfig {
                     epochs,

@@ -9,7 +9,8 @@ use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 use shroud_nn::mnist::idx::{load_set, MnistSet};
 use shroud_lwe::bootstrap::presets;
-use shroud_nn::mnist::integer::{Interval, QuantizedMlp};
+use shroud_nn::mnist::integer::{argmax, Interval, QuantizedMlp};
+use shroud_nn::mnist::window::quantize_window;
 use shroud_nn::mnist::lwe_engine::{LweClient, LweServer};
 use shroud_nn::mnist::model::{accuracy, predict_rows, FloatMlp};
 use shroud_nn::mnist::qat::{QatNet, QuantConfig};
@@ -131,6 +132,10 @@ pub fn eval(data: &Path, model: &Path) -> anyhow::Result<()> {
             "quantized",
             integer_accuracy(&m, &test.for_inputs(m.layers[0].inputs)?),
         ),
+        SavedModel::Window(m) => {
+            let test = test.for_inputs(m.inputs())?;
+            ("window", accuracy(&m.predict_set(&test), &test.labels))
+        }
     };
     println!(
         "{what} model {}: test accuracy {acc:.4} on {} images ({:.1} s)",
@@ -147,6 +152,7 @@ fn integer_accuracy(model: &QuantizedMlp, test: &MnistSet) -> f64 {
 
 pub struct QuantizeArgs {
     pub quant: QuantConfig,
+    pub window: bool,
     pub calibration: usize,
     pub config: SgdConfig,
     pub data: PathBuf,
@@ -160,7 +166,7 @@ pub struct QuantizeArgs {
 pub fn quantize(args: &QuantizeArgs) -> anyhow::Result<()> {
     let float = match SavedModel::load(&args.model)? {
         SavedModel::Float(m) => m,
-        SavedModel::Quantized(_) => anyhow::bail!(
+        SavedModel::Quantized(_) | SavedModel::Window(_) => anyhow::bail!(
             "{} is already quantized; quantize a float model",
             args.model.display()
         ),
@@ -172,6 +178,31 @@ pub fn quantize(args: &QuantizeArgs) -> anyhow::Result<()> {
     let train_set = load(&args.data, "train")?.for_inputs(inputs)?;
     let test = load(&args.data, "t10k")?.for_inputs(inputs)?;
     let t = Instant::now();
+    if args.window {
+        let model = quantize_window(&float, args.quant.bits, &train_set.take(args.calibration))?;
+        let acc = accuracy(&model.predict_set(&test), &test.labels);
+        println!(
+            "{} bits, window form: calibrated on {} training images, test accuracy {acc:.4} ({:.1} s)",
+            args.quant.bits,
+            args.calibration.min(train_set.len()),
+            t.elapsed().as_secs_f64()
+        );
+        for (l, layer) in model.layers.iter().enumerate() {
+            let ranges: Vec<Interval> = (0..layer.outputs)
+                .map(|k| layer.range(k, model.bits))
+                .collect();
+            let widest = ranges.iter().map(Interval::bits).max().unwrap_or(0);
+            let shifts = layer.neurons.iter().map(|n| n.shift);
+            println!(
+                "layer {l}: {}x{}; accumulators up to {widest} bits, bucket shifts {}..={}",
+                layer.outputs,
+                layer.inputs,
+                shifts.clone().min().unwrap_or(0),
+                shifts.max().unwrap_or(0)
+            );
+        }
+        return write_model(&SavedModel::Window(model), &args.out);
+    }
     let calibration = train_set.take(args.calibration).features();
     let mut net = QatNet::new(float, &args.quant, calibration.view(), args.config.batch);
     let before = integer_accuracy(&net.to_quantized(), &test);
@@ -228,8 +259,8 @@ pub struct InferArgs {
 pub fn infer(args: &InferArgs) -> anyhow::Result<()> {
     let model = match SavedModel::load(&args.model)? {
         SavedModel::Quantized(m) => m,
-        SavedModel::Float(_) => anyhow::bail!(
-            "{} is a float model; encrypted inference runs quantized models (shroud mnist quantize)",
+        SavedModel::Float(_) | SavedModel::Window(_) => anyhow::bail!(
+            "{} is not a two-phase quantized model (shroud mnist quantize)",
             args.model.display()
         ),
     };
@@ -303,12 +334,4 @@ pub fn infer(args: &InferArgs) -> anyhow::Result<()> {
         total_secs / n as f64
     );
     Ok(())
-}
-
-/// The class of the largest logit, the lowest on ties (as the integer evaluator decides).
-fn argmax(logits: &[i64]) -> usize {
-    logits
-        .iter()
-        .enumerate()
-        .fold(0, |best, (i, &v)| if v > logits[best] { i } else { best })
 }

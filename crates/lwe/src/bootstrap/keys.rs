@@ -133,6 +133,25 @@ impl ClientKey {
         Ok(self.encrypt_raw(m * delta(bits)))
     }
 
+    /// Encrypts a signed integer at scale `2^(64 - width)` (a [`WideCiphertext`](super::WideCiphertext)
+    /// once the receiver attaches the interval it knows `v` to lie in).
+    pub fn encrypt_scaled(&mut self, v: i64, width: u32) -> Result<LweCiphertext, LweError> {
+        if !(1..=62).contains(&width) || super::wide::signed_bits(v, v) > width {
+            return Err(LweError::SignedOutOfRange { value: v, bits: width });
+        }
+        Ok(self.encrypt_raw((v as u64) << (64 - width)))
+    }
+
+    /// Decrypts a signed integer at scale `2^(64 - width)`, rounding away the noise.
+    pub fn decrypt_scaled(&self, ct: &LweCiphertext, width: u32) -> Result<i64, LweError> {
+        if !(1..=62).contains(&width) {
+            return Err(LweError::SignedOutOfRange { value: 0, bits: width });
+        }
+        let shift = 64 - width;
+        let rounded = self.phase(ct)?.wrapping_add(1 << (shift - 1)) as i64;
+        Ok(rounded >> shift)
+    }
+
     /// Decrypts a signed integer `|m| < 2^bits` encoded as `m * delta` modulo the torus (a
     /// sum of [`Lut::signed`](super::Lut::signed) outputs and clear offsets).
     pub fn decrypt_signed(&self, ct: &LweCiphertext, bits: u32) -> Result<i64, LweError> {

@@ -88,9 +88,14 @@ impl LweCiphertext {
     /// too: encodings wrap modulo `2^(bits + 1)`, so a message that is back in `[0, 2^bits)`
     /// after a sequence of signed additions is correctly encoded.
     pub fn add_clear(&self, m: i64, bits: u32) -> Self {
+        self.with_body_added((m as u64).wrapping_mul(delta(bits)))
+    }
+
+    /// Adds a raw torus value to the phase.
+    pub(crate) fn with_body_added(&self, c: u64) -> Self {
         let mut out = self.clone();
         if let Some(body) = out.data.last_mut() {
-            *body = body.wrapping_add((m as u64).wrapping_mul(delta(bits)));
+            *body = body.wrapping_add(c);
         }
         out
     }

@@ -4,7 +4,8 @@
 //! Roles: [`params`] (parameter sets, security and noise analysis), `keys` (client and server
 //! keys), `lwe` (ciphertexts and encodings), `bootstrap_key` (GGSW key, external product,
 //! blind rotation, sample extraction), `keyswitch`, `pbs` (bootstrapping, lookup tables,
-//! gates, batches), `fft` (negacyclic FFT over `tfhe-fft`).
+//! gates, batches), `fft` (negacyclic FFT over `tfhe-fft`), `wide` (exact floors and clamped
+//! tables on integers wider than a bootstrap's message space).
 
 mod bootstrap_key;
 mod fft;
@@ -14,6 +15,7 @@ mod lwe;
 pub mod params;
 mod pbs;
 mod random;
+mod wide;
 
 pub(crate) use bootstrap_key::BootstrapKey;
 pub(crate) use fft::NegacyclicFft;
@@ -22,3 +24,4 @@ pub(crate) use keyswitch::KeySwitchKey;
 pub use lwe::LweCiphertext;
 pub use params::{presets, BootstrapParams, Decomposition};
 pub use pbs::{Gate, Lut, MAX_LOG2_FAILURE};
+pub use wide::WideCiphertext;

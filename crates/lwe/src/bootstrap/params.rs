@@ -119,9 +119,12 @@ impl BootstrapParams {
     /// NAND, 1 for a lookup table of a bootstrapped value), for messages of `bits` bits with a
     /// padding bit (gates: `bits = 1`, where the decision margin is 1/8 as well).
     pub fn log2_failure_probability(&self, bits: u32, norm2: f64) -> f64 {
-        let var = norm2 * self.bootstrap_output_variance()
-            + self.keyswitch_variance()
-            + self.modulus_switch_variance();
+        self.log2_failure_with(bits, norm2 * self.bootstrap_output_variance())
+    }
+
+    /// The same bound for an input of any noise variance (fraction of the torus, squared).
+    pub fn log2_failure_with(&self, bits: u32, input_variance: f64) -> f64 {
+        let var = input_variance + self.keyswitch_variance() + self.modulus_switch_variance();
         let margin = 2f64.powi(-(bits as i32) - 2);
         log2_erfc(margin / (2.0 * var).sqrt())
     }
@@ -194,6 +197,56 @@ pub mod presets {
         }
     }
 
+    /// Exact arithmetic on wide integers (`ServerKey::floor_shift`, `clamped_table`), 128-bit:
+    /// the LWE/GLWE dimensions and noise of TFHE-rs
+    /// `shortint::parameters::V1_1_PARAM_MESSAGE_2_CARRY_2_KS_PBS_GAUSSIAN_2M64` (security
+    /// depends on those only), with a three-level bootstrapping decomposition instead of one:
+    /// bootstrap outputs 2^-26 of the torus (2^-15 with one level), so weighted sums of
+    /// hundreds of them keep 16-bit integers exact, and 4-bit tables still fail below 2^-40.
+    pub fn wide_128() -> BootstrapParams {
+        BootstrapParams {
+            name: "wide_128".into(),
+            lwe_dimension: 833,
+            glwe_dimension: 1,
+            polynomial_size: 2048,
+            lwe_noise_std: 3.615_840_837_330_933_6e-6,
+            glwe_noise_std: 2.845_267_479_601_915e-15,
+            pbs: Decomposition {
+                base_log: 12,
+                levels: 3,
+            },
+            ks: Decomposition {
+                base_log: 3,
+                levels: 5,
+            },
+            message_bits: 4,
+            security_bits: 128,
+        }
+    }
+
+    /// `wide_128`'s shape (4-bit tables, three-level decomposition) at a tiny LWE dimension:
+    /// fast wide-integer tests, no security.
+    pub fn insecure_wide_test() -> BootstrapParams {
+        BootstrapParams {
+            name: "insecure_wide_test".into(),
+            lwe_dimension: 32,
+            glwe_dimension: 1,
+            polynomial_size: 2048,
+            lwe_noise_std: 2f64.powi(-28),
+            glwe_noise_std: 2f64.powi(-50),
+            pbs: Decomposition {
+                base_log: 12,
+                levels: 3,
+            },
+            ks: Decomposition {
+                base_log: 4,
+                levels: 6,
+            },
+            message_bits: 4,
+            security_bits: 0,
+        }
+    }
+
     /// Tiny and fast, for tests only: 6-bit tables with a 2^-40-ish failure rate, no security.
     pub fn insecure_test() -> BootstrapParams {
         BootstrapParams {
@@ -226,7 +279,9 @@ mod tests {
         for p in [
             presets::gates_128(),
             presets::pbs6_128(),
+            presets::wide_128(),
             presets::insecure_test(),
+            presets::insecure_wide_test(),
         ] {
             p.validate().unwrap();
             let gate = p.log2_failure_probability(1, 8.0);

@@ -48,6 +48,16 @@ impl Lut {
         Ok(Self { bits, poly })
     }
 
+    /// A table whose outputs are raw torus values (any encoding the caller chooses).
+    pub(crate) fn raw(key: &ServerKey, bits: u32, outputs: &[u64]) -> Result<Self, LweError> {
+        let mut lut = Self::new(key, bits, &vec![0; 1 << bits])?;
+        let box_size = key.params.polynomial_size >> bits;
+        for (j, c) in lut.poly.iter_mut().enumerate() {
+            *c = outputs[j / box_size];
+        }
+        Ok(lut)
+    }
+
     /// A table with signed outputs, `|table[m]| < 2^bits`, encoded as `table[m] * delta`
     /// modulo the torus: sums of such outputs and of clear offsets (see
     /// [`LweCiphertext::add_clear`]) stay exact as long as the final sum is back in
@@ -94,7 +104,12 @@ impl ServerKey {
 
     /// Bootstraps `ct` through `test_poly`, after shifting its phase by `offset` rotations
     /// (half a box for lookup tables, so that each box is centred on its message).
-    fn bootstrap(&self, ct: &LweCiphertext, test_poly: &[u64], offset: usize) -> LweCiphertext {
+    pub(crate) fn bootstrap(
+        &self,
+        ct: &LweCiphertext,
+        test_poly: &[u64],
+        offset: usize,
+    ) -> LweCiphertext {
         let p = &self.params;
         let small = self.ksk.apply(p, &ct.data);
         self.counters.keyswitches.fetch_add(1, Ordering::Relaxed);

@@ -117,6 +117,23 @@ pub struct QuantizedLayer {
     pub scales: LayerScales,
 }
 
+/// Grey levels `0..=255` to `N`-bit inputs: `round(g * U / 255)`, ties up.
+pub fn quantize_pixels(bits: u32, pixels: &[u8]) -> Vec<i32> {
+    let u = unsigned_max(bits) as i32;
+    pixels
+        .iter()
+        .map(|&g| (2 * g as i32 * u + 255) / 510)
+        .collect()
+}
+
+/// The class of the largest logit, the lowest index on ties.
+pub fn argmax(logits: &[i64]) -> usize {
+    logits
+        .iter()
+        .enumerate()
+        .fold(0, |best, (i, &v)| if v > logits[best] { i } else { best })
+}
+
 /// `Q = 2^(N-1) - 1`, the largest magnitude of a signed `N`-bit level.
 pub fn signed_max(bits: u32) -> i64 {
     (1 << (bits - 1)) - 1
@@ -333,13 +350,8 @@ impl QuantizedMlp {
         Ok(())
     }
 
-    /// Grey levels `0..=255` to `N`-bit inputs: `round(g * U / 255)`, ties up.
     pub fn quantize_image(&self, pixels: &[u8]) -> Vec<i32> {
-        let u = unsigned_max(self.bits) as i32;
-        pixels
-            .iter()
-            .map(|&g| (2 * g as i32 * u + 255) / 510)
-            .collect()
+        quantize_pixels(self.bits, pixels)
     }
 
     /// The last layer's outputs `y` for an already quantized input.
@@ -354,10 +366,7 @@ impl QuantizedMlp {
     }
 
     pub fn predict(&self, pixels: &[u8]) -> u8 {
-        let z = self.logits(&self.quantize_image(pixels));
-        z.iter()
-            .enumerate()
-            .fold(0, |best, (i, &v)| if v > z[best] { i } else { best }) as u8
+        argmax(&self.logits(&self.quantize_image(pixels))) as u8
     }
 
     /// Predictions for every image of the set, in parallel.

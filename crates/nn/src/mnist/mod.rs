@@ -13,3 +13,4 @@ pub mod qat;
 pub mod saved;
 pub mod scaling;
 pub mod train;
+pub mod window;

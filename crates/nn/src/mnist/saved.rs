@@ -7,6 +7,7 @@ use shroud_math::WireFormat;
 
 use super::integer::QuantizedMlp;
 use super::model::FloatMlp;
+use super::window::WindowMlp;
 use crate::NnError;
 
 const FORMAT: WireFormat = WireFormat {
@@ -25,6 +26,8 @@ struct Model;
 pub enum SavedModel {
     Float(FloatMlp),
     Quantized(QuantizedMlp),
+    /// The window form, for the LWE engine ([`super::window`]).
+    Window(WindowMlp),
 }
 
 impl SavedModel {
@@ -43,6 +46,7 @@ impl SavedModel {
         match &model {
             SavedModel::Float(m) => m.validate(),
             SavedModel::Quantized(m) => m.validate(),
+            SavedModel::Window(m) => m.validate(),
         }
         .map_err(|e| not_a_model(e.to_string()))?;
         Ok(model)

@@ -1,0 +1,135 @@
+//! Exact floors and clamped tables on wide integers against the clear computation.
+
+use proptest::prelude::*;
+use shroud_lwe::bootstrap::{presets, ClientKey, ServerKey, WideCiphertext};
+use shroud_lwe::LweError;
+use std::sync::{Mutex, OnceLock};
+
+fn keys() -> &'static (Mutex<ClientKey>, ServerKey) {
+    static KEYS: OnceLock<(Mutex<ClientKey>, ServerKey)> = OnceLock::new();
+    KEYS.get_or_init(|| {
+        let mut client = ClientKey::from_seed(&presets::insecure_wide_test(), 5).unwrap();
+        let server = client.server_key();
+        (Mutex::new(client), server)
+    })
+}
+
+const WIDTH: u32 = 17;
+const RANGE: i64 = 1 << 15;
+
+fn encrypt(v: i64) -> WideCiphertext {
+    let (client, server) = keys();
+    let ct = client.lock().unwrap().encrypt_scaled(v, WIDTH).unwrap();
+    WideCiphertext::new(ct, WIDTH, -RANGE, RANGE, server.fresh_variance()).unwrap()
+}
+
+fn decrypt(x: &WideCiphertext) -> i64 {
+    keys()
+        .0
+        .lock()
+        .unwrap()
+        .decrypt_scaled(x.ciphertext(), x.width())
+        .unwrap()
+}
+
+fn clamped(table: &[i64], v: i64) -> i64 {
+    table[v.clamp(0, table.len() as i64 - 1) as usize]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(12))]
+
+    #[test]
+    fn floor_shift_is_exact(v in -RANGE..=RANGE, r in 1u32..14) {
+        let out = keys().1.floor_shift(&encrypt(v), r).unwrap();
+        prop_assert_eq!(out.width(), WIDTH - r);
+        prop_assert_eq!(decrypt(&out), v.div_euclid(1 << r));
+        let (lo, hi) = out.range();
+        prop_assert!(lo <= decrypt(&out) && decrypt(&out) <= hi);
+    }
+
+    #[test]
+    fn clamped_tables_are_exact(v in -RANGE..=RANGE, r in 0u32..12, seed in 0i64..1000) {
+        let table: Vec<i64> = (0..8).map(|i| (i * seed) % 23 - 4).collect();
+        let server = &keys().1;
+        let x = server.floor_shift(&encrypt(v), r).unwrap();
+        let y = server.clamped_table(&x, &table, 12).unwrap();
+        prop_assert_eq!(decrypt(&y), clamped(&table, v.div_euclid(1 << r)));
+    }
+}
+
+#[test]
+fn window_edges_and_saturation() {
+    let server = &keys().1;
+    let table: Vec<i64> = (0..8).map(|i| 3 * i - 10).collect();
+    for v in [
+        -RANGE,
+        -9000,
+        -9,
+        -8,
+        -1,
+        0,
+        1,
+        7,
+        8,
+        9,
+        16,
+        9000,
+        RANGE,
+    ] {
+        let y = server.clamped_table(&encrypt(v), &table, 10).unwrap();
+        assert_eq!(decrypt(&y), clamped(&table, v), "v = {v}");
+    }
+}
+
+#[test]
+fn weighted_sums_track_their_interval() {
+    let server = &keys().1;
+    let narrow = |v: i64| {
+        let x = encrypt(v);
+        WideCiphertext::new(x.ciphertext().clone(), WIDTH, -2000, 2000, x.variance()).unwrap()
+    };
+    let (a, b) = (narrow(1200), narrow(-77));
+    let s = WideCiphertext::weighted_sum([(&a, 3), (&b, -5)], 11).unwrap();
+    let want = 3 * 1200 + 5 * 77 + 11;
+    assert_eq!(decrypt(&s), want);
+    assert_eq!(s.range(), (-16_000 + 11, 16_000 + 11));
+    // A sum whose interval no longer fits 17 bits is refused rather than wrapped.
+    assert!(WideCiphertext::weighted_sum([(&a, 100)], 0).is_err());
+    let t = server.floor_shift(&s, 4).unwrap();
+    assert_eq!(decrypt(&t), want >> 4);
+}
+
+#[test]
+fn what_cannot_be_exact_is_refused() {
+    let server = &keys().1;
+    let x = encrypt(5);
+    // A table that is not a power of two, or wider than a bootstrap can select.
+    assert!(server.clamped_table(&x, &[0; 6], 10).is_err());
+    assert!(server.clamped_table(&x, &[0; 16], 10).is_err());
+    // Noise too large for the rounds' margins.
+    let noisy = WideCiphertext::new(x.ciphertext().clone(), WIDTH, -RANGE, RANGE, 1e-6).unwrap();
+    assert!(matches!(
+        server.floor_shift(&noisy, 8),
+        Err(LweError::FailureProbability { .. })
+    ));
+    // An interval that does not fit the width.
+    assert!(WideCiphertext::new(x.ciphertext().clone(), 8, -200, 200, 0.0).is_err());
+}
+
+#[test]
+fn real_parameters_clamp_a_wide_integer() {
+    // wide_128 (128-bit): a 16-bit accumulator, bucketed by 2^6 and looked up in 8 buckets.
+    let params = presets::wide_128();
+    let mut client = ClientKey::from_seed(&params, 3).unwrap();
+    let server = client.server_key();
+    let table = [0, 2, 4, 6, 8, 10, 12, 15];
+    for v in [-20_000, 100, 300, 20_000] {
+        let ct = client.encrypt_scaled(v, 17).unwrap();
+        let x = WideCiphertext::new(ct, 17, -RANGE, RANGE, server.fresh_variance()).unwrap();
+        let t = server.floor_shift(&x, 6).unwrap();
+        let y = server.clamped_table(&t, &table, 16).unwrap();
+        let got = client.decrypt_scaled(y.ciphertext(), 16).unwrap();
+        assert_eq!(got, clamped(&table, v >> 6), "v = {v}");
+    }
+}
