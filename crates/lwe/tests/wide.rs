@@ -83,6 +83,22 @@ fn window_edges_and_saturation() {
 }
 
 #[test]
+fn plans_count_the_bootstraps_that_run() {
+    // A key of its own, so that its counter sees only this test.
+    let mut client = ClientKey::from_seed(&presets::insecure_wide_test(), 8).unwrap();
+    let server = client.server_key();
+    for (r, range) in [(0, 40), (3, 900), (7, RANGE), (11, RANGE)] {
+        let ct = client.encrypt_scaled(17, WIDTH).unwrap();
+        let x = WideCiphertext::new(ct, WIDTH, -range, range, server.fresh_variance()).unwrap();
+        let before = server.counts().bootstraps;
+        let t = server.floor_shift(&x, r).unwrap();
+        let planned = server.floor_shift_bootstraps(r) + server.plan_clamped_table(&t.shape(), 3).unwrap();
+        server.clamped_table(&t, &[0, 1, 2, 3, 4, 5, 6, 7], 10).unwrap();
+        assert_eq!(server.counts().bootstraps - before, planned as u64, "r = {r}");
+    }
+}
+
+#[test]
 fn weighted_sums_track_their_interval() {
     let server = &keys().1;
     let narrow = |v: i64| {

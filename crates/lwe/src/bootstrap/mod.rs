@@ -24,4 +24,4 @@ pub(crate) use keyswitch::KeySwitchKey;
 pub use lwe::LweCiphertext;
 pub use params::{presets, BootstrapParams, Decomposition};
 pub use pbs::{Gate, Lut, MAX_LOG2_FAILURE};
-pub use wide::WideCiphertext;
+pub use wide::{WideCiphertext, WideShape};

@@ -14,8 +14,8 @@
 //! - [`ServerKey::clamped_table`] computes `T[clamp(v, 0, 2^w - 1)]`: the window digit
 //!   `l = v mod 2^w` comes out of one round; the rest `h = floor(v / 2^w)` is compared with 0
 //!   and 1 by sign bootstraps (after further rounds if `h` is too wide for a sign's margin);
-//!   a last table reads `l` and a saturation flag together (`w + 1` bits) and a correction
-//!   adds the top value when `h >= 1`.
+//!   a last table reads `l` and a saturation flag together (`w + 1` bits) and one more sign
+//!   bootstrap adds the top value when `h >= 1`. Six bootstraps when `h` is narrow.
 //!
 //! Every bootstrap's failure probability is checked against [`MAX_LOG2_FAILURE`] from the
 //! tracked noise before it runs; an operation that cannot meet it returns an error.
@@ -31,15 +31,46 @@ pub(crate) fn signed_bits(lo: i64, hi: i64) -> u32 {
     65 - magnitude(lo).max(magnitude(hi)).leading_zeros()
 }
 
+/// What is public about a wide integer: its width, the interval it lies in and its noise.
+/// Enough to plan an operation (its bootstraps and whether each meets the failure bound)
+/// without a ciphertext.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct WideShape {
+    /// `v` is stored at scale `2^(64 - width)`.
+    pub width: u32,
+    pub lo: i64,
+    pub hi: i64,
+    /// Noise variance as a fraction of the torus, squared.
+    pub variance: f64,
+}
+
+impl WideShape {
+    /// Errors if `[lo, hi]` does not fit `width` bits.
+    pub fn new(width: u32, lo: i64, hi: i64, variance: f64) -> Result<Self, LweError> {
+        if !(2..=62).contains(&width) || lo > hi || signed_bits(lo, hi) > width {
+            return Err(LweError::InvalidParams(format!(
+                "[{lo}, {hi}] does not fit a {width}-bit wide integer"
+            )));
+        }
+        Ok(Self {
+            width,
+            lo,
+            hi,
+            variance,
+        })
+    }
+
+    /// The scale `2^(64 - width)` of one unit of `v`.
+    fn unit(&self) -> u64 {
+        1 << (64 - self.width)
+    }
+}
+
 /// A signed integer `v` in a known interval, encrypted at scale `2^(64 - width)`.
 #[derive(Clone, Debug)]
 pub struct WideCiphertext {
     ct: LweCiphertext,
-    width: u32,
-    lo: i64,
-    hi: i64,
-    /// Noise variance as a fraction of the torus, squared.
-    variance: f64,
+    shape: WideShape,
 }
 
 impl WideCiphertext {
@@ -52,17 +83,9 @@ impl WideCiphertext {
         hi: i64,
         variance: f64,
     ) -> Result<Self, LweError> {
-        if !(2..=62).contains(&width) || lo > hi || signed_bits(lo, hi) > width {
-            return Err(LweError::InvalidParams(format!(
-                "[{lo}, {hi}] does not fit a {width}-bit wide integer"
-            )));
-        }
         Ok(Self {
             ct,
-            width,
-            lo,
-            hi,
-            variance,
+            shape: WideShape::new(width, lo, hi, variance)?,
         })
     }
 
@@ -77,16 +100,17 @@ impl WideCiphertext {
             .next()
             .ok_or(LweError::EmptySum)?
             .0
+            .shape
             .width;
         let (mut lo, mut hi, mut variance) = (constant, constant, 0.0);
         for (x, k) in terms.clone() {
-            if x.width != width {
+            if x.shape.width != width {
                 return Err(LweError::ParamsMismatch);
             }
-            let (a, b) = (x.lo * k, x.hi * k);
+            let (a, b) = (x.shape.lo * k, x.shape.hi * k);
             lo += a.min(b);
             hi += a.max(b);
-            variance += (k as f64).powi(2) * x.variance;
+            variance += (k as f64).powi(2) * x.shape.variance;
         }
         let ct = LweCiphertext::weighted_sum(terms.into_iter().map(|(x, k)| (&x.ct, k)))?;
         let ct = ct.with_body_added((constant as u64).wrapping_shl(64 - width));
@@ -97,22 +121,21 @@ impl WideCiphertext {
         &self.ct
     }
 
+    pub fn shape(&self) -> WideShape {
+        self.shape
+    }
+
     pub fn width(&self) -> u32 {
-        self.width
+        self.shape.width
     }
 
     /// The interval `v` lies in.
     pub fn range(&self) -> (i64, i64) {
-        (self.lo, self.hi)
+        (self.shape.lo, self.shape.hi)
     }
 
     pub fn variance(&self) -> f64 {
-        self.variance
-    }
-
-    /// The scale `2^(64 - width)` of one unit of `v`.
-    fn unit(&self) -> u64 {
-        1 << (64 - self.width)
+        self.shape.variance
     }
 }
 
@@ -156,75 +179,146 @@ impl ServerKey {
         self.apply_lut(ct, &lut)
     }
 
-    /// Clears the `d` low bits of `x` (`1 <= d <= message_bits + 1`), leaving
-    /// `floor(v / 2^d)` at width `width - d`; returns `v mod 2^d` at `x`'s former scale.
-    fn round(&self, x: &mut WideCiphertext, d: u32) -> Result<LweCiphertext, LweError> {
+    /// The shape after a round of `d` bits, if both of its bootstraps meet the bound.
+    fn plan_round(&self, x: &WideShape, d: u32) -> Result<WideShape, LweError> {
         if d == 0 || d > self.params.message_bits + 1 || d + 1 >= x.width {
             return Err(LweError::InvalidParams(format!(
                 "a round of {d} bits on a {}-bit integer",
                 x.width
             )));
         }
-        let unit = x.unit();
-        // Multiplying by 2^(width - d) puts bit d - 1 of v at the top of the torus.
-        let up = 1i64 << (x.width - d);
-        let lifted_variance = |v: f64| v * (up as f64).powi(2);
+        let lift = 4f64.powi((x.width - d) as i32);
         let boot = self.output_variance();
+        self.check_failure(d - 1, x.variance * lift)?;
+        let bootstraps = if d >= 2 { 2.0 } else { 1.0 };
+        if d >= 2 {
+            self.check_failure(d - 1, (x.variance + boot) * lift)?;
+        }
+        Ok(WideShape {
+            width: x.width - d,
+            lo: x.lo.div_euclid(1 << d),
+            hi: x.hi.div_euclid(1 << d),
+            variance: x.variance + bootstraps * boot,
+        })
+    }
 
+    /// Clears the `d` low bits of `x` (`1 <= d <= message_bits + 1`), leaving
+    /// `floor(v / 2^d)` at width `width - d`; returns `v mod 2^d` at `x`'s former scale.
+    fn round(&self, x: &mut WideCiphertext, d: u32) -> Result<LweCiphertext, LweError> {
+        let next = self.plan_round(&x.shape, d)?;
+        let unit = x.shape.unit();
+        // Multiplying by 2^(width - d) puts bit d - 1 of v at the top of the torus.
+        let up = 1i64 << (x.shape.width - d);
         // The top bit of the digit, by its sign, half a digit step from both boundaries.
-        self.check_failure(d - 1, lifted_variance(x.variance))?;
         let lifted = x.ct.scalar_mul(up).with_body_added(1 << (63 - d));
         let half = (unit << (d - 1)) >> 1;
         let top = self
             .sign_pbs(&lifted, half.wrapping_neg())
             .with_body_added(half);
         x.ct = x.ct.sub(&top)?;
-        x.variance += boot;
         let mut digit = top;
         if d >= 2 {
             // The d - 1 bits left, now with a zero padding bit above them.
-            self.check_failure(d - 1, lifted_variance(x.variance))?;
             let outputs: Vec<u64> = (0..1u64 << (d - 1)).map(|m| m * unit).collect();
             let rest = self.table_pbs(&x.ct.scalar_mul(up), d - 1, &outputs)?;
             x.ct = x.ct.sub(&rest)?;
-            x.variance += boot;
             digit = digit.add(&rest)?;
         }
-        x.width -= d;
-        x.lo = x.lo.div_euclid(1 << d);
-        x.hi = x.hi.div_euclid(1 << d);
+        x.shape = next;
         Ok(digit)
+    }
+
+    /// The round sizes of `floor_shift` by `r`.
+    fn floor_rounds(&self, r: u32) -> impl Iterator<Item = u32> {
+        let step = self.params.message_bits + 1;
+        (0..r.div_ceil(step)).map(move |i| (r - i * step).min(step))
     }
 
     /// `floor(v / 2^r)`, exactly, at width `width - r`.
     pub fn floor_shift(&self, x: &WideCiphertext, r: u32) -> Result<WideCiphertext, LweError> {
         let mut x = x.clone();
-        let mut left = r;
-        while left > 0 {
-            let d = left.min(self.params.message_bits + 1);
+        for d in self.floor_rounds(r) {
             self.round(&mut x, d)?;
-            left -= d;
         }
         Ok(x)
     }
 
-    /// `+c` if `v >= 0`, `-c` otherwise. While `v` needs more bits than a sign's margin
-    /// allows, rounds halve it (a floor keeps the sign).
-    fn sign_of(&self, mut x: WideCiphertext, c: u64) -> Result<LweCiphertext, LweError> {
+    /// The rounds that bring `x` within a sign's margin (a floor keeps the sign), the shape
+    /// they leave, and the bits its interval then needs.
+    fn plan_sign(&self, x: &WideShape) -> Result<(Vec<u32>, WideShape, u32), LweError> {
         let cap = self.params.message_bits + 1;
+        let (mut x, mut rounds) = (*x, Vec::new());
         loop {
             let need = signed_bits(x.lo, x.hi);
             if need <= cap {
                 break;
             }
-            self.round(&mut x, (need - cap).min(cap))?;
+            let d = (need - cap).min(cap);
+            x = self.plan_round(&x, d)?;
+            rounds.push(d);
         }
-        // Drop the sign-extension bits above the interval, then offset by half a unit.
         let need = signed_bits(x.lo, x.hi).max(1);
-        let up = 1i64 << (x.width - need);
-        self.check_failure(need - 1, x.variance * (up as f64).powi(2))?;
-        let lifted = x.ct.scalar_mul(up).with_body_added(1 << (63 - need));
-        Ok(self.sign_pbs(&lifted, c))
+        self.check_failure(need - 1, x.variance * 4f64.powi((x.width - need) as i32))?;
+        Ok((rounds, x, need))
+    }
+
+    /// `v >= 0` as the sign of a phase: rounds as planned, then the sign-extension bits above
+    /// the interval shifted out and half a unit added. Sign bootstraps of the result give
+    /// `+c` for `v >= 0` and `-c` otherwise.
+    fn sign_input(&self, mut x: WideCiphertext) -> Result<LweCiphertext, LweError> {
+        let (rounds, _, need) = self.plan_sign(&x.shape)?;
+        for d in rounds {
+            self.round(&mut x, d)?;
+        }
+        let up = 1i64 << (x.shape.width - need);
+        Ok(x.ct.scalar_mul(up).with_body_added(1 << (63 - need)))
+    }
+
+    /// `[v >= 0] * 2c` as a fresh bootstrap output.
+    fn indicator(&self, sign_input: &LweCiphertext, c: u64) -> LweCiphertext {
+        self.sign_pbs(sign_input, c).with_body_added(c)
+    }
+
+    /// The bootstraps `clamped_table` takes on `x` with a table of `2^w` entries, once every
+    /// one of them is checked against the failure bound: an engine plans a whole network with
+    /// this before it encrypts anything.
+    pub fn plan_clamped_table(&self, x: &WideShape, w: u32) -> Result<usize, LweError> {
+        if w == 0 || w + 1 > self.params.message_bits {
+            return Err(LweError::LutSize {
+                expected: 1 << (self.params.message_bits - 1),
+                found: 1 << w,
+            });
+        }
+        if x.width < w + 3 {
+            return Err(LweError::InvalidParams(format!(
+                "a {w}-bit window of a {}-bit integer",
+                x.width
+            )));
+        }
+        let h = self.plan_round(x, w)?;
+        let (below, _, _) = self.plan_sign(&h)?;
+        let h1 = WideShape {
+            lo: h.lo - 1,
+            hi: h.hi - 1,
+            ..h
+        };
+        let (above, _, _) = self.plan_sign(&h1)?;
+        let boot = self.output_variance();
+        let l_variance = boot * if w >= 2 { 2.0 } else { 1.0 };
+        self.check_failure(
+            w + 1,
+            l_variance * 4f64.powi((x.width - w - 2) as i32) + 2.0 * boot,
+        )?;
+        let round_cost = |d: &u32| if *d >= 2 { 2 } else { 1 };
+        let window = round_cost(&w);
+        let signs: usize = below.iter().chain(&above).map(round_cost).sum();
+        // below, above (twice: the flag and the top value's correction), the table.
+        Ok(window + signs + 4)
+    }
+
+    /// Bootstraps of `floor_shift` by `r`.
+    pub fn floor_shift_bootstraps(&self, r: u32) -> usize {
+        self.floor_rounds(r).map(|d| if d >= 2 { 2 } else { 1 }).sum()
     }
 
     /// `T[clamp(v, 0, 2^w - 1)]` for a table of `2^w` signed values, encrypted at scale
@@ -235,19 +329,14 @@ impl ServerKey {
         table: &[i64],
         out_width: u32,
     ) -> Result<WideCiphertext, LweError> {
-        let w = table.len().trailing_zeros();
-        if !table.len().is_power_of_two() || w == 0 || w + 1 > self.params.message_bits {
+        if !table.len().is_power_of_two() || !(3..=62).contains(&out_width) {
             return Err(LweError::LutSize {
                 expected: 1 << (self.params.message_bits - 1),
                 found: table.len(),
             });
         }
-        if !(3..=62).contains(&out_width) || x.width < w + 3 {
-            return Err(LweError::InvalidParams(format!(
-                "a {w}-bit window of a {}-bit integer into {out_width} bits",
-                x.width
-            )));
-        }
+        let w = table.len().trailing_zeros();
+        self.plan_clamped_table(&x.shape, w)?;
         let (t_lo, t_hi) = (table[0], table[table.len() - 1]);
         let (min_t, max_t) = (
             *table.iter().min().expect("non-empty"),
@@ -257,47 +346,33 @@ impl ServerKey {
         let out_unit = 1u64 << (64 - out_width);
 
         let mut h = x.clone();
-        let window_width = h.width;
+        let window_width = h.shape.width;
         let l = self.round(&mut h, w)?;
-        let l_variance = boot * if w >= 2 { 2.0 } else { 1.0 };
 
         // The table reads u = l + 2^w z at the scale of a padded (w + 1)-bit message, with
-        // z = 1 when v is outside the window: z = (1 - [h >= 0]) + [h >= 1].
+        // z = 1 when v is outside the window: z = [h < 0] + [h >= 1]. The top value's
+        // correction [h >= 1] (T_top - T_0) comes from a bootstrap of its own, so the output's
+        // noise is two bootstraps' whatever the table.
         let below = self
-            .sign_of(h.clone(), (1u64 << 61).wrapping_neg())?
-            .with_body_added(1 << 61);
+            .indicator(&self.sign_input(h.clone())?, (1u64 << 61).wrapping_neg())
+            .with_body_added(1 << 62);
         let mut h1 = h.clone();
-        h1.ct = h1.ct.with_body_added(h1.unit().wrapping_neg());
-        h1.lo -= 1;
-        h1.hi -= 1;
-        let above = self
-            .sign_of(h1, out_unit >> 1)?
-            .with_body_added(out_unit >> 1);
+        h1.ct = h1.ct.with_body_added(h1.shape.unit().wrapping_neg());
+        h1.shape.lo -= 1;
+        h1.shape.hi -= 1;
+        let above_input = self.sign_input(h1)?;
+        let above = self.indicator(&above_input, 1 << 61);
+        let correction = ((t_hi - t_lo) as u64).wrapping_mul(out_unit >> 1);
+        let top = self.indicator(&above_input, correction);
         let l_up = 1i64 << (window_width - w - 2);
-        let above_up = 1i64 << (out_width - 2);
-        let u = l
-            .scalar_mul(l_up)
-            .add(&below)?
-            .add(&above.scalar_mul(above_up))?;
-        let u_variance = l_variance * (l_up as f64).powi(2)
-            + boot
-            + boot * (above_up as f64).powi(2);
-        self.check_failure(w + 1, u_variance)?;
+        let u = l.scalar_mul(l_up).add(&below)?.add(&above)?;
         let outputs: Vec<u64> = (0..2 << w)
             .map(|m| {
                 let t = if m < table.len() { table[m] } else { t_lo };
                 (t as u64).wrapping_mul(out_unit)
             })
             .collect();
-        let y = self
-            .table_pbs(&u, w + 1, &outputs)?
-            .add(&above.scalar_mul(t_hi - t_lo))?;
-        WideCiphertext::new(
-            y,
-            out_width,
-            min_t,
-            max_t,
-            boot * (1.0 + ((t_hi - t_lo) as f64).powi(2)),
-        )
+        let y = self.table_pbs(&u, w + 1, &outputs)?.add(&top)?;
+        WideCiphertext::new(y, out_width, min_t, max_t, 2.0 * boot)
     }
 }
