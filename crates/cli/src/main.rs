@@ -147,8 +147,8 @@ enum MnistCommand {
     /// quantized model on ciphertexts, the client decrypts the logits; prints the class, the
     /// time and the bytes exchanged, and checks the result against the integer evaluator.
     Infer {
-        /// A quantized model (`shroud mnist quantize`).
-        #[arg(long, default_value = "target/mnist/q4.bin")]
+        /// A quantized model (`shroud mnist quantize [--window]`).
+        #[arg(long, default_value = "target/mnist/w4.bin")]
         model: PathBuf,
         /// Index of the first test image.
         #[arg(long, default_value_t = 0)]
@@ -159,10 +159,11 @@ enum MnistCommand {
         /// Engine: lwe (plaintext-weighted sums and programmable bootstrapping).
         #[arg(long, default_value = "lwe")]
         engine: String,
-        /// Bootstrapping parameters: pbs6_128 (128-bit), or insecure_test (no security,
-        /// for trying things quickly).
-        #[arg(long, default_value = "pbs6_128")]
-        params: String,
+        /// Bootstrapping parameters (default: wide_128 for window models, pbs6_128 for
+        /// two-phase ones, both 128-bit); insecure_wide_test and insecure_test have no
+        /// security and are for trying things quickly.
+        #[arg(long)]
+        params: Option<String>,
         #[arg(long, default_value = "datasets/mnist")]
         data: PathBuf,
     },

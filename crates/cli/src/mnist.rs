@@ -9,9 +9,9 @@ use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 use shroud_nn::mnist::idx::{load_set, MnistSet};
 use shroud_lwe::bootstrap::presets;
-use shroud_nn::mnist::integer::{argmax, Interval, QuantizedMlp};
+use shroud_nn::mnist::integer::{argmax, quantize_pixels, Interval, QuantizedMlp};
 use shroud_nn::mnist::window::quantize_window;
-use shroud_nn::mnist::lwe_engine::{LweClient, LweServer};
+use shroud_nn::mnist::lwe_engine::{LweClient, LweModel, LweServer};
 use shroud_nn::mnist::model::{accuracy, predict_rows, FloatMlp};
 use shroud_nn::mnist::qat::{QatNet, QuantConfig};
 use shroud_nn::mnist::saved::SavedModel;
@@ -250,29 +250,49 @@ pub struct InferArgs {
     pub model: PathBuf,
     pub images: std::ops::Range<usize>,
     pub engine: String,
-    pub params: String,
+    pub params: Option<String>,
     pub data: PathBuf,
 }
 
 /// Encrypted classification of test images, client and server in one process but talking
 /// only through bytes; ends with `infer: images=N agreement=A mean_latency_s=S`.
 pub fn infer(args: &InferArgs) -> anyhow::Result<()> {
-    let model = match SavedModel::load(&args.model)? {
-        SavedModel::Quantized(m) => m,
-        SavedModel::Float(_) | SavedModel::Window(_) => anyhow::bail!(
-            "{} is not a two-phase quantized model (shroud mnist quantize)",
+    let (model, default_params) = match SavedModel::load(&args.model)? {
+        SavedModel::Window(m) => (LweModel::Window(m), "wide_128"),
+        SavedModel::Quantized(m) => (LweModel::TwoPhase(m), "pbs6_128"),
+        SavedModel::Float(_) => anyhow::bail!(
+            "{} is a float model; quantize it first (shroud mnist quantize [--window])",
             args.model.display()
         ),
     };
     if args.engine != "lwe" {
         anyhow::bail!("unknown engine {:?} (available: lwe)", args.engine);
     }
-    let params = match args.params.as_str() {
+    let name = args.params.as_deref().unwrap_or(default_params);
+    let params = match name {
+        "wide_128" => presets::wide_128(),
         "pbs6_128" => presets::pbs6_128(),
+        "insecure_wide_test" => presets::insecure_wide_test(),
         "insecure_test" => presets::insecure_test(),
-        other => anyhow::bail!("unknown parameters {other:?} (pbs6_128, insecure_test)"),
+        other => anyhow::bail!(
+            "unknown parameters {other:?} (wide_128, pbs6_128, insecure_wide_test, insecure_test)"
+        ),
     };
-    let test = load(&args.data, "t10k")?.for_inputs(model.layers[0].inputs)?;
+    let (bits, sizes) = match &model {
+        LweModel::Window(m) => (
+            m.bits,
+            std::iter::once(m.inputs())
+                .chain(m.layers.iter().map(|l| l.outputs))
+                .collect::<Vec<_>>(),
+        ),
+        LweModel::TwoPhase(m) => (
+            m.bits,
+            std::iter::once(m.layers[0].inputs)
+                .chain(m.layers.iter().map(|l| l.outputs))
+                .collect(),
+        ),
+    };
+    let test = load(&args.data, "t10k")?.for_inputs(sizes[0])?;
     if args.images.is_empty() || args.images.end > test.len() {
         anyhow::bail!(
             "images {:?} outside the {} test images",
@@ -280,21 +300,21 @@ pub fn infer(args: &InferArgs) -> anyhow::Result<()> {
             test.len()
         );
     }
-    let sizes: Vec<usize> = std::iter::once(model.layers[0].inputs)
-        .chain(model.layers.iter().map(|l| l.outputs))
-        .collect();
+    let form = match model {
+        LweModel::Window(_) => "window",
+        LweModel::TwoPhase(_) => "two-phase",
+    };
     println!(
-        "model {}: {} bits, {sizes:?}; engine lwe, parameters {} ({} bits of security)",
+        "model {}: {bits} bits, {sizes:?}, {form} form; engine lwe, parameters {} ({} bits of security)",
         args.model.display(),
-        model.bits,
         params.name,
         params.security_bits
     );
     let t = Instant::now();
     let (mut client, evaluation_key) = LweClient::new(&params)?;
     let keygen = t.elapsed().as_secs_f64();
-    let outputs = model.layers.last().expect("validated").outputs;
     let server = LweServer::new(model.clone(), &evaluation_key)?;
+    let encoding = server.encoding();
     println!(
         "keys: {keygen:.1} s; evaluation key {:.1} MB; {} bootstraps per image",
         evaluation_key.len() as f64 / 1e6,
@@ -302,20 +322,22 @@ pub fn infer(args: &InferArgs) -> anyhow::Result<()> {
     );
     let (mut agree, mut total_secs) = (0, 0.0);
     for i in args.images.clone() {
-        let x = model.quantize_image(test.image(i));
-        let upload = client.encrypt_image(&x)?;
+        let x = quantize_pixels(bits, test.image(i));
+        let upload = client.encrypt_image(&encoding, &x)?;
         let bar = ProgressBar::new(server.bootstraps() as u64);
         bar.set_style(
-            ProgressStyle::with_template("[{bar:30}] {pos}/{len} bootstraps {elapsed_precise}")
-                .expect("valid template")
-                .progress_chars("=> "),
+            ProgressStyle::with_template(
+                "[{bar:30}] {pos}/{len} bootstraps {elapsed_precise} eta {eta}",
+            )
+            .expect("valid template")
+            .progress_chars("=> "),
         );
         let t = Instant::now();
-        let download = server.infer(&upload, &|| bar.inc(1))?;
+        let download = server.infer(&upload, &|n| bar.inc(n as u64))?;
         let secs = t.elapsed().as_secs_f64();
         bar.finish_and_clear();
         total_secs += secs;
-        let logits = client.decrypt_logits(&download, outputs)?;
+        let logits = client.decrypt_logits(&encoding, &download)?;
         let want = model.logits(&x);
         let class = argmax(&logits);
         agree += usize::from(class == argmax(&want));

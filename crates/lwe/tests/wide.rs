@@ -92,7 +92,9 @@ fn plans_count_the_bootstraps_that_run() {
         let x = WideCiphertext::new(ct, WIDTH, -range, range, server.fresh_variance()).unwrap();
         let before = server.counts().bootstraps;
         let t = server.floor_shift(&x, r).unwrap();
-        let planned = server.floor_shift_bootstraps(r) + server.plan_clamped_table(&t.shape(), 3).unwrap();
+        let (shape, floor) = server.plan_floor_shift(&x.shape(), r).unwrap();
+        assert_eq!(shape, t.shape());
+        let planned = floor + server.plan_clamped_table(&shape, 3).unwrap();
         server.clamped_table(&t, &[0, 1, 2, 3, 4, 5, 6, 7], 10).unwrap();
         assert_eq!(server.counts().bootstraps - before, planned as u64, "r = {r}");
     }

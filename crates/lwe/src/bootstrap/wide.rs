@@ -25,6 +25,15 @@ use super::lwe::LweCiphertext;
 use super::pbs::{Lut, MAX_LOG2_FAILURE};
 use crate::LweError;
 
+/// A round of `d` bits bootstraps its top bit, then the rest if there is any.
+fn round_bootstraps(d: u32) -> usize {
+    if d >= 2 {
+        2
+    } else {
+        1
+    }
+}
+
 /// Bits of the smallest two's-complement register holding every integer of `[lo, hi]`.
 pub(crate) fn signed_bits(lo: i64, hi: i64) -> u32 {
     let magnitude = |v: i64| if v < 0 { !v } else { v };
@@ -228,19 +237,45 @@ impl ServerKey {
         Ok(digit)
     }
 
-    /// The round sizes of `floor_shift` by `r`.
-    fn floor_rounds(&self, r: u32) -> impl Iterator<Item = u32> {
-        let step = self.params.message_bits + 1;
-        (0..r.div_ceil(step)).map(move |i| (r - i * step).min(step))
+    /// The rounds of `floor_shift` by `r` and the shape they leave. Each round takes as many
+    /// bits as its bootstraps' failure bound allows: a wider digit has a narrower margin, and
+    /// while the noise lifted with the digit scales with it, the key-switching and
+    /// modulus-switching noise does not.
+    fn floor_plan(&self, x: &WideShape, r: u32) -> Result<(Vec<u32>, WideShape), LweError> {
+        let (mut shape, mut rounds, mut left) = (*x, Vec::new(), r);
+        while left > 0 {
+            let widest = left.min(self.params.message_bits + 1);
+            let mut last_error = None;
+            let step = (1..=widest).rev().find_map(|d| match self.plan_round(&shape, d) {
+                Ok(next) => Some((d, next)),
+                Err(e) => {
+                    last_error = Some(e);
+                    None
+                }
+            });
+            let (d, next) = step.ok_or_else(|| last_error.expect("at least one size tried"))?;
+            rounds.push(d);
+            shape = next;
+            left -= d;
+        }
+        Ok((rounds, shape))
     }
 
     /// `floor(v / 2^r)`, exactly, at width `width - r`.
     pub fn floor_shift(&self, x: &WideCiphertext, r: u32) -> Result<WideCiphertext, LweError> {
+        let (rounds, _) = self.floor_plan(&x.shape, r)?;
         let mut x = x.clone();
-        for d in self.floor_rounds(r) {
+        for d in rounds {
             self.round(&mut x, d)?;
         }
         Ok(x)
+    }
+
+    /// The shape `floor_shift` by `r` leaves and the bootstraps it takes, once each is checked
+    /// against the failure bound.
+    pub fn plan_floor_shift(&self, x: &WideShape, r: u32) -> Result<(WideShape, usize), LweError> {
+        let (rounds, shape) = self.floor_plan(x, r)?;
+        Ok((shape, rounds.iter().map(|&d| round_bootstraps(d)).sum()))
     }
 
     /// The rounds that bring `x` within a sign's margin (a floor keeps the sign), the shape
@@ -309,16 +344,10 @@ impl ServerKey {
             w + 1,
             l_variance * 4f64.powi((x.width - w - 2) as i32) + 2.0 * boot,
         )?;
-        let round_cost = |d: &u32| if *d >= 2 { 2 } else { 1 };
-        let window = round_cost(&w);
-        let signs: usize = below.iter().chain(&above).map(round_cost).sum();
+        let window = round_bootstraps(w);
+        let signs: usize = below.iter().chain(&above).map(|&d| round_bootstraps(d)).sum();
         // below, above (twice: the flag and the top value's correction), the table.
         Ok(window + signs + 4)
-    }
-
-    /// Bootstraps of `floor_shift` by `r`.
-    pub fn floor_shift_bootstraps(&self, r: u32) -> usize {
-        self.floor_rounds(r).map(|d| if d >= 2 { 2 } else { 1 }).sum()
     }
 
     /// `T[clamp(v, 0, 2^w - 1)]` for a table of `2^w` signed values, encrypted at scale

@@ -1,31 +1,37 @@
-//! The LWE engine: encrypted inference of a [`QuantizedMlp`] on LWE ciphertexts of small
-//! integers, bit-exact with the integer evaluator (the contract of docs/mnist.md, section 3).
+//! The LWE engine: encrypted inference of a quantized network on LWE ciphertexts, bit-exact
+//! with its integer evaluator. Two forms of network:
 //!
-//! Steps 1 and 3 of the contract are plaintext-weighted sums of ciphertexts (additively
-//! homomorphic, no bootstrap). Step 2 is one programmable bootstrap per block and neuron, whose
-//! table is [`QuantizedLayer::block_output`]; steps 4-5 are one bootstrap per neuron, whose
-//! table is [`QuantizedLayer::neuron_output`] (bias, halving, ReLU, secure scale and saturation
-//! all inside). The tables are the evaluator's own functions, so the engine agrees with it by
-//! construction wherever every bootstrap decrypts correctly.
+//! - **Window form** ([`WindowMlp`], docs/mnist.md): every dot product is one exact
+//!   plaintext-weighted sum of wide integers (15-17 bits at scale `2^(64 - width)`, no
+//!   bootstrap), then per hidden neuron one exact floor (`shroud_lwe`'s
+//!   `ServerKey::floor_shift`) and one clamped 8-entry table (`clamped_table`): about ten
+//!   bootstraps per neuron whatever the layer's width. The logits are the last sums
+//!   themselves. This is the form that runs the full 784-500-256-10 network.
+//! - **Two-phase form** ([`QuantizedMlp`], docs/mnist.md section 3): steps 1 and 3 are
+//!   plaintext-weighted sums; step 2 is one bootstrap per block and neuron with the table
+//!   [`QuantizedLayer::block_output`], steps 4-5 one per neuron with
+//!   [`QuantizedLayer::neuron_output`]. A value in `[lo, hi]` enters its table as `v - lo`,
+//!   so every interval must hold at most `2^message_bits` values: only small networks fit.
 //!
-//! A value known to lie in `[lo, hi]` enters its table as `v - lo`, so every such interval must
-//! hold at most `2^message_bits` values, and the noise of every weighted sum must keep the
-//! bootstrap's failure probability below [`MAX_LOG2_FAILURE`]. [`LweServer::new`] checks both
-//! for every block and neuron before any work is done and names the first that does not fit:
-//! a model either runs exactly or is refused.
+//! [`LweServer::new`] plans the whole network before any work: every interval, width and
+//! bootstrap failure probability is checked, and the number of bootstraps is known. A model
+//! either runs exactly or is refused with the reason.
 //!
-//! Roles: [`LweClient`] holds the secret key, encrypts an image and decrypts the logits;
-//! [`LweServer`] holds the model and the evaluation key. Between them travel bytes.
+//! Roles: [`LweClient`] holds the secret key, encrypts an image as the server's public
+//! [`Encoding`] says and decrypts the logits; [`LweServer`] holds the model and the evaluation
+//! key. Between them travel bytes.
 
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use shroud_lwe::bootstrap::{
-    BootstrapParams, ClientKey, Lut, LweCiphertext, ServerKey, MAX_LOG2_FAILURE,
+    BootstrapParams, ClientKey, Lut, LweCiphertext, ServerKey, WideCiphertext, WideShape,
+    MAX_LOG2_FAILURE,
 };
 use shroud_math::serde_bytes::ByteBuf;
 use shroud_math::WireFormat;
 
 use super::integer::{unsigned_max, Interval, QuantizedLayer, QuantizedMlp};
+use super::window::{WindowLayer, WindowMlp};
 use crate::NnError;
 
 const FORMAT: WireFormat = WireFormat {
@@ -84,76 +90,211 @@ impl LweClient {
         self.key.params()
     }
 
-    /// Encrypts a quantized image (values in `[0, 2^message_bits)`, one ciphertext each).
-    pub fn encrypt_image(&mut self, x: &[i32]) -> Result<Vec<u8>, NnError> {
-        let bits = self.params().message_bits;
+    /// Encrypts a quantized image (values in `[0, U]`), one ciphertext per pixel.
+    pub fn encrypt_image(&mut self, encoding: &Encoding, x: &[i32]) -> Result<Vec<u8>, NnError> {
         let cts = x
             .iter()
             .map(|&v| {
-                let v = u64::try_from(v).map_err(|_| {
-                    NnError::InvalidConfig(format!("input {v} is negative: not a quantized image"))
-                })?;
-                Ok(self.key.encrypt_int(v, bits)?)
+                Ok(match encoding.form {
+                    Form::Padded { bits } => {
+                        let v = u64::try_from(v).map_err(|_| {
+                            NnError::InvalidConfig(format!(
+                                "input {v} is negative: not a quantized image"
+                            ))
+                        })?;
+                        self.key.encrypt_int(v, bits)?
+                    }
+                    Form::Scaled { input_width, .. } => {
+                        self.key.encrypt_scaled(v as i64, input_width)?
+                    }
+                })
             })
             .collect::<Result<Vec<_>, NnError>>()?;
         Ok(to_bytes(Kind::Image, &cts))
     }
 
-    /// The logits `y` of the last layer, `outputs` of them.
-    pub fn decrypt_logits(&self, bytes: &[u8], outputs: usize) -> Result<Vec<i64>, NnError> {
-        let bits = self.params().message_bits;
-        from_bytes(Kind::Logits, self.params(), bytes, outputs)?
+    /// The logits `y` of the last layer.
+    pub fn decrypt_logits(&self, encoding: &Encoding, bytes: &[u8]) -> Result<Vec<i64>, NnError> {
+        from_bytes(Kind::Logits, self.params(), bytes, encoding.outputs)?
             .iter()
-            .map(|c| Ok(self.key.decrypt_signed(c, bits)?))
+            .map(|c| {
+                Ok(match encoding.form {
+                    Form::Padded { bits } => self.key.decrypt_signed(c, bits)?,
+                    Form::Scaled { output_width, .. } => {
+                        self.key.decrypt_scaled(c, output_width)?
+                    }
+                })
+            })
             .collect()
     }
+}
+
+/// How the server wants inputs encrypted and how its logits read: public, sent to the client.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Encoding {
+    pub inputs: usize,
+    pub outputs: usize,
+    pub form: Form,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Form {
+    /// Integers in `[0, 2^bits)` under a padding bit (the two-phase form's tables).
+    Padded { bits: u32 },
+    /// Signed integers at scale `2^(64 - width)` (the window form's wide integers).
+    Scaled { input_width: u32, output_width: u32 },
+}
+
+/// A network in either form the engine runs.
+#[derive(Clone, Debug)]
+pub enum LweModel {
+    TwoPhase(QuantizedMlp),
+    Window(WindowMlp),
+}
+
+impl LweModel {
+    /// What the integer evaluator says for a quantized input.
+    pub fn logits(&self, x: &[i32]) -> Vec<i64> {
+        match self {
+            LweModel::TwoPhase(m) => m.logits(x),
+            LweModel::Window(m) => m.logits(x),
+        }
+    }
+}
+
+/// The window form's plan: each layer's input width and every neuron's bootstraps.
+#[derive(Clone, Debug)]
+struct WindowPlan {
+    /// Input width of each layer, then the logits' width.
+    widths: Vec<u32>,
+    bootstraps: Vec<Vec<usize>>,
 }
 
 /// The model owner's side: the quantized model and the evaluation key, no secret.
 pub struct LweServer {
     key: ServerKey,
-    model: QuantizedMlp,
+    engine: Engine,
+}
+
+/// A model with what planning it produced.
+enum Engine {
+    TwoPhase(QuantizedMlp),
+    Window(WindowMlp, WindowPlan),
 }
 
 impl LweServer {
-    /// Loads the evaluation key and checks that every table of `model` fits the bootstrap's
-    /// message space and every bootstrap its failure bound.
-    pub fn new(model: QuantizedMlp, evaluation_key: &[u8]) -> Result<Self, NnError> {
-        model.validate()?;
+    /// Loads the evaluation key and plans the network: every interval, width and bootstrap
+    /// is checked against the key's parameters before anything is encrypted.
+    pub fn new(model: LweModel, evaluation_key: &[u8]) -> Result<Self, NnError> {
         let key = ServerKey::from_bytes(evaluation_key)?;
-        check_fits(&model, key.params())?;
-        Ok(Self { key, model })
+        let engine = match model {
+            LweModel::TwoPhase(m) => {
+                m.validate()?;
+                check_fits(&m, key.params())?;
+                Engine::TwoPhase(m)
+            }
+            LweModel::Window(m) => {
+                m.validate()?;
+                let plan = plan_window(&m, &key)?;
+                Engine::Window(m, plan)
+            }
+        };
+        Ok(Self { key, engine })
     }
 
-    /// Bootstraps per image: one per block and neuron, and one per neuron.
+    pub fn encoding(&self) -> Encoding {
+        match &self.engine {
+            Engine::Window(m, plan) => Encoding {
+                inputs: m.inputs(),
+                outputs: m.layers.last().expect("validated").outputs,
+                form: Form::Scaled {
+                    input_width: plan.widths[0],
+                    output_width: *plan.widths.last().expect("validated"),
+                },
+            },
+            Engine::TwoPhase(m) => Encoding {
+                inputs: m.layers[0].inputs,
+                outputs: m.layers.last().expect("validated").outputs,
+                form: Form::Padded {
+                    bits: self.key.params().message_bits,
+                },
+            },
+        }
+    }
+
+    /// Bootstraps per image.
     pub fn bootstraps(&self) -> usize {
-        self.model
-            .layers
-            .iter()
-            .map(|l| l.outputs * (l.blocks() + 1))
-            .sum()
+        match &self.engine {
+            Engine::Window(_, plan) => plan.bootstraps.iter().flatten().sum(),
+            Engine::TwoPhase(m) => m
+                .layers
+                .iter()
+                .map(|l| l.outputs * (l.blocks() + 1))
+                .sum(),
+        }
     }
 
-    /// Runs the network on an encrypted image and returns the encrypted logits; `progress` is
-    /// called once per bootstrap (from the worker threads).
+    /// Runs the network on an encrypted image and returns the encrypted logits; `progress`
+    /// is told of bootstraps done as they complete (from the worker threads).
     pub fn infer(
         &self,
         image: &[u8],
-        progress: &(dyn Fn() + Sync),
+        progress: &(dyn Fn(usize) + Sync),
     ) -> Result<Vec<u8>, NnError> {
         let params = self.key.params();
-        let mut x = from_bytes(Kind::Image, params, image, self.model.layers[0].inputs)?;
-        for layer in &self.model.layers {
-            x = self.layer(layer, &x, progress)?;
+        let x = from_bytes(Kind::Image, params, image, self.encoding().inputs)?;
+        let logits = match &self.engine {
+            Engine::Window(m, plan) => self.run_window(m, plan, x, progress)?,
+            Engine::TwoPhase(m) => {
+                let mut x = x;
+                for layer in &m.layers {
+                    x = self.layer(layer, &x, progress)?;
+                }
+                x
+            }
+        };
+        Ok(to_bytes(Kind::Logits, &logits))
+    }
+
+    fn run_window(
+        &self,
+        model: &WindowMlp,
+        plan: &WindowPlan,
+        image: Vec<LweCiphertext>,
+        progress: &(dyn Fn(usize) + Sync),
+    ) -> Result<Vec<LweCiphertext>, NnError> {
+        let u = unsigned_max(model.bits);
+        let fresh = self.key.fresh_variance();
+        let mut x: Vec<WideCiphertext> = image
+            .into_iter()
+            .map(|ct| WideCiphertext::new(ct, plan.widths[0], 0, u, fresh))
+            .collect::<Result<_, _>>()?;
+        let last = model.layers.len() - 1;
+        for (l, layer) in model.layers.iter().enumerate() {
+            x = (0..layer.outputs)
+                .into_par_iter()
+                .map(|k| {
+                    let n = &layer.neurons[k];
+                    let terms = x.iter().zip(layer.row(k)).map(|(c, &w)| (c, w as i64));
+                    let v = WideCiphertext::weighted_sum(terms, n.offset)?;
+                    if l == last {
+                        return Ok(v);
+                    }
+                    let t = self.key.floor_shift(&v, n.shift)?;
+                    let y = self.key.clamped_table(&t, &n.table, plan.widths[l + 1])?;
+                    progress(plan.bootstraps[l][k]);
+                    Ok(y)
+                })
+                .collect::<Result<Vec<_>, NnError>>()?;
         }
-        Ok(to_bytes(Kind::Logits, &x))
+        Ok(x.into_iter().map(|v| v.ciphertext().clone()).collect())
     }
 
     fn layer(
         &self,
         layer: &QuantizedLayer,
         x: &[LweCiphertext],
-        progress: &(dyn Fn() + Sync),
+        progress: &(dyn Fn(usize) + Sync),
     ) -> Result<Vec<LweCiphertext>, NnError> {
         let nb = layer.blocks();
         let u = (0..layer.outputs * nb)
@@ -168,7 +309,7 @@ impl LweServer {
                 let out = self.table(&p, layer.partial_range(k, j), |v| {
                     layer.block_output(k, v)
                 });
-                progress();
+                progress(1);
                 out
             })
             .collect::<Result<Vec<_>, NnError>>()?;
@@ -177,7 +318,7 @@ impl LweServer {
             .map(|k| {
                 let a = LweCiphertext::weighted_sum(u[k * nb..][..nb].iter().map(|c| (c, 1)))?;
                 let out = self.table(&a, layer.sum_range(k), |v| layer.neuron_output(k, v));
-                progress();
+                progress(1);
                 out
             })
             .collect()
@@ -260,4 +401,69 @@ fn check_fits(model: &QuantizedMlp, params: &BootstrapParams) -> Result<(), NnEr
         }
     }
     Ok(())
+}
+
+/// Widths and bootstraps of a window-form network, every step checked against the key.
+fn plan_window(model: &WindowMlp, key: &ServerKey) -> Result<WindowPlan, NnError> {
+    let refuse = |l: usize, k: usize, e: shroud_lwe::LweError| NnError::EngineUnsupported {
+        engine: "lwe",
+        reason: format!("layer {l}, neuron {k}: {e} (parameters {})", key.params().name),
+    };
+    let w = model.window_bits;
+    let width_of = |layer: &WindowLayer, hidden: bool| {
+        (0..layer.outputs)
+            .map(|k| {
+                let r = layer.range(k, model.bits);
+                let bits = r.bits();
+                if hidden {
+                    bits.max(layer.neurons[k].shift + w + 3)
+                } else {
+                    bits
+                }
+            })
+            .max()
+            .unwrap_or(2)
+            .max(3)
+    };
+    let last = model.layers.len() - 1;
+    let mut widths: Vec<u32> = model
+        .layers
+        .iter()
+        .enumerate()
+        .map(|(l, layer)| width_of(layer, l < last))
+        .collect();
+    // The logits are the last layer's sums, at its input scale.
+    widths.push(widths[last]);
+    let mut variance = key.fresh_variance();
+    let mut bootstraps = Vec::new();
+    for (l, layer) in model.layers.iter().enumerate() {
+        let mut counts = Vec::new();
+        for k in 0..layer.outputs {
+            let r = layer.range(k, model.bits);
+            let norm2: f64 = layer.row(k).iter().map(|&w| (w as f64).powi(2)).sum();
+            let shape = WideShape::new(widths[l], r.lo, r.hi, norm2 * variance)
+                .map_err(|e| refuse(l, k, e))?;
+            if l == last {
+                continue;
+            }
+            let n = &layer.neurons[k];
+            let (t, floor) = key
+                .plan_floor_shift(&shape, n.shift)
+                .map_err(|e| refuse(l, k, e))?;
+            let table = key
+                .plan_clamped_table(&t, w)
+                .map_err(|e| refuse(l, k, e))?;
+            counts.push(floor + table);
+        }
+        bootstraps.push(counts);
+        // Table outputs carry two bootstraps' noise.
+        variance = 2.0 * key.output_variance();
+    }
+    if let Some(&wide) = widths.iter().find(|&&w| w > 62) {
+        return Err(NnError::EngineUnsupported {
+            engine: "lwe",
+            reason: format!("accumulators of {wide} bits"),
+        });
+    }
+    Ok(WindowPlan { widths, bootstraps })
 }
