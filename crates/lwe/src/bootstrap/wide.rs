@@ -331,13 +331,6 @@ impl ServerKey {
             )));
         }
         let h = self.plan_round(x, w)?;
-        let (below, _, _) = self.plan_sign(&h)?;
-        let h1 = WideShape {
-            lo: h.lo - 1,
-            hi: h.hi - 1,
-            ..h
-        };
-        let (above, _, _) = self.plan_sign(&h1)?;
         let boot = self.output_variance();
         let l_variance = boot * if w >= 2 { 2.0 } else { 1.0 };
         self.check_failure(
@@ -345,9 +338,34 @@ impl ServerKey {
             l_variance * 4f64.powi((x.width - w - 2) as i32) + 2.0 * boot,
         )?;
         let window = round_bootstraps(w);
+        if self.narrow_rest(&h).is_some() {
+            // The flag and the top value's correction, then the table.
+            return Ok(window + 3);
+        }
+        let (below, _, _) = self.plan_sign(&h)?;
+        let h1 = WideShape {
+            lo: h.lo - 1,
+            hi: h.hi - 1,
+            ..h
+        };
+        let (above, _, _) = self.plan_sign(&h1)?;
         let signs: usize = below.iter().chain(&above).map(|&d| round_bootstraps(d)).sum();
         // below, above (twice: the flag and the top value's correction), the table.
         Ok(window + signs + 4)
+    }
+
+    /// When `h` is narrow enough to be a table's input itself (`h + 2^(need - 1)` as a padded
+    /// `need`-bit message), the bits `need` and the lift that puts it there: then the
+    /// saturation flag and the correction are two tables of `h` instead of sign tests.
+    fn narrow_rest(&self, h: &WideShape) -> Option<(u32, i64)> {
+        let need = signed_bits(h.lo, h.hi).max(1);
+        if need > self.params.message_bits || h.width < need + 1 {
+            return None;
+        }
+        let up = 1i64 << (h.width - need - 1);
+        self.check_failure(need, h.variance * (up as f64).powi(2))
+            .ok()
+            .map(|_| (need, up))
     }
 
     /// `T[clamp(v, 0, 2^w - 1)]` for a table of `2^w` signed values, encrypted at scale
@@ -382,19 +400,33 @@ impl ServerKey {
         // z = 1 when v is outside the window: z = [h < 0] + [h >= 1]. The top value's
         // correction [h >= 1] (T_top - T_0) comes from a bootstrap of its own, so the output's
         // noise is two bootstraps' whatever the table.
-        let below = self
-            .indicator(&self.sign_input(h.clone())?, (1u64 << 61).wrapping_neg())
-            .with_body_added(1 << 62);
-        let mut h1 = h.clone();
-        h1.ct = h1.ct.with_body_added(h1.shape.unit().wrapping_neg());
-        h1.shape.lo -= 1;
-        h1.shape.hi -= 1;
-        let above_input = self.sign_input(h1)?;
-        let above = self.indicator(&above_input, 1 << 61);
-        let correction = ((t_hi - t_lo) as u64).wrapping_mul(out_unit >> 1);
-        let top = self.indicator(&above_input, correction);
+        let correction = ((t_hi - t_lo) as u64).wrapping_mul(out_unit);
+        let (flag, top) = if let Some((need, up)) = self.narrow_rest(&h.shape) {
+            let input = h.ct.scalar_mul(up).with_body_added((1u64 << (need - 1)) << (63 - need));
+            let of_h = |f: &dyn Fn(i64) -> u64| -> Vec<u64> {
+                (0..1i64 << need).map(|m| f(m - (1 << (need - 1)))).collect()
+            };
+            let flag = of_h(&|h| if h < 0 || h >= 1 { 1 << 62 } else { 0 });
+            let top = of_h(&|h| if h >= 1 { correction } else { 0 });
+            (
+                self.table_pbs(&input, need, &flag)?,
+                self.table_pbs(&input, need, &top)?,
+            )
+        } else {
+            let below = self
+                .indicator(&self.sign_input(h.clone())?, (1u64 << 61).wrapping_neg())
+                .with_body_added(1 << 62);
+            let mut h1 = h.clone();
+            h1.ct = h1.ct.with_body_added(h1.shape.unit().wrapping_neg());
+            h1.shape.lo -= 1;
+            h1.shape.hi -= 1;
+            let above_input = self.sign_input(h1)?;
+            let above = self.indicator(&above_input, 1 << 61);
+            let top = self.indicator(&above_input, ((correction as i64) >> 1) as u64);
+            (below.add(&above)?, top)
+        };
         let l_up = 1i64 << (window_width - w - 2);
-        let u = l.scalar_mul(l_up).add(&below)?.add(&above)?;
+        let u = l.scalar_mul(l_up).add(&flag)?;
         let outputs: Vec<u64> = (0..2 << w)
             .map(|m| {
                 let t = if m < table.len() { table[m] } else { t_lo };
