@@ -221,18 +221,23 @@ fn glwe_encrypt_zero(
 
 /// Sample extraction: the constant coefficient of a GLWE accumulator as an LWE ciphertext
 /// under the GLWE key read as a vector (dimension `k N`).
-pub(crate) fn sample_extract(p: &BootstrapParams, acc: &[u64]) -> Vec<u64> {
+pub(crate) fn sample_extract(p: &BootstrapParams, acc: &[u64], j: usize) -> Vec<u64> {
+    // Coefficient j of a_c(X) s_c(X) is sum_t a_c[j - t] s_c[t], with a_c[j - t + N] negated
+    // for t > j (X^N = -1).
     let (k, n) = (p.glwe_dimension, p.polynomial_size);
     let mut out = vec![0u64; k * n + 1];
     for c in 0..k {
         let a = &acc[c * n..][..n];
         let o = &mut out[c * n..][..n];
-        o[0] = a[0];
-        for t in 1..n {
-            o[t] = a[n - t].wrapping_neg();
+        for (t, o) in o.iter_mut().enumerate() {
+            *o = if t <= j {
+                a[j - t]
+            } else {
+                a[n + j - t].wrapping_neg()
+            };
         }
     }
-    out[k * n] = acc[k * n];
+    out[k * n] = acc[k * n + j];
     out
 }
 

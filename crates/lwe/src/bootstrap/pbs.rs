@@ -110,6 +110,20 @@ impl ServerKey {
         test_poly: &[u64],
         offset: usize,
     ) -> LweCiphertext {
+        let [out] = self.bootstrap_at(ct, test_poly, offset, [0]);
+        out
+    }
+
+    /// One blind rotation, read at several positions: extraction at `j` gives the test
+    /// polynomial `j` rotations past the phase, so tables interleaved box by box come out of
+    /// one bootstrap (the "many-LUT" bootstrap), each with the bootstrap's noise.
+    pub(crate) fn bootstrap_at<const M: usize>(
+        &self,
+        ct: &LweCiphertext,
+        test_poly: &[u64],
+        offset: usize,
+        positions: [usize; M],
+    ) -> [LweCiphertext; M] {
         let p = &self.params;
         let small = self.ksk.apply(p, &ct.data);
         self.counters.keyswitches.fetch_add(1, Ordering::Relaxed);
@@ -127,9 +141,9 @@ impl ServerKey {
             .bsk
             .blind_rotate(p, &self.fft, &rotations, test_poly, &mut scratch);
         self.counters.bootstraps.fetch_add(1, Ordering::Relaxed);
-        LweCiphertext {
-            data: sample_extract(p, &acc),
-        }
+        positions.map(|j| LweCiphertext {
+            data: sample_extract(p, &acc, j),
+        })
     }
 
     /// Evaluates a lookup table on an encrypted `lut.bits`-bit integer; the output is a fresh

@@ -338,9 +338,9 @@ impl ServerKey {
             l_variance * 4f64.powi((x.width - w - 2) as i32) + 2.0 * boot,
         )?;
         let window = round_bootstraps(w);
-        if self.narrow_rest(&h).is_some() {
-            // The flag and the top value's correction, then the table.
-            return Ok(window + 3);
+        if let Some((_, _, interleaved)) = self.narrow_rest(&h) {
+            // The flag and the top value's correction (one bootstrap or two), then the table.
+            return Ok(window + if interleaved { 2 } else { 3 });
         }
         let (below, _, _) = self.plan_sign(&h)?;
         let h1 = WideShape {
@@ -355,17 +355,41 @@ impl ServerKey {
     }
 
     /// When `h` is narrow enough to be a table's input itself (`h + 2^(need - 1)` as a padded
-    /// `need`-bit message), the bits `need` and the lift that puts it there: then the
-    /// saturation flag and the correction are two tables of `h` instead of sign tests.
-    fn narrow_rest(&self, h: &WideShape) -> Option<(u32, i64)> {
+    /// `need`-bit message), the bits `need`, the lift that puts it there, and whether the
+    /// saturation flag and the correction (two tables of `h`, instead of sign tests) fit one
+    /// bootstrap interleaved box by box. Interleaving halves the boxes, so it is checked at
+    /// `need + 1` bits.
+    fn narrow_rest(&self, h: &WideShape) -> Option<(u32, i64, bool)> {
         let need = signed_bits(h.lo, h.hi).max(1);
         if need > self.params.message_bits || h.width < need + 1 {
             return None;
         }
         let up = 1i64 << (h.width - need - 1);
-        self.check_failure(need, h.variance * (up as f64).powi(2))
+        let variance = h.variance * (up as f64).powi(2);
+        if need < self.params.message_bits && self.check_failure(need + 1, variance).is_ok() {
+            return Some((need, up, true));
+        }
+        self.check_failure(need, variance)
             .ok()
-            .map(|_| (need, up))
+            .map(|_| (need, up, false))
+    }
+
+    /// `f[m]` and `g[m]` for a padded `bits`-bit message `m`, from one bootstrap: box `2m` of
+    /// the test polynomial holds `f[m]`, box `2m + 1` holds `g[m]`.
+    fn two_tables_pbs(&self, ct: &LweCiphertext, bits: u32, f: &[u64], g: &[u64]) -> [LweCiphertext; 2] {
+        let n = self.params.polynomial_size;
+        let half_box = n >> (bits + 1);
+        let poly: Vec<u64> = (0..n)
+            .map(|j| {
+                let b = j / half_box;
+                if b % 2 == 0 {
+                    f[b / 2]
+                } else {
+                    g[b / 2]
+                }
+            })
+            .collect();
+        self.bootstrap_at(ct, &poly, half_box / 2, [0, half_box])
     }
 
     /// `T[clamp(v, 0, 2^w - 1)]` for a table of `2^w` signed values, encrypted at scale
@@ -401,17 +425,22 @@ impl ServerKey {
         // correction [h >= 1] (T_top - T_0) comes from a bootstrap of its own, so the output's
         // noise is two bootstraps' whatever the table.
         let correction = ((t_hi - t_lo) as u64).wrapping_mul(out_unit);
-        let (flag, top) = if let Some((need, up)) = self.narrow_rest(&h.shape) {
+        let (flag, top) = if let Some((need, up, interleaved)) = self.narrow_rest(&h.shape) {
             let input = h.ct.scalar_mul(up).with_body_added((1u64 << (need - 1)) << (63 - need));
             let of_h = |f: &dyn Fn(i64) -> u64| -> Vec<u64> {
                 (0..1i64 << need).map(|m| f(m - (1 << (need - 1)))).collect()
             };
             let flag = of_h(&|h| if h < 0 || h >= 1 { 1 << 62 } else { 0 });
             let top = of_h(&|h| if h >= 1 { correction } else { 0 });
-            (
-                self.table_pbs(&input, need, &flag)?,
-                self.table_pbs(&input, need, &top)?,
-            )
+            if interleaved {
+                let [flag, top] = self.two_tables_pbs(&input, need, &flag, &top);
+                (flag, top)
+            } else {
+                (
+                    self.table_pbs(&input, need, &flag)?,
+                    self.table_pbs(&input, need, &top)?,
+                )
+            }
         } else {
             let below = self
                 .indicator(&self.sign_input(h.clone())?, (1u64 << 61).wrapping_neg())
