@@ -7,15 +7,15 @@ use std::time::Instant;
 
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
-use shroud_nn::mnist::idx::{load_set, MnistSet};
 use shroud_lwe::bootstrap::presets;
+use shroud_nn::mnist::idx::{load_set, MnistSet};
 use shroud_nn::mnist::integer::{argmax, quantize_pixels, Interval, QuantizedMlp};
-use shroud_nn::mnist::window::quantize_window;
 use shroud_nn::mnist::lwe_engine::{LweClient, LweModel, LweServer};
 use shroud_nn::mnist::model::{accuracy, predict_rows, FloatMlp};
 use shroud_nn::mnist::qat::{QatNet, QuantConfig};
 use shroud_nn::mnist::saved::SavedModel;
 use shroud_nn::mnist::train::{train, Learner, SgdConfig};
+use shroud_nn::mnist::window::quantize_window;
 
 fn batch_bar(len: usize) -> ProgressBar {
     let bar = ProgressBar::new(len as u64);
@@ -124,10 +124,7 @@ pub fn eval(data: &Path, model: &Path) -> anyhow::Result<()> {
     let images = test.len();
     let t = Instant::now();
     let (what, acc) = match SavedModel::load(model)? {
-        SavedModel::Float(m) => (
-            "float",
-            float_accuracy(&m, &test.for_inputs(m.sizes()[0])?),
-        ),
+        SavedModel::Float(m) => ("float", float_accuracy(&m, &test.for_inputs(m.sizes()[0])?)),
         SavedModel::Quantized(m) => (
             "quantized",
             integer_accuracy(&m, &test.for_inputs(m.layers[0].inputs)?),

@@ -62,21 +62,7 @@ proptest! {
 fn window_edges_and_saturation() {
     let server = &keys().1;
     let table: Vec<i64> = (0..8).map(|i| 3 * i - 10).collect();
-    for v in [
-        -RANGE,
-        -9000,
-        -9,
-        -8,
-        -1,
-        0,
-        1,
-        7,
-        8,
-        9,
-        16,
-        9000,
-        RANGE,
-    ] {
+    for v in [-RANGE, -9000, -9, -8, -1, 0, 1, 7, 8, 9, 16, 9000, RANGE] {
         let y = server.clamped_table(&encrypt(v), &table, 10).unwrap();
         assert_eq!(decrypt(&y), clamped(&table, v), "v = {v}");
     }
@@ -95,8 +81,14 @@ fn plans_count_the_bootstraps_that_run() {
         let (shape, floor) = server.plan_floor_shift(&x.shape(), r).unwrap();
         assert_eq!(shape, t.shape());
         let planned = floor + server.plan_clamped_table(&shape, 3).unwrap();
-        server.clamped_table(&t, &[0, 1, 2, 3, 4, 5, 6, 7], 10).unwrap();
-        assert_eq!(server.counts().bootstraps - before, planned as u64, "r = {r}");
+        server
+            .clamped_table(&t, &[0, 1, 2, 3, 4, 5, 6, 7], 10)
+            .unwrap();
+        assert_eq!(
+            server.counts().bootstraps - before,
+            planned as u64,
+            "r = {r}"
+        );
     }
 }
 

@@ -39,7 +39,10 @@ pub enum NnError {
     #[error("malformed message: {0}")]
     Malformed(String),
     #[error("the {engine} engine cannot run this model: {reason}")]
-    EngineUnsupported { engine: &'static str, reason: String },
+    EngineUnsupported {
+        engine: &'static str,
+        reason: String,
+    },
     #[error(transparent)]
     Ckks(#[from] CkksError),
     #[error(transparent)]

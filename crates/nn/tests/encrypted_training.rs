@@ -27,7 +27,11 @@ fn one_encrypted_step_matches_the_plaintext_step() {
     // works at 2^36 (n14_l9).
     for (packing, batch, tolerance) in [
         (Packing::Diagonal(DiagonalLayout::Plain), 1, 1e-4),
-        (Packing::Diagonal(DiagonalLayout::Stepped { baby: 4 }), 20, 5e-4),
+        (
+            Packing::Diagonal(DiagonalLayout::Stepped { baby: 4 }),
+            20,
+            5e-4,
+        ),
         (Packing::Row, 20, 1e-5),
     ] {
         let params = default_params(packing).unwrap();

@@ -6,8 +6,8 @@ use rand_chacha::ChaCha8Rng;
 use shroud_lwe::bootstrap::presets;
 use shroud_nn::mnist::integer::{LayerScales, NeuronParams, QuantizedLayer, QuantizedMlp};
 use shroud_nn::mnist::lwe_engine::{LweClient, LweModel, LweServer};
-use shroud_nn::mnist::window::{WindowLayer, WindowMlp, WindowNeuron, WINDOW_BITS};
 use shroud_nn::mnist::scaling::Rescale;
+use shroud_nn::mnist::window::{WindowLayer, WindowMlp, WindowNeuron, WINDOW_BITS};
 use shroud_nn::NnError;
 
 /// A random `bits`-bit network with the given layer sizes and block length, its constants
@@ -93,8 +93,13 @@ fn three_bit_networks_with_short_blocks_run_too() {
     let server = LweServer::new(LweModel::TwoPhase(model.clone()), &key).unwrap();
     let enc = server.encoding();
     for x in [[0, 7, 3, 5, 1, 6], [7; 6], [0; 6]] {
-        let logits = server.infer(&client.encrypt_image(&enc, &x).unwrap(), &|_| {}).unwrap();
-        assert_eq!(client.decrypt_logits(&enc, &logits).unwrap(), model.logits(&x));
+        let logits = server
+            .infer(&client.encrypt_image(&enc, &x).unwrap(), &|_| {})
+            .unwrap();
+        assert_eq!(
+            client.decrypt_logits(&enc, &logits).unwrap(),
+            model.logits(&x)
+        );
     }
 }
 

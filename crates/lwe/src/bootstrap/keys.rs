@@ -137,7 +137,10 @@ impl ClientKey {
     /// once the receiver attaches the interval it knows `v` to lie in).
     pub fn encrypt_scaled(&mut self, v: i64, width: u32) -> Result<LweCiphertext, LweError> {
         if !(1..=62).contains(&width) || super::wide::signed_bits(v, v) > width {
-            return Err(LweError::SignedOutOfRange { value: v, bits: width });
+            return Err(LweError::SignedOutOfRange {
+                value: v,
+                bits: width,
+            });
         }
         Ok(self.encrypt_raw((v as u64) << (64 - width)))
     }
@@ -145,7 +148,10 @@ impl ClientKey {
     /// Decrypts a signed integer at scale `2^(64 - width)`, rounding away the noise.
     pub fn decrypt_scaled(&self, ct: &LweCiphertext, width: u32) -> Result<i64, LweError> {
         if !(1..=62).contains(&width) {
-            return Err(LweError::SignedOutOfRange { value: 0, bits: width });
+            return Err(LweError::SignedOutOfRange {
+                value: 0,
+                bits: width,
+            });
         }
         let shift = 64 - width;
         let rounded = self.phase(ct)?.wrapping_add(1 << (shift - 1)) as i64;

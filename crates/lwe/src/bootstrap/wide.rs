@@ -246,13 +246,15 @@ impl ServerKey {
         while left > 0 {
             let widest = left.min(self.params.message_bits + 1);
             let mut last_error = None;
-            let step = (1..=widest).rev().find_map(|d| match self.plan_round(&shape, d) {
-                Ok(next) => Some((d, next)),
-                Err(e) => {
-                    last_error = Some(e);
-                    None
-                }
-            });
+            let step = (1..=widest)
+                .rev()
+                .find_map(|d| match self.plan_round(&shape, d) {
+                    Ok(next) => Some((d, next)),
+                    Err(e) => {
+                        last_error = Some(e);
+                        None
+                    }
+                });
             let (d, next) = step.ok_or_else(|| last_error.expect("at least one size tried"))?;
             rounds.push(d);
             shape = next;
@@ -349,7 +351,11 @@ impl ServerKey {
             ..h
         };
         let (above, _, _) = self.plan_sign(&h1)?;
-        let signs: usize = below.iter().chain(&above).map(|&d| round_bootstraps(d)).sum();
+        let signs: usize = below
+            .iter()
+            .chain(&above)
+            .map(|&d| round_bootstraps(d))
+            .sum();
         // below, above (twice: the flag and the top value's correction), the table.
         Ok(window + signs + 4)
     }
@@ -376,13 +382,19 @@ impl ServerKey {
 
     /// `f[m]` and `g[m]` for a padded `bits`-bit message `m`, from one bootstrap: box `2m` of
     /// the test polynomial holds `f[m]`, box `2m + 1` holds `g[m]`.
-    fn two_tables_pbs(&self, ct: &LweCiphertext, bits: u32, f: &[u64], g: &[u64]) -> [LweCiphertext; 2] {
+    fn two_tables_pbs(
+        &self,
+        ct: &LweCiphertext,
+        bits: u32,
+        f: &[u64],
+        g: &[u64],
+    ) -> [LweCiphertext; 2] {
         let n = self.params.polynomial_size;
         let half_box = n >> (bits + 1);
         let poly: Vec<u64> = (0..n)
             .map(|j| {
                 let b = j / half_box;
-                if b % 2 == 0 {
+                if b.is_multiple_of(2) {
                     f[b / 2]
                 } else {
                     g[b / 2]
@@ -426,11 +438,15 @@ impl ServerKey {
         // noise is two bootstraps' whatever the table.
         let correction = ((t_hi - t_lo) as u64).wrapping_mul(out_unit);
         let (flag, top) = if let Some((need, up, interleaved)) = self.narrow_rest(&h.shape) {
-            let input = h.ct.scalar_mul(up).with_body_added((1u64 << (need - 1)) << (63 - need));
+            let input =
+                h.ct.scalar_mul(up)
+                    .with_body_added((1u64 << (need - 1)) << (63 - need));
             let of_h = |f: &dyn Fn(i64) -> u64| -> Vec<u64> {
-                (0..1i64 << need).map(|m| f(m - (1 << (need - 1)))).collect()
+                (0..1i64 << need)
+                    .map(|m| f(m - (1 << (need - 1))))
+                    .collect()
             };
-            let flag = of_h(&|h| if h < 0 || h >= 1 { 1 << 62 } else { 0 });
+            let flag = of_h(&|h| if h == 0 { 0 } else { 1 << 62 });
             let top = of_h(&|h| if h >= 1 { correction } else { 0 });
             if interleaved {
                 let [flag, top] = self.two_tables_pbs(&input, need, &flag, &top);

@@ -158,7 +158,7 @@ impl MnistSet {
     /// Average pooling over `factor x factor` squares, grey levels rounded (ties up): the
     /// coarser images of the small networks an encrypted engine can afford.
     pub fn pooled(&self, factor: usize) -> Result<MnistSet, NnError> {
-        if factor == 0 || self.rows % factor != 0 || self.cols % factor != 0 {
+        if factor == 0 || !self.rows.is_multiple_of(factor) || !self.cols.is_multiple_of(factor) {
             return Err(NnError::InvalidConfig(format!(
                 "pooling by {factor} does not divide {}x{} images",
                 self.rows, self.cols
@@ -196,7 +196,11 @@ impl MnistSet {
             return Ok(self);
         }
         let factor = (1..=self.rows)
-            .find(|f| self.rows % f == 0 && self.cols % f == 0 && (self.rows / f) * (self.cols / f) == inputs)
+            .find(|&f| {
+                self.rows.is_multiple_of(f)
+                    && self.cols.is_multiple_of(f)
+                    && (self.rows / f) * (self.cols / f) == inputs
+            })
             .ok_or_else(|| {
                 NnError::InvalidConfig(format!(
                     "a model with {inputs} inputs does not read {}x{} images at any pooling",

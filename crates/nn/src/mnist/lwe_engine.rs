@@ -226,11 +226,7 @@ impl LweServer {
     pub fn bootstraps(&self) -> usize {
         match &self.engine {
             Engine::Window(_, plan) => plan.bootstraps.iter().flatten().sum(),
-            Engine::TwoPhase(m) => m
-                .layers
-                .iter()
-                .map(|l| l.outputs * (l.blocks() + 1))
-                .sum(),
+            Engine::TwoPhase(m) => m.layers.iter().map(|l| l.outputs * (l.blocks() + 1)).sum(),
         }
     }
 
@@ -303,12 +299,8 @@ impl LweServer {
                 let (k, j) = (i / nb, i % nb);
                 let row = &layer.weights[k * layer.inputs..][..layer.inputs];
                 let span = layer.block_span(j);
-                let p = LweCiphertext::weighted_sum(
-                    span.clone().map(|i| (&x[i], row[i] as i64)),
-                )?;
-                let out = self.table(&p, layer.partial_range(k, j), |v| {
-                    layer.block_output(k, v)
-                });
+                let p = LweCiphertext::weighted_sum(span.clone().map(|i| (&x[i], row[i] as i64)))?;
+                let out = self.table(&p, layer.partial_range(k, j), |v| layer.block_output(k, v));
                 progress(1);
                 out
             })
@@ -349,7 +341,10 @@ fn check_fits(model: &QuantizedMlp, params: &BootstrapParams) -> Result<(), NnEr
     let refuse = |reason: String| {
         Err(NnError::EngineUnsupported {
             engine: "lwe",
-            reason: format!("{reason}; the bootstrap of {} holds {bits}-bit messages", params.name),
+            reason: format!(
+                "{reason}; the bootstrap of {} holds {bits}-bit messages",
+                params.name
+            ),
         })
     };
     if unsigned_max(model.bits) >= capacity {
@@ -369,7 +364,10 @@ fn check_fits(model: &QuantizedMlp, params: &BootstrapParams) -> Result<(), NnEr
                         r.lo, r.hi
                     ));
                 }
-                let norm2: f64 = row[layer.block_span(j)].iter().map(|&w| (w as f64).powi(2)).sum();
+                let norm2: f64 = row[layer.block_span(j)]
+                    .iter()
+                    .map(|&w| (w as f64).powi(2))
+                    .sum();
                 if failure(norm2) > MAX_LOG2_FAILURE {
                     return refuse(format!(
                         "layer {l}, neuron {k}, block {j}: weights of squared norm {norm2} make a \
@@ -407,7 +405,10 @@ fn check_fits(model: &QuantizedMlp, params: &BootstrapParams) -> Result<(), NnEr
 fn plan_window(model: &WindowMlp, key: &ServerKey) -> Result<WindowPlan, NnError> {
     let refuse = |l: usize, k: usize, e: shroud_lwe::LweError| NnError::EngineUnsupported {
         engine: "lwe",
-        reason: format!("layer {l}, neuron {k}: {e} (parameters {})", key.params().name),
+        reason: format!(
+            "layer {l}, neuron {k}: {e} (parameters {})",
+            key.params().name
+        ),
     };
     let w = model.window_bits;
     let width_of = |layer: &WindowLayer, hidden: bool| {
@@ -450,9 +451,7 @@ fn plan_window(model: &WindowMlp, key: &ServerKey) -> Result<WindowPlan, NnError
             let (t, floor) = key
                 .plan_floor_shift(&shape, n.shift)
                 .map_err(|e| refuse(l, k, e))?;
-            let table = key
-                .plan_clamped_table(&t, w)
-                .map_err(|e| refuse(l, k, e))?;
+            let table = key.plan_clamped_table(&t, w).map_err(|e| refuse(l, k, e))?;
             counts.push(floor + table);
         }
         bootstraps.push(counts);

@@ -76,7 +76,18 @@ mod tests {
         let x = Array2::from_elem((4, 9), 0.5f32);
         let quantized =
             QatNet::new(float.clone(), &QuantConfig::new(3), x.view(), 4).to_quantized();
-        for model in [SavedModel::Float(float), SavedModel::Quantized(quantized)] {
+        let images = crate::mnist::idx::MnistSet {
+            rows: 3,
+            cols: 3,
+            pixels: (0..36).map(|i| (i * 7) as u8).collect(),
+            labels: vec![0; 4],
+        };
+        let window = crate::mnist::window::quantize_window(&float, 4, &images).unwrap();
+        for model in [
+            SavedModel::Float(float),
+            SavedModel::Quantized(quantized),
+            SavedModel::Window(window),
+        ] {
             let bytes = model.to_bytes();
             assert_eq!(SavedModel::from_bytes(&bytes, "m").unwrap(), model);
             let cut = SavedModel::from_bytes(&bytes[..bytes.len() - 3], "m");

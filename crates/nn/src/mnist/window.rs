@@ -101,7 +101,11 @@ impl WindowMlp {
     pub fn validate(&self) -> Result<(), NnError> {
         let bad = |reason: String| NnError::InvalidConfig(format!("window model: {reason}"));
         if !(2..=8).contains(&self.bits) || self.layers.is_empty() || self.window_bits > 8 {
-            return Err(bad(format!("{} bits, {} layers", self.bits, self.layers.len())));
+            return Err(bad(format!(
+                "{} bits, {} layers",
+                self.bits,
+                self.layers.len()
+            )));
         }
         let q = signed_max(self.bits) as i32;
         let u = unsigned_max(self.bits);
@@ -191,7 +195,12 @@ pub fn quantize_window(
         let row = |k: usize| &weights[k * inputs..(k + 1) * inputs];
         let bias = |k: usize| (dense.b[k] as f64 / unit).round() as i64;
         let dot = |k: usize, x: &[i32]| -> i64 {
-            row(k).iter().zip(x).map(|(&w, &x)| w as i64 * x as i64).sum::<i64>() + bias(k)
+            row(k)
+                .iter()
+                .zip(x)
+                .map(|(&w, &x)| w as i64 * x as i64)
+                .sum::<i64>()
+                + bias(k)
         };
         if l == last {
             let neurons = (0..outputs)
@@ -265,4 +274,63 @@ pub fn quantize_window(
     };
     model.validate()?;
     Ok(model)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Three inputs, 4 bits (Q = 7, U = 15), one hidden neuron with buckets of 4 units.
+    fn hidden() -> WindowLayer {
+        WindowLayer {
+            inputs: 3,
+            outputs: 1,
+            weights: vec![2, -7, 5],
+            neurons: vec![WindowNeuron {
+                offset: 2 - 3,
+                shift: 2,
+                table: vec![0, 1, 3, 5, 7, 9, 12, 15],
+            }],
+        }
+    }
+
+    #[test]
+    fn one_neuron_by_hand() {
+        let l = hidden();
+        // 2*15 - 7*1 + 5*4 - 1 = 42; bucket 42 >> 2 = 10, clamped to 7.
+        assert_eq!(l.accumulate(0, &[15, 1, 4]), 42);
+        assert_eq!(l.activate(0, 42), 15);
+        // 2*3 - 7*2 + 5*3 - 1 = 6; bucket 1.
+        assert_eq!(l.activate(0, l.accumulate(0, &[3, 2, 3])), 1);
+        // Negative sums floor to negative buckets: ReLU.
+        assert_eq!(l.activate(0, -1), 0);
+        assert_eq!(l.activate(0, -100), 0);
+        // Every input in [0, 15]: 2*[0,15] - 7*[0,15] + 5*[0,15] - 1.
+        assert_eq!(l.range(0, 4), Interval { lo: -106, hi: 104 });
+    }
+
+    #[test]
+    fn post_training_quantization_tracks_the_float_network() {
+        // A float network on 4x4 images and images that exercise it.
+        let float = FloatMlp::init(&[16, 6, 3], 5);
+        let images: Vec<u8> = (0..40 * 16).map(|i| ((i * 37) % 256) as u8).collect();
+        let set = MnistSet {
+            rows: 4,
+            cols: 4,
+            pixels: images,
+            labels: vec![0; 40],
+        };
+        let model = quantize_window(&float, 6, &set).unwrap();
+        model.validate().unwrap();
+        assert_eq!(model.layers.len(), 2);
+        assert!(model.layers[0].neurons.iter().all(|n| n.table[0] == 0));
+        // The integer logits follow the float ones: most predictions agree.
+        let float_pred =
+            super::super::model::predict_rows(set.features().view(), |x| float.logits(x));
+        let agree = (0..set.len())
+            .filter(|&i| model.predict(set.image(i)) == float_pred[i])
+            .count();
+        assert!(agree >= 30, "{agree} of 40");
+        assert!(quantize_window(&float, 9, &set).is_err());
+    }
 }
