@@ -3,11 +3,12 @@
 //! Neural networks on Shroud's encrypted engines. This crate holds the datasets (Iris,
 //! MNIST), the models in the clear (the 4-10-3 square-activation perceptron of the
 //! encrypted-training design; the 784-500-256-10 MNIST network, in float and quantized to
-//! N-bit integers with the integer evaluator the encrypted engines reproduce, in [`mnist`])
-//! and their trainers; encrypted training builds on `shroud-ckks` packing.
+//! N-bit integers with the integer evaluators the encrypted engines reproduce, in [`mnist`])
+//! and their trainers; encrypted training builds on `shroud-ckks` packing, encrypted MNIST
+//! inference on `shroud-lwe`'s wide integers.
 //!
-//! It is the top library layer: it uses `shroud-ckks` and `shroud-math`, and only the CLI
-//! uses it.
+//! It is the top library layer: it uses `shroud-ckks`, `shroud-lwe` and `shroud-math`, and
+//! only the CLI uses it.
 //!
 //! ```
 //! use shroud_nn::iris::prepare_iris;

@@ -1,8 +1,15 @@
-//! Quantized MNIST: the 784-500-256-10 ReLU network in float, its N-bit integer version
-//! (N = 2..8) and the integer evaluator whose operations the encrypted engines reproduce.
+//! Quantized MNIST: the 784-500-256-10 ReLU network in float, its N-bit integer versions
+//! (N = 2..8) with the integer evaluators the encrypted engines reproduce, and encrypted
+//! inference.
 //!
-//! - [`idx`]: the gzip IDX files of the original distribution.
+//! - [`idx`]: the gzip IDX files of the original distribution (and pooled images).
 //! - [`model`], [`train`]: the float network and mini-batch SGD.
+//! - [`projection`], [`scaling`], [`qat`], [`integer`]: the two-phase form of the design
+//!   (alternating projection, scaling layers, fine-tuning with shadow weights) and its
+//!   integer evaluator.
+//! - [`window`]: the window form, one lookup per neuron, for the LWE engine.
+//! - [`lwe_engine`]: encrypted inference on LWE ciphertexts, client and server apart.
+//! - [`saved`]: model files.
 
 pub mod idx;
 pub mod integer;
