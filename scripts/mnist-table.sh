@@ -72,12 +72,16 @@ done
 
 # Encrypted inference, LWE engine. The two-phase models need tables over their phase-one sums
 # (7 to 20 bits), more than a bootstrap holds at 128 bits: the engine plans every table
-# before any work and refuses them, naming the first that does not fit.
+# before any work and refuses them, naming the first that does not fit, or counts the
+# bootstraps (a lookup per block and neuron) of those that fit.
 echo "== Encrypted inference, LWE engine =="
-for n in 8 4 2; do
-    reason=$("$shroud" mnist infer --model "$DIR/q$n.bin" 2>&1 >/dev/null | grep -o 'cannot run.*' || true)
-    echo "$n-bit two-phase 784-500-256-10: ${reason:-runs}"
+for n in "${BITS[@]}"; do
+    planned=$("$shroud" mnist infer --plan --model "$DIR/q$n.bin" 2>&1 |
+        grep -o -e 'cannot run.*' -e 'bootstraps=.*' || true)
+    echo "$n-bit two-phase 784-500-256-10: ${planned:-no plan}"
 done
+planned=$("$shroud" mnist infer --plan --model "$DIR/w4.bin" | grep -o 'bootstraps=.*')
+echo "4-bit window 784-500-256-10: $planned"
 
 # The 4-bit window model at 128 bits (wide_128): exact floors and clamped tables per neuron.
 ENC_IMAGES=${ENC_IMAGES:-20}

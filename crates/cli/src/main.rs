@@ -156,6 +156,10 @@ enum MnistCommand {
         /// Number of consecutive test images.
         #[arg(long, default_value_t = 1)]
         count: usize,
+        /// Only plan: check that the engine can run the model exactly and print the
+        /// bootstraps per image, without encrypting anything.
+        #[arg(long)]
+        plan: bool,
         /// Engine: lwe (plaintext-weighted sums and programmable bootstrapping).
         #[arg(long, default_value = "lwe")]
         engine: String,
@@ -278,12 +282,14 @@ fn main() -> anyhow::Result<()> {
                 model,
                 image,
                 count,
+                plan,
                 engine,
                 params,
                 data,
             } => mnist::infer(&mnist::InferArgs {
                 model,
                 images: image..image + count,
+                plan_only: plan,
                 engine,
                 params,
                 data,

@@ -246,6 +246,7 @@ pub fn quantize(args: &QuantizeArgs) -> anyhow::Result<()> {
 pub struct InferArgs {
     pub model: PathBuf,
     pub images: std::ops::Range<usize>,
+    pub plan_only: bool,
     pub engine: String,
     pub params: Option<String>,
     pub data: PathBuf,
@@ -317,6 +318,10 @@ pub fn infer(args: &InferArgs) -> anyhow::Result<()> {
         evaluation_key.len() as f64 / 1e6,
         server.bootstraps()
     );
+    if args.plan_only {
+        println!("plan: bootstraps={}", server.bootstraps());
+        return Ok(());
+    }
     let (mut agree, mut total_secs) = (0, 0.0);
     for i in args.images.clone() {
         let x = quantize_pixels(bits, test.image(i));

@@ -9,8 +9,10 @@
 //!   integer evaluator.
 //! - [`window`]: the window form, one lookup per neuron, for the LWE engine.
 //! - [`lwe_engine`]: encrypted inference on LWE ciphertexts, client and server apart.
+//! - [`bits_engine`]: the two-phase network as one circuit of encrypted bits.
 //! - [`saved`]: model files.
 
+pub mod bits_engine;
 pub mod idx;
 pub mod integer;
 pub mod lwe_engine;

@@ -1,0 +1,199 @@
+//! The bit-list engine: the two-phase network ([`QuantizedMlp`]) as one boolean circuit over
+//! encrypted bits (`shroud-bits`), the design as published: plaintext weights, products of
+//! encrypted integers by public constants, fast ReLU, secure scale by dropping bits,
+//! saturation by comparison and multiplexer. Bit-exact with the integer evaluator on every
+//! backend (clear, GSW, bootstrapped gates).
+//!
+//! Every value is a two's-complement word exactly as wide as its interval needs
+//! ([`QuantizedLayer::partial_range`] and the others): sums and products wrap modulo
+//! `2^width`, and a value that provably fits its width is exact. A bootstrapped gate costs
+//! tens of milliseconds, so the full 784-500-256-10 network (millions of gates) is out of
+//! reach on two cores; [`gate_count`] says how far before anything is encrypted.
+
+use shroud_bits::backends::Clear;
+use shroud_bits::{Adder, Builder, EncInt, Encoding, Evaluator, Format, Gates, Summation, Word};
+
+use super::integer::{signed_max, unsigned_max, Interval, QuantizedLayer, QuantizedMlp};
+use crate::NnError;
+
+fn bits_error(e: shroud_bits::BitsError) -> NnError {
+    NnError::InvalidConfig(format!("bit-list engine: {e}"))
+}
+
+/// The format of every input and hidden activation: `[0, U]` in two's complement.
+pub fn input_format(model: &QuantizedMlp) -> Result<Format, NnError> {
+    Format::new(model.bits + 1, Encoding::TwosComplement, 0).map_err(bits_error)
+}
+
+/// A two's-complement format holding every value of `range`.
+fn format_for(range: Interval) -> Result<Format, NnError> {
+    Format::new(range.bits().max(2), Encoding::TwosComplement, 0).map_err(bits_error)
+}
+
+fn constant(v: i64, format: Format) -> Result<Word, NnError> {
+    Word::constant(v, format).map_err(bits_error)
+}
+
+/// `round_shift(x * m, s)` at a width holding `range` (the values of `x`) times `m`.
+fn rescale(
+    b: &mut Builder,
+    x: &Word,
+    range: Interval,
+    m: i64,
+    s: u32,
+) -> Result<(Word, Interval), NnError> {
+    let half = if s > 0 { 1i64 << (s - 1) } else { 0 };
+    let wide = Interval {
+        lo: range.lo.min(0) * m + half.min(0),
+        hi: range.hi.max(0) * m + half,
+    };
+    let f = format_for(wide)?;
+    let x = b.resize(x, f.width()).map_err(bits_error)?;
+    let scaled = b.mul_const(&x, m);
+    let rounded = b.add(&scaled, &constant(half, f)?).map_err(bits_error)?;
+    let out = b.shift_right(&rounded, s);
+    let shifted = Interval {
+        lo: (range.lo * m + half) >> s,
+        hi: (range.hi * m + half) >> s,
+    };
+    Ok((out, shifted))
+}
+
+/// `clamp(x, lo, hi)` by two comparisons with public bounds and two multiplexers.
+fn clamp(b: &mut Builder, x: &Word, lo: i64, hi: i64) -> Result<Word, NnError> {
+    let f = x.format();
+    let (lo_w, hi_w) = (constant(lo, f)?, constant(hi, f)?);
+    let below = b.lt(x, &lo_w).map_err(bits_error)?;
+    let x = b.select(below, &lo_w, x).map_err(bits_error)?;
+    let above = b.lt(&hi_w, &x).map_err(bits_error)?;
+    b.select(above, &hi_w, &x).map_err(bits_error)
+}
+
+/// `sum_i w_i x_i` over `inputs` of row `k`, at a width holding `range`.
+fn dot(b: &mut Builder, x: &[Word], weights: &[i8], range: Interval) -> Result<Word, NnError> {
+    let f = format_for(range)?;
+    let mut acc = constant(0, f)?;
+    for (xi, &w) in x.iter().zip(weights) {
+        if w == 0 {
+            continue;
+        }
+        let xi = b.resize(xi, f.width()).map_err(bits_error)?;
+        let term = b.mul_const(&xi, w as i64);
+        acc = b.add(&acc, &term).map_err(bits_error)?;
+    }
+    Ok(acc)
+}
+
+/// Steps 1-5 of one layer (docs/mnist.md, section 3) on words of the input format.
+fn layer(b: &mut Builder, l: &QuantizedLayer, x: &[Word], bits: u32) -> Result<Vec<Word>, NnError> {
+    let q = signed_max(bits);
+    let u_max = unsigned_max(bits);
+    (0..l.outputs)
+        .map(|k| {
+            let n = &l.neurons[k];
+            let row = &l.weights[k * l.inputs..][..l.inputs];
+            // Phase one and the block secure scales.
+            let sum_range = l.sum_range(k);
+            let sum_f = format_for(Interval {
+                lo: sum_range.lo.min(-q),
+                hi: sum_range.hi.max(q),
+            })?;
+            let mut a = constant(0, sum_f)?;
+            for j in 0..l.blocks() {
+                let span = l.block_span(j);
+                let range = l.partial_range(k, j);
+                let p = dot(b, &x[span.clone()], &row[span], range)?;
+                let r = n.block_rescale;
+                let (scaled, scaled_range) = rescale(b, &p, range, r.multiplier, r.shift)?;
+                let f = format_for(Interval {
+                    lo: scaled_range.lo.min(-q),
+                    hi: scaled_range.hi.max(q),
+                })?;
+                let scaled = b.resize(&scaled, f.width()).map_err(bits_error)?;
+                let u = clamp(b, &scaled, -q, q)?;
+                let u = b.resize(&u, sum_f.width()).map_err(bits_error)?;
+                a = b.add(&a, &u).map_err(bits_error)?;
+            }
+            // Aligned bias: round_shift(round_shift(a, e) + beta, 1).
+            let (shifted, shifted_range) = rescale(b, &a, sum_range, 1, n.align_shift)?;
+            let with_bias = Interval {
+                lo: shifted_range.lo + n.bias.min(0) - 1,
+                hi: shifted_range.hi + n.bias.max(0) + 1,
+            };
+            let f = format_for(with_bias)?;
+            let shifted = b.resize(&shifted, f.width()).map_err(bits_error)?;
+            let biased = b.add(&shifted, &constant(n.bias, f)?).map_err(bits_error)?;
+            let z_range = Interval {
+                lo: shifted_range.lo + n.bias,
+                hi: shifted_range.hi + n.bias,
+            };
+            let (z, z_range) = rescale(b, &biased, z_range, 1, 1)?;
+            // Output secure scale: ReLU and saturation on hidden layers.
+            let r = n.output_rescale;
+            if l.relu {
+                let z = b.relu_fast(&z);
+                let positive = Interval {
+                    lo: 0,
+                    hi: z_range.hi.max(0),
+                };
+                let (y, y_range) = rescale(b, &z, positive, r.multiplier, r.shift)?;
+                let f = format_for(Interval {
+                    lo: 0,
+                    hi: y_range.hi.max(u_max),
+                })?;
+                let y = b.resize(&y, f.width()).map_err(bits_error)?;
+                let y = clamp(b, &y, 0, u_max)?;
+                b.resize(&y, bits + 1).map_err(bits_error)
+            } else {
+                let (y, _) = rescale(b, &z, z_range, r.multiplier, r.shift)?;
+                Ok(y)
+            }
+        })
+        .collect()
+}
+
+/// The logits of `model` for encrypted inputs in [`input_format`], one circuit for the whole
+/// network run layer by layer (independent gates in parallel) on the evaluator's backend.
+pub fn logits<B: Gates>(
+    ev: &Evaluator<B>,
+    model: &QuantizedMlp,
+    x: &[EncInt<B::Bit>],
+) -> Result<Vec<EncInt<B::Bit>>, NnError> {
+    model.validate()?;
+    let f = input_format(model)?;
+    if x.len() != model.layers[0].inputs || x.iter().any(|v| v.format() != f) {
+        return Err(NnError::InvalidConfig(format!(
+            "the bit-list engine takes {} inputs of {} bits",
+            model.layers[0].inputs,
+            f.width()
+        )));
+    }
+    let args: Vec<&EncInt<B::Bit>> = x.iter().collect();
+    let (out, _) = ev
+        .apply(&args, |b, words| {
+            let mut a = words.to_vec();
+            for l in &model.layers {
+                a = layer(b, l, &a, model.bits)
+                    .map_err(|e| shroud_bits::BitsError::InvalidArgument(e.to_string()))?;
+            }
+            Ok((a, vec![]))
+        })
+        .map_err(bits_error)?;
+    Ok(out)
+}
+
+/// Gates (and bootstraps, on the bootstrapped backend) the network takes per image, counted
+/// on clear bits without encrypting anything.
+pub fn gate_count(model: &QuantizedMlp) -> Result<u64, NnError> {
+    let mut key = Clear::new();
+    let f = input_format(model)?;
+    let x = (0..model.layers[0].inputs)
+        .map(|_| EncInt::encrypt(&mut key, 0, f))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(bits_error)?;
+    let ev = Evaluator::new(Clear::new())
+        .with_adder(Adder::Ripple)
+        .with_summation(Summation::Tree);
+    logits(&ev, model, &x)?;
+    Ok(ev.backend().counts().bootstraps)
+}
