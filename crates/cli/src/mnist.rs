@@ -17,12 +17,13 @@ use shroud_nn::mnist::saved::SavedModel;
 use shroud_nn::mnist::train::{train, Learner, SgdConfig};
 use shroud_nn::mnist::window::quantize_window;
 
-fn batch_bar(len: usize) -> ProgressBar {
+/// A bar over `len` steps called `unit` (batches, bootstraps).
+fn progress_bar(len: usize, unit: &str) -> ProgressBar {
     let bar = ProgressBar::new(len as u64);
     bar.set_style(
-        ProgressStyle::with_template(
-            "[{bar:30}] {pos}/{len} batches {elapsed_precise} eta {eta} {msg}",
-        )
+        ProgressStyle::with_template(&format!(
+            "[{{bar:30}}] {{pos}}/{{len}} {unit} {{elapsed_precise}} eta {{eta}} {{msg}}"
+        ))
         .expect("valid template")
         .progress_chars("=> "),
     );
@@ -50,7 +51,7 @@ fn run_sgd<L: Learner>(
 ) -> anyhow::Result<()> {
     let x = train_set.features();
     let batches = train_set.len().div_ceil(config.batch);
-    let progress = batch_bar(config.epochs * batches);
+    let progress = progress_bar(config.epochs * batches, "batches");
     let t = Instant::now();
     let mut recent = 0.0;
     let history = train(learner, &x, &train_set.labels, config, |loss| {
@@ -276,20 +277,7 @@ pub fn infer(args: &InferArgs) -> anyhow::Result<()> {
             "unknown parameters {other:?} (wide_128, pbs6_128, insecure_wide_test, insecure_test)"
         ),
     };
-    let (bits, sizes) = match &model {
-        LweModel::Window(m) => (
-            m.bits,
-            std::iter::once(m.inputs())
-                .chain(m.layers.iter().map(|l| l.outputs))
-                .collect::<Vec<_>>(),
-        ),
-        LweModel::TwoPhase(m) => (
-            m.bits,
-            std::iter::once(m.layers[0].inputs)
-                .chain(m.layers.iter().map(|l| l.outputs))
-                .collect(),
-        ),
-    };
+    let (bits, sizes) = (model.bits(), model.sizes());
     let test = load(&args.data, "t10k")?.for_inputs(sizes[0])?;
     if args.images.is_empty() || args.images.end > test.len() {
         anyhow::bail!(
@@ -326,14 +314,7 @@ pub fn infer(args: &InferArgs) -> anyhow::Result<()> {
     for i in args.images.clone() {
         let x = quantize_pixels(bits, test.image(i));
         let upload = client.encrypt_image(&encoding, &x)?;
-        let bar = ProgressBar::new(server.bootstraps() as u64);
-        bar.set_style(
-            ProgressStyle::with_template(
-                "[{bar:30}] {pos}/{len} bootstraps {elapsed_precise} eta {eta}",
-            )
-            .expect("valid template")
-            .progress_chars("=> "),
-        );
+        let bar = progress_bar(server.bootstraps(), "bootstraps");
         let t = Instant::now();
         let download = server.infer(&upload, &|n| bar.inc(n as u64))?;
         let secs = t.elapsed().as_secs_f64();

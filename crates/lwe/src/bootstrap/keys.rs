@@ -164,15 +164,8 @@ impl ClientKey {
         if bits == 0 || bits > self.params.message_bits {
             return Err(LweError::MessageOutOfRange { message: 0, bits });
         }
-        let d = delta(bits);
-        let rounded = self.phase(ct)?.wrapping_add(d / 2) / d;
-        // `rounded` is the message modulo 2^(bits + 1); read it in two's complement.
-        let m = rounded & ((2 << bits) - 1);
-        Ok(if m >> bits == 1 {
-            m as i64 - (2i64 << bits)
-        } else {
-            m as i64
-        })
+        // `delta(bits)` is the scale of a (bits + 1)-bit two's-complement integer.
+        self.decrypt_scaled(ct, bits + 1)
     }
 
     /// Decrypts a `bits`-bit integer, rounding away the noise; the padding bit is dropped.

@@ -230,20 +230,14 @@ pub mod presets {
         BootstrapParams {
             name: "insecure_wide_test".into(),
             lwe_dimension: 32,
-            glwe_dimension: 1,
-            polynomial_size: 2048,
             lwe_noise_std: 2f64.powi(-28),
             glwe_noise_std: 2f64.powi(-50),
-            pbs: Decomposition {
-                base_log: 12,
-                levels: 3,
-            },
             ks: Decomposition {
                 base_log: 4,
                 levels: 6,
             },
-            message_bits: 4,
             security_bits: 0,
+            ..wide_128()
         }
     }
 
@@ -288,6 +282,23 @@ mod tests {
             let lut = p.log2_failure_probability(p.message_bits, 1.0);
             assert!(gate < -40.0 && lut < -30.0, "{}: {gate} {lut}", p.name);
         }
+        // The figures docs/security-lwe.md gives for wide_128: outputs 2^-26.4 of the torus,
+        // 4-bit tables of a bootstrapped value failing with probability 2^-65.
+        let wide = presets::wide_128();
+        let output = wide.bootstrap_output_variance().sqrt().log2();
+        assert!((output + 26.4).abs() < 0.05, "{output}");
+        let lut = wide.log2_failure_probability(4, 1.0);
+        assert!((lut + 65.0).abs() < 0.5, "{lut}");
+        // With TFHE-rs's one-level key instead: 2^-14.8.
+        let one_level = BootstrapParams {
+            pbs: Decomposition {
+                base_log: 23,
+                levels: 1,
+            },
+            ..wide
+        };
+        let output = one_level.bootstrap_output_variance().sqrt().log2();
+        assert!((output + 14.8).abs() < 0.05, "{output}");
     }
 
     #[test]

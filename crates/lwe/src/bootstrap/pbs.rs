@@ -50,6 +50,12 @@ impl Lut {
 
     /// A table whose outputs are raw torus values (any encoding the caller chooses).
     pub(crate) fn raw(key: &ServerKey, bits: u32, outputs: &[u64]) -> Result<Self, LweError> {
+        if outputs.len() != 1 << bits {
+            return Err(LweError::LutSize {
+                expected: 1 << bits,
+                found: outputs.len(),
+            });
+        }
         let mut lut = Self::new(key, bits, &vec![0; 1 << bits])?;
         let box_size = key.params.polynomial_size >> bits;
         for (j, c) in lut.poly.iter_mut().enumerate() {
@@ -64,21 +70,19 @@ impl Lut {
     /// `[0, 2^bits)` when it enters another table, or is read with
     /// [`ClientKey::decrypt_signed`](super::ClientKey::decrypt_signed).
     pub fn signed(key: &ServerKey, bits: u32, table: &[i64]) -> Result<Self, LweError> {
-        let unsigned: Vec<u64> = table
+        if bits == 0 || bits > key.params.message_bits {
+            return Err(LweError::MessageOutOfRange { message: 0, bits });
+        }
+        let outputs: Vec<u64> = table
             .iter()
             .map(|&v| {
                 if v.unsigned_abs() >> bits != 0 {
                     return Err(LweError::SignedOutOfRange { value: v, bits });
                 }
-                Ok(v as u64 & ((1 << bits) - 1))
+                Ok((v as u64).wrapping_mul(delta(bits)))
             })
             .collect::<Result<_, _>>()?;
-        let mut lut = Self::new(key, bits, &unsigned)?;
-        let box_size = key.params.polynomial_size >> bits;
-        for (j, c) in lut.poly.iter_mut().enumerate() {
-            *c = (table[j / box_size] as u64).wrapping_mul(delta(bits));
-        }
-        Ok(lut)
+        Self::raw(key, bits, &outputs)
     }
 
     /// A table from a function, for convenience.

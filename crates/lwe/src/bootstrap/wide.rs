@@ -14,8 +14,9 @@
 //! - [`ServerKey::clamped_table`] computes `T[clamp(v, 0, 2^w - 1)]`: the window digit
 //!   `l = v mod 2^w` comes out of one round; the rest `h = floor(v / 2^w)` is compared with 0
 //!   and 1 by sign bootstraps (after further rounds if `h` is too wide for a sign's margin);
-//!   a last table reads `l` and a saturation flag together (`w + 1` bits) and one more sign
-//!   bootstrap adds the top value when `h >= 1`. Six bootstraps when `h` is narrow.
+//!   a last table reads `l` and a saturation flag together (`w + 1` bits) and one more
+//!   bootstrap adds the top value when `h >= 1`. When `h` is narrow it is itself a table
+//!   input: one bootstrap gives both the flag and that correction, four in all.
 //!
 //! Every bootstrap's failure probability is checked against [`MAX_LOG2_FAILURE`] from the
 //! tracked noise before it runs; an operation that cannot meet it returns an error.
@@ -72,6 +73,15 @@ impl WideShape {
     /// The scale `2^(64 - width)` of one unit of `v`.
     fn unit(&self) -> u64 {
         1 << (64 - self.width)
+    }
+
+    /// The shape of `v - 1`.
+    fn minus_one(self) -> Self {
+        Self {
+            lo: self.lo - 1,
+            hi: self.hi - 1,
+            ..self
+        }
     }
 }
 
@@ -154,6 +164,12 @@ impl ServerKey {
         self.params.bootstrap_output_variance()
     }
 
+    /// Noise variance of a [`ServerKey::clamped_table`] output: its table's bootstrap plus the
+    /// top value's correction, whatever the table.
+    pub fn clamped_table_variance(&self) -> f64 {
+        2.0 * self.output_variance()
+    }
+
     /// Noise variance of a fresh encryption under the large key.
     pub fn fresh_variance(&self) -> f64 {
         self.params.glwe_noise_std.powi(2)
@@ -199,7 +215,6 @@ impl ServerKey {
         let lift = 4f64.powi((x.width - d) as i32);
         let boot = self.output_variance();
         self.check_failure(d - 1, x.variance * lift)?;
-        let bootstraps = if d >= 2 { 2.0 } else { 1.0 };
         if d >= 2 {
             self.check_failure(d - 1, (x.variance + boot) * lift)?;
         }
@@ -207,7 +222,7 @@ impl ServerKey {
             width: x.width - d,
             lo: x.lo.div_euclid(1 << d),
             hi: x.hi.div_euclid(1 << d),
-            variance: x.variance + bootstraps * boot,
+            variance: x.variance + round_bootstraps(d) as f64 * boot,
         })
     }
 
@@ -334,7 +349,8 @@ impl ServerKey {
         }
         let h = self.plan_round(x, w)?;
         let boot = self.output_variance();
-        let l_variance = boot * if w >= 2 { 2.0 } else { 1.0 };
+        let l_variance = boot * round_bootstraps(w) as f64;
+        // The table's input: l lifted to the padded (w + 1)-bit scale, plus the flag.
         self.check_failure(
             w + 1,
             l_variance * 4f64.powi((x.width - w - 2) as i32) + 2.0 * boot,
@@ -345,12 +361,7 @@ impl ServerKey {
             return Ok(window + if interleaved { 2 } else { 3 });
         }
         let (below, _, _) = self.plan_sign(&h)?;
-        let h1 = WideShape {
-            lo: h.lo - 1,
-            hi: h.hi - 1,
-            ..h
-        };
-        let (above, _, _) = self.plan_sign(&h1)?;
+        let (above, _, _) = self.plan_sign(&h.minus_one())?;
         let signs: usize = below
             .iter()
             .chain(&above)
@@ -425,7 +436,6 @@ impl ServerKey {
             *table.iter().min().expect("non-empty"),
             *table.iter().max().expect("non-empty"),
         );
-        let boot = self.output_variance();
         let out_unit = 1u64 << (64 - out_width);
 
         let mut h = x.clone();
@@ -461,10 +471,10 @@ impl ServerKey {
             let below = self
                 .indicator(&self.sign_input(h.clone())?, (1u64 << 61).wrapping_neg())
                 .with_body_added(1 << 62);
-            let mut h1 = h.clone();
-            h1.ct = h1.ct.with_body_added(h1.shape.unit().wrapping_neg());
-            h1.shape.lo -= 1;
-            h1.shape.hi -= 1;
+            let h1 = WideCiphertext {
+                ct: h.ct.with_body_added(h.shape.unit().wrapping_neg()),
+                shape: h.shape.minus_one(),
+            };
             let above_input = self.sign_input(h1)?;
             let above = self.indicator(&above_input, 1 << 61);
             let top = self.indicator(&above_input, ((correction as i64) >> 1) as u64);
@@ -479,6 +489,6 @@ impl ServerKey {
             })
             .collect();
         let y = self.table_pbs(&u, w + 1, &outputs)?.add(&top)?;
-        WideCiphertext::new(y, out_width, min_t, max_t, 2.0 * boot)
+        WideCiphertext::new(y, out_width, min_t, max_t, self.clamped_table_variance())
     }
 }

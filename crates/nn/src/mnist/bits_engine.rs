@@ -14,6 +14,7 @@ use shroud_bits::backends::Clear;
 use shroud_bits::{Adder, Builder, EncInt, Encoding, Evaluator, Format, Gates, Summation, Word};
 
 use super::integer::{signed_max, unsigned_max, Interval, QuantizedLayer, QuantizedMlp};
+use super::scaling::Rescale;
 use crate::NnError;
 
 fn bits_error(e: shroud_bits::BitsError) -> NnError {
@@ -34,29 +35,37 @@ fn constant(v: i64, format: Format) -> Result<Word, NnError> {
     Word::constant(v, format).map_err(bits_error)
 }
 
-/// `round_shift(x * m, s)` at a width holding `range` (the values of `x`) times `m`.
+/// `r.apply(x)` (`round_shift(x * m, s)`) at a width holding `range` (the values of `x`)
+/// times `m`, and the interval of the result.
 fn rescale(
     b: &mut Builder,
     x: &Word,
     range: Interval,
-    m: i64,
-    s: u32,
+    r: Rescale,
 ) -> Result<(Word, Interval), NnError> {
+    let (m, s) = (r.multiplier, r.shift);
     let half = if s > 0 { 1i64 << (s - 1) } else { 0 };
-    let wide = Interval {
-        lo: range.lo.min(0) * m + half.min(0),
+    let f = format_for(Interval {
+        lo: range.lo.min(0) * m,
         hi: range.hi.max(0) * m + half,
-    };
-    let f = format_for(wide)?;
+    })?;
     let x = b.resize(x, f.width()).map_err(bits_error)?;
     let scaled = b.mul_const(&x, m);
     let rounded = b.add(&scaled, &constant(half, f)?).map_err(bits_error)?;
     let out = b.shift_right(&rounded, s);
     let shifted = Interval {
-        lo: (range.lo * m + half) >> s,
-        hi: (range.hi * m + half) >> s,
+        lo: r.apply(range.lo),
+        hi: r.apply(range.hi),
     };
     Ok((out, shifted))
+}
+
+/// `round_shift(x, s)`: a rescale by `1 / 2^s`.
+fn shift(s: u32) -> Rescale {
+    Rescale {
+        multiplier: 1,
+        shift: s,
+    }
 }
 
 /// `clamp(x, lo, hi)` by two comparisons with public bounds and two multiplexers.
@@ -91,7 +100,7 @@ fn layer(b: &mut Builder, l: &QuantizedLayer, x: &[Word], bits: u32) -> Result<V
     (0..l.outputs)
         .map(|k| {
             let n = &l.neurons[k];
-            let row = &l.weights[k * l.inputs..][..l.inputs];
+            let row = l.row(k);
             // Phase one and the block secure scales.
             let sum_range = l.sum_range(k);
             let sum_f = format_for(Interval {
@@ -103,8 +112,7 @@ fn layer(b: &mut Builder, l: &QuantizedLayer, x: &[Word], bits: u32) -> Result<V
                 let span = l.block_span(j);
                 let range = l.partial_range(k, j);
                 let p = dot(b, &x[span.clone()], &row[span], range)?;
-                let r = n.block_rescale;
-                let (scaled, scaled_range) = rescale(b, &p, range, r.multiplier, r.shift)?;
+                let (scaled, scaled_range) = rescale(b, &p, range, n.block_rescale)?;
                 let f = format_for(Interval {
                     lo: scaled_range.lo.min(-q),
                     hi: scaled_range.hi.max(q),
@@ -115,7 +123,7 @@ fn layer(b: &mut Builder, l: &QuantizedLayer, x: &[Word], bits: u32) -> Result<V
                 a = b.add(&a, &u).map_err(bits_error)?;
             }
             // Aligned bias: round_shift(round_shift(a, e) + beta, 1).
-            let (shifted, shifted_range) = rescale(b, &a, sum_range, 1, n.align_shift)?;
+            let (shifted, shifted_range) = rescale(b, &a, sum_range, shift(n.align_shift))?;
             let with_bias = Interval {
                 lo: shifted_range.lo + n.bias.min(0) - 1,
                 hi: shifted_range.hi + n.bias.max(0) + 1,
@@ -127,7 +135,7 @@ fn layer(b: &mut Builder, l: &QuantizedLayer, x: &[Word], bits: u32) -> Result<V
                 lo: shifted_range.lo + n.bias,
                 hi: shifted_range.hi + n.bias,
             };
-            let (z, z_range) = rescale(b, &biased, z_range, 1, 1)?;
+            let (z, z_range) = rescale(b, &biased, z_range, shift(1))?;
             // Output secure scale: ReLU and saturation on hidden layers.
             let r = n.output_rescale;
             if l.relu {
@@ -136,7 +144,7 @@ fn layer(b: &mut Builder, l: &QuantizedLayer, x: &[Word], bits: u32) -> Result<V
                     lo: 0,
                     hi: z_range.hi.max(0),
                 };
-                let (y, y_range) = rescale(b, &z, positive, r.multiplier, r.shift)?;
+                let (y, y_range) = rescale(b, &z, positive, r)?;
                 let f = format_for(Interval {
                     lo: 0,
                     hi: y_range.hi.max(u_max),
@@ -145,7 +153,7 @@ fn layer(b: &mut Builder, l: &QuantizedLayer, x: &[Word], bits: u32) -> Result<V
                 let y = clamp(b, &y, 0, u_max)?;
                 b.resize(&y, bits + 1).map_err(bits_error)
             } else {
-                let (y, _) = rescale(b, &z, z_range, r.multiplier, r.shift)?;
+                let (y, _) = rescale(b, &z, z_range, r)?;
                 Ok(y)
             }
         })

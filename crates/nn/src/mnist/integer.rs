@@ -154,7 +154,8 @@ impl QuantizedLayer {
         j * self.block..((j + 1) * self.block).min(self.inputs)
     }
 
-    fn row(&self, k: usize) -> &[i8] {
+    /// The weights of neuron `k`.
+    pub fn row(&self, k: usize) -> &[i8] {
         &self.weights[k * self.inputs..(k + 1) * self.inputs]
     }
 

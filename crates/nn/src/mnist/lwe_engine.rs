@@ -153,6 +153,25 @@ pub enum LweModel {
 }
 
 impl LweModel {
+    pub fn bits(&self) -> u32 {
+        match self {
+            LweModel::TwoPhase(m) => m.bits,
+            LweModel::Window(m) => m.bits,
+        }
+    }
+
+    /// Inputs, then each layer's outputs.
+    pub fn sizes(&self) -> Vec<usize> {
+        let (inputs, outputs): (usize, Vec<usize>) = match self {
+            LweModel::TwoPhase(m) => (
+                m.layers[0].inputs,
+                m.layers.iter().map(|l| l.outputs).collect(),
+            ),
+            LweModel::Window(m) => (m.inputs(), m.layers.iter().map(|l| l.outputs).collect()),
+        };
+        std::iter::once(inputs).chain(outputs).collect()
+    }
+
     /// What the integer evaluator says for a quantized input.
     pub fn logits(&self, x: &[i32]) -> Vec<i64> {
         match self {
@@ -297,9 +316,9 @@ impl LweServer {
             .into_par_iter()
             .map(|i| {
                 let (k, j) = (i / nb, i % nb);
-                let row = &layer.weights[k * layer.inputs..][..layer.inputs];
+                let row = layer.row(k);
                 let span = layer.block_span(j);
-                let p = LweCiphertext::weighted_sum(span.clone().map(|i| (&x[i], row[i] as i64)))?;
+                let p = LweCiphertext::weighted_sum(span.map(|i| (&x[i], row[i] as i64)))?;
                 let out = self.table(&p, layer.partial_range(k, j), |v| layer.block_output(k, v));
                 progress(1);
                 out
@@ -355,7 +374,7 @@ fn check_fits(model: &QuantizedMlp, params: &BootstrapParams) -> Result<(), NnEr
     for (l, layer) in model.layers.iter().enumerate() {
         let nb = layer.blocks();
         for k in 0..layer.outputs {
-            let row = &layer.weights[k * layer.inputs..][..layer.inputs];
+            let row = layer.row(k);
             for j in 0..nb {
                 let r = layer.partial_range(k, j);
                 if !fits(r) {
