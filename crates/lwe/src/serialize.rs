@@ -16,7 +16,7 @@ use crate::gsw::{GswCiphertext, GswParams};
 use crate::LweError;
 
 /// Bumped whenever a serialized layout changes.
-pub const FORMAT_VERSION: u16 = 1;
+pub const FORMAT_VERSION: u16 = 2;
 const FORMAT: WireFormat = WireFormat {
     magic: *b"SHRL",
     version: FORMAT_VERSION,
@@ -97,7 +97,7 @@ impl ServerKey {
             .bsk
             .fourier
             .iter()
-            .all(|c| c.is_finite() && c.abs() <= limit)
+            .all(|c| c.is_finite() && c.re.abs() <= limit && c.im.abs() <= limit)
         {
             return Err(LweError::Malformed(
                 "bootstrapping key holds non-finite or out-of-range values".into(),

@@ -1,17 +1,19 @@
 //! The bootstrapping key (one GGSW ciphertext of each small-key bit, kept in the Fourier
 //! domain), the external product, and the blind rotation built from it.
 
+use num_complex::Complex64;
+use serde::{Deserialize, Serialize};
+
 use super::fft::{mul_acc, NegacyclicFft};
 use super::params::BootstrapParams;
 use super::random::TorusSampler;
-use serde::{Deserialize, Serialize};
 
 /// `n` GGSW ciphertexts; GGSW `i` has `(k+1) l` rows (row `c l + j` encrypts
 /// `s_i * 2^(64 - (j+1) base_log)` added to GLWE component `c`), each row `k+1` polynomials
-/// stored as spectra of `N` floats.
+/// stored as spectra of `N/2` complex values.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct BootstrapKey {
-    pub(crate) fourier: Vec<f64>,
+    pub(crate) fourier: Vec<Complex64>,
 }
 
 /// Buffers of one blind rotation, reused across its `n` external products.
@@ -19,14 +21,14 @@ pub(crate) struct RotationScratch {
     diff: Vec<u64>,
     digits: Vec<i32>,
     carry: Vec<u64>,
-    spectrum: Vec<f64>,
-    out: Vec<f64>,
+    spectrum: Vec<Complex64>,
+    out: Vec<Complex64>,
 }
 
 impl BootstrapKey {
     pub(crate) fn ggsw_len(p: &BootstrapParams) -> usize {
         let k1 = p.glwe_dimension + 1;
-        k1 * p.pbs.levels as usize * k1 * p.polynomial_size
+        k1 * p.pbs.levels as usize * k1 * (p.polynomial_size / 2)
     }
 
     pub(crate) fn expected_len(p: &BootstrapParams) -> usize {
@@ -42,18 +44,19 @@ impl BootstrapKey {
     ) -> Self {
         let (k, n) = (p.glwe_dimension, p.polynomial_size);
         // Spectra of the key polynomials, for the exact products of key generation.
-        let key_spectra: Vec<Vec<f64>> = glwe_key
+        let zero = Complex64::default();
+        let key_spectra: Vec<Vec<Complex64>> = glwe_key
             .chunks(n)
             .map(|s| {
                 let s: Vec<i32> = s.iter().map(|&x| x as i32).collect();
-                let mut out = vec![0.0; n];
+                let mut out = vec![zero; n / 2];
                 fft.forward_signed(&s, &mut out);
                 out
             })
             .collect();
         let mut fourier = Vec::with_capacity(Self::expected_len(p));
         let mut row = vec![0u64; (k + 1) * n];
-        let mut spec = vec![0.0; n];
+        let mut spec = vec![zero; n / 2];
         for &s in small_key {
             for c in 0..=k {
                 for j in 0..p.pbs.levels {
@@ -116,7 +119,7 @@ impl BootstrapKey {
         &self,
         p: &BootstrapParams,
         fft: &NegacyclicFft,
-        ggsw: &[f64],
+        ggsw: &[Complex64],
         acc: &mut [u64],
         s: &mut RotationScratch,
     ) {
@@ -126,7 +129,8 @@ impl BootstrapKey {
         // key's row. The key is read once, front to back, and is what bounds the whole
         // bootstrap (it is far larger than the caches); interleaving the transforms with its
         // reads lets the hardware prefetcher stream the next row while the FFT computes.
-        s.out.fill(0.0);
+        let m = n / 2;
+        s.out.fill(Complex64::default());
         for c in 0..=k {
             decompose_poly(
                 &s.diff[c * n..][..n],
@@ -138,13 +142,13 @@ impl BootstrapKey {
             for j in 0..l {
                 let r = c * l + j;
                 fft.forward_signed(&s.digits[j * n..][..n], &mut s.spectrum);
-                let key_row = &ggsw[r * (k + 1) * n..][..(k + 1) * n];
-                for (out, key) in s.out.chunks_exact_mut(n).zip(key_row.chunks_exact(n)) {
+                let key_row = &ggsw[r * (k + 1) * m..][..(k + 1) * m];
+                for (out, key) in s.out.chunks_exact_mut(m).zip(key_row.chunks_exact(m)) {
                     mul_acc(out, &s.spectrum, key);
                 }
             }
         }
-        for (o, out) in s.out.chunks_exact_mut(n).enumerate() {
+        for (o, out) in s.out.chunks_exact_mut(m).enumerate() {
             fft.backward_add(out, &mut acc[o * n..][..n]);
         }
     }
@@ -157,8 +161,8 @@ impl RotationScratch {
             diff: vec![0; (k + 1) * n],
             digits: vec![0; l * n],
             carry: vec![0; n],
-            spectrum: vec![0.0; n],
-            out: vec![0.0; (k + 1) * n],
+            spectrum: vec![Complex64::default(); n / 2],
+            out: vec![Complex64::default(); (k + 1) * n / 2],
         }
     }
 }
@@ -203,7 +207,7 @@ fn decompose_poly(poly: &[u64], base_log: u32, levels: usize, v: &mut [u64], dig
 /// A GLWE encryption of zero into `row` (k mask polynomials, then the body).
 fn glwe_encrypt_zero(
     p: &BootstrapParams,
-    key_spectra: &[Vec<f64>],
+    key_spectra: &[Vec<Complex64>],
     fft: &NegacyclicFft,
     rng: &mut TorusSampler,
     row: &mut [u64],

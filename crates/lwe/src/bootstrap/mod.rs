@@ -4,7 +4,7 @@
 //! Roles: [`params`] (parameter sets, security and noise analysis), `keys` (client and server
 //! keys), `lwe` (ciphertexts and encodings), `bootstrap_key` (GGSW key, external product,
 //! blind rotation, sample extraction), `keyswitch`, `pbs` (bootstrapping, lookup tables,
-//! gates, batches), `fft` (negacyclic FFT over `tfhe-fft`), `wide` (exact floors and clamped
+//! gates, batches), `fft` (negacyclic FFT around `rustfft`), `wide` (exact floors and clamped
 //! tables on integers wider than a bootstrap's message space).
 
 mod bootstrap_key;
