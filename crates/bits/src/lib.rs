@@ -11,7 +11,7 @@
 //!   gates at once. Three backends in [`backends`]: [`Clear`](backends::Clear) (plain bits,
 //!   counts gates and depth), [`Gsw`](backends::Gsw) (leveled, depth-limited) and
 //!   [`Bootstrapped`](backends::Bootstrapped) (every gate bootstrapped, layers in parallel
-//!   with rayon, parity and carry of any width in one bootstrap each).
+//!   sharing reads of the bootstrapping key, parity and carry of any width in one bootstrap each).
 //! - [`Circuit`] is a netlist: constants fold, equal gates are shared, and evaluation runs
 //!   it layer by layer on any backend.
 //! - [`Builder`] holds the integer operations on circuit words ([`Word`]): add, subtract

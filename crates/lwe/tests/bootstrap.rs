@@ -69,6 +69,36 @@ fn batch_gates_match_single_gates() {
 }
 
 #[test]
+fn pending_gates_of_every_kind_finish_together() {
+    // Mixed kinds in one batch: more bootstraps than threads, so groups share key passes.
+    let server = &keys().1;
+    let cases: Vec<(bool, bool, bool)> = (0..8)
+        .map(|i| (i & 4 != 0, i & 2 != 0, i & 1 != 0))
+        .collect();
+    let cts: Vec<_> = cases
+        .iter()
+        .map(|&(c, a, b)| (enc(c), enc(a), enc(b)))
+        .collect();
+    let mut pending = vec![];
+    let mut want = vec![];
+    for ((c, a, b), (x, y, z)) in cases.iter().zip(&cts) {
+        pending.push(server.pending_mux(x, y, z).unwrap());
+        want.push(if *c { *a } else { *b });
+        pending.push(server.pending_gate(Gate::Nand, x, y).unwrap());
+        want.push(!(c & a));
+        pending.push(server.pending_not(z).unwrap());
+        want.push(!b);
+        // Majority of three: a full adder's carry.
+        let terms = [(1, x), (1, y), (1, z)];
+        pending.push(server.pending_sum_bit(&terms, 0).unwrap());
+        want.push((*c as u8 + *a as u8 + *b as u8) >= 2);
+    }
+    let out = server.finish(pending).unwrap();
+    let got: Vec<bool> = out.iter().map(dec).collect();
+    assert_eq!(got, want);
+}
+
+#[test]
 fn lookup_tables_match_the_clear_function() {
     let server = &keys().1;
     let relu_shift = |m: u64| if m >= 32 { 0 } else { m >> 1 };

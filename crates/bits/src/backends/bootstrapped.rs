@@ -1,9 +1,8 @@
 //! The bootstrapped engine: every gate but NOT ends in a bootstrap, so depth is unlimited;
-//! a layer's gates run in parallel with rayon. Parity and carry of any number of bits are a
+//! a layer's gates run in parallel, each thread sharing its reads of the key. Parity and carry of any number of bits are a
 //! single bootstrap of a weighted sum (`ServerKey::sum_bit`).
 
-use rayon::prelude::*;
-use shroud_lwe::bootstrap::{ClientKey, LweCiphertext, ServerKey};
+use shroud_lwe::bootstrap::{ClientKey, Gate, LweCiphertext, PendingGate, ServerKey};
 
 use crate::{BitKey, BitsError, GateOp, Gates};
 
@@ -34,24 +33,39 @@ impl Gates for Bootstrapped {
     }
 
     fn gate(&self, op: &GateOp<'_, LweCiphertext>) -> Result<LweCiphertext, BitsError> {
+        Ok(self.server.finish(vec![self.pending(op)?])?.remove(0))
+    }
+
+    /// All bootstraps of a layer in one batch: each thread runs its share against one pass
+    /// over the bootstrapping key.
+    fn layer(&self, ops: &[GateOp<'_, LweCiphertext>]) -> Result<Vec<LweCiphertext>, BitsError> {
+        let pending = ops
+            .iter()
+            .map(|op| self.pending(op))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(self.server.finish(pending)?)
+    }
+}
+
+impl Bootstrapped {
+    /// The gate's linear part, its bootstraps left to [`ServerKey::finish`].
+    fn pending(&self, op: &GateOp<'_, LweCiphertext>) -> Result<PendingGate, BitsError> {
         let s = &self.server;
         Ok(match op {
-            GateOp::Not(a) => s.not(a)?,
-            GateOp::And(a, b) => s.and(a, b)?,
-            GateOp::Or(a, b) => s.or(a, b)?,
-            GateOp::Xor(a, b) => s.xor(a, b)?,
+            GateOp::Not(a) => s.pending_not(a)?,
+            GateOp::And(a, b) => s.pending_gate(Gate::And, a, b)?,
+            GateOp::Or(a, b) => s.pending_gate(Gate::Or, a, b)?,
+            GateOp::Xor(a, b) => s.pending_gate(Gate::Xor, a, b)?,
             GateOp::Mux {
                 select,
                 then,
                 otherwise,
-            } => s.mux(select, then, otherwise)?,
-            GateOp::Parity(xs) => s.sum_bit(&weighted(2, xs), 0)?,
-            GateOp::Carry { inputs, offset } => s.sum_bit(&weighted(1, inputs), *offset as i64)?,
+            } => s.pending_mux(select, then, otherwise)?,
+            GateOp::Parity(xs) => s.pending_sum_bit(&weighted(2, xs), 0)?,
+            GateOp::Carry { inputs, offset } => {
+                s.pending_sum_bit(&weighted(1, inputs), *offset as i64)?
+            }
         })
-    }
-
-    fn layer(&self, ops: &[GateOp<'_, LweCiphertext>]) -> Result<Vec<LweCiphertext>, BitsError> {
-        ops.par_iter().map(|op| self.gate(op)).collect()
     }
 }
 

@@ -1,6 +1,8 @@
 //! The bootstrapping key (one GGSW ciphertext of each small-key bit, kept in the Fourier
 //! domain), the external product, and the blind rotation built from it.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 use num_complex::Complex64;
 use serde::{Deserialize, Serialize};
 
@@ -11,9 +13,12 @@ use super::random::TorusSampler;
 /// `n` GGSW ciphertexts; GGSW `i` has `(k+1) l` rows (row `c l + j` encrypts
 /// `s_i * 2^(64 - (j+1) base_log)` added to GLWE component `c`), each row `k+1` polynomials
 /// stored as spectra of `N/2` complex values.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct BootstrapKey {
     pub(crate) fourier: Vec<Complex64>,
+    /// The GGSW the latest CMux used (see `blind_rotate_many`).
+    #[serde(skip)]
+    cursor: AtomicUsize,
 }
 
 /// Buffers of one blind rotation, reused across its `n` external products.
@@ -70,47 +75,74 @@ impl BootstrapKey {
                 }
             }
         }
-        Self { fourier }
+        Self {
+            fourier,
+            cursor: AtomicUsize::new(0),
+        }
     }
 
-    /// Runs the blind rotation: starting from `X^(-b) v`, multiplies the accumulator by
-    /// `X^(a_i s_i)` for every mask coefficient, one CMux per key bit. `rotations` holds the
-    /// mask and body already switched to `Z / 2N`. Returns the GLWE accumulator.
-    pub(crate) fn blind_rotate(
+    /// Runs blind rotations: starting from `X^(-b) v`, multiplies each accumulator by
+    /// `X^(a_i s_i)` for every mask coefficient, one CMux per key bit. `rotations[j]` holds job
+    /// `j`'s mask and body already switched to `Z / 2N`. The jobs advance together, GGSW by
+    /// GGSW: each GGSW is read from memory once and served from cache to the other jobs,
+    /// which is what bounds a lone rotation (the key is far larger than the caches). Returns
+    /// the GLWE accumulators.
+    ///
+    /// Rotations on other threads share the same way: a rotation starts at the GGSW the
+    /// latest CMux of any thread used and wraps around, so concurrent rotations walk the key
+    /// side by side and the second read of a GGSW comes from the shared L3 cache. The CMuxes
+    /// commute (each multiplies by a monomial), so the order changes nothing but the timing.
+    pub(crate) fn blind_rotate_many(
         &self,
         p: &BootstrapParams,
         fft: &NegacyclicFft,
-        rotations: &[usize],
+        rotations: &[Vec<usize>],
         test_poly: &[u64],
         s: &mut RotationScratch,
-    ) -> Vec<u64> {
+    ) -> Vec<Vec<u64>> {
         let (k, n) = (p.glwe_dimension, p.polynomial_size);
-        let mut acc = vec![0u64; (k + 1) * n];
-        let body = rotations[p.lwe_dimension];
-        rotate(test_poly, 2 * n - body, &mut acc[k * n..]);
-        let ggsw_len = Self::ggsw_len(p);
-        for (i, &a) in rotations[..p.lwe_dimension].iter().enumerate() {
-            if a == 0 {
-                continue;
-            }
-            // CMux(s_i, acc, X^a acc) = acc + GGSW(s_i) x (X^a acc - acc).
-            for c in 0..=k {
-                let poly = &acc[c * n..][..n];
-                let d = &mut s.diff[c * n..][..n];
-                rotate(poly, a, d);
-                for (x, y) in d.iter_mut().zip(poly) {
-                    *x = x.wrapping_sub(*y);
+        let mut accs: Vec<Vec<u64>> = rotations
+            .iter()
+            .map(|r| {
+                let mut acc = vec![0u64; (k + 1) * n];
+                rotate(test_poly, 2 * n - r[p.lwe_dimension], &mut acc[k * n..]);
+                acc
+            })
+            .collect();
+        let (ggsw_len, n) = (Self::ggsw_len(p), p.lwe_dimension);
+        let start = self.cursor.load(Ordering::Relaxed) % n;
+        for i in (start..n).chain(0..start) {
+            let ggsw = &self.fourier[i * ggsw_len..][..ggsw_len];
+            for (acc, r) in accs.iter_mut().zip(rotations) {
+                if r[i] != 0 {
+                    self.cmux(p, fft, ggsw, r[i], acc, s);
                 }
             }
-            self.external_product_add(
-                p,
-                fft,
-                &self.fourier[i * ggsw_len..][..ggsw_len],
-                &mut acc,
-                s,
-            );
+            self.cursor.store(i, Ordering::Relaxed);
         }
-        acc
+        accs
+    }
+
+    /// `acc <- CMux(s_i, acc, X^a acc) = acc + GGSW(s_i) x (X^a acc - acc)`.
+    fn cmux(
+        &self,
+        p: &BootstrapParams,
+        fft: &NegacyclicFft,
+        ggsw: &[Complex64],
+        a: usize,
+        acc: &mut [u64],
+        s: &mut RotationScratch,
+    ) {
+        let (k, n) = (p.glwe_dimension, p.polynomial_size);
+        for c in 0..=k {
+            let poly = &acc[c * n..][..n];
+            let d = &mut s.diff[c * n..][..n];
+            rotate(poly, a, d);
+            for (x, y) in d.iter_mut().zip(poly) {
+                *x = x.wrapping_sub(*y);
+            }
+        }
+        self.external_product_add(p, fft, ggsw, acc, s);
     }
 
     /// `acc += ggsw x s.diff`: decompose every polynomial of `s.diff`, transform the digits,

@@ -23,5 +23,5 @@ pub use keys::{ClientKey, OpCounts, ServerKey};
 pub(crate) use keyswitch::KeySwitchKey;
 pub use lwe::LweCiphertext;
 pub use params::{presets, BootstrapParams, Decomposition};
-pub use pbs::{Gate, Lut, MAX_LOG2_FAILURE};
+pub use pbs::{Gate, Lut, PendingGate, MAX_LOG2_FAILURE};
 pub use wide::{WideCiphertext, WideShape};

@@ -15,6 +15,11 @@ use crate::LweError;
 /// presets' gates are checked against.
 pub const MAX_LOG2_FAILURE: f64 = -40.0;
 
+/// How many bootstraps one thread runs against a single pass over the bootstrapping key.
+/// Each extra one reuses the GGSW in cache instead of streaming it again; four keep a GGSW
+/// (131-196 KB) and the accumulators within a 512 KB L2 cache at the presets' sizes.
+pub(crate) const SHARED_ROTATIONS: usize = 4;
+
 /// A function on `bits`-bit integers, as the test polynomial that evaluates it.
 #[derive(Clone, Debug)]
 pub struct Lut {
@@ -128,26 +133,68 @@ impl ServerKey {
         offset: usize,
         positions: [usize; M],
     ) -> [LweCiphertext; M] {
+        let acc = self.rotate_group(&[ct], test_poly, offset).remove(0);
+        positions.map(|j| LweCiphertext {
+            data: sample_extract(&self.params, &acc, j),
+        })
+    }
+
+    /// Bootstraps of many ciphertexts through one test polynomial, on all threads: one group
+    /// of at most [`SHARED_ROTATIONS`] per thread, each group sharing its reads of the key.
+    pub(crate) fn bootstrap_batch(
+        &self,
+        cts: &[&LweCiphertext],
+        test_poly: &[u64],
+        offset: usize,
+    ) -> Vec<LweCiphertext> {
+        let group = cts
+            .len()
+            .div_ceil(rayon::current_num_threads())
+            .clamp(1, SHARED_ROTATIONS);
+        let accs: Vec<Vec<Vec<u64>>> = cts
+            .par_chunks(group)
+            .map(|g| self.rotate_group(g, test_poly, offset))
+            .collect();
+        accs.into_iter()
+            .flatten()
+            .map(|acc| LweCiphertext {
+                data: sample_extract(&self.params, &acc, 0),
+            })
+            .collect()
+    }
+
+    /// Key switch, modulus switch and one shared blind rotation for a group of ciphertexts,
+    /// on this thread; returns the accumulators.
+    fn rotate_group(
+        &self,
+        cts: &[&LweCiphertext],
+        test_poly: &[u64],
+        offset: usize,
+    ) -> Vec<Vec<u64>> {
         let p = &self.params;
-        let small = self.ksk.apply(p, &ct.data);
-        self.counters.keyswitches.fetch_add(1, Ordering::Relaxed);
         // Modulus switch from 2^32 to 2N: keep the top log2(2N) bits, rounded.
         let log2n = (2 * p.polynomial_size).trailing_zeros();
         let mask = 2 * p.polynomial_size - 1;
-        let mut rotations: Vec<usize> = small
+        let rotations: Vec<Vec<usize>> = cts
             .iter()
-            .map(|&a| (((a as u64 + (1 << (31 - log2n))) >> (32 - log2n)) as usize) & mask)
+            .map(|ct| {
+                let small = self.ksk.apply(p, &ct.data);
+                let mut r: Vec<usize> = small
+                    .iter()
+                    .map(|&a| (((a as u64 + (1 << (31 - log2n))) >> (32 - log2n)) as usize) & mask)
+                    .collect();
+                r[p.lwe_dimension] = (r[p.lwe_dimension] + offset) & mask;
+                r
+            })
             .collect();
-        let body = &mut rotations[p.lwe_dimension];
-        *body = (*body + offset) & mask;
+        let n = cts.len() as u64;
+        self.counters.keyswitches.fetch_add(n, Ordering::Relaxed);
         let mut scratch = RotationScratch::new(p);
-        let acc = self
+        let accs = self
             .bsk
-            .blind_rotate(p, &self.fft, &rotations, test_poly, &mut scratch);
-        self.counters.bootstraps.fetch_add(1, Ordering::Relaxed);
-        positions.map(|j| LweCiphertext {
-            data: sample_extract(p, &acc, j),
-        })
+            .blind_rotate_many(p, &self.fft, &rotations, test_poly, &mut scratch);
+        self.counters.bootstraps.fetch_add(n, Ordering::Relaxed);
+        accs
     }
 
     /// Evaluates a lookup table on an encrypted `lut.bits`-bit integer; the output is a fresh
@@ -161,61 +208,71 @@ impl ServerKey {
         Ok(self.bootstrap(ct, &lut.poly, box_size / 2))
     }
 
-    /// Many lookup tables at once, in parallel.
+    /// Many lookup tables at once, in parallel, sharing reads of the key.
     pub fn apply_lut_batch(
         &self,
         cts: &[LweCiphertext],
         lut: &Lut,
     ) -> Result<Vec<LweCiphertext>, LweError> {
-        cts.par_iter().map(|c| self.apply_lut(c, lut)).collect()
+        for ct in cts {
+            self.check(ct)?;
+        }
+        if lut.poly.len() != self.params.polynomial_size {
+            return Err(LweError::ParamsMismatch);
+        }
+        let box_size = self.params.polynomial_size >> lut.bits;
+        let refs: Vec<&LweCiphertext> = cts.iter().collect();
+        Ok(self.bootstrap_batch(&refs, &lut.poly, box_size / 2))
     }
 
-    /// Bootstraps the sign of the phase: +1/8 for phases in (0, 1/2), -1/8 otherwise.
+    /// The test polynomial of the sign: +1/8 for phases in (0, 1/2), -1/8 otherwise.
+    fn sign_poly(&self) -> Vec<u64> {
+        vec![EIGHTH; self.params.polynomial_size]
+    }
+
     fn sign_bootstrap(&self, ct: &LweCiphertext) -> LweCiphertext {
-        let sign = vec![EIGHTH; self.params.polynomial_size];
-        self.bootstrap(ct, &sign, 0)
+        self.bootstrap(ct, &self.sign_poly(), 0)
     }
 
-    /// `c0 + c1 * a + c2 * b` (constant in eighths of the torus), bootstrapped to a bit.
-    fn gate(
+    /// The input of a gate's sign bootstrap: `c0 + c1 a + c2 b`, the constant in eighths of
+    /// the torus.
+    fn gate_input(
         &self,
+        gate: Gate,
         a: &LweCiphertext,
         b: &LweCiphertext,
-        constant_eighths: i64,
-        ka: i64,
-        kb: i64,
     ) -> Result<LweCiphertext, LweError> {
         self.check(a)?;
         self.check(b)?;
+        let (constant_eighths, ka, kb) = gate.coefficients();
         let mut lin = a.scalar_mul(ka).add(&b.scalar_mul(kb))?;
         let body = lin.body_mut();
         *body = body.wrapping_add(EIGHTH.wrapping_mul(constant_eighths as u64));
-        Ok(self.sign_bootstrap(&lin))
+        Ok(lin)
     }
 
     pub fn nand(&self, a: &LweCiphertext, b: &LweCiphertext) -> Result<LweCiphertext, LweError> {
-        self.gate(a, b, 1, -1, -1)
+        self.apply_gate(Gate::Nand, a, b)
     }
 
     pub fn and(&self, a: &LweCiphertext, b: &LweCiphertext) -> Result<LweCiphertext, LweError> {
-        self.gate(a, b, -1, 1, 1)
+        self.apply_gate(Gate::And, a, b)
     }
 
     pub fn or(&self, a: &LweCiphertext, b: &LweCiphertext) -> Result<LweCiphertext, LweError> {
-        self.gate(a, b, 1, 1, 1)
+        self.apply_gate(Gate::Or, a, b)
     }
 
     pub fn nor(&self, a: &LweCiphertext, b: &LweCiphertext) -> Result<LweCiphertext, LweError> {
-        self.gate(a, b, -1, -1, -1)
+        self.apply_gate(Gate::Nor, a, b)
     }
 
-    /// `1/4 + 2 (a + b)`: the sum of two bits lands on -1/4 or 3/4 (false) or 1/4 (true).
     pub fn xor(&self, a: &LweCiphertext, b: &LweCiphertext) -> Result<LweCiphertext, LweError> {
-        self.gate(a, b, 2, 2, 2)
+        self.apply_gate(Gate::Xor, a, b)
     }
 
     pub fn xnor(&self, a: &LweCiphertext, b: &LweCiphertext) -> Result<LweCiphertext, LweError> {
-        self.gate(a, b, -2, -2, -2)
+        self.apply_gate(Gate::Xnor, a, b)
     }
 
     /// Free: negates the encoding, no bootstrap.
@@ -224,33 +281,113 @@ impl ServerKey {
         Ok(a.neg())
     }
 
-    /// `c ? a : b` with two bootstraps: AND(c, a) and AND(NOT c, b) are never both true, so
-    /// their sum plus 1/8 is their OR without a third bootstrap.
+    /// `c ? a : b` with two bootstraps, run in parallel (see [`ServerKey::pending_mux`]).
     pub fn mux(
         &self,
         c: &LweCiphertext,
         a: &LweCiphertext,
         b: &LweCiphertext,
     ) -> Result<LweCiphertext, LweError> {
-        let (x, y) = rayon::join(|| self.and(c, a), || self.gate(c, b, -1, -1, 1));
-        let mut out = x?.add(&y?)?;
-        let body = out.body_mut();
-        *body = body.wrapping_add(EIGHTH);
-        Ok(out)
+        self.finish_one(self.pending_mux(c, a, b)?)
     }
 
     /// Bit 1 of `(constant + sum of w_i m_i) mod 4` over encrypted bits `m_i`, in one
-    /// bootstrap. Each bit moves the phase by `w_i / 4`, so the four residues land on the odd
-    /// eighths of the torus, each 1/8 from the sign decision boundaries: the same margin as
-    /// the two-input gates, with the noise of `sum w_i^2` inputs. Weights 1 give the parity of
-    /// `floor(count / 2)` (the majority of three bits, a full adder's carry), weights 2 the
-    /// parity of the count (XOR of any number of bits); AND is `[1, 1]`, OR `[1, 1]` plus 1.
-    /// Refuses weights whose noise would make a wrong result likelier than 2^-40.
+    /// bootstrap (see [`ServerKey::pending_sum_bit`]).
     pub fn sum_bit(
         &self,
         terms: &[(i64, &LweCiphertext)],
         constant: i64,
     ) -> Result<LweCiphertext, LweError> {
+        self.finish_one(self.pending_sum_bit(terms, constant)?)
+    }
+
+    /// A noiseless encryption of a public bit (zero mask), for constants in circuits.
+    pub fn trivial_bit(&self, bit: bool) -> LweCiphertext {
+        let mut ct = self.zero();
+        *ct.body_mut() = encode_bit(bit);
+        ct
+    }
+
+    fn zero(&self) -> LweCiphertext {
+        LweCiphertext {
+            data: vec![0u64; self.params.big_lwe_dimension() + 1],
+        }
+    }
+
+    /// Evaluates many independent two-input gates in parallel, sharing reads of the key.
+    pub fn gate_batch(
+        &self,
+        gate: Gate,
+        inputs: &[(LweCiphertext, LweCiphertext)],
+    ) -> Result<Vec<LweCiphertext>, LweError> {
+        let pending = inputs
+            .iter()
+            .map(|(a, b)| self.pending_gate(gate, a, b))
+            .collect::<Result<Vec<_>, _>>()?;
+        self.finish(pending)
+    }
+
+    /// One two-input gate chosen at run time.
+    pub fn apply_gate(
+        &self,
+        gate: Gate,
+        a: &LweCiphertext,
+        b: &LweCiphertext,
+    ) -> Result<LweCiphertext, LweError> {
+        Ok(self.sign_bootstrap(&self.gate_input(gate, a, b)?))
+    }
+
+    /// A two-input gate, bootstrap deferred.
+    pub fn pending_gate(
+        &self,
+        gate: Gate,
+        a: &LweCiphertext,
+        b: &LweCiphertext,
+    ) -> Result<PendingGate, LweError> {
+        Ok(PendingGate {
+            inputs: vec![self.gate_input(gate, a, b)?],
+            output: Output::Sign,
+        })
+    }
+
+    /// NOT as a pending gate (it has no bootstrap), so circuits can hand every gate of a layer
+    /// to [`ServerKey::finish`].
+    pub fn pending_not(&self, a: &LweCiphertext) -> Result<PendingGate, LweError> {
+        Ok(PendingGate {
+            inputs: vec![],
+            output: Output::Ready(self.not(a)?),
+        })
+    }
+
+    /// `c ? a : b`, bootstraps deferred: AND(c, a) and AND(NOT c, b) are never both true, so
+    /// their sum plus 1/8 is their OR without a third bootstrap.
+    pub fn pending_mux(
+        &self,
+        c: &LweCiphertext,
+        a: &LweCiphertext,
+        b: &LweCiphertext,
+    ) -> Result<PendingGate, LweError> {
+        Ok(PendingGate {
+            inputs: vec![
+                self.gate_input(Gate::And, c, a)?,
+                self.gate_input(Gate::And, &c.neg(), b)?,
+            ],
+            output: Output::SumPlusEighth,
+        })
+    }
+
+    /// [`ServerKey::sum_bit`], bootstrap deferred. Each bit moves the phase by `w_i / 4`, so
+    /// the four residues land on the odd eighths of the torus, each 1/8 from the sign decision
+    /// boundaries: the same margin as the two-input gates, with the noise of `sum w_i^2`
+    /// inputs. Weights 1 give the parity of `floor(count / 2)` (the majority of three bits, a
+    /// full adder's carry), weights 2 the parity of the count (XOR of any number of bits); AND
+    /// is `[1, 1]`, OR `[1, 1]` plus 1. Refuses weights whose noise would make a wrong result
+    /// likelier than 2^-40.
+    pub fn pending_sum_bit(
+        &self,
+        terms: &[(i64, &LweCiphertext)],
+        constant: i64,
+    ) -> Result<PendingGate, LweError> {
         let norm2: f64 = terms.iter().map(|&(w, _)| (w * w) as f64).sum();
         let log2 = self.params.log2_failure_probability(1, norm2);
         if log2 > MAX_LOG2_FAILURE {
@@ -271,50 +408,62 @@ impl ServerKey {
         let eighths = 2 * constant.rem_euclid(4) + 1 + weight_sum;
         let body = lin.body_mut();
         *body = body.wrapping_add(EIGHTH.wrapping_mul(eighths as u64));
-        Ok(self.sign_bootstrap(&lin).neg())
+        Ok(PendingGate {
+            inputs: vec![lin],
+            output: Output::NegatedSign,
+        })
     }
 
-    /// A noiseless encryption of a public bit (zero mask), for constants in circuits.
-    pub fn trivial_bit(&self, bit: bool) -> LweCiphertext {
-        let mut ct = self.zero();
-        *ct.body_mut() = encode_bit(bit);
-        ct
-    }
-
-    fn zero(&self) -> LweCiphertext {
-        LweCiphertext {
-            data: vec![0u64; self.params.big_lwe_dimension() + 1],
-        }
-    }
-
-    /// Evaluates many independent two-input gates in parallel (rayon).
-    pub fn gate_batch(
-        &self,
-        gate: Gate,
-        inputs: &[(LweCiphertext, LweCiphertext)],
-    ) -> Result<Vec<LweCiphertext>, LweError> {
-        inputs
-            .par_iter()
-            .map(|(a, b)| self.apply_gate(gate, a, b))
+    /// Runs the bootstraps of many pending gates together, on all threads and sharing reads
+    /// of the key; the outputs come in the order of `gates`.
+    pub fn finish(&self, gates: Vec<PendingGate>) -> Result<Vec<LweCiphertext>, LweError> {
+        let inputs: Vec<&LweCiphertext> = gates.iter().flat_map(|g| &g.inputs).collect();
+        let mut signs = self
+            .bootstrap_batch(&inputs, &self.sign_poly(), 0)
+            .into_iter();
+        let mut next = || signs.next().expect("one bootstrap per pending input");
+        gates
+            .into_iter()
+            .map(|g| match g.output {
+                Output::Ready(ct) => Ok(ct),
+                Output::Sign => Ok(next()),
+                Output::NegatedSign => Ok(next().neg()),
+                Output::SumPlusEighth => {
+                    let mut out = next().add(&next())?;
+                    let body = out.body_mut();
+                    *body = body.wrapping_add(EIGHTH);
+                    Ok(out)
+                }
+            })
             .collect()
     }
 
-    /// One two-input gate chosen at run time.
-    pub fn apply_gate(
-        &self,
-        gate: Gate,
-        a: &LweCiphertext,
-        b: &LweCiphertext,
-    ) -> Result<LweCiphertext, LweError> {
-        match gate {
-            Gate::Nand => self.nand(a, b),
-            Gate::And => self.and(a, b),
-            Gate::Or => self.or(a, b),
-            Gate::Nor => self.nor(a, b),
-            Gate::Xor => self.xor(a, b),
-            Gate::Xnor => self.xnor(a, b),
-        }
+    fn finish_one(&self, gate: PendingGate) -> Result<LweCiphertext, LweError> {
+        Ok(self.finish(vec![gate])?.remove(0))
     }
+}
+
+/// A gate whose linear part is evaluated and whose bootstraps have not run yet:
+/// [`ServerKey::finish`] runs those of many gates at once, which is how a circuit's layer
+/// shares one pass over the bootstrapping key per thread.
+#[derive(Clone, Debug)]
+pub struct PendingGate {
+    /// Ciphertexts to sign-bootstrap.
+    inputs: Vec<LweCiphertext>,
+    output: Output,
+}
+
+/// How a pending gate's output comes from its bootstraps.
+#[derive(Clone, Debug)]
+enum Output {
+    /// No bootstrap (NOT): the ciphertext itself.
+    Ready(LweCiphertext),
+    /// The one sign bootstrap.
+    Sign,
+    /// Its negation (`sum_bit`).
+    NegatedSign,
+    /// The two bootstraps added, plus 1/8 (MUX).
+    SumPlusEighth,
 }
 
 /// The bootstrapped two-input gates.
@@ -329,6 +478,20 @@ pub enum Gate {
 }
 
 impl Gate {
+    /// `(c0, c1, c2)` of the gate's sign bootstrap input `c0 / 8 + c1 a + c2 b` (bits encoded
+    /// as +-1/8): NAND `1/8 - a - b`, XOR `1/4 + 2 (a + b)` (the sum of two bits lands on
+    /// -1/4 or 3/4 when false, 1/4 when true), the others alike.
+    fn coefficients(self) -> (i64, i64, i64) {
+        match self {
+            Gate::Nand => (1, -1, -1),
+            Gate::And => (-1, 1, 1),
+            Gate::Or => (1, 1, 1),
+            Gate::Nor => (-1, -1, -1),
+            Gate::Xor => (2, 2, 2),
+            Gate::Xnor => (-2, -2, -2),
+        }
+    }
+
     pub const ALL: [Gate; 6] = [
         Gate::Nand,
         Gate::And,
