@@ -4,10 +4,12 @@
 #
 # Trains the float model unless target/mnist/float.bin exists (MNIST_RETRAIN=1 forces it;
 # about 70 s), then quantizes and fine-tunes each width in the two-phase form (20-35 s per
-# epoch) and in the window form (post-training, a few seconds), then runs encrypted inference
-# of the 4-bit window model on ENC_IMAGES test images (default 20, about 3 minutes each on
-# 2 cores). About 70 minutes in all with a trained float model. Env: MNIST_DIR model folder
-# (default target/mnist).
+# epoch) and in the window form (post-training, a few seconds), then runs encrypted inference:
+# the LWE engine on the 4-bit window model for ENC_IMAGES test images (default 20, 2-3
+# minutes each on 2 cores), the bit-list engine's plan for the full two-phase models and a run
+# of it on a small two-phase network (49-16-10 on 7x7 pooled images, 3 bits) for BITS_IMAGES
+# test images (default 20, under 2 minutes each). About 2 hours in all with a trained float
+# model. Env: MNIST_DIR model folder (default target/mnist).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -90,5 +92,38 @@ enc=$(grep '^infer:' "$log")
 latency=$(sed -n 's/.*mean_latency_s=\([0-9.]*\).*/\1/p' <<<"$enc")
 agreement=$(sed -n 's/.*agreement=\([0-9.]*\).*/\1/p' <<<"$enc")
 echo "4-bit window 784-500-256-10 (test accuracy ${wacc[4]}), wide_128: $enc"
+
+# Encrypted inference, bit-list engine (gates_128): the two-phase network as one circuit of
+# bootstrapped gates. Its plan for the full network (bootstraps counted on clear bits; the
+# 8-bit count takes a minute), then a run on a network small enough for gates, and the full
+# network's time estimated from that run's seconds per bootstrap.
+echo "== Encrypted inference, bit-list engine =="
+declare -A full
+for n in 8 4 2; do
+    full[$n]=$("$shroud" mnist infer --engine bits --plan --model "$DIR/q$n.bin" |
+        sed -n 's/^plan: bootstraps=//p')
+done
+small="$DIR/small"
+mkdir -p "$small"
+"$shroud" mnist train --hidden 16 --pool 4 --epochs 10 --out "$small/float-49-16.bin" >&2
+"$shroud" mnist quantize --bits 3 --epochs 3 --model "$small/float-49-16.bin" \
+    --out "$small/q3-49-16.bin" >&2
+small_acc=$(accuracy "$small/q3-49-16.bin")
+BITS_IMAGES=${BITS_IMAGES:-20}
+"$shroud" mnist infer --engine bits --model "$small/q3-49-16.bin" --count "$BITS_IMAGES" | tee "$log"
+bits_enc=$(grep '^infer:' "$log")
+bits_latency=$(sed -n 's/.*mean_latency_s=\([0-9.]*\).*/\1/p' <<<"$bits_enc")
+bits_agreement=$(sed -n 's/.*agreement=\([0-9.]*\).*/\1/p' <<<"$bits_enc")
+small_boots=$(sed -n 's/.* \([0-9]*\) bootstraps per image.*/\1/p' "$log")
+echo "3-bit two-phase 49-16-10 (test accuracy $small_acc), gates_128, $small_boots bootstraps: $bits_enc"
+for n in 8 4 2; do
+    awk -v n="$n" -v b="${full[$n]}" -v l="$bits_latency" -v s="$small_boots" 'BEGIN {
+        printf "%d-bit two-phase 784-500-256-10: bootstraps=%d, estimated %.1f hours per image\n",
+            n, b, b * l / s / 3600 }'
+done
+
+# Agreement over every encrypted image of both engines.
+agreement=$(awk -v a="$agreement" -v n="$ENC_IMAGES" -v b="$bits_agreement" -v m="$BITS_IMAGES" \
+    'BEGIN { printf "%.4f", (a * n + b * m) / (n + m) }')
 
 echo "summary: float_acc=${acc[float]} acc8=${acc[8]:-none} acc4=${acc[4]:-none} enc_latency_s=$latency agreement=$agreement"

@@ -160,12 +160,15 @@ enum MnistCommand {
         /// bootstraps per image, without encrypting anything.
         #[arg(long)]
         plan: bool,
-        /// Engine: lwe (plaintext-weighted sums and programmable bootstrapping).
+        /// Engine: lwe (plaintext-weighted sums and programmable bootstrapping; window or
+        /// two-phase models) or bits (the two-phase network as a circuit of bootstrapped
+        /// gates on encrypted bits, the design as published).
         #[arg(long, default_value = "lwe")]
         engine: String,
-        /// Bootstrapping parameters (default: wide_128 for window models, pbs6_128 for
-        /// two-phase ones, both 128-bit); insecure_wide_test and insecure_test have no
-        /// security and are for trying things quickly.
+        /// Bootstrapping parameters (default: gates_128 for the bits engine; for lwe,
+        /// wide_128 for window models and pbs6_128 for two-phase ones; all 128-bit);
+        /// insecure_wide_test and insecure_test have no security and are for trying things
+        /// quickly.
         #[arg(long)]
         params: Option<String>,
         #[arg(long, default_value = "datasets/mnist")]

@@ -7,10 +7,11 @@ use std::time::Instant;
 
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
-use shroud_lwe::bootstrap::presets;
+use shroud_lwe::bootstrap::{presets, BootstrapParams};
+use shroud_nn::mnist::bits_engine::{BitsClient, BitsEncoding, BitsServer};
 use shroud_nn::mnist::idx::{load_set, MnistSet};
 use shroud_nn::mnist::integer::{argmax, quantize_pixels, Interval, QuantizedMlp};
-use shroud_nn::mnist::lwe_engine::{LweClient, LweModel, LweServer};
+use shroud_nn::mnist::lwe_engine::{Encoding, LweClient, LweModel, LweServer};
 use shroud_nn::mnist::model::{accuracy, predict_rows, FloatMlp};
 use shroud_nn::mnist::qat::{QatNet, QuantConfig};
 use shroud_nn::mnist::saved::SavedModel;
@@ -253,28 +254,94 @@ pub struct InferArgs {
     pub data: PathBuf,
 }
 
+/// One engine's client and server, and the public encoding between them.
+enum Session {
+    Lwe(LweClient, LweServer, Encoding),
+    Bits(BitsClient, BitsServer, BitsEncoding),
+}
+
+impl Session {
+    /// Generates keys for `engine` and hands the evaluation key to the server as bytes;
+    /// returns the session and the evaluation key's size.
+    fn new(
+        engine: &str,
+        model: &LweModel,
+        params: &BootstrapParams,
+    ) -> anyhow::Result<(Self, usize)> {
+        Ok(match (engine, model) {
+            ("lwe", _) => {
+                let (client, key) = LweClient::new(params)?;
+                let server = LweServer::new(model.clone(), &key)?;
+                let encoding = server.encoding();
+                (Session::Lwe(client, server, encoding), key.len())
+            }
+            ("bits", LweModel::TwoPhase(m)) => {
+                let (client, key) = BitsClient::new(params)?;
+                let server = BitsServer::new(m.clone(), &key)?;
+                let encoding = server.encoding();
+                (Session::Bits(client, server, encoding), key.len())
+            }
+            ("bits", LweModel::Window(_)) => anyhow::bail!(
+                "the bit-list engine runs two-phase models (shroud mnist quantize without --window)"
+            ),
+            (other, _) => anyhow::bail!("unknown engine {other:?} (available: lwe, bits)"),
+        })
+    }
+
+    fn bootstraps(&self) -> u64 {
+        match self {
+            Session::Lwe(_, server, _) => server.bootstraps() as u64,
+            Session::Bits(_, server, _) => server.bootstraps(),
+        }
+    }
+
+    fn encrypt(&mut self, x: &[i32]) -> anyhow::Result<Vec<u8>> {
+        Ok(match self {
+            Session::Lwe(client, _, encoding) => client.encrypt_image(encoding, x)?,
+            Session::Bits(client, _, encoding) => client.encrypt_image(encoding, x)?,
+        })
+    }
+
+    fn infer(&self, upload: &[u8], progress: &(dyn Fn(usize) + Sync)) -> anyhow::Result<Vec<u8>> {
+        Ok(match self {
+            Session::Lwe(_, server, _) => server.infer(upload, progress)?,
+            Session::Bits(_, server, _) => server.infer(upload, progress)?,
+        })
+    }
+
+    fn decrypt(&self, download: &[u8]) -> anyhow::Result<Vec<i64>> {
+        Ok(match self {
+            Session::Lwe(client, _, encoding) => client.decrypt_logits(encoding, download)?,
+            Session::Bits(client, _, encoding) => client.decrypt_logits(encoding, download)?,
+        })
+    }
+}
+
 /// Encrypted classification of test images, client and server in one process but talking
 /// only through bytes; ends with `infer: images=N agreement=A mean_latency_s=S`.
 pub fn infer(args: &InferArgs) -> anyhow::Result<()> {
-    let (model, default_params) = match SavedModel::load(&args.model)? {
-        SavedModel::Window(m) => (LweModel::Window(m), "wide_128"),
-        SavedModel::Quantized(m) => (LweModel::TwoPhase(m), "pbs6_128"),
+    let model = match SavedModel::load(&args.model)? {
+        SavedModel::Window(m) => LweModel::Window(m),
+        SavedModel::Quantized(m) => LweModel::TwoPhase(m),
         SavedModel::Float(_) => anyhow::bail!(
             "{} is a float model; quantize it first (shroud mnist quantize [--window])",
             args.model.display()
         ),
     };
-    if args.engine != "lwe" {
-        anyhow::bail!("unknown engine {:?} (available: lwe)", args.engine);
-    }
+    let default_params = match (args.engine.as_str(), &model) {
+        ("bits", _) => "gates_128",
+        (_, LweModel::Window(_)) => "wide_128",
+        (_, LweModel::TwoPhase(_)) => "pbs6_128",
+    };
     let name = args.params.as_deref().unwrap_or(default_params);
     let params = match name {
+        "gates_128" => presets::gates_128(),
         "wide_128" => presets::wide_128(),
         "pbs6_128" => presets::pbs6_128(),
         "insecure_wide_test" => presets::insecure_wide_test(),
         "insecure_test" => presets::insecure_test(),
         other => anyhow::bail!(
-            "unknown parameters {other:?} (wide_128, pbs6_128, insecure_wide_test, insecure_test)"
+            "unknown parameters {other:?} (gates_128, wide_128, pbs6_128, insecure_wide_test, insecure_test)"
         ),
     };
     let (bits, sizes) = (model.bits(), model.sizes());
@@ -291,36 +358,35 @@ pub fn infer(args: &InferArgs) -> anyhow::Result<()> {
         LweModel::TwoPhase(_) => "two-phase",
     };
     println!(
-        "model {}: {bits} bits, {sizes:?}, {form} form; engine lwe, parameters {} ({} bits of security)",
+        "model {}: {bits} bits, {sizes:?}, {form} form; engine {}, parameters {} ({} bits of security)",
         args.model.display(),
+        args.engine,
         params.name,
         params.security_bits
     );
     let t = Instant::now();
-    let (mut client, evaluation_key) = LweClient::new(&params)?;
-    let keygen = t.elapsed().as_secs_f64();
-    let server = LweServer::new(model.clone(), &evaluation_key)?;
-    let encoding = server.encoding();
+    let (mut session, key_bytes) = Session::new(&args.engine, &model, &params)?;
     println!(
-        "keys: {keygen:.1} s; evaluation key {:.1} MB; {} bootstraps per image",
-        evaluation_key.len() as f64 / 1e6,
-        server.bootstraps()
+        "keys and plan: {:.1} s; evaluation key {:.1} MB; {} bootstraps per image",
+        t.elapsed().as_secs_f64(),
+        key_bytes as f64 / 1e6,
+        session.bootstraps()
     );
     if args.plan_only {
-        println!("plan: bootstraps={}", server.bootstraps());
+        println!("plan: bootstraps={}", session.bootstraps());
         return Ok(());
     }
     let (mut agree, mut total_secs) = (0, 0.0);
     for i in args.images.clone() {
         let x = quantize_pixels(bits, test.image(i));
-        let upload = client.encrypt_image(&encoding, &x)?;
-        let bar = progress_bar(server.bootstraps(), "bootstraps");
+        let upload = session.encrypt(&x)?;
+        let bar = progress_bar(session.bootstraps() as usize, "bootstraps");
         let t = Instant::now();
-        let download = server.infer(&upload, &|n| bar.inc(n as u64))?;
+        let download = session.infer(&upload, &|n| bar.inc(n as u64))?;
         let secs = t.elapsed().as_secs_f64();
         bar.finish_and_clear();
         total_secs += secs;
-        let logits = client.decrypt_logits(&encoding, &download)?;
+        let logits = session.decrypt(&download)?;
         let want = model.logits(&x);
         let class = argmax(&logits);
         agree += usize::from(class == argmax(&want));

@@ -6,11 +6,12 @@ mod common;
 use common::random_two_phase;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use shroud_bits::backends::{Bootstrapped, Clear};
+use shroud_bits::backends::Clear;
 use shroud_bits::{BitKey, EncInt, Evaluator, Gates};
-use shroud_lwe::bootstrap::{presets, ClientKey};
-use shroud_nn::mnist::bits_engine::{gate_count, input_format, logits};
+use shroud_lwe::bootstrap::presets;
+use shroud_nn::mnist::bits_engine::{gate_count, input_format, logits, BitsClient, BitsServer};
 use shroud_nn::mnist::integer::QuantizedMlp;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// Encrypts `x` bit by bit with `key`, runs the network's circuit on `ev`, decrypts.
 fn circuit_logits<B, K>(ev: &Evaluator<B>, key: &mut K, model: &QuantizedMlp, x: &[i32]) -> Vec<i64>
@@ -55,17 +56,31 @@ fn circuits_on_clear_bits_equal_the_integer_evaluator() {
 
 #[test]
 fn bootstrapped_gates_classify_like_the_integer_evaluator() {
+    // Client and server apart, through bytes, on bootstrapped gates.
     let model = random_two_phase(3, &[4, 3, 2], 2, 4);
     let gates = gate_count(&model).unwrap();
     assert!(gates > 100);
-    let mut client = ClientKey::from_seed(&presets::insecure_test(), 2).unwrap();
-    let ev = Evaluator::new(Bootstrapped::new(client.server_key()));
+    let (mut client, evaluation_key) = BitsClient::new(&presets::insecure_test()).unwrap();
+    let server = BitsServer::new(model.clone(), &evaluation_key).unwrap();
+    assert_eq!(server.bootstraps(), gates);
+    let encoding = server.encoding();
     let x = [7, 0, 5, 2];
+    let upload = client.encrypt_image(&encoding, &x).unwrap();
+    let reported = AtomicUsize::new(0);
+    let download = server
+        .infer(&upload, &|n| {
+            reported.fetch_add(n, Ordering::Relaxed);
+        })
+        .unwrap();
+    assert_eq!(reported.into_inner() as u64, gates);
     assert_eq!(
-        circuit_logits(&ev, &mut client, &model, &x),
+        client.decrypt_logits(&encoding, &download).unwrap(),
         model.logits(&x)
     );
-    assert_eq!(ev.backend().server_key().counts().bootstraps, gates);
+    // An image is not logits, and a truncated message is refused.
+    assert!(client.decrypt_logits(&encoding, &upload).is_err());
+    assert!(server.infer(&upload[..upload.len() / 2], &|_| {}).is_err());
+    assert!(client.encrypt_image(&encoding, &x[..3]).is_err());
 }
 
 #[test]

@@ -9,12 +9,18 @@
 //! `2^width`, and a value that provably fits its width is exact. A bootstrapped gate costs
 //! tens of milliseconds, so the full 784-500-256-10 network (millions of gates) is out of
 //! reach on two cores; [`gate_count`] says how far before anything is encrypted.
+//!
+//! Roles as in the LWE engine: [`BitsClient`] holds the secret key, encrypts an image bit by
+//! bit as the server's public [`BitsEncoding`] says and decrypts the logits; [`BitsServer`]
+//! holds the model and the evaluation key. Between them travel bytes.
 
-use shroud_bits::backends::Clear;
+use shroud_bits::backends::{Bootstrapped, Clear};
 use shroud_bits::{Adder, Builder, EncInt, Encoding, Evaluator, Format, Gates, Summation, Word};
+use shroud_lwe::bootstrap::{BootstrapParams, ClientKey, LweCiphertext, ServerKey};
 
 use super::integer::{signed_max, unsigned_max, Interval, QuantizedLayer, QuantizedMlp};
 use super::scaling::Rescale;
+use super::wire::{fresh_keys, from_bytes, to_bytes, Kind};
 use crate::NnError;
 
 fn bits_error(e: shroud_bits::BitsError) -> NnError {
@@ -190,18 +196,193 @@ pub fn logits<B: Gates>(
     Ok(out)
 }
 
-/// Gates (and bootstraps, on the bootstrapped backend) the network takes per image, counted
-/// on clear bits without encrypting anything.
+/// The evaluator every run uses: ripple-carry adders and tree summation, the fewest
+/// bootstraps per addition.
+fn evaluator<B: Gates>(backend: B) -> Evaluator<B> {
+    Evaluator::new(backend)
+        .with_adder(Adder::Ripple)
+        .with_summation(Summation::Tree)
+}
+
+/// Bootstraps the network takes per image, counted on clear bits without encrypting
+/// anything.
 pub fn gate_count(model: &QuantizedMlp) -> Result<u64, NnError> {
+    Ok(dry_run(model)?.1)
+}
+
+/// Runs the circuit on clear zeros: the formats of the logits and the bootstraps per image.
+fn dry_run(model: &QuantizedMlp) -> Result<(Vec<Format>, u64), NnError> {
     let mut key = Clear::new();
     let f = input_format(model)?;
     let x = (0..model.layers[0].inputs)
         .map(|_| EncInt::encrypt(&mut key, 0, f))
         .collect::<Result<Vec<_>, _>>()
         .map_err(bits_error)?;
-    let ev = Evaluator::new(Clear::new())
-        .with_adder(Adder::Ripple)
-        .with_summation(Summation::Tree);
-    logits(&ev, model, &x)?;
-    Ok(ev.backend().counts().bootstraps)
+    let ev = evaluator(Clear::new());
+    let out = logits(&ev, model, &x)?;
+    let formats = out.iter().map(EncInt::format).collect();
+    Ok((formats, ev.backend().counts().bootstraps))
+}
+
+/// How the server wants an image encrypted and how its logits read: public, sent to the
+/// client.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BitsEncoding {
+    pub inputs: usize,
+    /// Every pixel's format (its bits travel least significant first).
+    pub input: Format,
+    /// Each logit's format.
+    pub outputs: Vec<Format>,
+}
+
+impl BitsEncoding {
+    fn input_bits(&self) -> usize {
+        self.inputs * self.input.width() as usize
+    }
+
+    fn output_bits(&self) -> usize {
+        self.outputs.iter().map(|f| f.width() as usize).sum()
+    }
+}
+
+/// The data owner's side: secret key, encryption of images, decryption of logits.
+pub struct BitsClient {
+    key: ClientKey,
+}
+
+impl BitsClient {
+    /// A fresh secret key (seeded from the OS) and the evaluation key for the server, as bytes.
+    pub fn new(params: &BootstrapParams) -> Result<(Self, Vec<u8>), NnError> {
+        let (key, evaluation_key) = fresh_keys(params)?;
+        Ok((Self { key }, evaluation_key))
+    }
+
+    /// Encrypts a quantized image (values in `[0, U]`), bit by bit.
+    pub fn encrypt_image(
+        &mut self,
+        encoding: &BitsEncoding,
+        x: &[i32],
+    ) -> Result<Vec<u8>, NnError> {
+        if x.len() != encoding.inputs {
+            return Err(NnError::InvalidConfig(format!(
+                "an image of {} pixels for a model of {} inputs",
+                x.len(),
+                encoding.inputs
+            )));
+        }
+        let mut bits = Vec::with_capacity(encoding.input_bits());
+        for &v in x {
+            let word =
+                EncInt::encrypt(&mut self.key, v as i64, encoding.input).map_err(bits_error)?;
+            bits.extend_from_slice(word.bits());
+        }
+        Ok(to_bytes(Kind::Image, &bits))
+    }
+
+    /// The logits `y` of the last layer.
+    pub fn decrypt_logits(
+        &self,
+        encoding: &BitsEncoding,
+        bytes: &[u8],
+    ) -> Result<Vec<i64>, NnError> {
+        let mut bits = from_bytes(
+            Kind::Logits,
+            self.key.params(),
+            bytes,
+            encoding.output_bits(),
+        )?
+        .into_iter();
+        encoding
+            .outputs
+            .iter()
+            .map(|&f| {
+                let word = EncInt::from_bits(bits.by_ref().take(f.width() as usize).collect(), f)
+                    .map_err(bits_error)?;
+                word.decrypt(&self.key).map_err(bits_error)
+            })
+            .collect()
+    }
+}
+
+/// The model owner's side: the two-phase model and the evaluation key, no secret.
+pub struct BitsServer {
+    model: QuantizedMlp,
+    evaluator: Evaluator<Bootstrapped>,
+    encoding: BitsEncoding,
+    bootstraps: u64,
+}
+
+impl BitsServer {
+    /// Loads the evaluation key and plans the circuit on clear bits (formats, bootstraps).
+    pub fn new(model: QuantizedMlp, evaluation_key: &[u8]) -> Result<Self, NnError> {
+        model.validate()?;
+        let key = ServerKey::from_bytes(evaluation_key)?;
+        let (outputs, bootstraps) = dry_run(&model)?;
+        let encoding = BitsEncoding {
+            inputs: model.layers[0].inputs,
+            input: input_format(&model)?,
+            outputs,
+        };
+        Ok(Self {
+            model,
+            evaluator: evaluator(Bootstrapped::new(key)),
+            encoding,
+            bootstraps,
+        })
+    }
+
+    pub fn encoding(&self) -> BitsEncoding {
+        self.encoding.clone()
+    }
+
+    /// Bootstraps per image.
+    pub fn bootstraps(&self) -> u64 {
+        self.bootstraps
+    }
+
+    /// Runs the circuit on an encrypted image and returns the encrypted logits; `progress` is
+    /// told of bootstraps done, a few times a second, from a watcher thread.
+    pub fn infer(
+        &self,
+        image: &[u8],
+        progress: &(dyn Fn(usize) + Sync),
+    ) -> Result<Vec<u8>, NnError> {
+        let key = self.evaluator.backend().server_key();
+        let bits = from_bytes(Kind::Image, key.params(), image, self.encoding.input_bits())?;
+        let width = self.encoding.input.width() as usize;
+        let x = bits
+            .chunks_exact(width)
+            .map(|b| EncInt::from_bits(b.to_vec(), self.encoding.input))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(bits_error)?;
+        let done = std::sync::atomic::AtomicBool::new(false);
+        let out = std::thread::scope(|scope| {
+            scope.spawn(|| watch_bootstraps(key, &done, progress));
+            let out = logits(&self.evaluator, &self.model, &x);
+            done.store(true, std::sync::atomic::Ordering::Relaxed);
+            out
+        })?;
+        let bits: Vec<LweCiphertext> = out.iter().flat_map(|y| y.bits().to_vec()).collect();
+        Ok(to_bytes(Kind::Logits, &bits))
+    }
+}
+
+/// Reports the key's bootstrap counter as it grows, until `done`.
+fn watch_bootstraps(
+    key: &ServerKey,
+    done: &std::sync::atomic::AtomicBool,
+    progress: &(dyn Fn(usize) + Sync),
+) {
+    use std::sync::atomic::Ordering;
+    let mut seen = key.counts().bootstraps;
+    loop {
+        let finished = done.load(Ordering::Relaxed);
+        let now = key.counts().bootstraps;
+        progress((now - seen) as usize);
+        seen = now;
+        if finished {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
 }

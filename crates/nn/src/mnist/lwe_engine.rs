@@ -27,51 +27,11 @@ use shroud_lwe::bootstrap::{
     BootstrapParams, ClientKey, Lut, LweCiphertext, ServerKey, WideCiphertext, WideShape,
     MAX_LOG2_FAILURE,
 };
-use shroud_math::serde_bytes::ByteBuf;
-use shroud_math::WireFormat;
 
 use super::integer::{unsigned_max, Interval, QuantizedLayer, QuantizedMlp};
 use super::window::{WindowLayer, WindowMlp};
+use super::wire::{fresh_keys, from_bytes, to_bytes, Kind};
 use crate::NnError;
-
-const FORMAT: WireFormat = WireFormat {
-    magic: *b"SHRM",
-    version: 1,
-    // 784 ciphertexts at the largest big LWE dimension (2^15 + 1 words) stay below this.
-    max_bytes: 1 << 29,
-};
-
-/// What a message carries; checked on decoding so an image is never read as logits.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-enum Kind {
-    Image,
-    Logits,
-}
-
-fn to_bytes(kind: Kind, cts: &[LweCiphertext]) -> Vec<u8> {
-    let wire: Vec<ByteBuf> = cts.iter().map(|c| ByteBuf::from(c.to_bytes())).collect();
-    FORMAT.write(kind, &wire)
-}
-
-fn from_bytes(
-    kind: Kind,
-    params: &BootstrapParams,
-    bytes: &[u8],
-    count: usize,
-) -> Result<Vec<LweCiphertext>, NnError> {
-    let wire: Vec<ByteBuf> = FORMAT
-        .read(kind, bytes)
-        .map_err(|e| NnError::Malformed(e.to_string()))?;
-    if wire.len() != count {
-        return Err(NnError::Malformed(format!(
-            "{kind:?} of {} ciphertexts, expected {count}",
-            wire.len()
-        )));
-    }
-    wire.iter()
-        .map(|b| LweCiphertext::from_bytes(params, b).map_err(NnError::from))
-        .collect()
-}
 
 /// The data owner's side: secret key, encryption of images, decryption of logits.
 pub struct LweClient {
@@ -81,8 +41,7 @@ pub struct LweClient {
 impl LweClient {
     /// A fresh secret key (seeded from the OS) and the evaluation key for the server, as bytes.
     pub fn new(params: &BootstrapParams) -> Result<(Self, Vec<u8>), NnError> {
-        let mut key = ClientKey::new(params)?;
-        let evaluation_key = key.server_key().to_bytes();
+        let (key, evaluation_key) = fresh_keys(params)?;
         Ok((Self { key }, evaluation_key))
     }
 

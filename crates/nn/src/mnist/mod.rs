@@ -10,7 +10,7 @@
 //! - [`window`]: the window form, one lookup per neuron, for the LWE engine.
 //! - [`lwe_engine`]: encrypted inference on LWE ciphertexts, client and server apart.
 //! - [`bits_engine`]: the two-phase network as one circuit of encrypted bits.
-//! - [`saved`]: model files.
+//! - [`saved`]: model files; `wire`: the engines' messages.
 
 pub mod bits_engine;
 pub mod idx;
@@ -23,3 +23,4 @@ pub mod saved;
 pub mod scaling;
 pub mod train;
 pub mod window;
+mod wire;
