@@ -97,7 +97,7 @@ impl ServerKey {
             .bsk
             .fourier
             .iter()
-            .all(|c| c.is_finite() && c.re.abs() <= limit && c.im.abs() <= limit)
+            .all(|c| c.is_finite() && c.abs() <= limit)
         {
             return Err(LweError::Malformed(
                 "bootstrapping key holds non-finite or out-of-range values".into(),

@@ -6,16 +6,17 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use num_complex::Complex64;
 use serde::{Deserialize, Serialize};
 
-use super::fft::{mul_acc, NegacyclicFft};
+use super::fft::{from_blocks, mac_blocks, to_blocks, NegacyclicFft, BLOCK};
 use super::params::BootstrapParams;
 use super::random::TorusSampler;
 
 /// `n` GGSW ciphertexts; GGSW `i` has `(k+1) l` rows (row `c l + j` encrypts
 /// `s_i * 2^(64 - (j+1) base_log)` added to GLWE component `c`), each row `k+1` polynomials
-/// stored as spectra of `N/2` complex values.
+/// as spectra of `N/2` complex values. A GGSW is stored block-major (see
+/// `fft::mac_blocks`): for each block of four spectrum values, every row's `k+1` blocks.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct BootstrapKey {
-    pub(crate) fourier: Vec<Complex64>,
+    pub(crate) fourier: Vec<f64>,
     /// The GGSW the latest CMux used (see `blind_rotate_many`).
     #[serde(skip)]
     cursor: AtomicUsize,
@@ -27,13 +28,15 @@ pub(crate) struct RotationScratch {
     digits: Vec<i32>,
     carry: Vec<u64>,
     spectrum: Vec<Complex64>,
-    out: Vec<Complex64>,
+    /// The digits' spectra, then the output's, in blocks.
+    digit_blocks: Vec<f64>,
+    out_blocks: Vec<f64>,
 }
 
 impl BootstrapKey {
     pub(crate) fn ggsw_len(p: &BootstrapParams) -> usize {
         let k1 = p.glwe_dimension + 1;
-        k1 * p.pbs.levels as usize * k1 * (p.polynomial_size / 2)
+        k1 * p.pbs.levels as usize * k1 * p.polynomial_size
     }
 
     pub(crate) fn expected_len(p: &BootstrapParams) -> usize {
@@ -50,28 +53,40 @@ impl BootstrapKey {
         let (k, n) = (p.glwe_dimension, p.polynomial_size);
         // Spectra of the key polynomials, for the exact products of key generation.
         let zero = Complex64::default();
-        let key_spectra: Vec<Vec<Complex64>> = glwe_key
+        let key_spectra: Vec<Vec<f64>> = glwe_key
             .chunks(n)
             .map(|s| {
                 let s: Vec<i32> = s.iter().map(|&x| x as i32).collect();
-                let mut out = vec![zero; n / 2];
-                fft.forward_signed(&s, &mut out);
-                out
+                let mut spec = vec![zero; n / 2];
+                fft.forward_signed(&s, &mut spec);
+                let mut blocks = vec![0.0; n];
+                to_blocks(&spec, &mut blocks);
+                blocks
             })
             .collect();
+        let rows = (k + 1) * p.pbs.levels as usize;
         let mut fourier = Vec::with_capacity(Self::expected_len(p));
         let mut row = vec![0u64; (k + 1) * n];
         let mut spec = vec![zero; n / 2];
+        // One GGSW in row order (row r, column c: `n` floats in blocks at (r (k+1) + c) n).
+        let mut ggsw = vec![0.0; Self::ggsw_len(p)];
         for &s in small_key {
             for c in 0..=k {
-                for j in 0..p.pbs.levels {
+                for j in 0..p.pbs.levels as usize {
                     glwe_encrypt_zero(p, &key_spectra, fft, rng, &mut row);
-                    let g = 1u64 << (64 - (j + 1) * p.pbs.base_log);
+                    let g = 1u64 << (64 - (j as u32 + 1) * p.pbs.base_log);
                     row[c * n] = row[c * n].wrapping_add(s.wrapping_mul(g));
-                    for poly in row.chunks(n) {
+                    let r = c * p.pbs.levels as usize + j;
+                    for (col, poly) in row.chunks(n).enumerate() {
                         fft.forward_torus(poly, &mut spec);
-                        fourier.extend_from_slice(&spec);
+                        to_blocks(&spec, &mut ggsw[(r * (k + 1) + col) * n..][..n]);
                     }
+                }
+            }
+            // Block-major: for each block, every (row, column) block in turn.
+            for b in 0..n / (2 * BLOCK) {
+                for rc in 0..rows * (k + 1) {
+                    fourier.extend_from_slice(&ggsw[rc * n + 2 * BLOCK * b..][..2 * BLOCK]);
                 }
             }
         }
@@ -128,7 +143,7 @@ impl BootstrapKey {
         &self,
         p: &BootstrapParams,
         fft: &NegacyclicFft,
-        ggsw: &[Complex64],
+        ggsw: &[f64],
         a: usize,
         acc: &mut [u64],
         s: &mut RotationScratch,
@@ -151,18 +166,14 @@ impl BootstrapKey {
         &self,
         p: &BootstrapParams,
         fft: &NegacyclicFft,
-        ggsw: &[Complex64],
+        ggsw: &[f64],
         acc: &mut [u64],
         s: &mut RotationScratch,
     ) {
         let (k, n) = (p.glwe_dimension, p.polynomial_size);
         let l = p.pbs.levels as usize;
-        // Row by row: transform one digit polynomial, then multiply-accumulate it against the
-        // key's row. The key is read once, front to back, and is what bounds the whole
-        // bootstrap (it is far larger than the caches); interleaving the transforms with its
-        // reads lets the hardware prefetcher stream the next row while the FFT computes.
-        let m = n / 2;
-        s.out.fill(Complex64::default());
+        // Every digit polynomial transformed first, then one pass over the GGSW that sums
+        // all rows into all outputs block by block, the sums in registers.
         for c in 0..=k {
             decompose_poly(
                 &s.diff[c * n..][..n],
@@ -172,16 +183,14 @@ impl BootstrapKey {
                 &mut s.digits,
             );
             for j in 0..l {
-                let r = c * l + j;
                 fft.forward_signed(&s.digits[j * n..][..n], &mut s.spectrum);
-                let key_row = &ggsw[r * (k + 1) * m..][..(k + 1) * m];
-                for (out, key) in s.out.chunks_exact_mut(m).zip(key_row.chunks_exact(m)) {
-                    mul_acc(out, &s.spectrum, key);
-                }
+                to_blocks(&s.spectrum, &mut s.digit_blocks[(c * l + j) * n..][..n]);
             }
         }
-        for (o, out) in s.out.chunks_exact_mut(m).enumerate() {
-            fft.backward_add(out, &mut acc[o * n..][..n]);
+        mac_blocks(&mut s.out_blocks, &s.digit_blocks, ggsw, (k + 1) * l, k + 1);
+        for (c, out) in s.out_blocks.chunks_exact(n).enumerate() {
+            from_blocks(out, &mut s.spectrum);
+            fft.backward_add(&mut s.spectrum, &mut acc[c * n..][..n]);
         }
     }
 }
@@ -194,7 +203,8 @@ impl RotationScratch {
             digits: vec![0; l * n],
             carry: vec![0; n],
             spectrum: vec![Complex64::default(); n / 2],
-            out: vec![Complex64::default(); (k + 1) * n / 2],
+            digit_blocks: vec![0.0; (k + 1) * l * n],
+            out_blocks: vec![0.0; (k + 1) * n],
         }
     }
 }
@@ -239,7 +249,7 @@ fn decompose_poly(poly: &[u64], base_log: u32, levels: usize, v: &mut [u64], dig
 /// A GLWE encryption of zero into `row` (k mask polynomials, then the body).
 fn glwe_encrypt_zero(
     p: &BootstrapParams,
-    key_spectra: &[Vec<Complex64>],
+    key_spectra: &[Vec<f64>],
     fft: &NegacyclicFft,
     rng: &mut TorusSampler,
     row: &mut [u64],

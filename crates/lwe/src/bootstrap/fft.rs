@@ -115,10 +115,10 @@ impl NegacyclicFft {
     }
 
     /// `out += a * s` exactly, for a torus polynomial `a` and a binary polynomial `s` given by
-    /// its spectrum. Key generation uses it: a plain f64 product of 64-bit words would round
-    /// away the low bits of the GLWE noise, so `a` is split in 32-bit halves whose products
-    /// stay under 2^53.
-    pub fn mul_binary_add(&self, a: &[u64], s_spec: &[Complex64], out: &mut [u64]) {
+    /// its spectrum in blocks. Key generation uses it: a plain f64 product of 64-bit words
+    /// would round away the low bits of the GLWE noise, so `a` is split in 32-bit halves
+    /// whose products stay under 2^53.
+    pub fn mul_binary_add(&self, a: &[u64], s_blocks: &[f64], out: &mut [u64]) {
         let n = a.len();
         let lo: Vec<i32> = a.iter().map(|&x| x as u32 as i32).collect();
         let hi: Vec<i32> = a
@@ -127,12 +127,14 @@ impl NegacyclicFft {
             .map(|(&x, &l)| (x.wrapping_sub(l as i64 as u64) >> 32) as u32 as i32)
             .collect();
         let mut spec = vec![Complex64::default(); n / 2];
+        let (mut blocks, mut prod) = (vec![0.0; n], vec![0.0; n]);
         let mut high = vec![0u64; n];
         for (half, dst) in [(&hi, &mut high[..]), (&lo, &mut out[..])] {
             self.forward_signed(half, &mut spec);
-            let mut prod = vec![Complex64::default(); n / 2];
-            mul_acc(&mut prod, &spec, s_spec);
-            self.backward_add(&mut prod, dst);
+            to_blocks(&spec, &mut blocks);
+            mac_blocks(&mut prod, &blocks, s_blocks, 1, 1);
+            from_blocks(&prod, &mut spec);
+            self.backward_add(&mut spec, dst);
         }
         for (o, h) in out.iter_mut().zip(&high) {
             *o = o.wrapping_add(h << 32);
@@ -140,14 +142,54 @@ impl NegacyclicFft {
     }
 }
 
-/// `out += a * b` pointwise on spectra.
-#[inline]
-pub(crate) fn mul_acc(out: &mut [Complex64], a: &[Complex64], b: &[Complex64]) {
-    let m = out.len();
-    let (a, b) = (&a[..m], &b[..m]);
-    let done = lanes::mul_acc(out, a, b);
-    for j in done..m {
-        out[j] += a[j] * b[j];
+/// Spectra in blocks: four real parts, then their four imaginary parts, block after block
+/// (`2 m` floats for `m` values). The external product keeps its digit spectra and the key
+/// this way, so its multiply-accumulate needs no shuffles at all.
+pub(crate) const BLOCK: usize = 4;
+
+/// An interleaved spectrum in blocks.
+pub(crate) fn to_blocks(spec: &[Complex64], out: &mut [f64]) {
+    let done = lanes::to_blocks(spec, out);
+    for (j, c) in spec.iter().enumerate().skip(done) {
+        let (b, t) = (j / BLOCK, j % BLOCK);
+        out[2 * BLOCK * b + t] = c.re;
+        out[2 * BLOCK * b + BLOCK + t] = c.im;
+    }
+}
+
+/// A spectrum in blocks, interleaved again.
+pub(crate) fn from_blocks(blocks: &[f64], out: &mut [Complex64]) {
+    let done = lanes::from_blocks(blocks, out);
+    for (j, c) in out.iter_mut().enumerate().skip(done) {
+        let (b, t) = (j / BLOCK, j % BLOCK);
+        *c = Complex64::new(blocks[2 * BLOCK * b + t], blocks[2 * BLOCK * b + BLOCK + t]);
+    }
+}
+
+/// The external product's sum `out[c] = sum_r digits[r] * key[r][c]` for `c < cols`, on
+/// spectra in blocks of `m` values (a multiple of [`BLOCK`]): `digits` holds `rows`
+/// spectra one after the other, `out` `cols`; `key` is block-major (for each block, every
+/// row's `cols` blocks), so it is read once, front to back.
+pub(crate) fn mac_blocks(out: &mut [f64], digits: &[f64], key: &[f64], rows: usize, cols: usize) {
+    let m2 = digits.len() / rows;
+    assert!(m2 % (2 * BLOCK) == 0 && out.len() == cols * m2 && key.len() == rows * cols * m2);
+    if lanes::mac_blocks(out, digits, key, rows, cols) {
+        return;
+    }
+    for (b, key) in key.chunks_exact(rows * cols * 2 * BLOCK).enumerate() {
+        let at = 2 * BLOCK * b;
+        for c in 0..cols {
+            let mut acc = [0.0; 2 * BLOCK];
+            for r in 0..rows {
+                let d = &digits[r * m2 + at..][..2 * BLOCK];
+                let k = &key[(r * cols + c) * 2 * BLOCK..][..2 * BLOCK];
+                for t in 0..BLOCK {
+                    acc[t] += d[t] * k[t] - d[BLOCK + t] * k[BLOCK + t];
+                    acc[BLOCK + t] += d[t] * k[BLOCK + t] + d[BLOCK + t] * k[t];
+                }
+            }
+            out[c * m2 + at..][..2 * BLOCK].copy_from_slice(&acc);
+        }
     }
 }
 
@@ -165,40 +207,103 @@ mod lanes {
         use rustfft::num_complex::Complex64;
         use std::arch::x86_64::*;
 
-        /// In complex values: 64 KB.
-        const PREFETCH_DISTANCE: usize = 4096;
-
-        /// `out += a * b`, four complex values (two vectors) per step.
-        pub fn mul_acc(out: &mut [Complex64], a: &[Complex64], b: &[Complex64]) -> usize {
-            let m = out.len() & !3;
-            assert!(a.len() >= m && b.len() >= m);
-            // SAFETY: every access is below `m` complex values, which all three lengths reach
-            // (asserted); the target features are enabled at compile time.
+        /// Interleaved to blocks, four values at a time.
+        pub fn to_blocks(spec: &[Complex64], out: &mut [f64]) -> usize {
+            let m = spec.len() & !3;
+            assert!(out.len() >= 2 * m);
+            // SAFETY: reads below `m` complex values of `spec`, writes below `2 m` of `out`.
             unsafe {
-                let (o, x, y) = (
-                    out.as_mut_ptr() as *mut f64,
-                    a.as_ptr() as *const f64,
-                    b.as_ptr() as *const f64,
-                );
-                for j in (0..2 * m).step_by(8) {
-                    // The key (`b`) streams from memory: ask for it 64 KB ahead (half a GGSW of
-                    // the gate preset). Prefetches never fault, whatever the address.
-                    _mm_prefetch::<_MM_HINT_T0>(
-                        y.wrapping_add(j + 2 * PREFETCH_DISTANCE) as *const i8
+                let s = spec.as_ptr() as *const f64;
+                for j in (0..m).step_by(4) {
+                    let (v0, v1) = (
+                        _mm256_loadu_pd(s.add(2 * j)),
+                        _mm256_loadu_pd(s.add(2 * j + 4)),
                     );
-                    for h in [j, j + 4] {
-                        let (xv, yv) = (_mm256_loadu_pd(x.add(h)), _mm256_loadu_pd(y.add(h)));
-                        // (xr + i xi)(yr + i yi): xr * (yr, yi), then -/+ xi * (yi, yr).
-                        let re = _mm256_movedup_pd(xv);
-                        let im = _mm256_permute_pd::<0b1111>(xv);
-                        let swapped = _mm256_permute_pd::<0b0101>(yv);
-                        let z = _mm256_fmadd_pd(re, yv, _mm256_loadu_pd(o.add(h)));
-                        let z = _mm256_addsub_pd(z, _mm256_mul_pd(im, swapped));
-                        _mm256_storeu_pd(o.add(h), z);
-                    }
+                    let a = _mm256_permute2f128_pd::<0x20>(v0, v1);
+                    let b = _mm256_permute2f128_pd::<0x31>(v0, v1);
+                    _mm256_storeu_pd(out.as_mut_ptr().add(2 * j), _mm256_unpacklo_pd(a, b));
+                    _mm256_storeu_pd(out.as_mut_ptr().add(2 * j + 4), _mm256_unpackhi_pd(a, b));
                 }
             }
             m
+        }
+
+        /// Blocks to interleaved, four values at a time.
+        pub fn from_blocks(blocks: &[f64], out: &mut [Complex64]) -> usize {
+            let m = out.len() & !3;
+            assert!(blocks.len() >= 2 * m);
+            // SAFETY: reads below `2 m` floats of `blocks`, writes below `m` complex values.
+            unsafe {
+                let o = out.as_mut_ptr() as *mut f64;
+                for j in (0..m).step_by(4) {
+                    let re = _mm256_loadu_pd(blocks.as_ptr().add(2 * j));
+                    let im = _mm256_loadu_pd(blocks.as_ptr().add(2 * j + 4));
+                    let (a, b) = (_mm256_unpacklo_pd(re, im), _mm256_unpackhi_pd(re, im));
+                    _mm256_storeu_pd(o.add(2 * j), _mm256_permute2f128_pd::<0x20>(a, b));
+                    _mm256_storeu_pd(o.add(2 * j + 4), _mm256_permute2f128_pd::<0x31>(a, b));
+                }
+            }
+            m
+        }
+
+        /// `mac_blocks` for up to four output columns at a time, accumulators in registers.
+        pub fn mac_blocks(
+            out: &mut [f64],
+            digits: &[f64],
+            key: &[f64],
+            rows: usize,
+            cols: usize,
+        ) -> bool {
+            let m2 = digits.len() / rows;
+            let mut c = 0;
+            while c < cols {
+                match cols - c {
+                    1 => columns::<1>(out, digits, key, rows, cols, c, m2),
+                    2 => columns::<2>(out, digits, key, rows, cols, c, m2),
+                    3 => columns::<3>(out, digits, key, rows, cols, c, m2),
+                    _ => columns::<4>(out, digits, key, rows, cols, c, m2),
+                }
+                c += (cols - c).min(4);
+            }
+            true
+        }
+
+        /// Columns `c0 .. c0 + C` of `mac_blocks` (lengths checked by the caller).
+        #[inline(always)]
+        fn columns<const C: usize>(
+            out: &mut [f64],
+            digits: &[f64],
+            key: &[f64],
+            rows: usize,
+            cols: usize,
+            c0: usize,
+            m2: usize,
+        ) {
+            let per_block = rows * cols * 8;
+            // SAFETY: `mac_blocks` asserted `out` = cols * m2, `digits` = rows * m2 and `key` =
+            // rows * cols * m2 floats; every offset below stays inside them.
+            unsafe {
+                for b in 0..m2 / 8 {
+                    let kb = key.as_ptr().add(b * per_block);
+                    let mut re = [_mm256_setzero_pd(); C];
+                    let mut im = [_mm256_setzero_pd(); C];
+                    for r in 0..rows {
+                        let d = digits.as_ptr().add(r * m2 + 8 * b);
+                        let (dr, di) = (_mm256_loadu_pd(d), _mm256_loadu_pd(d.add(4)));
+                        for i in 0..C {
+                            let k = kb.add((r * cols + c0 + i) * 8);
+                            let (kr, ki) = (_mm256_loadu_pd(k), _mm256_loadu_pd(k.add(4)));
+                            re[i] = _mm256_fnmadd_pd(di, ki, _mm256_fmadd_pd(dr, kr, re[i]));
+                            im[i] = _mm256_fmadd_pd(di, kr, _mm256_fmadd_pd(dr, ki, im[i]));
+                        }
+                    }
+                    for i in 0..C {
+                        let o = out.as_mut_ptr().add((c0 + i) * m2 + 8 * b);
+                        _mm256_storeu_pd(o, re[i]);
+                        _mm256_storeu_pd(o.add(4), im[i]);
+                    }
+                }
+            }
         }
 
         /// Folds and twists digits: `out[j] = (lo[j] + i hi[j]) * (tr[j] + i ti[j])`.
@@ -211,7 +316,8 @@ mod lanes {
         ) -> usize {
             let m = lo.len() & !3;
             assert!(hi.len() >= m && tr.len() >= m && ti.len() >= m && out.len() >= m);
-            // SAFETY: as in `mul_acc`.
+            // SAFETY: every access is below `m`, which all five lengths reach (asserted); the
+            // target features are enabled at compile time.
             unsafe {
                 let o = out.as_mut_ptr() as *mut f64;
                 for j in (0..m).step_by(4) {
@@ -246,7 +352,7 @@ mod lanes {
             let m = spec.len() & !3;
             assert!(ur.len() >= m && ui.len() >= m && lo.len() >= m && hi.len() >= m);
             const NEAREST: i32 = _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC;
-            // SAFETY: as in `mul_acc`.
+            // SAFETY: every access is below `m` values, which all lengths reach (asserted).
             unsafe {
                 let to_torus = |x: __m256d| -> __m256i {
                     let t = _mm256_mul_pd(x, _mm256_set1_pd(1.0 / 18_446_744_073_709_551_616.0));
@@ -300,11 +406,17 @@ mod lanes {
     mod imp {
         use rustfft::num_complex::Complex64;
 
-        pub fn mul_acc(_: &mut [Complex64], _: &[Complex64], _: &[Complex64]) -> usize {
-            0
-        }
         pub fn twist_i32(_: &[i32], _: &[i32], _: &[f64], _: &[f64], _: &mut [Complex64]) -> usize {
             0
+        }
+        pub fn to_blocks(_: &[Complex64], _: &mut [f64]) -> usize {
+            0
+        }
+        pub fn from_blocks(_: &[f64], _: &mut [Complex64]) -> usize {
+            0
+        }
+        pub fn mac_blocks(_: &mut [f64], _: &[f64], _: &[f64], _: usize, _: usize) -> bool {
+            false
         }
         pub fn untwist_add(
             _: &[Complex64],
@@ -354,7 +466,7 @@ mod tests {
     #[test]
     fn product_matches_schoolbook_up_to_rounding() {
         let mut rng = super::super::random::TorusSampler::from_seed(3);
-        for n in [4usize, 16, 64, 512] {
+        for n in [8usize, 16, 64, 512] {
             let fft = NegacyclicFft::new(n);
             let mut a = vec![0u64; n];
             rng.uniform(&mut a);
@@ -363,14 +475,62 @@ mod tests {
             let (mut fa, mut fb) = (vec![zero; n / 2], vec![zero; n / 2]);
             fft.forward_torus(&a, &mut fa);
             fft.forward_signed(&b, &mut fb);
-            let mut prod = vec![zero; n / 2];
-            mul_acc(&mut prod, &fa, &fb);
+            let (mut ba, mut bb, mut prod) = (vec![0.0; n], vec![0.0; n], vec![0.0; n]);
+            to_blocks(&fa, &mut ba);
+            to_blocks(&fb, &mut bb);
+            mac_blocks(&mut prod, &ba, &bb, 1, 1);
+            from_blocks(&prod, &mut fa);
             let mut out = vec![0u64; n];
-            fft.backward_add(&mut prod, &mut out);
+            fft.backward_add(&mut fa, &mut out);
             for (x, y) in out.iter().zip(&naive(&a, &b)) {
                 let err = x.wrapping_sub(*y) as i64;
                 // 2^40 out of 2^64: far below any noise the schemes tolerate.
                 assert!(err.unsigned_abs() < 1 << 40, "n = {n}: error {err}");
+            }
+        }
+    }
+
+    #[test]
+    fn block_sums_match_complex_arithmetic() {
+        // Five columns: one group of four and a single one on the vector path.
+        let (rows, cols, m) = (3, 5, 8);
+        let value = |i: usize| Complex64::new((i * 7 % 11) as f64 - 5.0, (i * 5 % 13) as f64 - 6.0);
+        let digits: Vec<Vec<Complex64>> = (0..rows)
+            .map(|r| (0..m).map(|j| value(r * m + j)).collect())
+            .collect();
+        let key: Vec<Vec<Vec<Complex64>>> = (0..rows)
+            .map(|r| {
+                (0..cols)
+                    .map(|c| {
+                        (0..m)
+                            .map(|j| value(100 + (r * cols + c) * m + j))
+                            .collect()
+                    })
+                    .collect()
+            })
+            .collect();
+        let mut digit_blocks = vec![0.0; rows * 2 * m];
+        for (r, d) in digits.iter().enumerate() {
+            to_blocks(d, &mut digit_blocks[r * 2 * m..][..2 * m]);
+        }
+        let mut key_blocks = vec![];
+        for b in 0..m / BLOCK {
+            for row in &key {
+                for col in row {
+                    let mut blocks = vec![0.0; 2 * m];
+                    to_blocks(col, &mut blocks);
+                    key_blocks.extend_from_slice(&blocks[2 * BLOCK * b..][..2 * BLOCK]);
+                }
+            }
+        }
+        let mut out = vec![0.0; cols * 2 * m];
+        mac_blocks(&mut out, &digit_blocks, &key_blocks, rows, cols);
+        for c in 0..cols {
+            let mut got = vec![Complex64::default(); m];
+            from_blocks(&out[c * 2 * m..][..2 * m], &mut got);
+            for (j, g) in got.iter().enumerate() {
+                let want: Complex64 = (0..rows).map(|r| digits[r][j] * key[r][c][j]).sum();
+                assert_eq!(*g, want, "column {c}, value {j}");
             }
         }
     }
@@ -385,8 +545,10 @@ mod tests {
         let s: Vec<i32> = rng.binary(n).into_iter().map(|x| x as i32).collect();
         let mut spec = vec![Complex64::default(); n / 2];
         fft.forward_signed(&s, &mut spec);
+        let mut blocks = vec![0.0; n];
+        to_blocks(&spec, &mut blocks);
         let mut out = vec![0u64; n];
-        fft.mul_binary_add(&a, &spec, &mut out);
+        fft.mul_binary_add(&a, &blocks, &mut out);
         assert_eq!(out, naive(&a, &s));
     }
 
