@@ -172,7 +172,9 @@ pub(crate) fn from_blocks(blocks: &[f64], out: &mut [Complex64]) {
 /// row's `cols` blocks), so it is read once, front to back.
 pub(crate) fn mac_blocks(out: &mut [f64], digits: &[f64], key: &[f64], rows: usize, cols: usize) {
     let m2 = digits.len() / rows;
-    assert!(m2 % (2 * BLOCK) == 0 && out.len() == cols * m2 && key.len() == rows * cols * m2);
+    assert!(
+        m2.is_multiple_of(2 * BLOCK) && out.len() == cols * m2 && key.len() == rows * cols * m2
+    );
     if lanes::mac_blocks(out, digits, key, rows, cols) {
         return;
     }
