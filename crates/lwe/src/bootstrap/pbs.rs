@@ -201,11 +201,7 @@ impl ServerKey {
     /// encryption of `table[m]` with the bootstrap's (small, fixed) noise.
     pub fn apply_lut(&self, ct: &LweCiphertext, lut: &Lut) -> Result<LweCiphertext, LweError> {
         self.check(ct)?;
-        if lut.poly.len() != self.params.polynomial_size {
-            return Err(LweError::ParamsMismatch);
-        }
-        let box_size = self.params.polynomial_size >> lut.bits;
-        Ok(self.bootstrap(ct, &lut.poly, box_size / 2))
+        Ok(self.bootstrap(ct, &lut.poly, self.lut_offset(lut)?))
     }
 
     /// Many lookup tables at once, in parallel, sharing reads of the key.
@@ -217,12 +213,17 @@ impl ServerKey {
         for ct in cts {
             self.check(ct)?;
         }
+        let refs: Vec<&LweCiphertext> = cts.iter().collect();
+        Ok(self.bootstrap_batch(&refs, &lut.poly, self.lut_offset(lut)?))
+    }
+
+    /// Half a box of `lut`, the phase shift that centres every box on its message; errors if
+    /// the table was built for another ring.
+    fn lut_offset(&self, lut: &Lut) -> Result<usize, LweError> {
         if lut.poly.len() != self.params.polynomial_size {
             return Err(LweError::ParamsMismatch);
         }
-        let box_size = self.params.polynomial_size >> lut.bits;
-        let refs: Vec<&LweCiphertext> = cts.iter().collect();
-        Ok(self.bootstrap_batch(&refs, &lut.poly, box_size / 2))
+        Ok((self.params.polynomial_size >> lut.bits) / 2)
     }
 
     /// The test polynomial of the sign: +1/8 for phases in (0, 1/2), -1/8 otherwise.
