@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use num_complex::Complex64;
 use serde::{Deserialize, Serialize};
 
-use super::fft::{from_blocks, mac_blocks, to_blocks, NegacyclicFft, BLOCK};
+use super::fft::{from_blocks, mac_blocks, prefetch, to_blocks, NegacyclicFft, BLOCK};
 use super::params::BootstrapParams;
 use super::random::TorusSampler;
 
@@ -126,11 +126,15 @@ impl BootstrapKey {
             .collect();
         let (ggsw_len, n) = (Self::ggsw_len(p), p.lwe_dimension);
         let start = self.cursor.load(Ordering::Relaxed) % n;
-        for i in (start..n).chain(0..start) {
-            let ggsw = &self.fourier[i * ggsw_len..][..ggsw_len];
+        let ggsw = |i: usize| &self.fourier[(i % n) * ggsw_len..][..ggsw_len];
+        for step in 0..n {
+            let i = (start + step) % n;
+            // The first CMux on this GGSW asks for the next one while it transforms.
+            let mut next = if step + 1 < n { ggsw(i + 1) } else { &[] };
             for (acc, r) in accs.iter_mut().zip(rotations) {
                 if r[i] != 0 {
-                    self.cmux(p, fft, ggsw, r[i], acc, s);
+                    self.cmux(p, fft, (ggsw(i), next), r[i], acc, s);
+                    next = &[];
                 }
             }
             self.cursor.store(i, Ordering::Relaxed);
@@ -138,12 +142,13 @@ impl BootstrapKey {
         accs
     }
 
-    /// `acc <- CMux(s_i, acc, X^a acc) = acc + GGSW(s_i) x (X^a acc - acc)`.
+    /// `acc <- CMux(s_i, acc, X^a acc) = acc + GGSW(s_i) x (X^a acc - acc)`, with `ggsw` the
+    /// GGSW of `s_i` and the one to prefetch (see `external_product_add`).
     fn cmux(
         &self,
         p: &BootstrapParams,
         fft: &NegacyclicFft,
-        ggsw: &[f64],
+        ggsw: (&[f64], &[f64]),
         a: usize,
         acc: &mut [u64],
         s: &mut RotationScratch,
@@ -161,17 +166,21 @@ impl BootstrapKey {
     }
 
     /// `acc += ggsw x s.diff`: decompose every polynomial of `s.diff`, transform the digits,
-    /// multiply-accumulate against the GGSW rows, transform back.
+    /// multiply-accumulate against the GGSW rows, transform back. `next` (possibly empty) is
+    /// requested from memory a slice per transform, so that the next CMux's key arrives while
+    /// this one computes instead of in one burst at its multiply-accumulate.
     fn external_product_add(
         &self,
         p: &BootstrapParams,
         fft: &NegacyclicFft,
-        ggsw: &[f64],
+        (ggsw, next): (&[f64], &[f64]),
         acc: &mut [u64],
         s: &mut RotationScratch,
     ) {
         let (k, n) = (p.glwe_dimension, p.polynomial_size);
         let l = p.pbs.levels as usize;
+        let slice = next.len().div_ceil((k + 1) * l).max(1);
+        let mut ahead = next.chunks(slice);
         // Every digit polynomial transformed first, then one pass over the GGSW that sums
         // all rows into all outputs block by block, the sums in registers.
         for c in 0..=k {
@@ -183,6 +192,7 @@ impl BootstrapKey {
                 &mut s.digits,
             );
             for j in 0..l {
+                prefetch(ahead.next().unwrap_or_default());
                 fft.forward_signed(&s.digits[j * n..][..n], &mut s.spectrum);
                 to_blocks(&s.spectrum, &mut s.digit_blocks[(c * l + j) * n..][..n]);
             }

@@ -195,6 +195,22 @@ pub(crate) fn mac_blocks(out: &mut [f64], digits: &[f64], key: &[f64], rows: usi
     }
 }
 
+/// Asks the caches for `data` ahead of its use, one request per 64-byte line, into L2: the
+/// key a bootstrap streams is far larger than the caches, and requesting it while the
+/// transforms compute overlaps the two.
+pub(crate) fn prefetch(data: &[f64]) {
+    #[cfg(target_arch = "x86_64")]
+    for line in data.chunks(8) {
+        // SAFETY: a prefetch never faults, and SSE is part of every x86_64 target.
+        unsafe {
+            use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T1};
+            _mm_prefetch::<_MM_HINT_T1>(line.as_ptr() as *const i8);
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = data;
+}
+
 /// The hot loops written with AVX2/FMA intrinsics (LLVM does not vectorize complex
 /// arithmetic on interleaved values well). Each returns how many leading elements it handled;
 /// the callers finish the rest in plain Rust, which is also the whole path on CPUs without

@@ -206,3 +206,47 @@ impl ServerKey {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bootstrap::presets;
+
+    /// Bootstrap outputs against `bootstrap_output_variance`: the model must bound what is
+    /// measured (it decides every failure probability the planners check) without being
+    /// wildly pessimistic. On the two wide presets the transforms' rounding dominates, on
+    /// the others the key's noise.
+    #[test]
+    fn measured_noise() {
+        for p in [
+            presets::insecure_test(),
+            presets::insecure_wide_test(),
+            presets::gates_128(),
+            presets::wide_128(),
+        ] {
+            let mut client = ClientKey::from_seed(&p, 5).unwrap();
+            let server = client.server_key();
+            let c = 1u64 << 60;
+            let samples = 96;
+            let mut sum2 = 0.0;
+            for i in 0..samples {
+                let sign = if i % 2 == 0 {
+                    1u64 << 61
+                } else {
+                    (1u64 << 61).wrapping_neg()
+                };
+                let out =
+                    server.bootstrap(&client.encrypt_raw(sign), &vec![c; p.polynomial_size], 0);
+                let want = if i % 2 == 0 { c } else { c.wrapping_neg() };
+                let err = client.phase(&out).unwrap().wrapping_sub(want) as i64 as f64;
+                sum2 += (err / 2f64.powi(64)).powi(2);
+            }
+            let ratio = sum2 / samples as f64 / p.bootstrap_output_variance();
+            assert!(
+                (0.25..1.5).contains(&ratio),
+                "{}: measured / model = {ratio}",
+                p.name
+            );
+        }
+    }
+}

@@ -92,8 +92,21 @@ impl BootstrapParams {
         // (binary, mean square 1/2) and the body.
         let dropped = 2f64.powi(-2 * (self.pbs.base_log * self.pbs.levels) as i32) / 12.0;
         let per_cmux = (k + 1.0) * l * n * (b * b / 12.0) * self.glwe_noise_std.powi(2)
-            + (1.0 + k * n / 2.0) * dropped;
+            + (1.0 + k * n / 2.0) * dropped
+            + self.fft_variance();
         self.lwe_dimension as f64 * per_cmux
+    }
+
+    /// Variance the f64 transforms add to one external product: digits of up to `B/2` times
+    /// 64-bit key words keep 53 bits of their products. The shape, `l B^2 N^3 (k+1)`, and its
+    /// weight are fitted to bootstrap outputs measured on `insecure_wide_test`, `wide_128` and
+    /// `pbs6_128` (the presets where this term dominates; the three fits agree within 0.4
+    /// bits, and the weight is 0.26 bits above the largest); `tests::measured_noise`, in the
+    /// test suite, keeps the measurement and the model together.
+    pub fn fft_variance(&self) -> f64 {
+        let (k, n) = (self.glwe_dimension as f64, self.polynomial_size as f64);
+        let b = 2f64.powi(self.pbs.base_log as i32);
+        self.pbs.levels as f64 * b * b * n.powi(3) * (k + 1.0) * 2f64.powf(-116.5)
     }
 
     /// Variance added by the key switch from the large key to the small one.
@@ -200,9 +213,11 @@ pub mod presets {
     /// Exact arithmetic on wide integers (`ServerKey::floor_shift`, `clamped_table`), 128-bit:
     /// the LWE/GLWE dimensions and noise of TFHE-rs
     /// `shortint::parameters::V1_1_PARAM_MESSAGE_2_CARRY_2_KS_PBS_GAUSSIAN_2M64` (security
-    /// depends on those only), with a three-level bootstrapping decomposition instead of one:
-    /// bootstrap outputs 2^-26 of the torus (2^-15 with one level), so weighted sums of
-    /// hundreds of them keep 16-bit integers exact, and 4-bit tables still fail below 2^-40.
+    /// depends on those only), with a four-level bootstrapping decomposition of 9-bit digits
+    /// instead of one of 23 bits: bootstrap outputs 2^-26.3 of the torus (2^-13.3 with one
+    /// level, 2^-23.6 with three of 12 bits, where the transforms' f64 rounding dominates), so
+    /// weighted sums of hundreds of them keep 16-bit integers exact, and 4-bit tables still
+    /// fail below 2^-40.
     pub fn wide_128() -> BootstrapParams {
         BootstrapParams {
             name: "wide_128".into(),
@@ -212,8 +227,8 @@ pub mod presets {
             lwe_noise_std: 3.615_840_837_330_933_6e-6,
             glwe_noise_std: 2.845_267_479_601_915e-15,
             pbs: Decomposition {
-                base_log: 12,
-                levels: 3,
+                base_log: 9,
+                levels: 4,
             },
             ks: Decomposition {
                 base_log: 3,
@@ -224,7 +239,7 @@ pub mod presets {
         }
     }
 
-    /// `wide_128`'s shape (4-bit tables, three-level decomposition) at a tiny LWE dimension:
+    /// `wide_128`'s shape (4-bit tables, four-level decomposition) at a tiny LWE dimension:
     /// fast wide-integer tests, no security.
     pub fn insecure_wide_test() -> BootstrapParams {
         BootstrapParams {
@@ -282,14 +297,15 @@ mod tests {
             let lut = p.log2_failure_probability(p.message_bits, 1.0);
             assert!(gate < -40.0 && lut < -30.0, "{}: {gate} {lut}", p.name);
         }
-        // The figures docs/security-lwe.md gives for wide_128: outputs 2^-26.4 of the torus,
+        // The figures docs/security-lwe.md gives for wide_128: outputs 2^-26.3 of the torus,
         // 4-bit tables of a bootstrapped value failing with probability 2^-65.
         let wide = presets::wide_128();
         let output = wide.bootstrap_output_variance().sqrt().log2();
-        assert!((output + 26.4).abs() < 0.05, "{output}");
+        assert!((output + 26.3).abs() < 0.05, "{output}");
         let lut = wide.log2_failure_probability(4, 1.0);
         assert!((lut + 65.0).abs() < 0.5, "{lut}");
-        // With TFHE-rs's one-level key instead: 2^-14.8.
+        // With TFHE-rs's one-level key instead: 2^-13.3 (its 2^23 digits make the transforms'
+        // rounding the largest term).
         let one_level = BootstrapParams {
             pbs: Decomposition {
                 base_log: 23,
@@ -298,7 +314,7 @@ mod tests {
             ..wide
         };
         let output = one_level.bootstrap_output_variance().sqrt().log2();
-        assert!((output + 14.8).abs() < 0.05, "{output}");
+        assert!((output + 13.3).abs() < 0.05, "{output}");
     }
 
     #[test]
