@@ -225,6 +225,24 @@ mod lanes {
         use rustfft::num_complex::Complex64;
         use std::arch::x86_64::*;
 
+        /// Four interleaved complex values at `p` as (re0 re1 re2 re3), (im0 im1 im2 im3): by
+        /// halves, then by lanes.
+        #[inline(always)]
+        unsafe fn deinterleave(p: *const f64) -> (__m256d, __m256d) {
+            let (v0, v1) = (_mm256_loadu_pd(p), _mm256_loadu_pd(p.add(4)));
+            let a = _mm256_permute2f128_pd::<0x20>(v0, v1);
+            let b = _mm256_permute2f128_pd::<0x31>(v0, v1);
+            (_mm256_unpacklo_pd(a, b), _mm256_unpackhi_pd(a, b))
+        }
+
+        /// The inverse of `deinterleave`: stores four complex values at `p`.
+        #[inline(always)]
+        unsafe fn interleave(re: __m256d, im: __m256d, p: *mut f64) {
+            let (a, b) = (_mm256_unpacklo_pd(re, im), _mm256_unpackhi_pd(re, im));
+            _mm256_storeu_pd(p, _mm256_permute2f128_pd::<0x20>(a, b));
+            _mm256_storeu_pd(p.add(4), _mm256_permute2f128_pd::<0x31>(a, b));
+        }
+
         /// Interleaved to blocks, four values at a time.
         pub fn to_blocks(spec: &[Complex64], out: &mut [f64]) -> usize {
             let m = spec.len() & !3;
@@ -233,14 +251,9 @@ mod lanes {
             unsafe {
                 let s = spec.as_ptr() as *const f64;
                 for j in (0..m).step_by(4) {
-                    let (v0, v1) = (
-                        _mm256_loadu_pd(s.add(2 * j)),
-                        _mm256_loadu_pd(s.add(2 * j + 4)),
-                    );
-                    let a = _mm256_permute2f128_pd::<0x20>(v0, v1);
-                    let b = _mm256_permute2f128_pd::<0x31>(v0, v1);
-                    _mm256_storeu_pd(out.as_mut_ptr().add(2 * j), _mm256_unpacklo_pd(a, b));
-                    _mm256_storeu_pd(out.as_mut_ptr().add(2 * j + 4), _mm256_unpackhi_pd(a, b));
+                    let (re, im) = deinterleave(s.add(2 * j));
+                    _mm256_storeu_pd(out.as_mut_ptr().add(2 * j), re);
+                    _mm256_storeu_pd(out.as_mut_ptr().add(2 * j + 4), im);
                 }
             }
             m
@@ -256,9 +269,7 @@ mod lanes {
                 for j in (0..m).step_by(4) {
                     let re = _mm256_loadu_pd(blocks.as_ptr().add(2 * j));
                     let im = _mm256_loadu_pd(blocks.as_ptr().add(2 * j + 4));
-                    let (a, b) = (_mm256_unpacklo_pd(re, im), _mm256_unpackhi_pd(re, im));
-                    _mm256_storeu_pd(o.add(2 * j), _mm256_permute2f128_pd::<0x20>(a, b));
-                    _mm256_storeu_pd(o.add(2 * j + 4), _mm256_permute2f128_pd::<0x31>(a, b));
+                    interleave(re, im, o.add(2 * j));
                 }
             }
             m
@@ -347,10 +358,7 @@ mod lanes {
                     );
                     let re = _mm256_fmsub_pd(x, wr, _mm256_mul_pd(y, wi));
                     let im = _mm256_fmadd_pd(x, wi, _mm256_mul_pd(y, wr));
-                    // Interleave: (re0 im0 re2 im2), (re1 im1 re3 im3), then by halves.
-                    let (a, b) = (_mm256_unpacklo_pd(re, im), _mm256_unpackhi_pd(re, im));
-                    _mm256_storeu_pd(o.add(2 * j), _mm256_permute2f128_pd::<0x20>(a, b));
-                    _mm256_storeu_pd(o.add(2 * j + 4), _mm256_permute2f128_pd::<0x31>(a, b));
+                    interleave(re, im, o.add(2 * j));
                 }
             }
             m
@@ -390,14 +398,7 @@ mod lanes {
                 };
                 let s = spec.as_ptr() as *const f64;
                 for j in (0..m).step_by(4) {
-                    // De-interleave four values: by halves, then (re0 re1 re2 re3), (im0 ..).
-                    let (v0, v1) = (
-                        _mm256_loadu_pd(s.add(2 * j)),
-                        _mm256_loadu_pd(s.add(2 * j + 4)),
-                    );
-                    let a = _mm256_permute2f128_pd::<0x20>(v0, v1);
-                    let b = _mm256_permute2f128_pd::<0x31>(v0, v1);
-                    let (xr, xi) = (_mm256_unpacklo_pd(a, b), _mm256_unpackhi_pd(a, b));
+                    let (xr, xi) = deinterleave(s.add(2 * j));
                     let (tr, ti) = (
                         _mm256_loadu_pd(ur.as_ptr().add(j)),
                         _mm256_loadu_pd(ui.as_ptr().add(j)),

@@ -17,7 +17,7 @@ pub const MAX_LOG2_FAILURE: f64 = -40.0;
 
 /// How many bootstraps one thread runs against a single pass over the bootstrapping key.
 /// Each extra one reuses the GGSW in cache instead of streaming it again; four keep a GGSW
-/// (131-196 KB) and the accumulators within a 512 KB L2 cache at the presets' sizes.
+/// (131-262 KB) and the accumulators within a 512 KB L2 cache at the presets' sizes.
 pub(crate) const SHARED_ROTATIONS: usize = 4;
 
 /// A function on `bits`-bit integers, as the test polynomial that evaluates it.
