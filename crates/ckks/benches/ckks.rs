@@ -2,6 +2,10 @@
 //! gives the single-threaded table compared with SEAL).
 
 use criterion::{criterion_group, criterion_main, Criterion};
+
+// The allocator of the `shroud` binary, so that these timings are the ones it sees.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use shroud_ckks::{
     presets, Decryptor, Encoder, Encryptor, Evaluator, KeyGenerator, Params, ParamsLiteral,
 };
@@ -14,7 +18,10 @@ fn bench_preset(c: &mut Criterion, name: &str, literal: ParamsLiteral) {
     let eval = Evaluator::new(&params)
         .with_relin_key(kg.relin_key(&sk).unwrap())
         .unwrap()
-        .with_galois_keys(kg.galois_keys(&sk, &[1], true).unwrap())
+        .with_galois_keys(
+            kg.galois_keys(&sk, &(1..10).collect::<Vec<_>>(), true)
+                .unwrap(),
+        )
         .unwrap();
     let encoder = Encoder::new(&params);
     let mut encryptor = Encryptor::with_public_key(&params, &pk).unwrap();
@@ -45,12 +52,18 @@ fn bench_preset(c: &mut Criterion, name: &str, literal: ParamsLiteral) {
         b.iter(|| eval.mul_relin_rescale(&ct, &ct).unwrap())
     });
     g.bench_function("rotate_1", |b| b.iter(|| eval.rotate(&ct, 1).unwrap()));
+    let steps: Vec<i64> = (0..10).collect();
+    g.bench_function("rotate_hoisted_10", |b| {
+        b.iter(|| eval.rotate_hoisted(&ct, &steps).unwrap())
+    });
     g.bench_function("conjugate", |b| b.iter(|| eval.conjugate(&ct).unwrap()));
     g.finish();
 }
 
 fn benches(c: &mut Criterion) {
     bench_preset(c, "ckks_n13", presets::n13());
+    // The encrypted Iris trainer's diagonal-packing parameters.
+    bench_preset(c, "ckks_n13_l5", presets::n13_l5());
     bench_preset(c, "ckks_n14", presets::n14());
     bench_preset(c, "ckks_n15", presets::n15());
 }

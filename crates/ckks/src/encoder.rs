@@ -13,29 +13,31 @@ use crate::{CkksError, Params, Plaintext};
 /// Encodes and decodes vectors of up to `N/2` complex (or real) values.
 pub struct Encoder {
     params: Params,
-    /// `5^j mod 2N` for `j < N/2`.
-    rot_group: Vec<u64>,
-    /// `exp(2 pi i k / 2N)` for `k <= 2N`.
-    roots: Vec<Complex64>,
+    /// The special FFT's twiddle factors, stage after stage: the stage of butterfly span
+    /// `len` (2, 4, ..., N/2) starts at `len/2 - 1` and holds, for `j < len/2`,
+    /// `zeta^(5^j mod 4 len)` with `zeta = exp(2 pi i / (4 len))`. The inverse uses their
+    /// conjugates.
+    twiddles: Vec<Complex64>,
 }
 
 impl Encoder {
     pub fn new(params: &Params) -> Self {
-        let n = params.n();
-        let m = 2 * n as u64;
-        let mut rot_group = Vec::with_capacity(n / 2);
-        let mut g = 1u64;
-        for _ in 0..n / 2 {
-            rot_group.push(g);
-            g = g * 5 % m;
+        let slots = params.slots();
+        let mut twiddles = Vec::with_capacity(slots);
+        let mut len = 2;
+        while len <= slots {
+            let lenq = 4 * len as u64;
+            let mut g = 1u64;
+            for _ in 0..len / 2 {
+                let angle = std::f64::consts::TAU * g as f64 / lenq as f64;
+                twiddles.push(Complex64::from_polar(1.0, angle));
+                g = g * 5 % lenq;
+            }
+            len *= 2;
         }
-        let roots = (0..=m)
-            .map(|k| Complex64::from_polar(1.0, std::f64::consts::TAU * k as f64 / m as f64))
-            .collect();
         Self {
             params: params.clone(),
-            rot_group,
-            roots,
+            twiddles,
         }
     }
 
@@ -137,18 +139,16 @@ impl Encoder {
     /// Evaluates the polynomial whose coefficients are packed in `z` at the slot points.
     fn special_fft(&self, z: &mut [Complex64]) {
         let size = z.len();
-        let m = self.roots.len() - 1;
         bit_reverse(z);
         let mut len = 2;
         while len <= size {
-            let (lenh, lenq) = (len / 2, len * 4);
-            for chunk in z.chunks_mut(len) {
-                for j in 0..lenh {
-                    let idx = (self.rot_group[j] as usize % lenq) * m / lenq;
-                    let u = chunk[j];
-                    let v = chunk[j + lenh] * self.roots[idx];
-                    chunk[j] = u + v;
-                    chunk[j + lenh] = u - v;
+            let lenh = len / 2;
+            let tw = &self.twiddles[lenh - 1..len - 1];
+            for chunk in z.chunks_exact_mut(len) {
+                let (lo, hi) = chunk.split_at_mut(lenh);
+                for ((u, v), w) in lo.iter_mut().zip(hi.iter_mut()).zip(tw) {
+                    let t = *v * w;
+                    (*u, *v) = (*u + t, *u - t);
                 }
             }
             len *= 2;
@@ -158,17 +158,14 @@ impl Encoder {
     /// Inverse of [`Self::special_fft`].
     fn special_ifft(&self, z: &mut [Complex64]) {
         let size = z.len();
-        let m = self.roots.len() - 1;
         let mut len = size;
         while len >= 2 {
-            let (lenh, lenq) = (len / 2, len * 4);
-            for chunk in z.chunks_mut(len) {
-                for j in 0..lenh {
-                    let idx = (lenq - self.rot_group[j] as usize % lenq) * m / lenq;
-                    let u = chunk[j] + chunk[j + lenh];
-                    let v = (chunk[j] - chunk[j + lenh]) * self.roots[idx];
-                    chunk[j] = u;
-                    chunk[j + lenh] = v;
+            let lenh = len / 2;
+            let tw = &self.twiddles[lenh - 1..len - 1];
+            for chunk in z.chunks_exact_mut(len) {
+                let (lo, hi) = chunk.split_at_mut(lenh);
+                for ((u, v), w) in lo.iter_mut().zip(hi.iter_mut()).zip(tw) {
+                    (*u, *v) = (*u + *v, (*u - *v) * w.conj());
                 }
             }
             len /= 2;

@@ -35,7 +35,7 @@ impl Evaluator {
 
     pub fn with_relin_key(mut self, rk: RelinKey) -> Result<Self, CkksError> {
         self.params.check_same(rk.0.params_id)?;
-        self.relin = Some(PreparedKey::new(&self.params, &rk.0));
+        self.relin = Some(PreparedKey::new(&self.params, &rk.0, None));
         Ok(self)
     }
 
@@ -43,9 +43,13 @@ impl Evaluator {
         let exps = self.params.ctx().levels[0].q.table(0).exponents().to_vec();
         for (&g, key) in &gk.keys {
             self.params.check_same(key.params_id)?;
-            let prepared = PreparedKey::new(&self.params, key);
-            self.galois
-                .insert(g, (prepared, automorphism_permutation(&exps, g)));
+            let perm = automorphism_permutation(&exps, g);
+            let mut inverse = vec![0u32; perm.len()];
+            for (j, &p) in perm.iter().enumerate() {
+                inverse[p as usize] = j as u32;
+            }
+            let prepared = PreparedKey::new(&self.params, key, Some(&inverse));
+            self.galois.insert(g, (prepared, perm));
         }
         Ok(self)
     }

@@ -9,17 +9,26 @@ use crate::keys::galois_element;
 use crate::{Ciphertext, CkksError, Evaluator, Params, SwitchingKey};
 
 /// A switching key as the evaluator uses it: residues in Montgomery form, so the inner
-/// product needs one reduction per group of digits instead of one per product.
+/// product needs one reduction per group of digits instead of one per product. A Galois key
+/// for `X -> X^g` is stored already permuted by the inverse automorphism: since
+/// `sum_j sigma(d_j) k_j = sigma(sum_j d_j sigma^-1(k_j))`, a rotation then permutes its two
+/// result polynomials instead of every extended digit (2 x L limbs instead of digits x (L + K)),
+/// and hoisted rotations share the unpermuted digits.
 pub(crate) struct PreparedKey {
     parts: Vec<(RnsPoly, RnsPoly)>,
 }
 
 impl PreparedKey {
-    pub fn new(params: &Params, key: &SwitchingKey) -> Self {
+    /// `inverse_permutation`, for a Galois key, is the evaluation-form permutation of
+    /// `sigma^-1`.
+    pub fn new(params: &Params, key: &SwitchingKey, inverse_permutation: Option<&[u32]>) -> Self {
         let basis = &params.ctx().levels[params.max_level()].qp;
         let n = params.n();
-        let to_mont = |p: &RnsPoly| {
-            let mut out = p.clone();
+        let prepare = |p: &RnsPoly| {
+            let mut out = match inverse_permutation {
+                Some(perm) => p.permute(perm),
+                None => p.clone(),
+            };
             out.data_mut()
                 .par_chunks_mut(n)
                 .enumerate()
@@ -33,11 +42,15 @@ impl PreparedKey {
             parts: key
                 .parts
                 .iter()
-                .map(|(b, a)| (to_mont(b), to_mont(a)))
+                .map(|(b, a)| (prepare(b), prepare(a)))
                 .collect(),
         }
     }
 }
+
+/// Coefficients per block of the inner product's lazy accumulators: two arrays of 128-bit sums
+/// that stay in L1 while every digit is added in.
+const INNER_BLOCK: usize = 256;
 
 impl Evaluator {
     /// Returns `(u_0, u_1)` over the level's primes with `u_0 + u_1 s ~ c s'`, where the key
@@ -50,7 +63,7 @@ impl Evaluator {
     ) -> (RnsPoly, RnsPoly) {
         let (u0, u1) = self.key_switch_extended(c, key, level);
         let lc = &self.params.ctx().levels[level];
-        (lc.mod_down.divide(&u0), lc.mod_down.divide(&u1))
+        rayon::join(|| lc.mod_down.divide(&u0), || lc.mod_down.divide(&u1))
     }
 
     /// The key switch before its division by `P`: `(u_0, u_1)` over `Q_level * P` with
@@ -67,43 +80,46 @@ impl Evaluator {
 
     /// Decomposes `c` (evaluation form) into its digits, each extended to every prime of
     /// `Q_level * P` in evaluation form: the part of a key switch that depends only on `c`,
-    /// so rotations of one ciphertext by many steps share it (hoisting).
+    /// so rotations of one ciphertext by many steps share it (hoisting). The transforms of all
+    /// digits run as one parallel loop over (digit, prime) pairs.
     fn mod_up(&self, c: &RnsPoly, level: usize) -> Vec<RnsPoly> {
         let lc = &self.params.ctx().levels[level];
         let n = self.params.n();
         let qp_len = lc.qp.len();
         let mut c_coef = c.clone();
         c_coef.ntt_backward(&lc.q);
-        lc.digits
-            .iter()
+        let mut extended: Vec<RnsPoly> = lc
+            .digits
+            .par_iter()
             .map(|digit| {
-                let mut ext = RnsPoly::zero(n, qp_len);
                 let d = digit.limbs.clone();
-                let others = qp_len - d.len();
-                let mut conv = vec![0u64; n * others];
+                let mut ext = RnsPoly::zero(n, qp_len);
+                let mut conv = vec![0u64; n * (qp_len - d.len())];
                 digit
                     .extend
                     .convert(&c_coef.data()[d.start * n..d.end * n], &mut conv);
-                let complement: Vec<usize> = (0..qp_len).filter(|i| !d.contains(i)).collect();
-                ext.data_mut()
-                    .par_chunks_mut(n)
-                    .enumerate()
-                    .for_each(|(i, out)| {
-                        if d.contains(&i) {
-                            // The digit's own limbs are already known in evaluation form.
-                            out.copy_from_slice(c.limb(i));
-                        } else {
-                            let k = complement
-                                .iter()
-                                .position(|&x| x == i)
-                                .expect("complement covers the rest");
-                            out.copy_from_slice(&conv[k * n..(k + 1) * n]);
-                            lc.qp.table(i).forward(out);
-                        }
-                    });
+                // The converter's outputs are the primes outside the digit, in order.
+                let outside = (0..qp_len).filter(|i| !d.contains(i));
+                for (i, limb) in outside.zip(conv.chunks_exact(n)) {
+                    ext.limb_mut(i).copy_from_slice(limb);
+                }
                 ext
             })
-            .collect()
+            .collect();
+        let mut jobs: Vec<(usize, &mut [u64])> = Vec::with_capacity(extended.len() * qp_len);
+        for (digit, ext) in lc.digits.iter().zip(extended.iter_mut()) {
+            for (i, limb) in ext.data_mut().chunks_exact_mut(n).enumerate() {
+                if digit.limbs.contains(&i) {
+                    // The digit's own limbs are already known in evaluation form.
+                    limb.copy_from_slice(c.limb(i));
+                } else {
+                    jobs.push((i, limb));
+                }
+            }
+        }
+        jobs.into_par_iter()
+            .for_each(|(i, limb)| lc.qp.table(i).forward(limb));
+        extended
     }
 
     /// Inner product of extended digits with a key, over `Q_level * P`.
@@ -120,30 +136,38 @@ impl Evaluator {
         let qp_len = lc.qp.len();
         let key_offset = ctx.q.len() - ql;
         // Inner product with the key (held in Montgomery form): lazy 128-bit sums, one
-        // Montgomery reduction per group of eight digits.
+        // Montgomery reduction per group of eight digits (8 q^2 < q 2^64 for q < 2^61).
         let mut acc0 = RnsPoly::zero(n, qp_len);
         let mut acc1 = RnsPoly::zero(n, qp_len);
+        let block = INNER_BLOCK.min(n);
         acc0.data_mut()
-            .par_chunks_mut(n)
-            .zip(acc1.data_mut().par_chunks_mut(n))
+            .par_chunks_mut(block)
+            .zip(acc1.data_mut().par_chunks_mut(block))
             .enumerate()
-            .for_each(|(i, (o0, o1))| {
+            .for_each(|(blk, (o0, o1))| {
+                let (i, start) = (blk * block / n, blk * block % n);
+                let range = start..start + block;
                 let m = lc.qp.modulus(i);
                 let key_limb = if i < ql { i } else { i + key_offset };
-                let ext: Vec<&[u64]> = extended.iter().map(|e| e.limb(i)).collect();
-                let b: Vec<&[u64]> = key.parts.iter().map(|(b, _)| b.limb(key_limb)).collect();
-                let a: Vec<&[u64]> = key.parts.iter().map(|(_, a)| a.limb(key_limb)).collect();
-                for group in (0..ext.len()).step_by(8) {
-                    let digits = group..(group + 8).min(ext.len());
-                    for k in 0..n {
-                        let (mut s0, mut s1) = (0u128, 0u128);
-                        for j in digits.clone() {
-                            let e = ext[j][k] as u128;
-                            s0 += e * b[j][k] as u128;
-                            s1 += e * a[j][k] as u128;
+                let mut s0 = [0u128; INNER_BLOCK];
+                let mut s1 = [0u128; INNER_BLOCK];
+                for (j, (e, (b, a))) in extended.iter().zip(&key.parts).enumerate() {
+                    let e = &e.limb(i)[range.clone()];
+                    let b = &b.limb(key_limb)[range.clone()];
+                    let a = &a.limb(key_limb)[range.clone()];
+                    for ((s0, s1), ((&e, &b), &a)) in
+                        s0.iter_mut().zip(s1.iter_mut()).zip(e.iter().zip(b).zip(a))
+                    {
+                        *s0 += e as u128 * b as u128;
+                        *s1 += e as u128 * a as u128;
+                    }
+                    if j % 8 == 7 || j + 1 == extended.len() {
+                        let sums = s0.iter_mut().zip(s1.iter_mut());
+                        for ((o0, o1), (s0, s1)) in o0.iter_mut().zip(o1.iter_mut()).zip(sums) {
+                            *o0 = m.add(*o0, m.mont_reduce(*s0));
+                            *o1 = m.add(*o1, m.mont_reduce(*s1));
+                            (*s0, *s1) = (0, 0);
                         }
-                        o0[k] = m.add(o0[k], m.mont_reduce(s0));
-                        o1[k] = m.add(o1[k], m.mont_reduce(s1));
                     }
                 }
             });
@@ -184,17 +208,30 @@ impl Evaluator {
             return Ok(a.clone());
         }
         let (key, perm) = self.galois.get(&g).ok_or(CkksError::MissingGaloisKey(g))?;
-        let c0 = a.polys[0].permute(perm);
-        let c1 = a.polys[1].permute(perm);
-        let (mut u0, u1) = self.key_switch(&c1, key, a.level);
-        u0.add_assign(&self.params.ctx().levels[a.level].q, &c0);
+        let extended = self.mod_up(&a.polys[1], a.level);
+        Ok(self.finish_galois(a, &extended, key, perm))
+    }
+
+    /// The rotation of `a` from its second polynomial's extended digits and a pre-permuted
+    /// key: `sigma(c_0 + u_0), sigma(u_1)`.
+    fn finish_galois(
+        &self,
+        a: &Ciphertext,
+        extended: &[RnsPoly],
+        key: &PreparedKey,
+        perm: &[u32],
+    ) -> Ciphertext {
+        let lc = &self.params.ctx().levels[a.level];
+        let (u0, u1) = self.key_inner_product(extended, key, a.level);
+        let (mut u0, u1) = rayon::join(|| lc.mod_down.divide(&u0), || lc.mod_down.divide(&u1));
+        u0.add_assign(&lc.q, &a.polys[0]);
         self.counters.bump(Op::Rotation);
-        Ok(Ciphertext {
+        Ciphertext {
             params_id: a.params_id,
             level: a.level,
             scale: a.scale,
-            polys: vec![u0, u1],
-        })
+            polys: vec![u0.permute(perm), u1.permute(perm)],
+        }
     }
 
     /// Rotates the slots left by `step` (right when negative): slot `i` receives slot `i + step`.
@@ -267,25 +304,13 @@ impl Evaluator {
             return Ok(vec![a.clone(); steps.len()]);
         }
         let extended = self.mod_up(&a.polys[1], a.level);
-        let lc = &self.params.ctx().levels[a.level];
-        keys.into_iter()
-            .map(|key| {
-                let Some((key, perm)) = key else {
-                    return Ok(a.clone());
-                };
-                let rotated: Vec<RnsPoly> = extended.iter().map(|e| e.permute(perm)).collect();
-                let (u0, u1) = self.key_inner_product(&rotated, key, a.level);
-                let mut c0 = lc.mod_down.divide(&u0);
-                c0.add_assign(&lc.q, &a.polys[0].permute(perm));
-                self.counters.bump(Op::Rotation);
-                Ok(Ciphertext {
-                    params_id: a.params_id,
-                    level: a.level,
-                    scale: a.scale,
-                    polys: vec![c0, lc.mod_down.divide(&u1)],
-                })
+        Ok(keys
+            .into_iter()
+            .map(|key| match key {
+                Some((key, perm)) => self.finish_galois(a, &extended, key, perm),
+                None => a.clone(),
             })
-            .collect()
+            .collect())
     }
 
     /// Complex conjugation of every slot.

@@ -180,6 +180,21 @@ impl BasisConverter {
     /// Converts coefficient-form limbs `input` (|A| limbs of n words, flat) into `output`
     /// (|B| limbs of n words, flat).
     pub fn convert(&self, input: &[u64], output: &mut [u64]) {
+        if self.from.len() == 1 {
+            // A = a_0: the hat terms are 1 and the conversion is a reduction of x < a_0
+            // (one-prime key-switching digits take this path, six times per key switch).
+            assert_eq!(output.len(), input.len() * self.to.len());
+            output
+                .par_chunks_mut(input.len())
+                .enumerate()
+                .for_each(|(j, out)| {
+                    let bj = self.to.modulus(j);
+                    out.iter_mut()
+                        .zip(input)
+                        .for_each(|(o, &x)| *o = bj.reduce(x));
+                });
+            return;
+        }
         let y = self.hat_terms(input);
         self.dot_terms(&y, output);
     }
