@@ -91,6 +91,7 @@ ENC_IMAGES=${ENC_IMAGES:-20}
 enc=$(grep '^infer:' "$log")
 latency=$(sed -n 's/.*mean_latency_s=\([0-9.]*\).*/\1/p' <<<"$enc")
 agreement=$(sed -n 's/.*agreement=\([0-9.]*\).*/\1/p' <<<"$enc")
+exact=$(sed -n 's/.* exact=\([0-9.]*\).*/\1/p' <<<"$enc")
 echo "4-bit window 784-500-256-10 (test accuracy ${wacc[4]}), wide_128: $enc"
 
 # Encrypted inference, bit-list engine (gates_128): the two-phase network as one circuit of
@@ -114,6 +115,7 @@ BITS_IMAGES=${BITS_IMAGES:-20}
 bits_enc=$(grep '^infer:' "$log")
 bits_latency=$(sed -n 's/.*mean_latency_s=\([0-9.]*\).*/\1/p' <<<"$bits_enc")
 bits_agreement=$(sed -n 's/.*agreement=\([0-9.]*\).*/\1/p' <<<"$bits_enc")
+bits_exact=$(sed -n 's/.* exact=\([0-9.]*\).*/\1/p' <<<"$bits_enc")
 small_boots=$(sed -n 's/.* \([0-9]*\) bootstraps per image.*/\1/p' "$log")
 echo "3-bit two-phase 49-16-10 (test accuracy $small_acc), gates_128, $small_boots bootstraps: $bits_enc"
 for n in 8 4 2; do
@@ -122,8 +124,12 @@ for n in 8 4 2; do
             n, b, b * l / s / 3600 }'
 done
 
-# Agreement over every encrypted image of both engines.
-agreement=$(awk -v a="$agreement" -v n="$ENC_IMAGES" -v b="$bits_agreement" -v m="$BITS_IMAGES" \
-    'BEGIN { printf "%.4f", (a * n + b * m) / (n + m) }')
+# Agreement (classes) and exactness (all logits) over every encrypted image of both engines.
+pooled() {
+    awk -v a="$1" -v n="$ENC_IMAGES" -v b="$2" -v m="$BITS_IMAGES" \
+        'BEGIN { printf "%.4f", (a * n + b * m) / (n + m) }'
+}
+agreement=$(pooled "$agreement" "$bits_agreement")
+echo "encrypted images whose ten logits equal the integer evaluator's: $(pooled "$exact" "$bits_exact")"
 
 echo "summary: float_acc=${acc[float]} acc8=${acc[8]:-none} acc4=${acc[4]:-none} enc_latency_s=$latency agreement=$agreement"

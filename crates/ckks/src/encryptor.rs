@@ -3,6 +3,7 @@ use shroud_math::{RnsPoly, Sampler};
 use crate::keys::KeyGenerator;
 use crate::{Ciphertext, CkksError, Params, Plaintext, PublicKey, SecretKey};
 
+#[derive(Clone)]
 enum Key {
     Public(PublicKey),
     Secret(SecretKey),
@@ -24,6 +25,16 @@ impl Encryptor {
             key: Key::Public(pk.clone()),
             sampler: Sampler::from_os(),
         })
+    }
+
+    /// An encryptor under the same key with its own sampler (seeded from this one's), so
+    /// that several threads can encrypt at once.
+    pub fn fork(&mut self) -> Self {
+        Self {
+            params: self.params.clone(),
+            key: self.key.clone(),
+            sampler: self.sampler.fork(),
+        }
     }
 
     pub fn with_secret_key(params: &Params, sk: &SecretKey) -> Result<Self, CkksError> {

@@ -311,10 +311,15 @@ impl Evaluator {
                 b.len()
             )));
         }
-        let mut acc = self.multiply(&a[0], &b[0])?;
-        for (x, y) in a.iter().zip(b).skip(1) {
-            self.add_assign(&mut acc, &self.multiply(x, y)?)?;
-        }
+        let acc = a
+            .par_iter()
+            .zip(b)
+            .map(|(x, y)| self.multiply(x, y))
+            .try_reduce_with(|mut acc, p| {
+                self.add_assign(&mut acc, &p)?;
+                Ok(acc)
+            })
+            .expect("at least one pair")?;
         self.relin_rescale(&acc)
     }
 

@@ -305,7 +305,7 @@ impl Evaluator {
         }
         let extended = self.mod_up(&a.polys[1], a.level);
         Ok(keys
-            .into_iter()
+            .into_par_iter()
             .map(|key| match key {
                 Some((key, perm)) => self.finish_galois(a, &extended, key, perm),
                 None => a.clone(),

@@ -318,7 +318,8 @@ impl Session {
 }
 
 /// Encrypted classification of test images, client and server in one process but talking
-/// only through bytes; ends with `infer: images=N agreement=A mean_latency_s=S`.
+/// only through bytes; ends with `infer: images=N agreement=A exact=E mean_latency_s=S`
+/// (agreement: classes equal to the integer evaluator's; exact: all ten logits equal).
 pub fn infer(args: &InferArgs) -> anyhow::Result<()> {
     let model = match SavedModel::load(&args.model)? {
         SavedModel::Window(m) => LweModel::Window(m),
@@ -376,7 +377,7 @@ pub fn infer(args: &InferArgs) -> anyhow::Result<()> {
         println!("plan: bootstraps={}", session.bootstraps());
         return Ok(());
     }
-    let (mut agree, mut total_secs) = (0, 0.0);
+    let (mut agree, mut exact, mut total_secs) = (0, 0, 0.0);
     for i in args.images.clone() {
         let x = quantize_pixels(bits, test.image(i));
         let upload = session.encrypt(&x)?;
@@ -390,6 +391,7 @@ pub fn infer(args: &InferArgs) -> anyhow::Result<()> {
         let want = model.logits(&x);
         let class = argmax(&logits);
         agree += usize::from(class == argmax(&want));
+        exact += usize::from(logits == want);
         println!(
             "image {i} (digit {}): class {class}, {secs:.1} s; sent {:.1} MB, received {:.2} MB; logits {} the integer evaluator's",
             test.labels[i],
@@ -400,8 +402,9 @@ pub fn infer(args: &InferArgs) -> anyhow::Result<()> {
     }
     let n = args.images.len();
     println!(
-        "infer: images={n} agreement={:.4} mean_latency_s={:.2}",
+        "infer: images={n} agreement={:.4} exact={:.4} mean_latency_s={:.2}",
         agree as f64 / n as f64,
+        exact as f64 / n as f64,
         total_secs / n as f64
     );
     Ok(())

@@ -35,6 +35,13 @@ impl Sampler {
         }
     }
 
+    /// A sampler of its own for another thread, seeded with 32 bytes of this one's output.
+    pub fn fork(&mut self) -> Self {
+        Self {
+            rng: ChaCha20Rng::from_seed(self.seed()),
+        }
+    }
+
     /// A fresh 32-byte seed, for expanding public uniform polynomials elsewhere.
     pub fn seed(&mut self) -> [u8; 32] {
         let mut s = [0u8; 32];

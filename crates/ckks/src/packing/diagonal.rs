@@ -2,8 +2,12 @@
 //! transposition by rotations of the diagonals alone.
 
 use ndarray::Array2;
+use rayon::prelude::*;
 
-use super::{distinct_nonzero, finish, measured, periodic, scaled_all, sub_all, Cost};
+use super::{
+    decrypt_all, distinct_nonzero, encrypt_all, finish, measured, periodic, scaled_all, sub_all,
+    Cost,
+};
 use crate::{Ciphertext, CkksError, Decryptor, Encoder, Encryptor, Evaluator};
 
 /// How the diagonals of a [`DiagonalMatrix`] are stored.
@@ -90,7 +94,7 @@ impl DiagonalMatrix {
             }
         }
         let at = |r: usize, c: usize| if r < rows && c < cols { w[[r, c]] } else { 0.0 };
-        let diagonals = (0..dim)
+        let stored = (0..dim)
             .map(|i| {
                 let off = layout.offset(i);
                 // Stored slot j holds d_i[(j - off) mod D] = W[j - off][j - off + i].
@@ -100,9 +104,10 @@ impl DiagonalMatrix {
                         at(r, (r + i) % dim)
                     })
                     .collect();
-                encryptor.encrypt(&encoder.encode_at(&periodic(&d, dim, slots)?, level, scale)?)
+                periodic(&d, dim, slots)
             })
             .collect::<Result<Vec<_>, _>>()?;
+        let diagonals = encrypt_all(encoder, encryptor, stored, level, scale)?;
         Ok(Self {
             rows,
             cols,
@@ -165,8 +170,10 @@ impl DiagonalMatrix {
             )));
         }
         let mut w = Array2::zeros((self.rows, self.cols));
-        for (i, ct) in self.diagonals.iter().enumerate() {
-            let stored = encoder.decode(&decryptor.decrypt(ct)?)?;
+        for (i, stored) in decrypt_all(encoder, decryptor, &self.diagonals)?
+            .iter()
+            .enumerate()
+        {
             let off = self.layout.offset(i);
             for r in 0..self.rows {
                 let c = (r + i) % d;
@@ -277,6 +284,7 @@ impl DiagonalMatrix {
         let d = self.dim;
         measured(eval, self.level(), DiagonalMatrix::level, || {
             let diagonals = (0..d)
+                .into_par_iter()
                 .map(|i| {
                     let amount = Self::transpose_amount(self.layout, d, i);
                     eval.rotate(&self.diagonals[(d - i) % d], amount)
@@ -331,6 +339,7 @@ impl DiagonalMatrix {
             distinct.dedup();
             let v_rot = eval.rotate_hoisted(&v, &distinct)?;
             let diagonals = (0..dim)
+                .into_par_iter()
                 .map(|i| {
                     let b = distinct.binary_search(&v_steps[i]).expect("listed");
                     finish(eval, eval.multiply(&u_rot[i], &v_rot[b])?, relinearize)
@@ -362,7 +371,7 @@ impl DiagonalMatrix {
                 Self::row_factors(eval, &eval.mod_drop_to(u, level)?, self.dim, self.layout)?;
             let diagonals = self
                 .aligned(eval, level)?
-                .iter()
+                .par_iter()
                 .zip(&u_rot)
                 .map(|(d, u)| finish(eval, eval.multiply(u, d)?, relinearize))
                 .collect::<Result<Vec<_>, _>>()?;

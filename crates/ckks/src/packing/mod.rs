@@ -23,7 +23,9 @@ mod row;
 pub use diagonal::{DiagonalLayout, DiagonalMatrix};
 pub use row::RowMatrix;
 
-use crate::{Ciphertext, CkksError, Encoder, Encryptor, Evaluator, OpCounts, Plaintext};
+use rayon::prelude::*;
+
+use crate::{Ciphertext, CkksError, Decryptor, Encoder, Encryptor, Evaluator, OpCounts, Plaintext};
 
 /// What an algorithm cost: operations and levels consumed.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -104,6 +106,35 @@ pub fn encrypt_periodic(
     encryptor.encrypt(&encoder.encode_at(&periodic(values, period, slots)?, level, scale)?)
 }
 
+/// Encodes and encrypts each of `vectors` at `(level, scale)`, in parallel (one forked
+/// encryptor per vector): the client side of every packing, whose matrices are tens of
+/// ciphertexts.
+pub(crate) fn encrypt_all(
+    encoder: &Encoder,
+    encryptor: &mut Encryptor,
+    vectors: Vec<Vec<f64>>,
+    level: usize,
+    scale: f64,
+) -> Result<Vec<Ciphertext>, CkksError> {
+    let forks: Vec<Encryptor> = vectors.iter().map(|_| encryptor.fork()).collect();
+    vectors
+        .into_par_iter()
+        .zip(forks)
+        .map(|(v, mut enc)| enc.encrypt(&encoder.encode_at(&v, level, scale)?))
+        .collect()
+}
+
+/// Decrypts and decodes each of `cts`, in parallel.
+pub(crate) fn decrypt_all(
+    encoder: &Encoder,
+    decryptor: &Decryptor,
+    cts: &[Ciphertext],
+) -> Result<Vec<Vec<f64>>, CkksError> {
+    cts.par_iter()
+        .map(|ct| encoder.decode(&decryptor.decrypt(ct)?))
+        .collect()
+}
+
 /// A plaintext with ones at offsets `offsets` of every block of `block` slots, zeros elsewhere.
 pub(crate) fn block_mask(
     encoder: &Encoder,
@@ -129,7 +160,7 @@ pub(crate) fn scaled_all(
     level: usize,
     scale: f64,
 ) -> Result<Vec<Ciphertext>, CkksError> {
-    cts.iter()
+    cts.par_iter()
         .map(|c| {
             if level >= c.level() {
                 return Err(CkksError::LevelMismatch(c.level(), level));
@@ -145,7 +176,7 @@ pub(crate) fn sub_all(
     a: &[Ciphertext],
     b: &[Ciphertext],
 ) -> Result<Vec<Ciphertext>, CkksError> {
-    a.iter()
+    a.par_iter()
         .zip(b)
         .map(|(a, b)| {
             let level = a.level().min(b.level());

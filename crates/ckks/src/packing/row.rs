@@ -8,7 +8,10 @@
 
 use ndarray::Array2;
 
-use super::{block_mask, distinct_nonzero, finish, measured, scaled_all, sub_all, Cost};
+use super::{
+    block_mask, decrypt_all, distinct_nonzero, encrypt_all, finish, measured, scaled_all, sub_all,
+    Cost,
+};
 use crate::{Ciphertext, CkksError, Decryptor, Encoder, Encryptor, Evaluator, Plaintext};
 
 /// An encrypted `rows x cols` matrix, row `k` at offsets `0..cols` of every block of
@@ -96,7 +99,7 @@ impl RowMatrix {
                 "a {rows} x {cols} matrix does not fit row packing in blocks of {block} of {slots} slots"
             )));
         }
-        let row_cts = w
+        let rows_slots = w
             .rows()
             .into_iter()
             .map(|r| {
@@ -104,9 +107,10 @@ impl RowMatrix {
                 for b in (0..slots).step_by(block) {
                     v[b..b + cols].iter_mut().zip(r).for_each(|(o, x)| *o = *x);
                 }
-                encryptor.encrypt(&encoder.encode_at(&v, level, scale)?)
+                v
             })
-            .collect::<Result<Vec<_>, _>>()?;
+            .collect();
+        let row_cts = encrypt_all(encoder, encryptor, rows_slots, level, scale)?;
         Self::from_rows(cols, block, row_cts)
     }
 
@@ -157,8 +161,10 @@ impl RowMatrix {
             )));
         }
         let mut w = Array2::zeros((self.rows, self.cols));
-        for (k, ct) in self.row_cts.iter().enumerate() {
-            let v = encoder.decode(&decryptor.decrypt(ct)?)?;
+        for (k, v) in decrypt_all(encoder, decryptor, &self.row_cts)?
+            .iter()
+            .enumerate()
+        {
             for (j, o) in w.row_mut(k).iter_mut().enumerate() {
                 *o = (0..blocks).map(|b| v[b * self.block + j]).sum();
             }

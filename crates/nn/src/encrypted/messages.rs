@@ -1,6 +1,7 @@
 //! What crosses between client and server: serialized ciphertexts with their shapes.
 //! Deserialization validates every ciphertext against the receiver's parameters.
 
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use shroud_ckks::{Ciphertext, CkksError, Params};
 use shroud_math::serde_bytes::ByteBuf;
@@ -60,7 +61,7 @@ fn matrix_to_wire<M: Packed>(m: &M, params: &Params) -> Result<MatrixWire, CkksE
         cols: m.cols(),
         cts: m
             .ciphertexts()
-            .iter()
+            .par_iter()
             .map(|c| c.to_bytes(params).map(ByteBuf::from))
             .collect::<Result<_, _>>()?,
     })
@@ -73,7 +74,7 @@ fn matrix_from_wire<M: Packed>(
 ) -> Result<M, CkksError> {
     let cts = w
         .cts
-        .iter()
+        .par_iter()
         .map(|b| Ciphertext::from_bytes(params, b))
         .collect::<Result<_, _>>()?;
     M::from_ciphertexts(w.rows, w.cols, shape, cts)
