@@ -362,7 +362,10 @@ impl Evaluator {
             params_id: prod.params_id,
             level: level - 1,
             scale: prod.scale / lc.q.modulus(level).value() as f64,
-            polys: vec![divider.divide(&u0), divider.divide(&u1)],
+            polys: {
+                let (u0, u1) = rayon::join(|| divider.divide(u0), || divider.divide(u1));
+                vec![u0, u1]
+            },
         })
     }
 
@@ -380,7 +383,7 @@ impl Evaluator {
             params_id: a.params_id,
             level: a.level - 1,
             scale: a.scale / lc.q.modulus(a.level).value() as f64,
-            polys: a.polys.iter().map(|p| divider.divide(p)).collect(),
+            polys: a.polys.iter().map(|p| divider.divide(p.clone())).collect(),
         })
     }
 
@@ -390,10 +393,13 @@ impl Evaluator {
         if level > a.level {
             return Err(CkksError::LevelMismatch(a.level, level));
         }
-        let mut out = a.clone();
-        out.polys.iter_mut().for_each(|p| p.truncate(level + 1));
-        out.level = level;
-        Ok(out)
+        Ok(Ciphertext {
+            params_id: a.params_id,
+            level,
+            scale: a.scale,
+            // Copies only the limbs that stay.
+            polys: a.polys.iter().map(|p| p.prefix(level + 1)).collect(),
+        })
     }
 
     /// The same for plaintexts.

@@ -63,7 +63,7 @@ impl Evaluator {
     ) -> (RnsPoly, RnsPoly) {
         let (u0, u1) = self.key_switch_extended(c, key, level);
         let lc = &self.params.ctx().levels[level];
-        rayon::join(|| lc.mod_down.divide(&u0), || lc.mod_down.divide(&u1))
+        rayon::join(|| lc.mod_down.divide(u0), || lc.mod_down.divide(u1))
     }
 
     /// The key switch before its division by `P`: `(u_0, u_1)` over `Q_level * P` with
@@ -93,26 +93,27 @@ impl Evaluator {
             .par_iter()
             .map(|digit| {
                 let d = digit.limbs.clone();
-                let mut ext = RnsPoly::zero(n, qp_len);
                 let mut conv = vec![0u64; n * (qp_len - d.len())];
                 digit
                     .extend
                     .convert(&c_coef.data()[d.start * n..d.end * n], &mut conv);
-                // The converter's outputs are the primes outside the digit, in order.
-                let outside = (0..qp_len).filter(|i| !d.contains(i));
-                for (i, limb) in outside.zip(conv.chunks_exact(n)) {
-                    ext.limb_mut(i).copy_from_slice(limb);
+                // The converter's outputs are the primes outside the digit, in order; the
+                // digit's own limbs are already known in evaluation form.
+                let mut converted = conv.chunks_exact(n);
+                let mut data = Vec::with_capacity(n * qp_len);
+                for i in 0..qp_len {
+                    match d.contains(&i) {
+                        true => data.extend_from_slice(c.limb(i)),
+                        false => data.extend_from_slice(converted.next().expect("one per prime")),
+                    }
                 }
-                ext
+                RnsPoly::from_data(n, data).expect("whole limbs")
             })
             .collect();
         let mut jobs: Vec<(usize, &mut [u64])> = Vec::with_capacity(extended.len() * qp_len);
         for (digit, ext) in lc.digits.iter().zip(extended.iter_mut()) {
             for (i, limb) in ext.data_mut().chunks_exact_mut(n).enumerate() {
-                if digit.limbs.contains(&i) {
-                    // The digit's own limbs are already known in evaluation form.
-                    limb.copy_from_slice(c.limb(i));
-                } else {
+                if !digit.limbs.contains(&i) {
                     jobs.push((i, limb));
                 }
             }
@@ -223,7 +224,7 @@ impl Evaluator {
     ) -> Ciphertext {
         let lc = &self.params.ctx().levels[a.level];
         let (u0, u1) = self.key_inner_product(extended, key, a.level);
-        let (mut u0, u1) = rayon::join(|| lc.mod_down.divide(&u0), || lc.mod_down.divide(&u1));
+        let (mut u0, u1) = rayon::join(|| lc.mod_down.divide(u0), || lc.mod_down.divide(u1));
         u0.add_assign(&lc.q, &a.polys[0]);
         self.counters.bump(Op::Rotation);
         Ciphertext {

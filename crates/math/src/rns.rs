@@ -336,8 +336,9 @@ impl TailDivider {
         })
     }
 
-    /// `x` holds `keep.len() + dropped.len()` limbs in evaluation form.
-    pub fn divide(&self, x: &RnsPoly) -> RnsPoly {
+    /// `x` holds `keep.len() + dropped.len()` limbs in evaluation form; taken by value so that
+    /// its kept limbs become the quotient in place.
+    pub fn divide(&self, mut x: RnsPoly) -> RnsPoly {
         let n = self.keep.n();
         let kept = self.keep.len();
         let dropped = self.convert.from();
@@ -349,7 +350,8 @@ impl TailDivider {
             limb.iter_mut()
                 .for_each(|c| *c = m.add(*c, self.half_dropped[i]));
         });
-        let mut out = x.prefix(kept);
+        x.truncate(kept);
+        let mut out = x;
         let mut t = vec![0u64; kept * n];
         self.convert.convert_exact(&tail, &mut t);
         out.data_mut()
@@ -549,7 +551,7 @@ mod tests {
             }
         }
         x.ntt_forward(&all);
-        let mut q = TailDivider::new(&keep, &dropped).unwrap().divide(&x);
+        let mut q = TailDivider::new(&keep, &dropped).unwrap().divide(x);
         q.ntt_backward(&keep);
         let values = CrtComposer::new(&keep).unwrap().compose(q.data());
         assert_eq!(values[0], 12345.0);
