@@ -11,9 +11,9 @@ use crate::{Ciphertext, CkksError, Evaluator, Params, SwitchingKey};
 /// A switching key as the evaluator uses it: residues in Montgomery form, so the inner
 /// product needs one reduction per group of digits instead of one per product. A Galois key
 /// for `X -> X^g` is stored already permuted by the inverse automorphism: since
-/// `sum_j sigma(d_j) k_j = sigma(sum_j d_j sigma^-1(k_j))`, a rotation then permutes its two
-/// result polynomials instead of every extended digit (2 x L limbs instead of digits x (L + K)),
-/// and hoisted rotations share the unpermuted digits.
+/// `sum_j sigma(d_j) k_j = sigma(sum_j d_j sigma^-1(k_j))`, a rotation key-switches the
+/// unpermuted polynomial and permutes its two results: hoisted rotations share the unpermuted
+/// extended digits instead of each permuting all of them.
 pub(crate) struct PreparedKey {
     parts: Vec<(RnsPoly, RnsPoly)>,
 }
