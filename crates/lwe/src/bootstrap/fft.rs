@@ -22,6 +22,8 @@ use rustfft::{Fft, FftPlanner};
 
 use super::random::TORUS_SCALE;
 
+/// Products modulo `X^N + 1` through a complex transform of size `N/2`: the spectrum of a
+/// polynomial is `N/2` complex values.
 pub struct NegacyclicFft {
     /// Polynomial size `N`; the complex transform has size `m = N/2`.
     n: usize,

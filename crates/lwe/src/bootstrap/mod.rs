@@ -18,7 +18,8 @@ mod random;
 mod wide;
 
 pub(crate) use bootstrap_key::BootstrapKey;
-pub(crate) use fft::NegacyclicFft;
+// Public for the benchmark of the transform the bootstrap spends its time in.
+pub use fft::NegacyclicFft;
 pub use keys::{ClientKey, OpCounts, ServerKey};
 pub(crate) use keyswitch::KeySwitchKey;
 pub use lwe::LweCiphertext;
