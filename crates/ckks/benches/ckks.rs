@@ -2,13 +2,13 @@
 //! gives the single-threaded table compared with SEAL).
 
 use criterion::{criterion_group, criterion_main, Criterion};
+use shroud_ckks::{
+    presets, Decryptor, Encoder, Encryptor, Evaluator, KeyGenerator, Params, ParamsLiteral,
+};
 
 // The allocator of the `shroud` binary, so that these timings are the ones it sees.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-use shroud_ckks::{
-    presets, Decryptor, Encoder, Encryptor, Evaluator, KeyGenerator, Params, ParamsLiteral,
-};
 
 fn bench_preset(c: &mut Criterion, name: &str, literal: ParamsLiteral) {
     let params = Params::new(literal).unwrap();

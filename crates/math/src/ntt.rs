@@ -8,6 +8,7 @@
 //! and the evaluation point of every output slot, so that automorphisms `X -> X^g` become plain
 //! permutations of the transformed vector.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 
 use tfhe_ntt::{prime32, prime64};
@@ -35,13 +36,21 @@ impl Plan {
             .or_else(|| prime64::Plan::try_new(n, q).map(Plan::Wide))
     }
 
-    /// Runs `f` on `a` narrowed to 32 bits (values are below `q < 2^30`) and widens it back.
+    /// Runs `f` on `a` narrowed to 32 bits (values are below `q < 2^30`) and widens it back,
+    /// through a per-thread buffer: transforms are the hot path and need not allocate.
     fn narrowed(a: &mut [u64], f: impl FnOnce(&mut [u32])) {
-        let mut narrow: Vec<u32> = a.iter().map(|&x| x as u32).collect();
-        f(&mut narrow);
-        for (x, &y) in a.iter_mut().zip(&narrow) {
-            *x = y as u64;
+        thread_local! {
+            static NARROW: RefCell<Vec<u32>> = const { RefCell::new(Vec::new()) };
         }
+        NARROW.with(|buf| {
+            let mut narrow = buf.borrow_mut();
+            narrow.clear();
+            narrow.extend(a.iter().map(|&x| x as u32));
+            f(&mut narrow);
+            for (x, &y) in a.iter_mut().zip(narrow.iter()) {
+                *x = y as u64;
+            }
+        });
     }
 
     fn fwd(&self, a: &mut [u64]) {

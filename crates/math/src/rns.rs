@@ -257,9 +257,9 @@ impl BasisConverter {
         output.par_chunks_mut(n).enumerate().for_each(|(j, out)| {
             let bj = self.to.modulus(j);
             let coeffs = &self.hat_mod[j];
-            // Fixed sizes let the compiler unroll the short dot products completely.
+            // Fixed sizes let the compiler unroll the short dot products completely (one
+            // source limb never gets here: `convert` reduces it directly).
             match from_len {
-                1 => dot_rows::<1>(bj, coeffs, y, out),
                 2 => dot_rows::<2>(bj, coeffs, y, out),
                 3 => dot_rows::<3>(bj, coeffs, y, out),
                 4 => dot_rows::<4>(bj, coeffs, y, out),

@@ -129,6 +129,20 @@ mod tests {
     }
 
     #[test]
+    fn forks_draw_streams_of_their_own() {
+        let mut parent = Sampler::from_seed(7);
+        let (mut a, mut b) = (parent.fork(), parent.fork());
+        let q = Modulus::new(1_000_003).unwrap();
+        let draw = |s: &mut Sampler| {
+            let mut v = vec![0u64; 64];
+            s.uniform(&q, &mut v);
+            v
+        };
+        let (x, y, z) = (draw(&mut a), draw(&mut b), draw(&mut parent));
+        assert!(x != y && x != z && y != z);
+    }
+
+    #[test]
     fn os_seeded_samplers_differ() {
         assert_ne!(Sampler::from_os().seed(), Sampler::from_os().seed());
     }
