@@ -233,14 +233,26 @@ impl DiagonalMatrix {
         eval: &Evaluator,
         x: &Ciphertext,
     ) -> Result<(Ciphertext, Cost), CkksError> {
+        let (rotated, rotations) = RotatedVector::new(eval, x, self.dim, self.layout)?;
+        let (y, product) = self.matvec_rotated(eval, &rotated)?;
+        Ok((y, rotations + product))
+    }
+
+    /// [`Self::matvec`] on a vector whose rotations are already computed, for instance
+    /// because an outer product reads the same vector.
+    pub fn matvec_rotated(
+        &self,
+        eval: &Evaluator,
+        x: &RotatedVector,
+    ) -> Result<(Ciphertext, Cost), CkksError> {
+        x.check(self.dim, self.layout)?;
         let level = x.level().min(self.level());
-        measured(eval, level, Ciphertext::level, || match self.layout {
-            DiagonalLayout::Plain => {
-                let steps: Vec<i64> = (0..self.dim as i64).collect();
-                let rotated = eval.rotate_hoisted(&eval.mod_drop_to(x, level)?, &steps)?;
-                eval.dot(&self.aligned(eval, level)?, &rotated)
+        measured(eval, level, Ciphertext::level, || {
+            let rotated = x.at_level(eval, level)?;
+            match self.layout {
+                DiagonalLayout::Plain => eval.dot(&self.aligned(eval, level)?, &rotated),
+                DiagonalLayout::Stepped { baby } => self.matvec_bsgs(eval, &rotated, level, baby),
             }
-            DiagonalLayout::Stepped { baby } => self.matvec_bsgs(eval, x, level, baby),
         })
     }
 
@@ -256,17 +268,15 @@ impl DiagonalMatrix {
     fn matvec_bsgs(
         &self,
         eval: &Evaluator,
-        x: &Ciphertext,
+        rotated: &[Ciphertext],
         level: usize,
         baby: usize,
     ) -> Result<Ciphertext, CkksError> {
-        let steps: Vec<i64> = (0..baby as i64).collect();
-        let rotated = eval.rotate_hoisted(&eval.mod_drop_to(x, level)?, &steps)?;
         let diagonals = self.aligned(eval, level)?;
         let mut total: Option<Ciphertext> = None;
         for (g, chunk) in diagonals.chunks(baby).enumerate() {
             let mut partial = eval.multiply(&chunk[0], &rotated[0])?;
-            for (d, r) in chunk.iter().zip(&rotated).skip(1) {
+            for (d, r) in chunk.iter().zip(rotated).skip(1) {
                 eval.add_assign(&mut partial, &eval.multiply(d, r)?)?;
             }
             let partial = eval.rotate(&eval.relinearize(&partial)?, (g * baby) as i64)?;
@@ -323,6 +333,23 @@ impl DiagonalMatrix {
         layout: DiagonalLayout,
         relinearize: bool,
     ) -> Result<(DiagonalMatrix, Cost), CkksError> {
+        // Only the rotations the outer product reads, at the level it runs at.
+        let level = u.level().min(v.level());
+        let (v, rotations) = RotatedVector::new(eval, &eval.mod_drop_to(v, level)?, dim, layout)?;
+        let (m, product) = Self::outer_rotated(eval, u, &v, (rows, cols), relinearize)?;
+        Ok((m, rotations + product))
+    }
+
+    /// [`Self::outer`] with the rotations of `v` already computed (by a product with the same
+    /// vector, typically), in their layout and dimension.
+    pub fn outer_rotated(
+        eval: &Evaluator,
+        u: &Ciphertext,
+        v: &RotatedVector,
+        (rows, cols): (usize, usize),
+        relinearize: bool,
+    ) -> Result<(DiagonalMatrix, Cost), CkksError> {
+        let (dim, layout) = (v.dim, v.layout);
         if dim < Self::dim_for(rows, cols) {
             return Err(CkksError::InvalidParams(format!(
                 "dimension {dim} for {rows} x {cols}"
@@ -330,18 +357,14 @@ impl DiagonalMatrix {
         }
         let level = u.level().min(v.level());
         measured(eval, level, DiagonalMatrix::level, || {
-            let (u, v) = (eval.mod_drop_to(u, level)?, eval.mod_drop_to(v, level)?);
-            // Stored diagonal i = rot(u * rot(v, i), -off) = rot(u, -off) * rot(v, i - off).
-            let u_rot = Self::row_factors(eval, &u, dim, layout)?;
-            let v_steps: Vec<i64> = (0..dim).map(|i| (i - layout.offset(i)) as i64).collect();
-            let mut distinct = v_steps.clone();
-            distinct.sort_unstable();
-            distinct.dedup();
-            let v_rot = eval.rotate_hoisted(&v, &distinct)?;
+            // Stored diagonal i = rot(u * rot(v, i), -off) = rot(u, -off) * rot(v, i - off),
+            // and i - off is the baby step of i.
+            let u_rot = Self::row_factors(eval, &eval.mod_drop_to(u, level)?, dim, layout)?;
+            let v_rot = v.at_level(eval, level)?;
             let diagonals = (0..dim)
                 .into_par_iter()
                 .map(|i| {
-                    let b = distinct.binary_search(&v_steps[i]).expect("listed");
+                    let b = i - layout.offset(i);
                     finish(eval, eval.multiply(&u_rot[i], &v_rot[b])?, relinearize)
                 })
                 .collect::<Result<Vec<_>, _>>()?;
@@ -416,5 +439,72 @@ impl DiagonalMatrix {
             diagonals: sub_all(eval, &self.diagonals, &other.diagonals)?,
             ..self.clone()
         })
+    }
+}
+
+/// A vector stored with period `D` together with its rotations by every baby step of a
+/// layout (`0 .. D` for plain diagonals, `0 .. baby` for stepped ones): what a product with a
+/// diagonal matrix and an outer product with the vector on the right both read. Computing
+/// them once (hoisted) lets a training step share them between the forward product and the
+/// gradient's outer product.
+#[derive(Clone, Debug)]
+pub struct RotatedVector {
+    dim: usize,
+    layout: DiagonalLayout,
+    /// `rotations[b] = rot(x, b)`; `rotations[0]` is `x`.
+    rotations: Vec<Ciphertext>,
+}
+
+impl RotatedVector {
+    /// Rotates `x` by every baby step of `layout` for matrices of dimension `dim`.
+    pub fn new(
+        eval: &Evaluator,
+        x: &Ciphertext,
+        dim: usize,
+        layout: DiagonalLayout,
+    ) -> Result<(Self, Cost), CkksError> {
+        let baby = match layout {
+            DiagonalLayout::Plain => dim,
+            DiagonalLayout::Stepped { baby } => baby,
+        };
+        if dim == 0 || baby == 0 || baby > dim {
+            return Err(CkksError::InvalidParams(format!(
+                "rotations for dimension {dim} in {layout:?}"
+            )));
+        }
+        let steps: Vec<i64> = (0..baby as i64).collect();
+        measured(eval, x.level(), RotatedVector::level, || {
+            Ok(RotatedVector {
+                dim,
+                layout,
+                rotations: eval.rotate_hoisted(x, &steps)?,
+            })
+        })
+    }
+
+    pub fn level(&self) -> usize {
+        self.rotations[0].level()
+    }
+
+    /// The vector itself (rotation by zero).
+    pub fn vector(&self) -> &Ciphertext {
+        &self.rotations[0]
+    }
+
+    fn check(&self, dim: usize, layout: DiagonalLayout) -> Result<(), CkksError> {
+        if (self.dim, self.layout) != (dim, layout) {
+            return Err(CkksError::InvalidParams(format!(
+                "rotations for dimension {} in {:?} used with dimension {dim} in {layout:?}",
+                self.dim, self.layout
+            )));
+        }
+        Ok(())
+    }
+
+    fn at_level(&self, eval: &Evaluator, level: usize) -> Result<Vec<Ciphertext>, CkksError> {
+        self.rotations
+            .iter()
+            .map(|r| eval.mod_drop_to(r, level))
+            .collect()
     }
 }

@@ -20,7 +20,7 @@
 mod diagonal;
 mod row;
 
-pub use diagonal::{DiagonalLayout, DiagonalMatrix};
+pub use diagonal::{DiagonalLayout, DiagonalMatrix, RotatedVector};
 pub use row::RowMatrix;
 
 use rayon::prelude::*;

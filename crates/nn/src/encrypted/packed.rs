@@ -3,7 +3,7 @@
 //! operation is carried out (and what it costs).
 
 use ndarray::Array2;
-use shroud_ckks::packing::{DiagonalLayout, DiagonalMatrix, RowMatrix};
+use shroud_ckks::packing::{DiagonalLayout, DiagonalMatrix, RotatedVector, RowMatrix};
 use shroud_ckks::{Ciphertext, CkksError, Decryptor, Encoder, Encryptor, Evaluator};
 
 use super::{Packing, Shape};
@@ -15,6 +15,14 @@ pub(crate) struct Kit<'a> {
 }
 
 pub(crate) trait Packed: Sized + Send + Sync {
+    /// A vector ready for products with matrices of this packing. Diagonal packing reads its
+    /// rotations, computed once and shared by the forward product and the outer product of
+    /// the gradient; row packing reads the vector itself.
+    type Input: Send + Sync;
+    /// Levels a transposition consumes.
+    const TRANSPOSE_LEVELS: usize;
+
+    fn prepare(k: &Kit, shape: &Shape, x: &Ciphertext) -> Result<Self::Input, CkksError>;
     /// Client side: encrypts `w` for `shape` at the top level.
     fn encrypt(
         w: &Array2<f64>,
@@ -41,14 +49,14 @@ pub(crate) trait Packed: Sized + Send + Sync {
         count: usize,
     ) -> Result<Array2<f64>, CkksError>;
 
-    fn matvec(&self, k: &Kit, x: &Ciphertext) -> Result<Ciphertext, CkksError>;
+    fn matvec(&self, k: &Kit, x: &Self::Input) -> Result<Ciphertext, CkksError>;
     fn transpose(&self, k: &Kit) -> Result<Self, CkksError>;
     /// `u v^T` as a `rows x cols` matrix.
     fn outer(
         k: &Kit,
         shape: &Shape,
         u: &Ciphertext,
-        v: &Ciphertext,
+        v: &Self::Input,
         rows_cols: (usize, usize),
         relinearize: bool,
     ) -> Result<Self, CkksError>;
@@ -87,6 +95,13 @@ fn diagonal_layout(shape: &Shape) -> Result<DiagonalLayout, CkksError> {
 }
 
 impl Packed for DiagonalMatrix {
+    type Input = RotatedVector;
+    const TRANSPOSE_LEVELS: usize = 0;
+
+    fn prepare(k: &Kit, shape: &Shape, x: &Ciphertext) -> Result<RotatedVector, CkksError> {
+        Ok(RotatedVector::new(k.eval, x, shape.dim(), diagonal_layout(shape)?)?.0)
+    }
+
     fn encrypt(
         w: &Array2<f64>,
         shape: &Shape,
@@ -136,8 +151,8 @@ impl Packed for DiagonalMatrix {
         DiagonalMatrix::decrypt_block_sum(self, encoder, decryptor, shape.block(), count)
     }
 
-    fn matvec(&self, k: &Kit, x: &Ciphertext) -> Result<Ciphertext, CkksError> {
-        Ok(DiagonalMatrix::matvec(self, k.eval, x)?.0)
+    fn matvec(&self, k: &Kit, x: &RotatedVector) -> Result<Ciphertext, CkksError> {
+        Ok(DiagonalMatrix::matvec_rotated(self, k.eval, x)?.0)
     }
 
     fn transpose(&self, k: &Kit) -> Result<Self, CkksError> {
@@ -146,14 +161,13 @@ impl Packed for DiagonalMatrix {
 
     fn outer(
         k: &Kit,
-        shape: &Shape,
+        _shape: &Shape,
         u: &Ciphertext,
-        v: &Ciphertext,
+        v: &RotatedVector,
         rows_cols: (usize, usize),
         relinearize: bool,
     ) -> Result<Self, CkksError> {
-        let layout = diagonal_layout(shape)?;
-        Ok(DiagonalMatrix::outer(k.eval, u, v, rows_cols, shape.dim(), layout, relinearize)?.0)
+        Ok(DiagonalMatrix::outer_rotated(k.eval, u, v, rows_cols, relinearize)?.0)
     }
 
     fn scale_rows(&self, k: &Kit, u: &Ciphertext, relinearize: bool) -> Result<Self, CkksError> {
@@ -176,6 +190,13 @@ impl Packed for DiagonalMatrix {
 }
 
 impl Packed for RowMatrix {
+    type Input = Ciphertext;
+    const TRANSPOSE_LEVELS: usize = 1;
+
+    fn prepare(_k: &Kit, _shape: &Shape, x: &Ciphertext) -> Result<Ciphertext, CkksError> {
+        Ok(x.clone())
+    }
+
     fn encrypt(
         w: &Array2<f64>,
         shape: &Shape,

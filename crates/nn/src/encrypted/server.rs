@@ -99,22 +99,28 @@ impl Server {
         let mut times = PhaseTimes::default();
 
         // c = lr * d loss / d o per unit error, for the mean squared error over the batch and
-        // the outputs. It is folded into `a` and into `W2^T` rather than applied to `o - y`,
-        // where it would cost the deepest chain one more level.
+        // the outputs. It is folded into `W2^T` rather than applied to `o - y` on the way to
+        // grad W1, where it would cost the deepest chain one more level; the shorter chain to
+        // grad W2 applies it to `o - y` (and reuses the rotations of `a`).
         let c = self.lr * 2.0 / (outputs * count) as f64;
         let t = Instant::now();
-        let h = w1.matvec(&k, &x)?;
+        // The rotations of x and a serve the products here and the outer products below.
+        let xr = M::prepare(&k, shape, &x)?;
+        let h = w1.matvec(&k, &xr)?;
         let a = e.mul_relin_rescale(&h, &h)?;
-        let o = w2.matvec(&k, &a)?;
+        let ar = M::prepare(&k, shape, &a)?;
+        let o = w2.matvec(&k, &ar)?;
         // Targets brought to exactly the output's level and scale.
         let y =
             e.rescale(&e.mul_scalar_to(&e.mod_drop_to(&y, o.level() + 1)?, 1.0, o.scale())?)?;
         let err = e.sub(&o, &y)?;
         times.feed_forward = t.elapsed();
 
+        // W2^T is transposed as low as its product with e allows: key switching costs about
+        // the square of the number of primes.
         let t = Instant::now();
         let w2t = w2
-            .scaled_to(e, c, w2.level() - 1, w2.scale())?
+            .scaled_to(e, c, err.level() + M::TRANSPOSE_LEVELS, w2.scale())?
             .transpose(&k)?;
         times.transition = t.elapsed();
 
@@ -122,21 +128,22 @@ impl Server {
         // Three independent products, run side by side: the gradient of W2, the back-propagated
         // error t = (c W2)^T e, and the outer product of h and x. grad W1 = (2 t * h) x^T =
         // diag(t) (2 h x^T), so the outer product runs while `t` is computed and the gradient
-        // costs one level after `t` instead of two.
+        // costs one level after `t` instead of two. The outer product of h and x runs at the
+        // level of e, as low as the gradient allows, where its relinearizations are cheapest.
         let ((grad_w2, hx), back) = rayon::join(
             || {
                 rayon::join(
                     || {
-                        let ca = e.rescale(&e.mul_scalar_to(&a, c, err.scale())?)?;
-                        M::outer(&k, shape, &err, &ca, (outputs, hidden), false)
+                        let ce = e.rescale(&e.mul_scalar(&err, c)?)?;
+                        M::outer(&k, shape, &ce, &ar, (outputs, hidden), false)
                     },
                     || {
-                        let h2 = e.mul_integer(&h, 2)?;
-                        M::outer(&k, shape, &h2, &x, (hidden, inputs), true)
+                        let h2 = e.mod_drop_to(&e.mul_integer(&h, 2)?, err.level())?;
+                        M::outer(&k, shape, &h2, &xr, (hidden, inputs), true)
                     },
                 )
             },
-            || w2t.matvec(&k, &err),
+            || w2t.matvec(&k, &M::prepare(&k, shape, &err)?),
         );
         let (grad_w2, hx, back) = (grad_w2?, hx?, back?);
         let grad_w1 = hx.scale_rows(&k, &back, false)?;
