@@ -4,6 +4,7 @@
 
 use rayon::prelude::*;
 use shroud_math::{automorphism_permutation, RnsPoly};
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use crate::counters::{Counters, Op, OpCounts};
@@ -245,22 +246,22 @@ impl Evaluator {
         Ok(out)
     }
 
-    /// Slot-wise product of two ciphertexts, before relinearization (three polynomials).
+    /// Slot-wise product of two ciphertexts, before relinearization (three polynomials), at
+    /// the lower of their levels: the primes of the higher one that the other lacks are simply
+    /// not read, which is what dropping them first would do, without the copy.
     pub fn multiply(&self, a: &Ciphertext, b: &Ciphertext) -> Result<Ciphertext, CkksError> {
         self.check_ct(a)?;
         self.check_ct(b)?;
-        if a.level != b.level {
-            return Err(CkksError::LevelMismatch(a.level, b.level));
-        }
         if a.degree() != 1 {
             return Err(CkksError::NotRelinearized(a.degree()));
         }
         if b.degree() != 1 {
             return Err(CkksError::NotRelinearized(b.degree()));
         }
-        let basis = self.basis(a.level);
+        let level = a.level.min(b.level);
+        let basis = self.basis(level);
         let n = basis.n();
-        let limbs = a.level + 1;
+        let limbs = level + 1;
         let mut d0 = RnsPoly::zero(n, limbs);
         let mut d1 = RnsPoly::zero(n, limbs);
         let mut d2 = RnsPoly::zero(n, limbs);
@@ -283,7 +284,7 @@ impl Evaluator {
         self.counters.bump(Op::CtMul);
         Ok(Ciphertext {
             params_id: a.params_id,
-            level: a.level,
+            level,
             scale: a.scale * b.scale,
             polys: vec![d0, d1, d2],
         })
@@ -372,6 +373,13 @@ impl Evaluator {
     /// Divides by the last prime of the level, rounding: the scale shrinks by that prime and
     /// one level is consumed.
     pub fn rescale(&self, a: &Ciphertext) -> Result<Ciphertext, CkksError> {
+        let mut out = a.clone();
+        self.rescale_assign(&mut out)?;
+        Ok(out)
+    }
+
+    /// [`Self::rescale`] in place: the division reuses the ciphertext's own limbs.
+    pub fn rescale_assign(&self, a: &mut Ciphertext) -> Result<(), CkksError> {
         self.check_ct(a)?;
         let lc = self.params.level_ctx(a.level)?;
         let divider = lc
@@ -379,12 +387,28 @@ impl Evaluator {
             .as_ref()
             .ok_or(CkksError::LevelsExhausted(a.level))?;
         self.counters.bump(Op::Rescale);
-        Ok(Ciphertext {
-            params_id: a.params_id,
-            level: a.level - 1,
-            scale: a.scale / lc.q.modulus(a.level).value() as f64,
-            polys: a.polys.iter().map(|p| divider.divide(p.clone())).collect(),
-        })
+        a.scale /= lc.q.modulus(a.level).value() as f64;
+        a.level -= 1;
+        a.polys = std::mem::take(&mut a.polys)
+            .into_iter()
+            .map(|p| divider.divide(p))
+            .collect();
+        Ok(())
+    }
+
+    /// `a` at `level`: borrowed when it is there already, a copy of the limbs that stay
+    /// otherwise.
+    pub fn at_level<'a>(
+        &self,
+        a: &'a Ciphertext,
+        level: usize,
+    ) -> Result<Cow<'a, Ciphertext>, CkksError> {
+        if a.level == level {
+            self.check_ct(a)?;
+            Ok(Cow::Borrowed(a))
+        } else {
+            self.mod_drop_to(a, level).map(Cow::Owned)
+        }
     }
 
     /// Drops primes down to `level` without changing the scale (aligns levels for additions).

@@ -2,7 +2,7 @@
 //! need it: relinearization, rotations, conjugation and slot sums.
 
 use rayon::prelude::*;
-use shroud_math::RnsPoly;
+use shroud_math::{Modulus, RnsPoly};
 
 use crate::counters::Op;
 use crate::keys::galois_element;
@@ -136,8 +136,8 @@ impl Evaluator {
         let ql = level + 1;
         let qp_len = lc.qp.len();
         let key_offset = ctx.q.len() - ql;
-        // Inner product with the key (held in Montgomery form): lazy 128-bit sums, one
-        // Montgomery reduction per group of eight digits (8 q^2 < q 2^64 for q < 2^61).
+        // Inner product with the key (held in Montgomery form), block by block so that the
+        // sums stay in L1.
         let mut acc0 = RnsPoly::zero(n, qp_len);
         let mut acc1 = RnsPoly::zero(n, qp_len);
         let block = INNER_BLOCK.min(n);
@@ -150,26 +150,17 @@ impl Evaluator {
                 let range = start..start + block;
                 let m = lc.qp.modulus(i);
                 let key_limb = if i < ql { i } else { i + key_offset };
-                let mut s0 = [0u128; INNER_BLOCK];
-                let mut s1 = [0u128; INNER_BLOCK];
-                for (j, (e, (b, a))) in extended.iter().zip(&key.parts).enumerate() {
-                    let e = &e.limb(i)[range.clone()];
-                    let b = &b.limb(key_limb)[range.clone()];
-                    let a = &a.limb(key_limb)[range.clone()];
-                    for ((s0, s1), ((&e, &b), &a)) in
-                        s0.iter_mut().zip(s1.iter_mut()).zip(e.iter().zip(b).zip(a))
-                    {
-                        *s0 += e as u128 * b as u128;
-                        *s1 += e as u128 * a as u128;
-                    }
-                    if j % 8 == 7 || j + 1 == extended.len() {
-                        let sums = s0.iter_mut().zip(s1.iter_mut());
-                        for ((o0, o1), (s0, s1)) in o0.iter_mut().zip(o1.iter_mut()).zip(sums) {
-                            *o0 = m.add(*o0, m.mont_reduce(*s0));
-                            *o1 = m.add(*o1, m.mont_reduce(*s1));
-                            (*s0, *s1) = (0, 0);
-                        }
-                    }
+                let digits = extended.iter().zip(&key.parts).map(|(e, (b, a))| {
+                    (
+                        &e.limb(i)[range.clone()],
+                        &b.limb(key_limb)[range.clone()],
+                        &a.limb(key_limb)[range.clone()],
+                    )
+                });
+                if m.value() >> 32 == 0 {
+                    inner_product_narrow(m, digits, o0, o1);
+                } else {
+                    inner_product_wide(m, digits, o0, o1);
                 }
             });
         self.counters.bump(Op::KeySwitch);
@@ -352,5 +343,83 @@ impl Evaluator {
             step *= 2;
         }
         Ok(acc)
+    }
+}
+
+/// One block of the key inner product, `o += sum_j e_j * (b_j, a_j)`, for a modulus of at
+/// most 32 bits: the products fit in 64 bits, so they vectorize (32 x 32 -> 64-bit lanes) and
+/// the sums of as many digits as stay below `2^64` need one Montgomery reduction.
+fn inner_product_narrow<'a>(
+    m: &Modulus,
+    digits: impl Iterator<Item = (&'a [u64], &'a [u64], &'a [u64])>,
+    o0: &mut [u64],
+    o1: &mut [u64],
+) {
+    let q = m.value() - 1;
+    let group = (u64::MAX / (q * q)).max(1);
+    let mut s0 = [0u64; INNER_BLOCK];
+    let mut s1 = [0u64; INNER_BLOCK];
+    let mut pending = 0;
+    let mut flush = |s0: &mut [u64; INNER_BLOCK], s1: &mut [u64; INNER_BLOCK]| {
+        let sums = s0.iter_mut().zip(s1.iter_mut());
+        for ((o0, o1), (s0, s1)) in o0.iter_mut().zip(o1.iter_mut()).zip(sums) {
+            *o0 = m.add(*o0, m.mont_reduce(*s0 as u128));
+            *o1 = m.add(*o1, m.mont_reduce(*s1 as u128));
+            (*s0, *s1) = (0, 0);
+        }
+    };
+    for (e, b, a) in digits {
+        for ((s0, s1), ((&e, &b), &a)) in
+            s0.iter_mut().zip(s1.iter_mut()).zip(e.iter().zip(b).zip(a))
+        {
+            let e = e as u32 as u64;
+            *s0 += e * (b as u32 as u64);
+            *s1 += e * (a as u32 as u64);
+        }
+        pending += 1;
+        if pending == group {
+            flush(&mut s0, &mut s1);
+            pending = 0;
+        }
+    }
+    if pending > 0 {
+        flush(&mut s0, &mut s1);
+    }
+}
+
+/// [`inner_product_narrow`] for wider moduli: lazy 128-bit sums, one Montgomery reduction per
+/// group of eight digits (`8 q^2 < q 2^64` for `q < 2^61`).
+fn inner_product_wide<'a>(
+    m: &Modulus,
+    digits: impl Iterator<Item = (&'a [u64], &'a [u64], &'a [u64])>,
+    o0: &mut [u64],
+    o1: &mut [u64],
+) {
+    let mut s0 = [0u128; INNER_BLOCK];
+    let mut s1 = [0u128; INNER_BLOCK];
+    let mut pending = 0;
+    let mut flush = |s0: &mut [u128; INNER_BLOCK], s1: &mut [u128; INNER_BLOCK]| {
+        let sums = s0.iter_mut().zip(s1.iter_mut());
+        for ((o0, o1), (s0, s1)) in o0.iter_mut().zip(o1.iter_mut()).zip(sums) {
+            *o0 = m.add(*o0, m.mont_reduce(*s0));
+            *o1 = m.add(*o1, m.mont_reduce(*s1));
+            (*s0, *s1) = (0, 0);
+        }
+    };
+    for (e, b, a) in digits {
+        for ((s0, s1), ((&e, &b), &a)) in
+            s0.iter_mut().zip(s1.iter_mut()).zip(e.iter().zip(b).zip(a))
+        {
+            *s0 += e as u128 * b as u128;
+            *s1 += e as u128 * a as u128;
+        }
+        pending += 1;
+        if pending == 8 {
+            flush(&mut s0, &mut s1);
+            pending = 0;
+        }
+    }
+    if pending > 0 {
+        flush(&mut s0, &mut s1);
     }
 }

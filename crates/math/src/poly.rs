@@ -153,6 +153,23 @@ impl RnsPoly {
             });
     }
 
+    /// `self -= a * b` pointwise, over the limbs of `self`: `a` and `b` may carry more (a
+    /// key over a larger basis, read without copying its prefix).
+    pub fn mul_sub_assign(&mut self, basis: &RnsBasis, a: &Self, b: &Self) {
+        let n = self.n;
+        assert!(a.data.len() >= self.data.len() && b.data.len() >= self.data.len());
+        self.data
+            .par_chunks_mut(n)
+            .zip(a.data.par_chunks(n).zip(b.data.par_chunks(n)))
+            .enumerate()
+            .for_each(|(i, (o, (x, y)))| {
+                let m = basis.modulus(i);
+                for ((o, &x), &y) in o.iter_mut().zip(x).zip(y) {
+                    *o = m.sub(*o, m.mul(x, y));
+                }
+            });
+    }
+
     pub fn neg_assign(&mut self, basis: &RnsBasis) {
         let n = self.n;
         self.data.par_chunks_mut(n).enumerate().for_each(|(i, a)| {

@@ -64,9 +64,7 @@ impl KeyGenerator {
     ) -> (RnsPoly, RnsPoly) {
         let a = Self::sample_uniform(sampler, basis);
         let mut b = Self::sample_error(sampler, basis);
-        let mut as_ = a.clone();
-        as_.mul_assign(basis, &s.prefix(basis.len()));
-        b.sub_assign(basis, &as_);
+        b.mul_sub_assign(basis, &a, s);
         (b, a)
     }
 

@@ -1,6 +1,8 @@
 //! Diagonal packing (Halevi-Shoup, as in Gazelle): products by rotations of the vector,
 //! transposition by rotations of the diagonals alone.
 
+use std::borrow::Cow;
+
 use ndarray::Array2;
 use rayon::prelude::*;
 
@@ -194,10 +196,18 @@ impl DiagonalMatrix {
         level: usize,
         scale: f64,
     ) -> Result<DiagonalMatrix, CkksError> {
-        Ok(DiagonalMatrix {
-            diagonals: scaled_all(eval, &self.diagonals, factor, level, scale)?,
-            ..self.clone()
-        })
+        Ok(self.with_diagonals(scaled_all(eval, &self.diagonals, factor, level, scale)?))
+    }
+
+    /// This matrix's shape and layout with other diagonals.
+    fn with_diagonals(&self, diagonals: Vec<Ciphertext>) -> DiagonalMatrix {
+        DiagonalMatrix {
+            rows: self.rows,
+            cols: self.cols,
+            dim: self.dim,
+            layout: self.layout,
+            diagonals,
+        }
     }
 
     pub fn rows(&self) -> usize {
@@ -246,21 +256,12 @@ impl DiagonalMatrix {
         x: &RotatedVector,
     ) -> Result<(Ciphertext, Cost), CkksError> {
         x.check(self.dim, self.layout)?;
+        // Products run at the lower level of their operands: nothing is dropped by copying.
         let level = x.level().min(self.level());
-        measured(eval, level, Ciphertext::level, || {
-            let rotated = x.at_level(eval, level)?;
-            match self.layout {
-                DiagonalLayout::Plain => eval.dot(&self.aligned(eval, level)?, &rotated),
-                DiagonalLayout::Stepped { baby } => self.matvec_bsgs(eval, &rotated, level, baby),
-            }
+        measured(eval, level, Ciphertext::level, || match self.layout {
+            DiagonalLayout::Plain => eval.dot(&self.diagonals, &x.rotations),
+            DiagonalLayout::Stepped { baby } => self.matvec_bsgs(eval, &x.rotations, baby),
         })
-    }
-
-    fn aligned(&self, eval: &Evaluator, level: usize) -> Result<Vec<Ciphertext>, CkksError> {
-        self.diagonals
-            .iter()
-            .map(|d| eval.mod_drop_to(d, level))
-            .collect()
     }
 
     /// `sum_g rot(sum_b s_{gB+b} * rot(x, b), gB)`: baby-step rotations are hoisted, and each
@@ -269,12 +270,10 @@ impl DiagonalMatrix {
         &self,
         eval: &Evaluator,
         rotated: &[Ciphertext],
-        level: usize,
         baby: usize,
     ) -> Result<Ciphertext, CkksError> {
-        let diagonals = self.aligned(eval, level)?;
         let mut total: Option<Ciphertext> = None;
-        for (g, chunk) in diagonals.chunks(baby).enumerate() {
+        for (g, chunk) in self.diagonals.chunks(baby).enumerate() {
             let mut partial = eval.multiply(&chunk[0], &rotated[0])?;
             for (d, r) in chunk.iter().zip(rotated).skip(1) {
                 eval.add_assign(&mut partial, &eval.multiply(d, r)?)?;
@@ -285,7 +284,9 @@ impl DiagonalMatrix {
                 Some(t) => eval.add_assign(t, &partial)?,
             }
         }
-        eval.rescale(&total.expect("a matrix has at least one diagonal"))
+        let mut total = total.expect("a matrix has at least one diagonal");
+        eval.rescale_assign(&mut total)?;
+        Ok(total)
     }
 
     /// `W^T` by rotations only: diagonal `i` of the transpose is diagonal `-i` rotated by `i`
@@ -359,13 +360,13 @@ impl DiagonalMatrix {
         measured(eval, level, DiagonalMatrix::level, || {
             // Stored diagonal i = rot(u * rot(v, i), -off) = rot(u, -off) * rot(v, i - off),
             // and i - off is the baby step of i.
-            let u_rot = Self::row_factors(eval, &eval.mod_drop_to(u, level)?, dim, layout)?;
-            let v_rot = v.at_level(eval, level)?;
+            let (u_rot, index) = Self::row_factors(eval, u, level, dim, layout)?;
             let diagonals = (0..dim)
                 .into_par_iter()
                 .map(|i| {
                     let b = i - layout.offset(i);
-                    finish(eval, eval.multiply(&u_rot[i], &v_rot[b])?, relinearize)
+                    let product = eval.multiply(&u_rot[index[i]], &v.rotations[b])?;
+                    finish(eval, product, relinearize)
                 })
                 .collect::<Result<Vec<_>, _>>()?;
             Ok(DiagonalMatrix {
@@ -390,37 +391,49 @@ impl DiagonalMatrix {
     ) -> Result<(DiagonalMatrix, Cost), CkksError> {
         let level = u.level().min(self.level());
         measured(eval, level, DiagonalMatrix::level, || {
-            let u_rot =
-                Self::row_factors(eval, &eval.mod_drop_to(u, level)?, self.dim, self.layout)?;
+            let (u_rot, index) = Self::row_factors(eval, u, level, self.dim, self.layout)?;
             let diagonals = self
-                .aligned(eval, level)?
+                .diagonals
                 .par_iter()
-                .zip(&u_rot)
-                .map(|(d, u)| finish(eval, eval.multiply(u, d)?, relinearize))
+                .zip(index)
+                .map(|(d, i)| finish(eval, eval.multiply(&u_rot[i], d)?, relinearize))
                 .collect::<Result<Vec<_>, _>>()?;
-            Ok(DiagonalMatrix {
-                diagonals,
-                ..self.clone()
-            })
+            Ok(self.with_diagonals(diagonals))
         })
     }
 
-    /// For each stored diagonal `i`, `u` aligned with its rows: `rot(u, -off_i)` (a left
-    /// rotation by `D - off_i`, valid on periodic data), the distinct rotations hoisted.
-    fn row_factors(
+    /// The factors `rot(u, -off_i)` that align `u` with the rows of each stored diagonal `i`
+    /// (a left rotation by `D - off_i`, valid on periodic data): the distinct ones, rotated
+    /// together (hoisted) at `level`, and for each diagonal the index of its own. The rotation
+    /// by zero is `u` itself, not a copy.
+    fn row_factors<'a>(
         eval: &Evaluator,
-        u: &Ciphertext,
+        u: &'a Ciphertext,
+        level: usize,
         dim: usize,
         layout: DiagonalLayout,
-    ) -> Result<Vec<Ciphertext>, CkksError> {
+    ) -> Result<(Vec<Cow<'a, Ciphertext>>, Vec<usize>), CkksError> {
         let step = |i: usize| ((dim - layout.offset(i)) % dim) as i64;
         let mut giant: Vec<i64> = (0..dim).map(step).collect();
         giant.sort_unstable();
         giant.dedup();
-        let rotated = eval.rotate_hoisted(u, &giant)?;
-        Ok((0..dim)
-            .map(|i| rotated[giant.binary_search(&step(i)).expect("listed")].clone())
-            .collect())
+        let index = (0..dim)
+            .map(|i| giant.binary_search(&step(i)).expect("listed"))
+            .collect();
+        let rotated = distinct_nonzero(giant.clone());
+        let mut factors = Vec::with_capacity(giant.len());
+        if giant[0] == 0 {
+            factors.push(Cow::Borrowed(u));
+        }
+        if !rotated.is_empty() {
+            let low = eval.mod_drop_to(u, level)?;
+            factors.extend(
+                eval.rotate_hoisted(&low, &rotated)?
+                    .into_iter()
+                    .map(Cow::Owned),
+            );
+        }
+        Ok((factors, index))
     }
 
     /// `self - other`, diagonal by diagonal; `other` must have the same shape, layout and
@@ -435,10 +448,7 @@ impl DiagonalMatrix {
                 "matrices of different shapes or layouts".into(),
             ));
         }
-        Ok(DiagonalMatrix {
-            diagonals: sub_all(eval, &self.diagonals, &other.diagonals)?,
-            ..self.clone()
-        })
+        Ok(self.with_diagonals(sub_all(eval, &self.diagonals, &other.diagonals)?))
     }
 }
 
@@ -499,12 +509,5 @@ impl RotatedVector {
             )));
         }
         Ok(())
-    }
-
-    fn at_level(&self, eval: &Evaluator, level: usize) -> Result<Vec<Ciphertext>, CkksError> {
-        self.rotations
-            .iter()
-            .map(|r| eval.mod_drop_to(r, level))
-            .collect()
     }
 }

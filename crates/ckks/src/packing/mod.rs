@@ -165,7 +165,9 @@ pub(crate) fn scaled_all(
             if level >= c.level() {
                 return Err(CkksError::LevelMismatch(c.level(), level));
             }
-            eval.rescale(&eval.mul_scalar_to(&eval.mod_drop_to(c, level + 1)?, factor, scale)?)
+            let mut scaled = eval.mul_scalar_to(&*eval.at_level(c, level + 1)?, factor, scale)?;
+            eval.rescale_assign(&mut scaled)?;
+            Ok(scaled)
         })
         .collect()
 }
@@ -180,7 +182,9 @@ pub(crate) fn sub_all(
         .zip(b)
         .map(|(a, b)| {
             let level = a.level().min(b.level());
-            eval.sub(&eval.mod_drop_to(a, level)?, &eval.mod_drop_to(b, level)?)
+            let mut diff = eval.mod_drop_to(a, level)?;
+            eval.sub_assign(&mut diff, &*eval.at_level(b, level)?)?;
+            Ok(diff)
         })
         .collect()
 }

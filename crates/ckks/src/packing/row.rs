@@ -172,6 +172,17 @@ impl RowMatrix {
         Ok(w)
     }
 
+    /// This matrix's shape with other row ciphertexts.
+    fn with_rows(&self, row_cts: Vec<Ciphertext>) -> RowMatrix {
+        RowMatrix {
+            row_cts,
+            rows: self.rows,
+            cols: self.cols,
+            block: self.block,
+            clean: self.clean,
+        }
+    }
+
     pub fn rows(&self) -> usize {
         self.rows
     }
@@ -215,7 +226,8 @@ impl RowMatrix {
             for (k, r) in self.row_cts.iter().enumerate() {
                 let p = eval.mul_relin_rescale(&eval.mod_drop_to(r, level)?, &x)?;
                 let s = eval.sum_slots(&p, span(self.cols))?;
-                let kept = eval.rescale(&eval.mul_plain(&s, &mask)?)?;
+                let mut kept = eval.mul_plain(&s, &mask)?;
+                eval.rescale_assign(&mut kept)?;
                 let placed = eval.rotate(&kept, -(k as i64))?;
                 match &mut y {
                     None => y = Some(placed),
@@ -254,7 +266,8 @@ impl RowMatrix {
                 .map(|j| {
                     let offsets = (0..rows).map(|k| k * stride + j);
                     let pt = block_mask(encoder, self.block, offsets, level, q_last)?;
-                    let column = eval.rescale(&eval.mul_plain(&all, &pt)?)?;
+                    let mut column = eval.mul_plain(&all, &pt)?;
+                    eval.rescale_assign(&mut column)?;
                     let steps: Vec<i64> = (0..rows)
                         .map(|k| (k * stride + j) as i64 - k as i64)
                         .collect();
@@ -327,10 +340,7 @@ impl RowMatrix {
                     finish(eval, eval.multiply(&b, &r)?, relinearize)
                 })
                 .collect::<Result<Vec<_>, CkksError>>()?;
-            Ok(RowMatrix {
-                row_cts,
-                ..self.clone()
-            })
+            Ok(self.with_rows(row_cts))
         })
     }
 
@@ -343,10 +353,7 @@ impl RowMatrix {
         level: usize,
         scale: f64,
     ) -> Result<RowMatrix, CkksError> {
-        Ok(RowMatrix {
-            row_cts: scaled_all(eval, &self.row_cts, factor, level, scale)?,
-            ..self.clone()
-        })
+        Ok(self.with_rows(scaled_all(eval, &self.row_cts, factor, level, scale)?))
     }
 
     /// `self - other`, row by row; `other` must have the same shape and scale.
@@ -356,11 +363,9 @@ impl RowMatrix {
                 "matrices of different shapes or blocks".into(),
             ));
         }
-        Ok(RowMatrix {
-            row_cts: sub_all(eval, &self.row_cts, &other.row_cts)?,
-            clean: self.clean && other.clean,
-            ..self.clone()
-        })
+        let mut diff = self.with_rows(sub_all(eval, &self.row_cts, &other.row_cts)?);
+        diff.clean = self.clean && other.clean;
+        Ok(diff)
     }
 }
 
@@ -386,6 +391,7 @@ fn broadcast(
     k: usize,
     width: usize,
 ) -> Result<Ciphertext, CkksError> {
-    let kept = eval.rescale(&eval.mul_plain(u, &offset_mask(encoder, block, k, u.level())?)?)?;
+    let mut kept = eval.mul_plain(u, &offset_mask(encoder, block, k, u.level())?)?;
+    eval.rescale_assign(&mut kept)?;
     eval.spread_slots(&eval.rotate(&kept, k as i64)?, width)
 }

@@ -5,7 +5,7 @@ use shroud_math::serde_bytes::ByteBuf;
 
 use super::messages::{from_bytes, to_bytes, BatchMessage, WeightsMessage};
 use super::packed::Packed;
-use super::{Packing, Shape};
+use super::{Packing, Shape, StepLevels};
 use crate::mlp::Mlp;
 use crate::NnError;
 
@@ -51,25 +51,30 @@ impl Client {
         }
     }
 
+    /// Each matrix is encrypted at the level where the server first reads it (W1 with the
+    /// fresh inputs, W2 with the activations `a`): lower levels are fewer primes to encrypt,
+    /// send and parse.
     fn encrypt_packed<M: Packed>(&mut self, model: &Mlp) -> Result<Vec<u8>, NnError> {
+        let levels = StepLevels::new(&self.params, self.shape.packing)?;
+        let (enc, encryptor) = (&self.encoder, &mut self.encryptor);
         let (w1, w2): (M, M) = (
-            M::encrypt(&model.w1, &self.shape, &self.encoder, &mut self.encryptor)?,
-            M::encrypt(&model.w2, &self.shape, &self.encoder, &mut self.encryptor)?,
+            M::encrypt(&model.w1, &self.shape, levels.w1, enc, encryptor)?,
+            M::encrypt(&model.w2, &self.shape, levels.w2, enc, encryptor)?,
         );
         Ok(to_bytes(&WeightsMessage::new(&w1, &w2, &self.params)?))
     }
 
     /// Packs rows of `m` (one sample each) into one ciphertext, sample `b` in block `b` in
     /// the packing's vector layout.
-    fn encrypt_rows(&mut self, m: &Array2<f64>) -> Result<Ciphertext, NnError> {
+    fn encrypt_rows(&mut self, m: &Array2<f64>, level: usize) -> Result<Ciphertext, NnError> {
         let block = self.shape.block();
         let mut slots = vec![0.0; m.nrows() * block];
         for (row, chunk) in m.rows().into_iter().zip(slots.chunks_mut(block)) {
             self.shape.place(&row.to_vec(), chunk);
         }
-        let pt =
-            self.encoder
-                .encode_at(&slots, self.params.max_level(), self.params.default_scale())?;
+        let pt = self
+            .encoder
+            .encode_at(&slots, level, self.params.default_scale())?;
         Ok(self.encryptor.encrypt(&pt)?)
     }
 
@@ -97,7 +102,11 @@ impl Client {
                 self.params.slots()
             )));
         }
-        let (cx, cy) = (self.encrypt_rows(x)?, self.encrypt_rows(y)?);
+        let levels = StepLevels::new(&self.params, self.shape.packing)?;
+        let (cx, cy) = (
+            self.encrypt_rows(x, levels.x)?,
+            self.encrypt_rows(y, levels.y)?,
+        );
         Ok(to_bytes(&BatchMessage::new(count, &cx, &cy, &self.params)?))
     }
 

@@ -29,6 +29,8 @@ pub use trainer::{train_encrypted, EncryptedRun};
 use shroud_ckks::packing::{DiagonalLayout, DiagonalMatrix, RowMatrix};
 use shroud_ckks::{presets, Params, ParamsLiteral};
 
+use crate::NnError;
+
 /// How the weight matrices are packed into ciphertexts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Packing {
@@ -37,6 +39,54 @@ pub enum Packing {
     /// One ciphertext per generalized diagonal (Algorithm 2; transposition by Algorithm 4,
     /// or 5 for the stepped layout).
     Diagonal(DiagonalLayout),
+}
+
+impl Packing {
+    /// Levels a matrix-vector product consumes: row packing spends one more on a mask.
+    pub(crate) fn matvec_levels(self) -> usize {
+        match self {
+            Packing::Diagonal(_) => 1,
+            Packing::Row => 2,
+        }
+    }
+
+    /// Levels a transposition consumes: rotations only for diagonals, a mask for rows.
+    pub(crate) fn transpose_levels(self) -> usize {
+        match self {
+            Packing::Diagonal(_) => 0,
+            Packing::Row => 1,
+        }
+    }
+}
+
+/// Where one training step first reads what the client sends (`h = W1 x`, `a = h^2`,
+/// `o = W2 a`): the client encrypts each ciphertext at that level and no lower, since
+/// fewer primes are less to encrypt, send and parse.
+pub(crate) struct StepLevels {
+    pub x: usize,
+    pub w1: usize,
+    /// The level of `a`.
+    pub w2: usize,
+    /// One above the outputs: the targets are brought to the outputs' scale by a rescale.
+    pub y: usize,
+}
+
+impl StepLevels {
+    pub(crate) fn new(params: &Params, packing: Packing) -> Result<Self, NnError> {
+        let top = params.max_level();
+        let m = packing.matvec_levels();
+        let outputs = top.checked_sub(2 * m + 1).ok_or_else(|| {
+            NnError::InvalidConfig(format!(
+                "{top} levels cannot hold a training step with {packing:?} packing"
+            ))
+        })?;
+        Ok(Self {
+            x: top,
+            w1: top,
+            w2: top - m - 1,
+            y: outputs + 1,
+        })
+    }
 }
 
 /// Sizes shared by both roles.

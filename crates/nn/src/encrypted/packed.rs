@@ -19,14 +19,13 @@ pub(crate) trait Packed: Sized + Send + Sync {
     /// rotations, computed once and shared by the forward product and the outer product of
     /// the gradient; row packing reads the vector itself.
     type Input: Send + Sync;
-    /// Levels a transposition consumes.
-    const TRANSPOSE_LEVELS: usize;
 
     fn prepare(k: &Kit, shape: &Shape, x: &Ciphertext) -> Result<Self::Input, CkksError>;
-    /// Client side: encrypts `w` for `shape` at the top level.
+    /// Client side: encrypts `w` for `shape` at `level`, at the default scale.
     fn encrypt(
         w: &Array2<f64>,
         shape: &Shape,
+        level: usize,
         encoder: &Encoder,
         encryptor: &mut Encryptor,
     ) -> Result<Self, CkksError>;
@@ -96,7 +95,6 @@ fn diagonal_layout(shape: &Shape) -> Result<DiagonalLayout, CkksError> {
 
 impl Packed for DiagonalMatrix {
     type Input = RotatedVector;
-    const TRANSPOSE_LEVELS: usize = 0;
 
     fn prepare(k: &Kit, shape: &Shape, x: &Ciphertext) -> Result<RotatedVector, CkksError> {
         Ok(RotatedVector::new(k.eval, x, shape.dim(), diagonal_layout(shape)?)?.0)
@@ -105,6 +103,7 @@ impl Packed for DiagonalMatrix {
     fn encrypt(
         w: &Array2<f64>,
         shape: &Shape,
+        level: usize,
         encoder: &Encoder,
         encryptor: &mut Encryptor,
     ) -> Result<Self, CkksError> {
@@ -115,7 +114,7 @@ impl Packed for DiagonalMatrix {
             diagonal_layout(shape)?,
             encoder,
             encryptor,
-            p.max_level(),
+            level,
             p.default_scale(),
         )
     }
@@ -191,7 +190,6 @@ impl Packed for DiagonalMatrix {
 
 impl Packed for RowMatrix {
     type Input = Ciphertext;
-    const TRANSPOSE_LEVELS: usize = 1;
 
     fn prepare(_k: &Kit, _shape: &Shape, x: &Ciphertext) -> Result<Ciphertext, CkksError> {
         Ok(x.clone())
@@ -200,6 +198,7 @@ impl Packed for RowMatrix {
     fn encrypt(
         w: &Array2<f64>,
         shape: &Shape,
+        level: usize,
         encoder: &Encoder,
         encryptor: &mut Encryptor,
     ) -> Result<Self, CkksError> {
@@ -209,7 +208,7 @@ impl Packed for RowMatrix {
             shape.block(),
             encoder,
             encryptor,
-            p.max_level(),
+            level,
             p.default_scale(),
         )
     }

@@ -111,8 +111,8 @@ impl Server {
         let ar = M::prepare(&k, shape, &a)?;
         let o = w2.matvec(&k, &ar)?;
         // Targets brought to exactly the output's level and scale.
-        let y =
-            e.rescale(&e.mul_scalar_to(&e.mod_drop_to(&y, o.level() + 1)?, 1.0, o.scale())?)?;
+        let mut y = e.mul_scalar_to(&*e.at_level(&y, o.level() + 1)?, 1.0, o.scale())?;
+        e.rescale_assign(&mut y)?;
         let err = e.sub(&o, &y)?;
         times.feed_forward = t.elapsed();
 
@@ -120,7 +120,12 @@ impl Server {
         // the square of the number of primes.
         let t = Instant::now();
         let w2t = w2
-            .scaled_to(e, c, err.level() + M::TRANSPOSE_LEVELS, w2.scale())?
+            .scaled_to(
+                e,
+                c,
+                err.level() + shape.packing.transpose_levels(),
+                w2.scale(),
+            )?
             .transpose(&k)?;
         times.transition = t.elapsed();
 
@@ -134,11 +139,12 @@ impl Server {
             || {
                 rayon::join(
                     || {
-                        let ce = e.rescale(&e.mul_scalar(&err, c)?)?;
+                        let mut ce = e.mul_scalar(&err, c)?;
+                        e.rescale_assign(&mut ce)?;
                         M::outer(&k, shape, &ce, &ar, (outputs, hidden), false)
                     },
                     || {
-                        let h2 = e.mod_drop_to(&e.mul_integer(&h, 2)?, err.level())?;
+                        let h2 = e.mul_integer(&e.mod_drop_to(&h, err.level())?, 2)?;
                         M::outer(&k, shape, &h2, &xr, (hidden, inputs), true)
                     },
                 )
