@@ -68,6 +68,24 @@ impl Encoder {
         level: usize,
         scale: f64,
     ) -> Result<Plaintext, CkksError> {
+        let mut poly = self.encode_coefficients(values, level, scale)?;
+        poly.ntt_forward(&self.params.level_ctx(level)?.q);
+        Ok(Plaintext {
+            params_id: self.params.id(),
+            level,
+            scale,
+            poly,
+        })
+    }
+
+    /// The plaintext polynomial of `values` in coefficient form, before its transform: an
+    /// encryption adds its error here and transforms both at once.
+    pub(crate) fn encode_coefficients(
+        &self,
+        values: &[Complex64],
+        level: usize,
+        scale: f64,
+    ) -> Result<RnsPoly, CkksError> {
         let slots = self.params.slots();
         if values.len() > slots {
             return Err(CkksError::TooManyValues {
@@ -107,13 +125,7 @@ impl Encoder {
                 *o = reduce_f64(m, c);
             }
         }
-        poly.ntt_forward(&lc.q);
-        Ok(Plaintext {
-            params_id: self.params.id(),
-            level,
-            scale,
-            poly,
-        })
+        Ok(poly)
     }
 
     /// Decodes to the real parts of the slots.

@@ -1,7 +1,8 @@
+use num_complex::Complex64;
 use shroud_math::{RnsPoly, Sampler};
 
 use crate::keys::KeyGenerator;
-use crate::{Ciphertext, CkksError, Params, Plaintext, PublicKey, SecretKey};
+use crate::{Ciphertext, CkksError, Encoder, Params, Plaintext, PublicKey, SecretKey};
 
 #[derive(Clone)]
 enum Key {
@@ -48,27 +49,57 @@ impl Encryptor {
 
     pub fn encrypt(&mut self, pt: &Plaintext) -> Result<Ciphertext, CkksError> {
         self.params.check_same(pt.params_id)?;
-        let basis = &self.params.level_ctx(pt.level)?.q;
-        let limbs = pt.level + 1;
-        let (mut c0, c1) = match &self.key {
-            Key::Secret(sk) => KeyGenerator::encrypt_zero(&mut self.sampler, basis, &sk.poly),
+        self.params.level_ctx(pt.level)?;
+        let (mut c0, c1) = self.encrypt_zero_at(pt.level, None);
+        c0.add_assign(&self.params.ctx().levels[pt.level].q, &pt.poly);
+        Ok(self.ciphertext(pt.level, pt.scale, c0, c1))
+    }
+
+    /// Encodes `values` at `(level, scale)` and encrypts them: [`Encoder::encode_at`] and
+    /// [`Self::encrypt`] in one, the message added to the error before the transform they
+    /// share (one transform of every limb fewer).
+    pub fn encrypt_values(
+        &mut self,
+        encoder: &Encoder,
+        values: &[f64],
+        level: usize,
+        scale: f64,
+    ) -> Result<Ciphertext, CkksError> {
+        self.params.check_same(encoder.params().id())?;
+        let z: Vec<Complex64> = values.iter().map(|&v| Complex64::new(v, 0.0)).collect();
+        let m = encoder.encode_coefficients(&z, level, scale)?;
+        let (c0, c1) = self.encrypt_zero_at(level, Some(&m));
+        Ok(self.ciphertext(level, scale, c0, c1))
+    }
+
+    /// An encryption of zero, or of `message` (coefficient form) if given, at `level` (a
+    /// level the caller has checked).
+    fn encrypt_zero_at(&mut self, level: usize, message: Option<&RnsPoly>) -> (RnsPoly, RnsPoly) {
+        let basis = &self.params.ctx().levels[level].q;
+        match &self.key {
+            Key::Secret(sk) => {
+                KeyGenerator::encrypt_zero(&mut self.sampler, basis, &sk.poly, message)
+            }
             Key::Public(pk) => {
-                // (b u + e0, a u + e1) with a ternary u.
+                // (b u + e0 + m, a u + e1) with a ternary u.
+                let limbs = level + 1;
                 let mut u = RnsPoly::from_signed(basis, &self.sampler.ternary(basis.n()));
                 u.ntt_forward(basis);
-                let mut c0 = KeyGenerator::sample_error(&mut self.sampler, basis);
-                let mut c1 = KeyGenerator::sample_error(&mut self.sampler, basis);
+                let mut c0 = KeyGenerator::sample_error(&mut self.sampler, basis, message);
+                let mut c1 = KeyGenerator::sample_error(&mut self.sampler, basis, None);
                 c0.mul_add_assign(basis, &pk.b.prefix(limbs), &u);
                 c1.mul_add_assign(basis, &pk.a.prefix(limbs), &u);
                 (c0, c1)
             }
-        };
-        c0.add_assign(basis, &pt.poly);
-        Ok(Ciphertext {
+        }
+    }
+
+    fn ciphertext(&self, level: usize, scale: f64, c0: RnsPoly, c1: RnsPoly) -> Ciphertext {
+        Ciphertext {
             params_id: self.params.id(),
-            level: pt.level,
-            scale: pt.scale,
+            level,
+            scale,
             polys: vec![c0, c1],
-        })
+        }
     }
 }

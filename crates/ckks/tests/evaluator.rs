@@ -26,6 +26,20 @@ fn encrypt_decrypt_public_and_secret() {
     let mut sym = shroud_ckks::Encryptor::with_secret_key(&env.params, &env.sk).unwrap();
     let ct = sym.encrypt(&env.encoder.encode(&x).unwrap()).unwrap();
     assert_bits("secret-key encryption", &env.decrypt(&ct), &x, 28.0);
+    // Encoding and encryption fused, at a level and scale of one's choice.
+    let (level, scale) = (1, 2f64.powi(41));
+    for (name, enc, bits) in [
+        ("public-key", &mut env.encryptor, 23.0),
+        ("secret-key", &mut sym, 28.0),
+    ] {
+        let ct = enc.encrypt_values(&env.encoder, &x, level, scale).unwrap();
+        assert_eq!((ct.level(), ct.scale()), (level, scale));
+        let got = env
+            .encoder
+            .decode(&env.decryptor.decrypt(&ct).unwrap())
+            .unwrap();
+        assert_bits(&format!("{name} encrypt_values"), &got, &x, bits);
+    }
 }
 
 #[test]

@@ -49,21 +49,31 @@ impl KeyGenerator {
         p
     }
 
-    /// A fresh error polynomial in evaluation form.
-    pub(crate) fn sample_error(sampler: &mut Sampler, basis: &RnsBasis) -> RnsPoly {
+    /// A fresh error polynomial in evaluation form, with `message` (in coefficient form)
+    /// added before the transform they then share.
+    pub(crate) fn sample_error(
+        sampler: &mut Sampler,
+        basis: &RnsBasis,
+        message: Option<&RnsPoly>,
+    ) -> RnsPoly {
         let mut e = RnsPoly::from_signed(basis, &sampler.gaussian(basis.n()));
+        if let Some(m) = message {
+            e.add_assign(basis, m);
+        }
         e.ntt_forward(basis);
         e
     }
 
-    /// `(-a s + e, a)` over `basis` (a prefix of the key's basis).
+    /// `(-a s + e + m, a)` over `basis` (a prefix of the key's basis), `m` in coefficient
+    /// form or zero.
     pub(crate) fn encrypt_zero(
         sampler: &mut Sampler,
         basis: &RnsBasis,
         s: &RnsPoly,
+        message: Option<&RnsPoly>,
     ) -> (RnsPoly, RnsPoly) {
         let a = Self::sample_uniform(sampler, basis);
-        let mut b = Self::sample_error(sampler, basis);
+        let mut b = Self::sample_error(sampler, basis, message);
         b.mul_sub_assign(basis, &a, s);
         (b, a)
     }
@@ -75,7 +85,7 @@ impl KeyGenerator {
     pub fn public_key(&mut self, sk: &SecretKey) -> Result<PublicKey, CkksError> {
         self.check(sk)?;
         let q = &self.params.ctx().levels[self.params.max_level()].q;
-        let (b, a) = Self::encrypt_zero(&mut self.sampler, q, &sk.poly);
+        let (b, a) = Self::encrypt_zero(&mut self.sampler, q, &sk.poly, None);
         Ok(PublicKey {
             params_id: self.params.id(),
             b,
@@ -92,7 +102,7 @@ impl KeyGenerator {
             .digits
             .iter()
             .map(|digit| {
-                let (mut b, a) = Self::encrypt_zero(&mut self.sampler, basis, &sk.poly);
+                let (mut b, a) = Self::encrypt_zero(&mut self.sampler, basis, &sk.poly, None);
                 // Add P * s_from on this digit's primes only: the gadget of hybrid key switching.
                 for i in digit.limbs.clone() {
                     let m = basis.modulus(i);

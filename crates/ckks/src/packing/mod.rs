@@ -103,7 +103,7 @@ pub fn encrypt_periodic(
     scale: f64,
 ) -> Result<Ciphertext, CkksError> {
     let slots = encoder.params().slots();
-    encryptor.encrypt(&encoder.encode_at(&periodic(values, period, slots)?, level, scale)?)
+    encryptor.encrypt_values(encoder, &periodic(values, period, slots)?, level, scale)
 }
 
 /// Encodes and encrypts each of `vectors` at `(level, scale)`, in parallel (one forked
@@ -120,7 +120,7 @@ pub(crate) fn encrypt_all(
     vectors
         .into_par_iter()
         .zip(forks)
-        .map(|(v, mut enc)| enc.encrypt(&encoder.encode_at(&v, level, scale)?))
+        .map(|(v, mut enc)| enc.encrypt_values(encoder, &v, level, scale))
         .collect()
 }
 

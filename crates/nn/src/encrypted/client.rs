@@ -72,10 +72,10 @@ impl Client {
         for (row, chunk) in m.rows().into_iter().zip(slots.chunks_mut(block)) {
             self.shape.place(&row.to_vec(), chunk);
         }
-        let pt = self
-            .encoder
-            .encode_at(&slots, level, self.params.default_scale())?;
-        Ok(self.encryptor.encrypt(&pt)?)
+        let scale = self.params.default_scale();
+        Ok(self
+            .encryptor
+            .encrypt_values(&self.encoder, &slots, level, scale)?)
     }
 
     /// Encrypts a batch: inputs `x` (samples x inputs) and one-hot targets `y`.
