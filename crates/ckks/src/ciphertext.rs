@@ -26,3 +26,26 @@ impl Ciphertext {
         self.polys.len() - 1
     }
 }
+
+/// A fresh secret-key encryption in the form to send: `c_0` and the 32-byte seed whose
+/// expansion is `c_1` (uniform, so a seed determines it as well as its `N (l + 1)` residues
+/// would). Half the bytes of a [`Ciphertext`]; the receiver's [`Ciphertext::from_bytes`]
+/// expands the seed. Made by [`crate::Encryptor::encrypt_values_seeded`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct SeededCiphertext {
+    pub(crate) params_id: u64,
+    pub(crate) level: usize,
+    pub(crate) scale: f64,
+    pub(crate) c0: RnsPoly,
+    pub(crate) seed: [u8; 32],
+}
+
+impl SeededCiphertext {
+    pub fn level(&self) -> usize {
+        self.level
+    }
+
+    pub fn scale(&self) -> f64 {
+        self.scale
+    }
+}

@@ -1,8 +1,11 @@
 use num_complex::Complex64;
+use rayon::prelude::*;
 use shroud_math::{RnsPoly, Sampler};
 
 use crate::keys::KeyGenerator;
-use crate::{Ciphertext, CkksError, Encoder, Params, Plaintext, PublicKey, SecretKey};
+use crate::{
+    Ciphertext, CkksError, Encoder, Params, Plaintext, PublicKey, SecretKey, SeededCiphertext,
+};
 
 #[derive(Clone)]
 enum Key {
@@ -70,6 +73,77 @@ impl Encryptor {
         let m = encoder.encode_coefficients(&z, level, scale)?;
         let (c0, c1) = self.encrypt_zero_at(level, Some(&m));
         Ok(self.ciphertext(level, scale, c0, c1))
+    }
+
+    /// [`Self::encrypt_values`] in the form to send: `c_1` is the expansion of a fresh seed,
+    /// which travels in its place. Needs the secret key (a public-key encryption has no
+    /// uniform half to replace).
+    pub fn encrypt_values_seeded(
+        &mut self,
+        encoder: &Encoder,
+        values: &[f64],
+        level: usize,
+        scale: f64,
+    ) -> Result<SeededCiphertext, CkksError> {
+        self.params.check_same(encoder.params().id())?;
+        let Key::Secret(sk) = &self.key else {
+            return Err(CkksError::InvalidParams(
+                "seeded encryption needs the secret key".into(),
+            ));
+        };
+        let z: Vec<Complex64> = values.iter().map(|&v| Complex64::new(v, 0.0)).collect();
+        let m = encoder.encode_coefficients(&z, level, scale)?;
+        let basis = &self.params.ctx().levels[level].q;
+        let seed = self.sampler.seed();
+        let a = KeyGenerator::expand_seed(seed, basis);
+        let c0 = KeyGenerator::encrypt_with(&mut self.sampler, basis, &sk.poly, Some(&m), &a);
+        Ok(SeededCiphertext {
+            params_id: self.params.id(),
+            level,
+            scale,
+            c0,
+            seed,
+        })
+    }
+
+    /// [`Self::encrypt_values`] for each of `vectors`, in parallel (one forked encryptor
+    /// each).
+    pub fn encrypt_many(
+        &mut self,
+        encoder: &Encoder,
+        vectors: &[Vec<f64>],
+        level: usize,
+        scale: f64,
+    ) -> Result<Vec<Ciphertext>, CkksError> {
+        self.each_forked(vectors, |enc, v| {
+            enc.encrypt_values(encoder, v, level, scale)
+        })
+    }
+
+    /// [`Self::encrypt_values_seeded`] for each of `vectors`, in parallel.
+    pub fn encrypt_many_seeded(
+        &mut self,
+        encoder: &Encoder,
+        vectors: &[Vec<f64>],
+        level: usize,
+        scale: f64,
+    ) -> Result<Vec<SeededCiphertext>, CkksError> {
+        self.each_forked(vectors, |enc, v| {
+            enc.encrypt_values_seeded(encoder, v, level, scale)
+        })
+    }
+
+    fn each_forked<T: Send>(
+        &mut self,
+        vectors: &[Vec<f64>],
+        encrypt: impl Fn(&mut Encryptor, &[f64]) -> Result<T, CkksError> + Sync,
+    ) -> Result<Vec<T>, CkksError> {
+        let forks: Vec<Encryptor> = vectors.iter().map(|_| self.fork()).collect();
+        vectors
+            .par_iter()
+            .zip(forks)
+            .map(|(v, mut enc)| encrypt(&mut enc, v))
+            .collect()
     }
 
     /// An encryption of zero, or of `message` (coefficient form) if given, at `level` (a

@@ -47,7 +47,7 @@ mod plaintext;
 pub mod security;
 mod serialize;
 
-pub use ciphertext::Ciphertext;
+pub use ciphertext::{Ciphertext, SeededCiphertext};
 pub use counters::OpCounts;
 pub use decryptor::Decryptor;
 pub use encoder::Encoder;

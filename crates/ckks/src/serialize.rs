@@ -11,8 +11,8 @@ use serde::{Deserialize, Serialize};
 use shroud_math::serde_bytes::ByteBuf;
 use shroud_math::{RnsBasis, RnsPoly, WireError, WireFormat};
 
-use crate::keys::{GaloisKeys, PublicKey, RelinKey, SecretKey, SwitchingKey};
-use crate::{Ciphertext, CkksError, Params, ParamsLiteral, Plaintext};
+use crate::keys::{GaloisKeys, KeyGenerator, PublicKey, RelinKey, SecretKey, SwitchingKey};
+use crate::{Ciphertext, CkksError, Params, ParamsLiteral, Plaintext, SeededCiphertext};
 
 /// Version of the binary format written by this build.
 pub const FORMAT_VERSION: u16 = 1;
@@ -32,6 +32,7 @@ enum Kind {
     RelinKey,
     GaloisKeys,
     SecretKey,
+    SeededCiphertext,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -46,6 +47,13 @@ struct CiphertextWire {
     level: u32,
     scale: f64,
     polys: Vec<ByteBuf>,
+}
+
+/// `c_0` as a one-polynomial ciphertext body, and the seed of `c_1`.
+#[derive(Serialize, Deserialize)]
+struct SeededCiphertextWire {
+    c0: CiphertextWire,
+    seed: [u8; 32],
 }
 
 #[derive(Serialize, Deserialize)]
@@ -231,15 +239,45 @@ impl Ciphertext {
         ))
     }
 
+    /// Reads a ciphertext, or a seeded one (whose seed it expands).
     pub fn from_bytes(params: &Params, bytes: &[u8]) -> Result<Self, CkksError> {
-        let wire: CiphertextWire = read(bytes, Kind::Ciphertext, Some(params))?;
-        let (level, scale, polys) = ct_from_wire(wire, params, 2..=3)?;
+        let kind: Kind = FORMAT.kind(bytes).map_err(|e| match e {
+            WireError::Version { found, expected } => {
+                CkksError::UnsupportedVersion { found, expected }
+            }
+            other => malformed(other),
+        })?;
+        let (level, scale, polys) = if kind == Kind::SeededCiphertext {
+            let wire: SeededCiphertextWire = read(bytes, kind, Some(params))?;
+            let (level, scale, mut polys) = ct_from_wire(wire.c0, params, 1..=1)?;
+            let basis = &params.level_ctx(level)?.q;
+            polys.push(KeyGenerator::expand_seed(wire.seed, basis));
+            (level, scale, polys)
+        } else {
+            let wire: CiphertextWire = read(bytes, Kind::Ciphertext, Some(params))?;
+            ct_from_wire(wire, params, 2..=3)?
+        };
         Ok(Ciphertext {
             params_id: params.id(),
             level,
             scale,
             polys,
         })
+    }
+}
+
+impl SeededCiphertext {
+    /// Serializes `c_0` and the seed; [`Ciphertext::from_bytes`] reads it back whole.
+    pub fn to_bytes(&self, params: &Params) -> Result<Vec<u8>, CkksError> {
+        params.check_same(self.params_id)?;
+        Ok(write(
+            Kind::SeededCiphertext,
+            self.params_id,
+            &SeededCiphertextWire {
+                c0: ct_to_wire(self.level, self.scale, &[&self.c0], params),
+                seed: self.seed,
+            },
+        ))
     }
 }
 

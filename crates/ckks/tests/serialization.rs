@@ -168,3 +168,61 @@ fn corrupted_ciphertexts_never_panic() {
     );
     assert!(accepted + rejected == 600);
 }
+
+#[test]
+fn seeded_ciphertexts_travel_at_half_the_size() {
+    let env = Env::new(15);
+    let p = env.params.clone();
+    let x = env.random_vector(3, 1.0);
+    let mut sym = Encryptor::with_secret_key(&p, &env.sk).unwrap();
+    let level = 2;
+    let seeded = sym
+        .encrypt_values_seeded(&env.encoder, &x, level, p.default_scale())
+        .unwrap();
+    let bytes = seeded.to_bytes(&p).unwrap();
+    let full = sym
+        .encrypt_values(&env.encoder, &x, level, p.default_scale())
+        .unwrap()
+        .to_bytes(&p)
+        .unwrap();
+    assert!(
+        bytes.len() < full.len() / 2 + 100,
+        "{} bytes seeded, {} in full",
+        bytes.len(),
+        full.len()
+    );
+    // The receiver expands the seed into a whole ciphertext, which decrypts and computes.
+    let ct = Ciphertext::from_bytes(&p, &bytes).unwrap();
+    assert_eq!((ct.level(), ct.degree()), (level, 1));
+    let out = env.encoder.decode(&env.decryptor.decrypt(&ct).unwrap()).unwrap();
+    assert!(precision_bits(&out, &x) > 25.0);
+    let sq = env.eval.mul_relin_rescale(&ct, &ct).unwrap();
+    let out = env.encoder.decode(&env.decryptor.decrypt(&sq).unwrap()).unwrap();
+    let want: Vec<f64> = x.iter().map(|v| v * v).collect();
+    assert!(precision_bits(&out, &want) > 20.0);
+    // Two encryptions of the same values draw different seeds.
+    let again = sym
+        .encrypt_values_seeded(&env.encoder, &x, level, p.default_scale())
+        .unwrap();
+    assert_ne!(again.to_bytes(&p).unwrap(), bytes);
+
+    // Refusals: a public-key encryptor has no seed to give; seeded bytes are checked like
+    // any ciphertext's (parameters, truncation, a plaintext reader).
+    let mut public = Encryptor::with_public_key(&p, &env.pk).unwrap();
+    assert!(matches!(
+        public.encrypt_values_seeded(&env.encoder, &x, level, p.default_scale()),
+        Err(CkksError::InvalidParams(_))
+    ));
+    let mut lit = presets::insecure_test_n12();
+    lit.q_bits[2] = 39;
+    let other = Params::new_insecure(lit).unwrap();
+    assert!(matches!(
+        Ciphertext::from_bytes(&other, &bytes),
+        Err(CkksError::ParamsMismatch)
+    ));
+    assert!(Ciphertext::from_bytes(&p, &bytes[..bytes.len() - 1]).is_err());
+    assert!(matches!(
+        Plaintext::from_bytes(&p, &bytes),
+        Err(CkksError::Malformed(_))
+    ));
+}

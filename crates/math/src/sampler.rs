@@ -37,6 +37,14 @@ impl Sampler {
         }
     }
 
+    /// The deterministic stream of a 32-byte seed: public randomness that two parties derive
+    /// alike, such as the uniform half of a seeded ciphertext.
+    pub fn expand(seed: [u8; 32]) -> Self {
+        Self {
+            rng: ChaCha20Rng::from_seed(seed),
+        }
+    }
+
     /// A sampler of its own for another thread, seeded with 32 bytes of this one's output.
     pub fn fork(&mut self) -> Self {
         Self {

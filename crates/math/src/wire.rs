@@ -53,6 +53,32 @@ impl WireFormat {
             .expect("in-memory serialization of plain data")
     }
 
+    /// The kind an object declares, after checking magic and version: for readers that
+    /// accept several kinds.
+    pub fn kind<K: DeserializeOwned>(&self, bytes: &[u8]) -> Result<K, WireError> {
+        let header: Header<K> = bincode::DefaultOptions::new()
+            .with_fixint_encoding()
+            .with_limit(self.max_bytes)
+            .allow_trailing_bytes()
+            .deserialize(bytes)
+            .map_err(|e| WireError::Decode(e.to_string()))?;
+        self.check_header(&header)?;
+        Ok(header.kind)
+    }
+
+    fn check_header<K>(&self, header: &Header<K>) -> Result<(), WireError> {
+        if header.magic != self.magic {
+            return Err(WireError::Magic(self.magic));
+        }
+        if header.version != self.version {
+            return Err(WireError::Version {
+                found: header.version,
+                expected: self.version,
+            });
+        }
+        Ok(())
+    }
+
     /// The body of an object of `kind`, after checking magic, version and kind.
     pub fn read<K, T>(&self, kind: K, bytes: &[u8]) -> Result<T, WireError>
     where
@@ -63,15 +89,7 @@ impl WireFormat {
             .options()
             .deserialize(bytes)
             .map_err(|e| WireError::Decode(e.to_string()))?;
-        if header.magic != self.magic {
-            return Err(WireError::Magic(self.magic));
-        }
-        if header.version != self.version {
-            return Err(WireError::Version {
-                found: header.version,
-                expected: self.version,
-            });
-        }
+        self.check_header(&header)?;
         if header.kind != kind {
             return Err(WireError::Kind {
                 expected: format!("{kind:?}"),
@@ -105,6 +123,11 @@ mod tests {
             F.read::<_, Vec<u64>>(Kind::A, &bytes).unwrap(),
             vec![1, 2, 3]
         );
+        assert_eq!(F.kind::<Kind>(&bytes), Ok(Kind::A));
+        assert!(matches!(
+            F.kind::<Kind>(&bytes[..4]),
+            Err(WireError::Decode(_))
+        ));
         assert!(matches!(
             F.read::<_, Vec<u64>>(Kind::B, &bytes),
             Err(WireError::Kind { .. })

@@ -41,6 +41,12 @@ impl KeyGenerator {
         }
     }
 
+    /// The uniform polynomial a seed stands for, in evaluation form (uniform in either form).
+    /// Both ends of a seeded ciphertext call this, so the expansion is part of the format.
+    pub(crate) fn expand_seed(seed: [u8; 32], basis: &RnsBasis) -> RnsPoly {
+        Self::sample_uniform(&mut Sampler::expand(seed), basis)
+    }
+
     pub(crate) fn sample_uniform(sampler: &mut Sampler, basis: &RnsBasis) -> RnsPoly {
         let mut p = RnsPoly::zero(basis.n(), basis.len());
         for i in 0..basis.len() {
@@ -73,9 +79,21 @@ impl KeyGenerator {
         message: Option<&RnsPoly>,
     ) -> (RnsPoly, RnsPoly) {
         let a = Self::sample_uniform(sampler, basis);
-        let mut b = Self::sample_error(sampler, basis, message);
-        b.mul_sub_assign(basis, &a, s);
+        let b = Self::encrypt_with(sampler, basis, s, message, &a);
         (b, a)
+    }
+
+    /// `-a s + e + m` for a given `a`.
+    pub(crate) fn encrypt_with(
+        sampler: &mut Sampler,
+        basis: &RnsBasis,
+        s: &RnsPoly,
+        message: Option<&RnsPoly>,
+        a: &RnsPoly,
+    ) -> RnsPoly {
+        let mut b = Self::sample_error(sampler, basis, message);
+        b.mul_sub_assign(basis, a, s);
+        b
     }
 
     fn check(&self, sk: &SecretKey) -> Result<(), CkksError> {

@@ -6,10 +6,7 @@ use std::borrow::Cow;
 use ndarray::Array2;
 use rayon::prelude::*;
 
-use super::{
-    decrypt_all, distinct_nonzero, encrypt_all, finish, measured, periodic, scaled_all, sub_all,
-    Cost,
-};
+use super::{decrypt_all, distinct_nonzero, finish, measured, periodic, scaled_all, sub_all, Cost};
 use crate::{Ciphertext, CkksError, Decryptor, Encoder, Encryptor, Evaluator};
 
 /// How the diagonals of a [`DiagonalMatrix`] are stored.
@@ -81,8 +78,27 @@ impl DiagonalMatrix {
         level: usize,
         scale: f64,
     ) -> Result<Self, CkksError> {
+        let stored = Self::slot_vectors(w, dim, layout, encoder.params().slots())?;
+        let diagonals = encryptor.encrypt_many(encoder, &stored, level, scale)?;
         let (rows, cols) = w.dim();
-        let slots = encoder.params().slots();
+        Ok(Self {
+            rows,
+            cols,
+            dim,
+            layout,
+            diagonals,
+        })
+    }
+
+    /// What [`Self::encrypt`] encrypts: the slots of each stored diagonal of `w` padded to a
+    /// `dim x dim` square (for senders that encrypt them in another form, such as seeded).
+    pub fn slot_vectors(
+        w: &Array2<f64>,
+        dim: usize,
+        layout: DiagonalLayout,
+        slots: usize,
+    ) -> Result<Vec<Vec<f64>>, CkksError> {
+        let (rows, cols) = w.dim();
         if dim == 0 || dim < Self::dim_for(rows, cols) || 2 * dim > slots {
             return Err(CkksError::InvalidParams(format!(
                 "a {rows} x {cols} matrix does not fit diagonal packing in {slots} slots"
@@ -96,7 +112,7 @@ impl DiagonalMatrix {
             }
         }
         let at = |r: usize, c: usize| if r < rows && c < cols { w[[r, c]] } else { 0.0 };
-        let stored = (0..dim)
+        (0..dim)
             .map(|i| {
                 let off = layout.offset(i);
                 // Stored slot j holds d_i[(j - off) mod D] = W[j - off][j - off + i].
@@ -108,15 +124,7 @@ impl DiagonalMatrix {
                     .collect();
                 periodic(&d, dim, slots)
             })
-            .collect::<Result<Vec<_>, _>>()?;
-        let diagonals = encrypt_all(encoder, encryptor, stored, level, scale)?;
-        Ok(Self {
-            rows,
-            cols,
-            dim,
-            layout,
-            diagonals,
-        })
+            .collect()
     }
 
     /// Client side: decrypts back to the `rows x cols` matrix.

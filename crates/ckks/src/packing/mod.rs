@@ -106,24 +106,6 @@ pub fn encrypt_periodic(
     encryptor.encrypt_values(encoder, &periodic(values, period, slots)?, level, scale)
 }
 
-/// Encodes and encrypts each of `vectors` at `(level, scale)`, in parallel (one forked
-/// encryptor per vector): the client side of every packing, whose matrices are tens of
-/// ciphertexts.
-pub(crate) fn encrypt_all(
-    encoder: &Encoder,
-    encryptor: &mut Encryptor,
-    vectors: Vec<Vec<f64>>,
-    level: usize,
-    scale: f64,
-) -> Result<Vec<Ciphertext>, CkksError> {
-    let forks: Vec<Encryptor> = vectors.iter().map(|_| encryptor.fork()).collect();
-    vectors
-        .into_par_iter()
-        .zip(forks)
-        .map(|(v, mut enc)| enc.encrypt_values(encoder, &v, level, scale))
-        .collect()
-}
-
 /// Decrypts and decodes each of `cts`, in parallel.
 pub(crate) fn decrypt_all(
     encoder: &Encoder,

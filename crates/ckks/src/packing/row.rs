@@ -9,8 +9,7 @@
 use ndarray::Array2;
 
 use super::{
-    block_mask, decrypt_all, distinct_nonzero, encrypt_all, finish, measured, scaled_all, sub_all,
-    Cost,
+    block_mask, decrypt_all, distinct_nonzero, finish, measured, scaled_all, sub_all, Cost,
 };
 use crate::{Ciphertext, CkksError, Decryptor, Encoder, Encryptor, Evaluator, Plaintext};
 
@@ -87,8 +86,19 @@ impl RowMatrix {
         level: usize,
         scale: f64,
     ) -> Result<Self, CkksError> {
+        let rows_slots = Self::slot_vectors(w, block, encoder.params().slots())?;
+        let row_cts = encryptor.encrypt_many(encoder, &rows_slots, level, scale)?;
+        Self::from_rows(w.ncols(), block, row_cts)
+    }
+
+    /// What [`Self::encrypt`] encrypts: the slots of each row of `w` (for senders that
+    /// encrypt them in another form, such as seeded).
+    pub fn slot_vectors(
+        w: &Array2<f64>,
+        block: usize,
+        slots: usize,
+    ) -> Result<Vec<Vec<f64>>, CkksError> {
         let (rows, cols) = w.dim();
-        let slots = encoder.params().slots();
         if rows == 0
             || cols == 0
             || block < Self::block_for(rows, cols)
@@ -99,8 +109,7 @@ impl RowMatrix {
                 "a {rows} x {cols} matrix does not fit row packing in blocks of {block} of {slots} slots"
             )));
         }
-        let rows_slots = w
-            .rows()
+        Ok(w.rows()
             .into_iter()
             .map(|r| {
                 let mut v = vec![0.0; slots];
@@ -109,9 +118,7 @@ impl RowMatrix {
                 }
                 v
             })
-            .collect();
-        let row_cts = encrypt_all(encoder, encryptor, rows_slots, level, scale)?;
-        Self::from_rows(cols, block, row_cts)
+            .collect())
     }
 
     /// Reassembles a matrix from its row ciphertexts (for instance after they crossed the

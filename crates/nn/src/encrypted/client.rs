@@ -1,6 +1,6 @@
 use ndarray::Array2;
 use shroud_ckks::packing::{DiagonalMatrix, RowMatrix};
-use shroud_ckks::{Ciphertext, Decryptor, Encoder, Encryptor, KeyGenerator, Params};
+use shroud_ckks::{Decryptor, Encoder, Encryptor, KeyGenerator, Params, SeededCiphertext};
 use shroud_math::serde_bytes::ByteBuf;
 
 use super::messages::{from_bytes, to_bytes, BatchMessage, WeightsMessage};
@@ -54,19 +54,27 @@ impl Client {
     /// Each matrix is encrypted at the level where the server first reads it (W1 with the
     /// fresh inputs, W2 with the activations `a`): lower levels are fewer primes to encrypt,
     /// send and parse.
+    /// Ciphertexts go out seeded: half the bytes.
     fn encrypt_packed<M: Packed>(&mut self, model: &Mlp) -> Result<Vec<u8>, NnError> {
         let levels = StepLevels::new(&self.params, self.shape.packing)?;
-        let (enc, encryptor) = (&self.encoder, &mut self.encryptor);
-        let (w1, w2): (M, M) = (
-            M::encrypt(&model.w1, &self.shape, levels.w1, enc, encryptor)?,
-            M::encrypt(&model.w2, &self.shape, levels.w2, enc, encryptor)?,
+        let (slots, scale) = (self.params.slots(), self.params.default_scale());
+        let mut encrypt = |w: &Array2<f64>, level: usize| -> Result<_, NnError> {
+            let vectors = M::slot_vectors(w, &self.shape, slots)?;
+            let cts = self
+                .encryptor
+                .encrypt_many_seeded(&self.encoder, &vectors, level, scale)?;
+            Ok((w.dim(), cts))
+        };
+        let (w1, w2) = (
+            encrypt(&model.w1, levels.w1)?,
+            encrypt(&model.w2, levels.w2)?,
         );
-        Ok(to_bytes(&WeightsMessage::new(&w1, &w2, &self.params)?))
+        Ok(to_bytes(&WeightsMessage::seeded(w1, w2, &self.params)?))
     }
 
     /// Packs rows of `m` (one sample each) into one ciphertext, sample `b` in block `b` in
     /// the packing's vector layout.
-    fn encrypt_rows(&mut self, m: &Array2<f64>, level: usize) -> Result<Ciphertext, NnError> {
+    fn encrypt_rows(&mut self, m: &Array2<f64>, level: usize) -> Result<SeededCiphertext, NnError> {
         let block = self.shape.block();
         let mut slots = vec![0.0; m.nrows() * block];
         for (row, chunk) in m.rows().into_iter().zip(slots.chunks_mut(block)) {
@@ -75,7 +83,7 @@ impl Client {
         let scale = self.params.default_scale();
         Ok(self
             .encryptor
-            .encrypt_values(&self.encoder, &slots, level, scale)?)
+            .encrypt_values_seeded(&self.encoder, &slots, level, scale)?)
     }
 
     /// Encrypts a batch: inputs `x` (samples x inputs) and one-hot targets `y`.

@@ -3,7 +3,7 @@
 
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
-use shroud_ckks::{Ciphertext, CkksError, Params};
+use shroud_ckks::{Ciphertext, CkksError, Params, SeededCiphertext};
 use shroud_math::serde_bytes::ByteBuf;
 use shroud_math::WireFormat;
 
@@ -80,11 +80,40 @@ fn matrix_from_wire<M: Packed>(
     M::from_ciphertexts(w.rows, w.cols, shape, cts)
 }
 
+/// A freshly encrypted `(rows, cols)` matrix as the client sends it.
+pub(crate) type SeededMatrix = ((usize, usize), Vec<SeededCiphertext>);
+
+fn seeded_to_wire(
+    ((rows, cols), cts): SeededMatrix,
+    params: &Params,
+) -> Result<MatrixWire, CkksError> {
+    Ok(MatrixWire {
+        rows,
+        cols,
+        cts: cts
+            .par_iter()
+            .map(|c| c.to_bytes(params).map(ByteBuf::from))
+            .collect::<Result<_, _>>()?,
+    })
+}
+
 impl WeightsMessage {
     pub(crate) fn new<M: Packed>(w1: &M, w2: &M, params: &Params) -> Result<Self, CkksError> {
         Ok(Self {
             w1: matrix_to_wire(w1, params)?,
             w2: matrix_to_wire(w2, params)?,
+        })
+    }
+
+    /// Fresh weights from the client, seeded.
+    pub(crate) fn seeded(
+        w1: SeededMatrix,
+        w2: SeededMatrix,
+        params: &Params,
+    ) -> Result<Self, CkksError> {
+        Ok(Self {
+            w1: seeded_to_wire(w1, params)?,
+            w2: seeded_to_wire(w2, params)?,
         })
     }
 
@@ -117,8 +146,8 @@ impl WeightsMessage {
 impl BatchMessage {
     pub fn new(
         count: usize,
-        x: &Ciphertext,
-        y: &Ciphertext,
+        x: &SeededCiphertext,
+        y: &SeededCiphertext,
         params: &Params,
     ) -> Result<Self, CkksError> {
         Ok(Self {

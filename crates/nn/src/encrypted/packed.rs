@@ -4,7 +4,7 @@
 
 use ndarray::Array2;
 use shroud_ckks::packing::{DiagonalLayout, DiagonalMatrix, RotatedVector, RowMatrix};
-use shroud_ckks::{Ciphertext, CkksError, Decryptor, Encoder, Encryptor, Evaluator};
+use shroud_ckks::{Ciphertext, CkksError, Decryptor, Encoder, Evaluator};
 
 use super::{Packing, Shape};
 
@@ -21,14 +21,12 @@ pub(crate) trait Packed: Sized + Send + Sync {
     type Input: Send + Sync;
 
     fn prepare(k: &Kit, shape: &Shape, x: &Ciphertext) -> Result<Self::Input, CkksError>;
-    /// Client side: encrypts `w` for `shape` at `level`, at the default scale.
-    fn encrypt(
+    /// Client side: the slots of each ciphertext of `w` in this packing.
+    fn slot_vectors(
         w: &Array2<f64>,
         shape: &Shape,
-        level: usize,
-        encoder: &Encoder,
-        encryptor: &mut Encryptor,
-    ) -> Result<Self, CkksError>;
+        slots: usize,
+    ) -> Result<Vec<Vec<f64>>, CkksError>;
     /// Reassembles a `rows x cols` matrix from its ciphertexts.
     fn from_ciphertexts(
         rows: usize,
@@ -100,23 +98,12 @@ impl Packed for DiagonalMatrix {
         Ok(RotatedVector::new(k.eval, x, shape.dim(), diagonal_layout(shape)?)?.0)
     }
 
-    fn encrypt(
+    fn slot_vectors(
         w: &Array2<f64>,
         shape: &Shape,
-        level: usize,
-        encoder: &Encoder,
-        encryptor: &mut Encryptor,
-    ) -> Result<Self, CkksError> {
-        let p = encoder.params();
-        DiagonalMatrix::encrypt(
-            w,
-            shape.dim(),
-            diagonal_layout(shape)?,
-            encoder,
-            encryptor,
-            level,
-            p.default_scale(),
-        )
+        slots: usize,
+    ) -> Result<Vec<Vec<f64>>, CkksError> {
+        DiagonalMatrix::slot_vectors(w, shape.dim(), diagonal_layout(shape)?, slots)
     }
 
     fn from_ciphertexts(
@@ -195,22 +182,12 @@ impl Packed for RowMatrix {
         Ok(x.clone())
     }
 
-    fn encrypt(
+    fn slot_vectors(
         w: &Array2<f64>,
         shape: &Shape,
-        level: usize,
-        encoder: &Encoder,
-        encryptor: &mut Encryptor,
-    ) -> Result<Self, CkksError> {
-        let p = encoder.params();
-        RowMatrix::encrypt(
-            w,
-            shape.block(),
-            encoder,
-            encryptor,
-            level,
-            p.default_scale(),
-        )
+        slots: usize,
+    ) -> Result<Vec<Vec<f64>>, CkksError> {
+        RowMatrix::slot_vectors(w, shape.block(), slots)
     }
 
     fn from_ciphertexts(
