@@ -274,11 +274,20 @@ impl Evaluator {
             .for_each(|(i, ((o0, o1), o2))| {
                 let m = basis.modulus(i);
                 let (x0, x1, y0, y1) = (a0.limb(i), a1.limb(i), b0.limb(i), b1.limb(i));
-                for k in 0..n {
-                    o0[k] = m.mul(x0[k], y0[k]);
-                    o1[k] = m
-                        .reduce_u128(x0[k] as u128 * y1[k] as u128 + x1[k] as u128 * y0[k] as u128);
-                    o2[k] = m.mul(x1[k], y1[k]);
+                if let Some(nm) = m.narrow() {
+                    for k in 0..n {
+                        o0[k] = nm.mul(x0[k], y0[k]);
+                        o1[k] = nm.mul_add_mul(x0[k], y1[k], x1[k], y0[k]);
+                        o2[k] = nm.mul(x1[k], y1[k]);
+                    }
+                } else {
+                    for k in 0..n {
+                        o0[k] = m.mul(x0[k], y0[k]);
+                        o1[k] = m.reduce_u128(
+                            x0[k] as u128 * y1[k] as u128 + x1[k] as u128 * y0[k] as u128,
+                        );
+                        o2[k] = m.mul(x1[k], y1[k]);
+                    }
                 }
             });
         self.counters.bump(Op::CtMul);
@@ -348,9 +357,17 @@ impl Evaluator {
                 .enumerate()
                 .for_each(|(i, (u, d))| {
                     let m = lc.q.modulus(i);
-                    let (w, ws) = (lc.p_mod_q[i], m.shoup(lc.p_mod_q[i]));
-                    for (x, &y) in u.iter_mut().zip(d) {
-                        *x = m.add(*x, m.mul_shoup(y, w, ws));
+                    let w = lc.p_mod_q[i];
+                    if let Some(nm) = m.narrow() {
+                        let ws = nm.shoup(w);
+                        for (x, &y) in u.iter_mut().zip(d) {
+                            *x = m.add(*x, nm.mul_shoup(y, w, ws));
+                        }
+                    } else {
+                        let ws = m.shoup(w);
+                        for (x, &y) in u.iter_mut().zip(d) {
+                            *x = m.add(*x, m.mul_shoup(y, w, ws));
+                        }
                     }
                 });
         }

@@ -194,10 +194,16 @@ fn seeded_ciphertexts_travel_at_half_the_size() {
     // The receiver expands the seed into a whole ciphertext, which decrypts and computes.
     let ct = Ciphertext::from_bytes(&p, &bytes).unwrap();
     assert_eq!((ct.level(), ct.degree()), (level, 1));
-    let out = env.encoder.decode(&env.decryptor.decrypt(&ct).unwrap()).unwrap();
+    let out = env
+        .encoder
+        .decode(&env.decryptor.decrypt(&ct).unwrap())
+        .unwrap();
     assert!(precision_bits(&out, &x) > 25.0);
     let sq = env.eval.mul_relin_rescale(&ct, &ct).unwrap();
-    let out = env.encoder.decode(&env.decryptor.decrypt(&sq).unwrap()).unwrap();
+    let out = env
+        .encoder
+        .decode(&env.decryptor.decrypt(&sq).unwrap())
+        .unwrap();
     let want: Vec<f64> = x.iter().map(|v| v * v).collect();
     assert!(precision_bits(&out, &want) > 20.0);
     // Two encryptions of the same values draw different seeds.

@@ -37,7 +37,7 @@ mod rns;
 mod sampler;
 mod wire;
 
-pub use modulus::{Modulus, MAX_MODULUS_BITS};
+pub use modulus::{Modulus, NarrowModulus, MAX_MODULUS_BITS};
 pub use ntt::{automorphism_permutation, NttTable};
 pub use poly::RnsPoly;
 pub use prime::{is_prime, ntt_primes};

@@ -133,7 +133,19 @@ impl RnsPoly {
 
     /// Pointwise product; meaningful as a ring product when both are in evaluation form.
     pub fn mul_assign(&mut self, basis: &RnsBasis, other: &Self) {
-        self.zip_limbs(basis, other, |m, x, y| *x = m.mul(*x, y));
+        assert_eq!(self.data.len(), other.data.len());
+        let n = self.n;
+        self.data
+            .par_chunks_mut(n)
+            .zip(other.data.par_chunks(n))
+            .enumerate()
+            .for_each(|(i, (a, b))| {
+                let m = basis.modulus(i);
+                match m.narrow() {
+                    Some(nm) => a.iter_mut().zip(b).for_each(|(x, &y)| *x = nm.mul(*x, y)),
+                    None => a.iter_mut().zip(b).for_each(|(x, &y)| *x = m.mul(*x, y)),
+                }
+            });
     }
 
     /// `self += a * b` pointwise.
@@ -164,8 +176,10 @@ impl RnsPoly {
             .enumerate()
             .for_each(|(i, (o, (x, y)))| {
                 let m = basis.modulus(i);
-                for ((o, &x), &y) in o.iter_mut().zip(x).zip(y) {
-                    *o = m.sub(*o, m.mul(x, y));
+                let terms = o.iter_mut().zip(x).zip(y);
+                match m.narrow() {
+                    Some(nm) => terms.for_each(|((o, &x), &y)| *o = nm.sub(*o, nm.mul(x, y))),
+                    None => terms.for_each(|((o, &x), &y)| *o = m.sub(*o, m.mul(x, y))),
                 }
             });
     }
@@ -183,8 +197,17 @@ impl RnsPoly {
         let n = self.n;
         self.data.par_chunks_mut(n).enumerate().for_each(|(i, a)| {
             let m = basis.modulus(i);
-            let (w, ws) = (scalars[i], m.shoup(scalars[i]));
-            a.iter_mut().for_each(|x| *x = m.mul_shoup(*x, w, ws));
+            let w = scalars[i];
+            match m.narrow() {
+                Some(nm) => {
+                    let ws = nm.shoup(w);
+                    a.iter_mut().for_each(|x| *x = nm.mul_shoup(*x, w, ws));
+                }
+                None => {
+                    let ws = m.shoup(w);
+                    a.iter_mut().for_each(|x| *x = m.mul_shoup(*x, w, ws));
+                }
+            }
         });
     }
 

@@ -364,8 +364,15 @@ impl TailDivider {
                 t.iter_mut().for_each(|c| *c = m.sub(*c, self.half_keep[i]));
                 self.keep.table(i).forward(t);
                 let (w, ws) = self.inv[i];
-                for (x, &y) in o.iter_mut().zip(t.iter()) {
-                    *x = m.mul_shoup(m.sub(*x, y), w, ws);
+                if let Some(nm) = m.narrow() {
+                    let ws = nm.shoup(w);
+                    for (x, &y) in o.iter_mut().zip(t.iter()) {
+                        *x = nm.mul_shoup(nm.sub(*x, y), w, ws);
+                    }
+                } else {
+                    for (x, &y) in o.iter_mut().zip(t.iter()) {
+                        *x = m.mul_shoup(m.sub(*x, y), w, ws);
+                    }
                 }
             });
         out
