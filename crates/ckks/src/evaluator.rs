@@ -115,10 +115,16 @@ impl Evaluator {
     ) -> Result<(), CkksError> {
         self.check_pair(a, b.params_id, b.level, b.scale)?;
         let basis = self.basis(a.level).clone();
-        while a.polys.len() < b.polys.len() {
-            a.polys.push(RnsPoly::zero(basis.n(), a.level + 1));
+        // Polynomials only `b` has are `b`'s (negated for a difference), not zeros plus them.
+        let shared = a.polys.len().min(b.polys.len());
+        for extra in &b.polys[shared..] {
+            let mut p = extra.clone();
+            if subtract {
+                p.neg_assign(&basis);
+            }
+            a.polys.push(p);
         }
-        for (x, y) in a.polys.iter_mut().zip(&b.polys) {
+        for (x, y) in a.polys.iter_mut().zip(&b.polys[..shared]) {
             if subtract {
                 x.sub_assign(&basis, y);
             } else {

@@ -120,14 +120,14 @@ fn unpack(bytes: &[u8], basis: &RnsBasis) -> Result<RnsPoly, CkksError> {
         )));
     }
     let n = basis.n();
-    let mut poly = RnsPoly::zero(n, basis.len());
+    let mut data = Vec::with_capacity(n * basis.len());
     let mut words = bytes.chunks(8);
     let (mut acc, mut filled) = (0u128, 0u32);
     for i in 0..basis.len() {
         let m = basis.modulus(i);
         let bits = m.bits();
         let mask = (1u128 << bits) - 1;
-        for o in poly.limb_mut(i) {
+        for _ in 0..n {
             if filled < bits {
                 // The length check above guarantees enough bytes; the last word may be short.
                 let mut w = [0u8; 8];
@@ -145,13 +145,13 @@ fn unpack(bytes: &[u8], basis: &RnsBasis) -> Result<RnsPoly, CkksError> {
                     m.value()
                 )));
             }
-            *o = v;
+            data.push(v);
         }
     }
     if acc != 0 {
         return Err(malformed("nonzero padding bits"));
     }
-    Ok(poly)
+    RnsPoly::from_data(n, data).map_err(malformed)
 }
 
 impl Params {

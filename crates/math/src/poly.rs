@@ -40,14 +40,12 @@ impl RnsPoly {
     pub fn from_signed(basis: &RnsBasis, coeffs: &[i64]) -> Self {
         let n = basis.n();
         assert_eq!(coeffs.len(), n);
-        let mut p = Self::zero(n, basis.len());
-        p.data.par_chunks_mut(n).enumerate().for_each(|(i, limb)| {
-            let m = basis.modulus(i);
-            for (o, &c) in limb.iter_mut().zip(coeffs) {
-                *o = m.reduce_i64(c);
-            }
-        });
-        p
+        let data = (0..basis.len() * n)
+            .into_par_iter()
+            .with_min_len(n)
+            .map(|k| basis.modulus(k / n).reduce_i64(coeffs[k % n]))
+            .collect();
+        Self { n, data }
     }
 
     pub fn n(&self) -> usize {
@@ -240,16 +238,15 @@ impl RnsPoly {
     /// Applies a slot permutation (an automorphism in evaluation form) to every limb.
     pub fn permute(&self, perm: &[u32]) -> Self {
         let n = self.n;
-        let mut out = Self::zero(n, self.limbs());
-        out.data
-            .par_chunks_mut(n)
-            .zip(self.data.par_chunks(n))
-            .for_each(|(o, a)| {
-                for (o, &p) in o.iter_mut().zip(perm) {
-                    *o = a[p as usize];
-                }
-            });
-        out
+        assert!(n.is_power_of_two() && perm.len() == n);
+        // Collected straight into the new vector: no zero-fill before the writes.
+        let low = n - 1;
+        let data = (0..self.data.len())
+            .into_par_iter()
+            .with_min_len(n)
+            .map(|k| self.data[(k & !low) | perm[k & low] as usize])
+            .collect();
+        Self { n, data }
     }
 }
 

@@ -53,8 +53,7 @@ impl Client {
 
     /// Each matrix is encrypted at the level where the server first reads it (W1 with the
     /// fresh inputs, W2 with the activations `a`): lower levels are fewer primes to encrypt,
-    /// send and parse.
-    /// Ciphertexts go out seeded: half the bytes.
+    /// send and parse. The ciphertexts go out seeded, half the bytes.
     fn encrypt_packed<M: Packed>(&mut self, model: &Mlp) -> Result<Vec<u8>, NnError> {
         let levels = StepLevels::new(&self.params, self.shape.packing)?;
         let (slots, scale) = (self.params.slots(), self.params.default_scale());
