@@ -57,8 +57,17 @@ impl Encoder {
         level: usize,
         scale: f64,
     ) -> Result<Plaintext, CkksError> {
-        let z: Vec<Complex64> = values.iter().map(|&v| Complex64::new(v, 0.0)).collect();
-        self.encode_complex_at(&z, level, scale)
+        self.encode_complex_at(&complex(values), level, scale)
+    }
+
+    /// [`Self::encode_coefficients`] of real values.
+    pub(crate) fn encode_real_coefficients(
+        &self,
+        values: &[f64],
+        level: usize,
+        scale: f64,
+    ) -> Result<RnsPoly, CkksError> {
+        self.encode_coefficients(&complex(values), level, scale)
     }
 
     /// Encodes complex values at a chosen level and scale; missing slots are zero.
@@ -215,6 +224,11 @@ fn reduce_f64(m: &shroud_math::Modulus, c: f64) -> u64 {
     } else {
         r
     }
+}
+
+/// Real values as complex slots.
+fn complex(values: &[f64]) -> Vec<Complex64> {
+    values.iter().map(|&v| Complex64::new(v, 0.0)).collect()
 }
 
 #[cfg(test)]

@@ -1,4 +1,3 @@
-use num_complex::Complex64;
 use rayon::prelude::*;
 use shroud_math::{RnsPoly, Sampler};
 
@@ -69,8 +68,7 @@ impl Encryptor {
         scale: f64,
     ) -> Result<Ciphertext, CkksError> {
         self.params.check_same(encoder.params().id())?;
-        let z: Vec<Complex64> = values.iter().map(|&v| Complex64::new(v, 0.0)).collect();
-        let m = encoder.encode_coefficients(&z, level, scale)?;
+        let m = encoder.encode_real_coefficients(values, level, scale)?;
         let (c0, c1) = self.encrypt_zero_at(level, Some(&m));
         Ok(self.ciphertext(level, scale, c0, c1))
     }
@@ -91,8 +89,7 @@ impl Encryptor {
                 "seeded encryption needs the secret key".into(),
             ));
         };
-        let z: Vec<Complex64> = values.iter().map(|&v| Complex64::new(v, 0.0)).collect();
-        let m = encoder.encode_coefficients(&z, level, scale)?;
+        let m = encoder.encode_real_coefficients(values, level, scale)?;
         let basis = &self.params.ctx().levels[level].q;
         let seed = self.sampler.seed();
         let a = KeyGenerator::expand_seed(seed, basis);

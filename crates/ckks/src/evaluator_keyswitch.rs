@@ -158,9 +158,13 @@ impl Evaluator {
                     )
                 });
                 if m.value() >> 32 == 0 {
-                    inner_product_narrow(m, digits, o0, o1);
+                    // 64-bit sums hold as many products as stay below 2^64.
+                    let q = m.value() - 1;
+                    let group = (u64::MAX / (q * q)).max(1);
+                    inner_product_block::<u64>(m, digits, group, o0, o1);
                 } else {
-                    inner_product_wide(m, digits, o0, o1);
+                    // 8 q^2 < q 2^64 for q < 2^61.
+                    inner_product_block::<u128>(m, digits, 8, o0, o1);
                 }
             });
         self.counters.bump(Op::KeySwitch);
@@ -346,75 +350,63 @@ impl Evaluator {
     }
 }
 
-/// One block of the key inner product, `o += sum_j e_j * (b_j, a_j)`, for a modulus of at
-/// most 32 bits: the products fit in 64 bits, so they vectorize (32 x 32 -> 64-bit lanes) and
-/// the sums of as many digits as stay below `2^64` need one Montgomery reduction.
-fn inner_product_narrow<'a>(
-    m: &Modulus,
-    digits: impl Iterator<Item = (&'a [u64], &'a [u64], &'a [u64])>,
-    o0: &mut [u64],
-    o1: &mut [u64],
-) {
-    let q = m.value() - 1;
-    let group = (u64::MAX / (q * q)).max(1);
-    let mut s0 = [0u64; INNER_BLOCK];
-    let mut s1 = [0u64; INNER_BLOCK];
-    let mut pending = 0;
-    let mut flush = |s0: &mut [u64; INNER_BLOCK], s1: &mut [u64; INNER_BLOCK]| {
-        let sums = s0.iter_mut().zip(s1.iter_mut());
-        for ((o0, o1), (s0, s1)) in o0.iter_mut().zip(o1.iter_mut()).zip(sums) {
-            *o0 = m.add(*o0, m.mont_reduce(*s0 as u128));
-            *o1 = m.add(*o1, m.mont_reduce(*s1 as u128));
-            (*s0, *s1) = (0, 0);
-        }
-    };
-    for (e, b, a) in digits {
-        for ((s0, s1), ((&e, &b), &a)) in
-            s0.iter_mut().zip(s1.iter_mut()).zip(e.iter().zip(b).zip(a))
-        {
-            let e = e as u32 as u64;
-            *s0 += e * (b as u32 as u64);
-            *s1 += e * (a as u32 as u64);
-        }
-        pending += 1;
-        if pending == group {
-            flush(&mut s0, &mut s1);
-            pending = 0;
-        }
+/// A lazy sum of residue products: 64-bit lanes for moduli of at most 32 bits (the products
+/// fit, and they vectorize as 32 x 32 -> 64-bit multiplications), 128 bits otherwise.
+trait LazySum: Copy + Default + std::ops::AddAssign {
+    fn product(a: u64, b: u64) -> Self;
+    fn wide(self) -> u128;
+}
+
+impl LazySum for u64 {
+    #[inline(always)]
+    fn product(a: u64, b: u64) -> Self {
+        (a as u32 as u64) * (b as u32 as u64)
     }
-    if pending > 0 {
-        flush(&mut s0, &mut s1);
+    fn wide(self) -> u128 {
+        self as u128
     }
 }
 
-/// [`inner_product_narrow`] for wider moduli: lazy 128-bit sums, one Montgomery reduction per
-/// group of eight digits (`8 q^2 < q 2^64` for `q < 2^61`).
-fn inner_product_wide<'a>(
+impl LazySum for u128 {
+    #[inline(always)]
+    fn product(a: u64, b: u64) -> Self {
+        a as u128 * b as u128
+    }
+    fn wide(self) -> u128 {
+        self
+    }
+}
+
+/// One block of the key inner product, `o += sum_j e_j * (b_j, a_j)`, summed lazily in `S`
+/// with one Montgomery reduction per `group` digits (the most whose sum stays below
+/// `q 2^64` and within `S`).
+fn inner_product_block<'a, S: LazySum>(
     m: &Modulus,
     digits: impl Iterator<Item = (&'a [u64], &'a [u64], &'a [u64])>,
+    group: u64,
     o0: &mut [u64],
     o1: &mut [u64],
 ) {
-    let mut s0 = [0u128; INNER_BLOCK];
-    let mut s1 = [0u128; INNER_BLOCK];
+    let mut s0 = [S::default(); INNER_BLOCK];
+    let mut s1 = [S::default(); INNER_BLOCK];
     let mut pending = 0;
-    let mut flush = |s0: &mut [u128; INNER_BLOCK], s1: &mut [u128; INNER_BLOCK]| {
+    let mut flush = |s0: &mut [S; INNER_BLOCK], s1: &mut [S; INNER_BLOCK]| {
         let sums = s0.iter_mut().zip(s1.iter_mut());
         for ((o0, o1), (s0, s1)) in o0.iter_mut().zip(o1.iter_mut()).zip(sums) {
-            *o0 = m.add(*o0, m.mont_reduce(*s0));
-            *o1 = m.add(*o1, m.mont_reduce(*s1));
-            (*s0, *s1) = (0, 0);
+            *o0 = m.add(*o0, m.mont_reduce(s0.wide()));
+            *o1 = m.add(*o1, m.mont_reduce(s1.wide()));
+            (*s0, *s1) = (S::default(), S::default());
         }
     };
     for (e, b, a) in digits {
         for ((s0, s1), ((&e, &b), &a)) in
             s0.iter_mut().zip(s1.iter_mut()).zip(e.iter().zip(b).zip(a))
         {
-            *s0 += e as u128 * b as u128;
-            *s1 += e as u128 * a as u128;
+            *s0 += S::product(e, b);
+            *s1 += S::product(e, a);
         }
         pending += 1;
-        if pending == 8 {
+        if pending == group {
             flush(&mut s0, &mut s1);
             pending = 0;
         }

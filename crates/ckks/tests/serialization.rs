@@ -6,6 +6,13 @@ use common::{precision_bits, Env};
 use shroud_ckks::*;
 use shroud_math::Sampler;
 
+/// Parameters that differ from the test environment's in one prime.
+fn foreign_params() -> Params {
+    let mut lit = presets::insecure_test_n12();
+    lit.q_bits[2] = 39;
+    Params::new_insecure(lit).unwrap()
+}
+
 #[test]
 fn roundtrips_preserve_everything() {
     let mut env = Env::new(11);
@@ -90,9 +97,7 @@ fn wrong_kind_params_or_version_is_rejected() {
         Plaintext::from_bytes(&p, &bytes),
         Err(CkksError::Malformed(_))
     ));
-    let mut lit = presets::insecure_test_n12();
-    lit.q_bits[2] = 39;
-    let other = Params::new_insecure(lit).unwrap();
+    let other = foreign_params();
     assert!(matches!(
         Ciphertext::from_bytes(&other, &bytes),
         Err(CkksError::ParamsMismatch)
@@ -219,9 +224,7 @@ fn seeded_ciphertexts_travel_at_half_the_size() {
         public.encrypt_values_seeded(&env.encoder, &x, level, p.default_scale()),
         Err(CkksError::InvalidParams(_))
     ));
-    let mut lit = presets::insecure_test_n12();
-    lit.q_bits[2] = 39;
-    let other = Params::new_insecure(lit).unwrap();
+    let other = foreign_params();
     assert!(matches!(
         Ciphertext::from_bytes(&other, &bytes),
         Err(CkksError::ParamsMismatch)

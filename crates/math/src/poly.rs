@@ -102,9 +102,11 @@ impl RnsPoly {
                 .all(|(i, limb)| limb.iter().all(|&c| c < basis.modulus(i).value()))
     }
 
+    /// Runs `f` on each limb of `self` with the same limb of `other` and its modulus, limbs
+    /// in parallel.
     fn zip_limbs<F>(&mut self, basis: &RnsBasis, other: &Self, f: F)
     where
-        F: Fn(&crate::Modulus, &mut u64, u64) + Sync,
+        F: Fn(&crate::Modulus, &mut [u64], &[u64]) + Sync,
     {
         assert_eq!(self.data.len(), other.data.len());
         assert!(self.limbs() <= basis.len());
@@ -113,37 +115,27 @@ impl RnsPoly {
             .par_chunks_mut(n)
             .zip(other.data.par_chunks(n))
             .enumerate()
-            .for_each(|(i, (a, b))| {
-                let m = basis.modulus(i);
-                for (x, &y) in a.iter_mut().zip(b) {
-                    f(m, x, y);
-                }
-            });
+            .for_each(|(i, (a, b))| f(basis.modulus(i), a, b));
     }
 
     pub fn add_assign(&mut self, basis: &RnsBasis, other: &Self) {
-        self.zip_limbs(basis, other, |m, x, y| *x = m.add(*x, y));
+        self.zip_limbs(basis, other, |m, a, b| {
+            a.iter_mut().zip(b).for_each(|(x, &y)| *x = m.add(*x, y))
+        });
     }
 
     pub fn sub_assign(&mut self, basis: &RnsBasis, other: &Self) {
-        self.zip_limbs(basis, other, |m, x, y| *x = m.sub(*x, y));
+        self.zip_limbs(basis, other, |m, a, b| {
+            a.iter_mut().zip(b).for_each(|(x, &y)| *x = m.sub(*x, y))
+        });
     }
 
     /// Pointwise product; meaningful as a ring product when both are in evaluation form.
     pub fn mul_assign(&mut self, basis: &RnsBasis, other: &Self) {
-        assert_eq!(self.data.len(), other.data.len());
-        let n = self.n;
-        self.data
-            .par_chunks_mut(n)
-            .zip(other.data.par_chunks(n))
-            .enumerate()
-            .for_each(|(i, (a, b))| {
-                let m = basis.modulus(i);
-                match m.narrow() {
-                    Some(nm) => a.iter_mut().zip(b).for_each(|(x, &y)| *x = nm.mul(*x, y)),
-                    None => a.iter_mut().zip(b).for_each(|(x, &y)| *x = m.mul(*x, y)),
-                }
-            });
+        self.zip_limbs(basis, other, |m, a, b| match m.narrow() {
+            Some(nm) => a.iter_mut().zip(b).for_each(|(x, &y)| *x = nm.mul(*x, y)),
+            None => a.iter_mut().zip(b).for_each(|(x, &y)| *x = m.mul(*x, y)),
+        });
     }
 
     /// `self += a * b` pointwise.

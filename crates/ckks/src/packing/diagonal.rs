@@ -81,13 +81,7 @@ impl DiagonalMatrix {
         let stored = Self::slot_vectors(w, dim, layout, encoder.params().slots())?;
         let diagonals = encryptor.encrypt_many(encoder, &stored, level, scale)?;
         let (rows, cols) = w.dim();
-        Ok(Self {
-            rows,
-            cols,
-            dim,
-            layout,
-            diagonals,
-        })
+        Self::from_diagonals(rows, cols, layout, diagonals)
     }
 
     /// What [`Self::encrypt`] encrypts: the slots of each stored diagonal of `w` padded to a
