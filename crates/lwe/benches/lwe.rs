@@ -4,7 +4,7 @@
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
 use num_complex::Complex64;
-use shroud_lwe::bootstrap::{presets, ClientKey, Lut, NegacyclicFft};
+use shroud_lwe::bootstrap::{presets, ClientKey, Lut, NegacyclicFft, WideCiphertext};
 use shroud_lwe::gsw::{self, GswEvaluator, GswSecretKey};
 
 fn gates(c: &mut Criterion) {
@@ -31,6 +31,32 @@ fn pbs6(c: &mut Criterion) {
     let mut g = c.benchmark_group("pbs6_128");
     g.sample_size(10);
     g.bench_function("lut6", |b| b.iter(|| server.apply_lut(&x, &lut).unwrap()));
+    g.finish();
+}
+
+/// A layer's worth of hidden neurons of the MNIST engine at `wide_128`: floor a 16-bit sum by
+/// 2^8 and read an 8-entry clamped table, for 32 neurons in lock step on all threads.
+fn wide_neurons(c: &mut Criterion) {
+    let mut client = ClientKey::from_seed(&presets::wide_128(), 4).unwrap();
+    let server = client.server_key();
+    let (width, range) = (16, 1 << 14);
+    let xs: Vec<WideCiphertext> = (0..32)
+        .map(|i| {
+            let ct = client.encrypt_scaled(i * 97 - 1500, width).unwrap();
+            WideCiphertext::new(ct, width, -range, range, server.fresh_variance()).unwrap()
+        })
+        .collect();
+    let table: Vec<i64> = (0..8).map(|i| 2 * i).collect();
+    let mut g = c.benchmark_group("wide_128");
+    g.sample_size(10);
+    g.bench_function("neurons_32", |b| {
+        b.iter(|| {
+            let ts = server.floor_shift_many(&xs, &[8; 32]).unwrap();
+            server
+                .clamped_table_many(&ts, &[table.as_slice(); 32], 16)
+                .unwrap()
+        })
+    });
     g.finish();
 }
 
@@ -71,5 +97,5 @@ fn negacyclic_fft(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, gates, pbs6, gsw_nand, negacyclic_fft);
+criterion_group!(benches, gates, pbs6, wide_neurons, gsw_nand, negacyclic_fft);
 criterion_main!(benches);

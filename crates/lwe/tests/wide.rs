@@ -93,6 +93,54 @@ fn plans_count_the_bootstraps_that_run() {
 }
 
 #[test]
+fn integers_in_lock_step_match_each_alone() {
+    // Different shifts, intervals and tables in one batch: narrow rests (one interleaved
+    // bootstrap), wide rests (sign tests after rounds of their own) and rounds of different
+    // counts all share stages.
+    // A key of its own, so that its counter sees only this test.
+    let mut client = ClientKey::from_seed(&presets::insecure_wide_test(), 9).unwrap();
+    let server = client.server_key();
+    let cases: [(i64, i64, u32); 6] = [
+        (-30_000, RANGE, 2),
+        (517, 900, 3),
+        (-3, 40, 0),
+        (29_999, RANGE, 11),
+        (1234, RANGE, 7),
+        (-640, 2000, 5),
+    ];
+    let xs: Vec<WideCiphertext> = cases
+        .iter()
+        .map(|&(v, range, _)| {
+            let ct = client.encrypt_scaled(v, WIDTH).unwrap();
+            WideCiphertext::new(ct, WIDTH, -range, range, server.fresh_variance()).unwrap()
+        })
+        .collect();
+    let decrypt = |x: &WideCiphertext| client.decrypt_scaled(x.ciphertext(), x.width()).unwrap();
+    let rs: Vec<u32> = cases.iter().map(|c| c.2).collect();
+    let tables: Vec<Vec<i64>> = (0..cases.len() as i64)
+        .map(|i| (0..8).map(|j| (j * (i + 3)) % 17 - 5).collect())
+        .collect();
+    let refs: Vec<&[i64]> = tables.iter().map(Vec::as_slice).collect();
+    let before = server.counts().bootstraps;
+    let ts = server.floor_shift_many(&xs, &rs).unwrap();
+    let ys = server.clamped_table_many(&ts, &refs, 12).unwrap();
+    let ran = server.counts().bootstraps - before;
+    let mut planned = 0;
+    for (i, &(v, _, r)) in cases.iter().enumerate() {
+        assert_eq!(decrypt(&ts[i]), v.div_euclid(1 << r), "floor, case {i}");
+        assert_eq!(
+            decrypt(&ys[i]),
+            clamped(&tables[i], v.div_euclid(1 << r)),
+            "case {i}"
+        );
+        let (shape, floor) = server.plan_floor_shift(&xs[i].shape(), r).unwrap();
+        planned += floor + server.plan_clamped_table(&shape, 3).unwrap();
+    }
+    assert_eq!(ran, planned as u64);
+    assert!(server.floor_shift_many(&xs, &rs[1..]).is_err());
+}
+
+#[test]
 fn weighted_sums_track_their_interval() {
     let server = &keys().1;
     let narrow = |v: i64| {

@@ -96,7 +96,7 @@ impl BootstrapKey {
         }
     }
 
-    /// Runs blind rotations: starting from `X^(-b) v`, multiplies each accumulator by
+    /// Runs blind rotations: starting from `X^(-b) v_j` (job `j`'s test polynomial), multiplies each accumulator by
     /// `X^(a_i s_i)` for every mask coefficient, one CMux per key bit. `rotations[j]` holds job
     /// `j`'s mask and body already switched to `Z / 2N`. The jobs advance together, GGSW by
     /// GGSW: each GGSW is read from memory once and served from cache to the other jobs,
@@ -112,13 +112,14 @@ impl BootstrapKey {
         p: &BootstrapParams,
         fft: &NegacyclicFft,
         rotations: &[Vec<usize>],
-        test_poly: &[u64],
+        test_polys: &[&[u64]],
         s: &mut RotationScratch,
     ) -> Vec<Vec<u64>> {
         let (k, n) = (p.glwe_dimension, p.polynomial_size);
         let mut accs: Vec<Vec<u64>> = rotations
             .iter()
-            .map(|r| {
+            .zip(test_polys)
+            .map(|(r, test_poly)| {
                 let mut acc = vec![0u64; (k + 1) * n];
                 rotate(test_poly, 2 * n - r[p.lwe_dimension], &mut acc[k * n..]);
                 acc

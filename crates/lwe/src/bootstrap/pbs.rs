@@ -20,11 +20,19 @@ pub const MAX_LOG2_FAILURE: f64 = -40.0;
 /// (131-262 KB) and the accumulators within a 512 KB L2 cache at the presets' sizes.
 pub(crate) const SHARED_ROTATIONS: usize = 4;
 
+/// One bootstrap of a batch: its input, the test polynomial it rotates, and the rotations its
+/// phase is shifted by first.
+pub(crate) struct Rotation<'a> {
+    pub input: &'a LweCiphertext,
+    pub test_poly: &'a [u64],
+    pub offset: usize,
+}
+
 /// A function on `bits`-bit integers, as the test polynomial that evaluates it.
 #[derive(Clone, Debug)]
 pub struct Lut {
     bits: u32,
-    poly: Vec<u64>,
+    pub(crate) poly: Vec<u64>,
 }
 
 impl Lut {
@@ -133,66 +141,85 @@ impl ServerKey {
         offset: usize,
         positions: [usize; M],
     ) -> [LweCiphertext; M] {
-        let acc = self.rotate_group(&[ct], test_poly, offset).remove(0);
-        positions.map(|j| LweCiphertext {
-            data: sample_extract(&self.params, &acc, j),
-        })
+        let job = Rotation {
+            input: ct,
+            test_poly,
+            offset,
+        };
+        let acc = self.rotate_group(&[job]).remove(0);
+        positions.map(|j| self.extract(&acc, j))
     }
 
-    /// Bootstraps of many ciphertexts through one test polynomial, on all threads: one group
-    /// of at most [`SHARED_ROTATIONS`] per thread, each group sharing its reads of the key.
+    /// The ciphertext of coefficient `j` of a rotated accumulator, under the large key.
+    pub(crate) fn extract(&self, acc: &[u64], j: usize) -> LweCiphertext {
+        LweCiphertext {
+            data: sample_extract(&self.params, acc, j),
+        }
+    }
+
+    /// Bootstraps of many ciphertexts through one test polynomial, on all threads, sharing
+    /// reads of the key (see [`ServerKey::rotate_batch`]).
     pub(crate) fn bootstrap_batch(
         &self,
         cts: &[&LweCiphertext],
         test_poly: &[u64],
         offset: usize,
     ) -> Vec<LweCiphertext> {
-        let group = cts
+        let jobs: Vec<Rotation> = cts
+            .iter()
+            .map(|&input| Rotation {
+                input,
+                test_poly,
+                offset,
+            })
+            .collect();
+        self.rotate_batch(&jobs)
+            .iter()
+            .map(|acc| self.extract(acc, 0))
+            .collect()
+    }
+
+    /// The blind rotations of many independent bootstraps, each with its own test polynomial,
+    /// on all threads: one group of at most [`SHARED_ROTATIONS`] per thread at a time, each
+    /// group sharing its reads of the key. Returns the accumulators in the order of `jobs`.
+    pub(crate) fn rotate_batch(&self, jobs: &[Rotation]) -> Vec<Vec<u64>> {
+        let group = jobs
             .len()
             .div_ceil(rayon::current_num_threads())
             .clamp(1, SHARED_ROTATIONS);
-        let accs: Vec<Vec<Vec<u64>>> = cts
+        let accs: Vec<Vec<Vec<u64>>> = jobs
             .par_chunks(group)
-            .map(|g| self.rotate_group(g, test_poly, offset))
+            .map(|g| self.rotate_group(g))
             .collect();
-        accs.into_iter()
-            .flatten()
-            .map(|acc| LweCiphertext {
-                data: sample_extract(&self.params, &acc, 0),
-            })
-            .collect()
+        accs.into_iter().flatten().collect()
     }
 
     /// Key switch, modulus switch and one shared blind rotation for a group of ciphertexts,
     /// on this thread; returns the accumulators.
-    fn rotate_group(
-        &self,
-        cts: &[&LweCiphertext],
-        test_poly: &[u64],
-        offset: usize,
-    ) -> Vec<Vec<u64>> {
+    fn rotate_group(&self, group: &[Rotation]) -> Vec<Vec<u64>> {
         let p = &self.params;
         // Modulus switch from 2^32 to 2N: keep the top log2(2N) bits, rounded.
         let log2n = (2 * p.polynomial_size).trailing_zeros();
         let mask = 2 * p.polynomial_size - 1;
-        let rotations: Vec<Vec<usize>> = cts
+        let rotations: Vec<Vec<usize>> = group
             .iter()
-            .map(|ct| {
-                let small = self.ksk.apply(p, &ct.data);
+            .map(|job| {
+                let small = self.ksk.apply(p, &job.input.data);
                 let mut r: Vec<usize> = small
                     .iter()
                     .map(|&a| (((a as u64 + (1 << (31 - log2n))) >> (32 - log2n)) as usize) & mask)
                     .collect();
-                r[p.lwe_dimension] = (r[p.lwe_dimension] + offset) & mask;
+                r[p.lwe_dimension] = (r[p.lwe_dimension] + job.offset) & mask;
                 r
             })
             .collect();
-        let n = cts.len() as u64;
+        let test_polys: Vec<&[u64]> = group.iter().map(|job| job.test_poly).collect();
+        let n = group.len() as u64;
         self.counters.keyswitches.fetch_add(n, Ordering::Relaxed);
         let mut scratch = RotationScratch::new(p);
         let accs = self
             .bsk
-            .blind_rotate_many(p, &self.fft, &rotations, test_poly, &mut scratch);
+            .blind_rotate_many(p, &self.fft, &rotations, &test_polys, &mut scratch);
         self.counters.bootstraps.fetch_add(n, Ordering::Relaxed);
         accs
     }
@@ -219,7 +246,7 @@ impl ServerKey {
 
     /// Half a box of `lut`, the phase shift that centres every box on its message; errors if
     /// the table was built for another ring.
-    fn lut_offset(&self, lut: &Lut) -> Result<usize, LweError> {
+    pub(crate) fn lut_offset(&self, lut: &Lut) -> Result<usize, LweError> {
         if lut.poly.len() != self.params.polynomial_size {
             return Err(LweError::ParamsMismatch);
         }

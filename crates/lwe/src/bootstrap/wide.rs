@@ -23,7 +23,7 @@
 
 use super::keys::ServerKey;
 use super::lwe::LweCiphertext;
-use super::pbs::{Lut, MAX_LOG2_FAILURE};
+use super::pbs::{Lut, Rotation, MAX_LOG2_FAILURE};
 use crate::LweError;
 
 /// A round of `d` bits bootstraps its top bit, then the rest if there is any.
@@ -188,20 +188,38 @@ impl ServerKey {
         Ok(())
     }
 
+    /// Runs one stage of bootstraps, all of them together: their blind rotations share
+    /// passes over the key (see [`ServerKey::rotate_batch`]), which is what the `_many`
+    /// operations gain by running many integers in lock step. Returns the accumulators.
+    fn run(&self, jobs: &[Job]) -> Vec<Vec<u64>> {
+        let rotations: Vec<Rotation> = jobs
+            .iter()
+            .map(|j| Rotation {
+                input: &j.input,
+                test_poly: &j.poly,
+                offset: j.offset,
+            })
+            .collect();
+        self.rotate_batch(&rotations)
+    }
+
     /// `+c` for phases in `[0, 1/2)`, `-c` for `[1/2, 1)`.
-    fn sign_pbs(&self, ct: &LweCiphertext, c: u64) -> LweCiphertext {
-        self.bootstrap(ct, &vec![c; self.params.polynomial_size], 0)
+    fn sign_job(&self, input: LweCiphertext, c: u64) -> Job {
+        Job {
+            input,
+            poly: vec![c; self.params.polynomial_size],
+            offset: 0,
+        }
     }
 
     /// A padded `bits`-bit table with raw torus outputs, the box centred on its message.
-    fn table_pbs(
-        &self,
-        ct: &LweCiphertext,
-        bits: u32,
-        outputs: &[u64],
-    ) -> Result<LweCiphertext, LweError> {
+    fn table_job(&self, input: LweCiphertext, bits: u32, outputs: &[u64]) -> Result<Job, LweError> {
         let lut = Lut::raw(self, bits, outputs)?;
-        self.apply_lut(ct, &lut)
+        Ok(Job {
+            input,
+            offset: self.lut_offset(&lut)?,
+            poly: lut.poly,
+        })
     }
 
     /// The shape after a round of `d` bits, if both of its bootstraps meet the bound.
@@ -226,30 +244,68 @@ impl ServerKey {
         })
     }
 
-    /// Clears the `d` low bits of `x` (`1 <= d <= message_bits + 1`), leaving
-    /// `floor(v / 2^d)` at width `width - d`; returns `v mod 2^d` at `x`'s former scale.
-    fn round(&self, x: &mut WideCiphertext, d: u32) -> Result<LweCiphertext, LweError> {
-        let next = self.plan_round(&x.shape, d)?;
-        let unit = x.shape.unit();
+    /// One round on each integer of a stage (`d` bits on `x` for `(x, d)`, `1 <= d <=
+    /// message_bits + 1`), in two shared stages of bootstraps: clears the `d` low bits of
+    /// `v`, leaving `floor(v / 2^d)` at width `width - d`, and returns `v mod 2^d` at the
+    /// former scale.
+    fn rounds(
+        &self,
+        xs: &mut [(&mut WideCiphertext, u32)],
+    ) -> Result<Vec<LweCiphertext>, LweError> {
+        let nexts = xs
+            .iter()
+            .map(|(x, d)| self.plan_round(&x.shape, *d))
+            .collect::<Result<Vec<_>, _>>()?;
         // Multiplying by 2^(width - d) puts bit d - 1 of v at the top of the torus.
-        let up = 1i64 << (x.shape.width - d);
-        // The top bit of the digit, by its sign, half a digit step from both boundaries.
-        let lifted = x.ct.scalar_mul(up).with_body_added(1 << (63 - d));
-        let half = (unit << (d - 1)) >> 1;
-        let top = self
-            .sign_pbs(&lifted, half.wrapping_neg())
-            .with_body_added(half);
-        x.ct = x.ct.sub(&top)?;
-        let mut digit = top;
-        if d >= 2 {
-            // The d - 1 bits left, now with a zero padding bit above them.
-            let outputs: Vec<u64> = (0..1u64 << (d - 1)).map(|m| m * unit).collect();
-            let rest = self.table_pbs(&x.ct.scalar_mul(up), d - 1, &outputs)?;
-            x.ct = x.ct.sub(&rest)?;
-            digit = digit.add(&rest)?;
+        let lift = |x: &WideCiphertext, d: u32| x.ct.scalar_mul(1i64 << (x.shape.width - d));
+        let half = |x: &WideCiphertext, d: u32| (x.shape.unit() << (d - 1)) >> 1;
+        // The top bit of each digit, by its sign, half a digit step from both boundaries.
+        let tops: Vec<Job> = xs
+            .iter()
+            .map(|(x, d)| {
+                let input = lift(x, *d).with_body_added(1 << (63 - d));
+                self.sign_job(input, half(x, *d).wrapping_neg())
+            })
+            .collect();
+        let mut digits = Vec::with_capacity(xs.len());
+        for ((x, d), acc) in xs.iter_mut().zip(self.run(&tops)) {
+            let top = self.extract(&acc, 0).with_body_added(half(x, *d));
+            x.ct = x.ct.sub(&top)?;
+            digits.push(top);
         }
-        x.shape = next;
-        Ok(digit)
+        // The d - 1 bits left, now with a zero padding bit above them.
+        let (mut rests, mut owners) = (Vec::new(), Vec::new());
+        for (i, (x, d)) in xs.iter().enumerate() {
+            if *d >= 2 {
+                let unit = x.shape.unit();
+                let outputs: Vec<u64> = (0..1u64 << (d - 1)).map(|m| m * unit).collect();
+                rests.push(self.table_job(lift(x, *d), d - 1, &outputs)?);
+                owners.push(i);
+            }
+        }
+        for (i, acc) in owners.into_iter().zip(self.run(&rests)) {
+            let rest = self.extract(&acc, 0);
+            xs[i].0.ct = xs[i].0.ct.sub(&rest)?;
+            digits[i] = digits[i].add(&rest)?;
+        }
+        for ((x, _), next) in xs.iter_mut().zip(nexts) {
+            x.shape = next;
+        }
+        Ok(digits)
+    }
+
+    /// Runs the rounds `plans[i]` on `xs[i]`, the `j`-th rounds of all integers as one stage.
+    fn run_rounds(&self, xs: &mut [WideCiphertext], plans: &[Vec<u32>]) -> Result<(), LweError> {
+        let longest = plans.iter().map(Vec::len).max().unwrap_or(0);
+        for j in 0..longest {
+            let mut stage: Vec<(&mut WideCiphertext, u32)> = xs
+                .iter_mut()
+                .zip(plans)
+                .filter_map(|(x, plan)| plan.get(j).map(|&d| (x, d)))
+                .collect();
+            self.rounds(&mut stage)?;
+        }
+        Ok(())
     }
 
     /// The rounds of `floor_shift` by `r` and the shape they leave. Each round takes as many
@@ -280,12 +336,27 @@ impl ServerKey {
 
     /// `floor(v / 2^r)`, exactly, at width `width - r`.
     pub fn floor_shift(&self, x: &WideCiphertext, r: u32) -> Result<WideCiphertext, LweError> {
-        let (rounds, _) = self.floor_plan(&x.shape, r)?;
-        let mut x = x.clone();
-        for d in rounds {
-            self.round(&mut x, d)?;
-        }
-        Ok(x)
+        Ok(self
+            .floor_shift_many(std::slice::from_ref(x), &[r])?
+            .remove(0))
+    }
+
+    /// `floor(v_i / 2^r_i)` for many integers at once, in lock step: the bootstraps of the
+    /// same round of every integer run together and share their passes over the key.
+    pub fn floor_shift_many(
+        &self,
+        xs: &[WideCiphertext],
+        rs: &[u32],
+    ) -> Result<Vec<WideCiphertext>, LweError> {
+        same_length(xs.len(), rs.len())?;
+        let plans = xs
+            .iter()
+            .zip(rs)
+            .map(|(x, &r)| Ok(self.floor_plan(&x.shape, r)?.0))
+            .collect::<Result<Vec<_>, LweError>>()?;
+        let mut out = xs.to_vec();
+        self.run_rounds(&mut out, &plans)?;
+        Ok(out)
     }
 
     /// The shape `floor_shift` by `r` leaves and the bootstraps it takes, once each is checked
@@ -314,21 +385,24 @@ impl ServerKey {
         Ok((rounds, x, need))
     }
 
-    /// `v >= 0` as the sign of a phase: rounds as planned, then the sign-extension bits above
-    /// the interval shifted out and half a unit added. Sign bootstraps of the result give
-    /// `+c` for `v >= 0` and `-c` otherwise.
-    fn sign_input(&self, mut x: WideCiphertext) -> Result<LweCiphertext, LweError> {
-        let (rounds, _, need) = self.plan_sign(&x.shape)?;
-        for d in rounds {
-            self.round(&mut x, d)?;
-        }
-        let up = 1i64 << (x.shape.width - need);
-        Ok(x.ct.scalar_mul(up).with_body_added(1 << (63 - need)))
-    }
-
-    /// `[v >= 0] * 2c` as a fresh bootstrap output.
-    fn indicator(&self, sign_input: &LweCiphertext, c: u64) -> LweCiphertext {
-        self.sign_pbs(sign_input, c).with_body_added(c)
+    /// `v >= 0` as the sign of a phase, for each integer: rounds as planned (in lock step),
+    /// then the sign-extension bits above the interval shifted out and half a unit added.
+    /// Sign bootstraps of a result give `+c` for `v >= 0` and `-c` otherwise.
+    fn sign_inputs(&self, mut xs: Vec<WideCiphertext>) -> Result<Vec<LweCiphertext>, LweError> {
+        let plans = xs
+            .iter()
+            .map(|x| self.plan_sign(&x.shape))
+            .collect::<Result<Vec<_>, _>>()?;
+        let rounds: Vec<Vec<u32>> = plans.iter().map(|(r, _, _)| r.clone()).collect();
+        self.run_rounds(&mut xs, &rounds)?;
+        Ok(xs
+            .iter()
+            .zip(&plans)
+            .map(|(x, &(_, _, need))| {
+                let up = 1i64 << (x.shape.width - need);
+                x.ct.scalar_mul(up).with_body_added(1 << (63 - need))
+            })
+            .collect())
     }
 
     /// The bootstraps `clamped_table` takes on `x` with a table of `2^w` entries, once every
@@ -391,15 +465,16 @@ impl ServerKey {
             .map(|_| (need, up, false))
     }
 
-    /// `f[m]` and `g[m]` for a padded `bits`-bit message `m`, from one bootstrap: box `2m` of
-    /// the test polynomial holds `f[m]`, box `2m + 1` holds `g[m]`.
-    fn two_tables_pbs(
+    /// `f[m]` and `g[m]` for a padded `bits`-bit message `m`, from one bootstrap read at
+    /// positions 0 and `half_box` (returned): box `2m` of the test polynomial holds `f[m]`,
+    /// box `2m + 1` holds `g[m]`.
+    fn two_tables_job(
         &self,
-        ct: &LweCiphertext,
+        input: LweCiphertext,
         bits: u32,
         f: &[u64],
         g: &[u64],
-    ) -> [LweCiphertext; 2] {
+    ) -> (Job, usize) {
         let n = self.params.polynomial_size;
         let half_box = n >> (bits + 1);
         let poly: Vec<u64> = (0..n)
@@ -412,7 +487,12 @@ impl ServerKey {
                 }
             })
             .collect();
-        self.bootstrap_at(ct, &poly, half_box / 2, [0, half_box])
+        let job = Job {
+            input,
+            poly,
+            offset: half_box / 2,
+        };
+        (job, half_box)
     }
 
     /// `T[clamp(v, 0, 2^w - 1)]` for a table of `2^w` signed values, encrypted at scale
@@ -423,72 +503,181 @@ impl ServerKey {
         table: &[i64],
         out_width: u32,
     ) -> Result<WideCiphertext, LweError> {
-        if !table.len().is_power_of_two() || !(3..=62).contains(&out_width) {
-            return Err(LweError::LutSize {
-                expected: 1 << (self.params.message_bits - 1),
-                found: table.len(),
-            });
+        Ok(self
+            .clamped_table_many(std::slice::from_ref(x), &[table], out_width)?
+            .remove(0))
+    }
+
+    /// `T_i[clamp(v_i, 0, 2^w_i - 1)]` for many integers at once, each with its own table, in
+    /// lock step (the bootstraps of each stage of every integer run together).
+    pub fn clamped_table_many(
+        &self,
+        xs: &[WideCiphertext],
+        tables: &[&[i64]],
+        out_width: u32,
+    ) -> Result<Vec<WideCiphertext>, LweError> {
+        same_length(xs.len(), tables.len())?;
+        let mut ws = Vec::with_capacity(xs.len());
+        for (x, table) in xs.iter().zip(tables) {
+            if !table.len().is_power_of_two() || !(3..=62).contains(&out_width) {
+                return Err(LweError::LutSize {
+                    expected: 1 << (self.params.message_bits - 1),
+                    found: table.len(),
+                });
+            }
+            let w = table.len().trailing_zeros();
+            self.plan_clamped_table(&x.shape, w)?;
+            ws.push(w);
         }
-        let w = table.len().trailing_zeros();
-        self.plan_clamped_table(&x.shape, w)?;
-        let (t_lo, t_hi) = (table[0], table[table.len() - 1]);
-        let (min_t, max_t) = (
-            *table.iter().min().expect("non-empty"),
-            *table.iter().max().expect("non-empty"),
-        );
         let out_unit = 1u64 << (64 - out_width);
 
-        let mut h = x.clone();
-        let window_width = h.shape.width;
-        let l = self.round(&mut h, w)?;
+        // The window digit l = v mod 2^w of each integer; h = floor(v / 2^w) is left.
+        let mut hs = xs.to_vec();
+        let ls = {
+            let mut stage: Vec<(&mut WideCiphertext, u32)> =
+                hs.iter_mut().zip(ws.iter().copied()).collect();
+            self.rounds(&mut stage)?
+        };
 
         // The table reads u = l + 2^w z at the scale of a padded (w + 1)-bit message, with
         // z = 1 when v is outside the window: z = [h < 0] + [h >= 1]. The top value's
         // correction [h >= 1] (T_top - T_0) comes from a bootstrap of its own, so the output's
-        // noise is two bootstraps' whatever the table.
-        let correction = ((t_hi - t_lo) as u64).wrapping_mul(out_unit);
-        let (flag, top) = if let Some((need, up, interleaved)) = self.narrow_rest(&h.shape) {
-            let input =
-                h.ct.scalar_mul(up)
-                    .with_body_added((1u64 << (need - 1)) << (63 - need));
-            let of_h = |f: &dyn Fn(i64) -> u64| -> Vec<u64> {
-                (0..1i64 << need)
-                    .map(|m| f(m - (1 << (need - 1))))
-                    .collect()
-            };
-            let flag = of_h(&|h| if h == 0 { 0 } else { 1 << 62 });
-            let top = of_h(&|h| if h >= 1 { correction } else { 0 });
-            if interleaved {
-                let [flag, top] = self.two_tables_pbs(&input, need, &flag, &top);
-                (flag, top)
-            } else {
-                (
-                    self.table_pbs(&input, need, &flag)?,
-                    self.table_pbs(&input, need, &top)?,
-                )
-            }
-        } else {
-            let below = self
-                .indicator(&self.sign_input(h.clone())?, (1u64 << 61).wrapping_neg())
-                .with_body_added(1 << 62);
-            let h1 = WideCiphertext {
-                ct: h.ct.with_body_added(h.shape.unit().wrapping_neg()),
-                shape: h.shape.minus_one(),
-            };
-            let above_input = self.sign_input(h1)?;
-            let above = self.indicator(&above_input, 1 << 61);
-            let top = self.indicator(&above_input, ((correction as i64) >> 1) as u64);
-            (below.add(&above)?, top)
-        };
-        let l_up = 1i64 << (window_width - w - 2);
-        let u = l.scalar_mul(l_up).add(&flag)?;
-        let outputs: Vec<u64> = (0..2 << w)
-            .map(|m| {
-                let t = if m < table.len() { table[m] } else { t_lo };
-                (t as u64).wrapping_mul(out_unit)
+        // noise is two bootstraps' whatever the table. Narrow rests are table inputs
+        // themselves; the others are compared with 0 and 1 by sign bootstraps, after the
+        // rounds that bring them within a sign's margin.
+        let corrections: Vec<u64> = tables
+            .iter()
+            .map(|t| ((t[t.len() - 1] - t[0]) as u64).wrapping_mul(out_unit))
+            .collect();
+        let narrow: Vec<_> = hs.iter().map(|h| self.narrow_rest(&h.shape)).collect();
+        let wide_rests: Vec<WideCiphertext> = hs
+            .iter()
+            .zip(&narrow)
+            .filter(|(_, n)| n.is_none())
+            .flat_map(|(h, _)| {
+                let h1 = WideCiphertext {
+                    ct: h.ct.with_body_added(h.shape.unit().wrapping_neg()),
+                    shape: h.shape.minus_one(),
+                };
+                [h.clone(), h1]
             })
             .collect();
-        let y = self.table_pbs(&u, w + 1, &outputs)?.add(&top)?;
-        WideCiphertext::new(y, out_width, min_t, max_t, self.clamped_table_variance())
+        let mut sign_inputs = self.sign_inputs(wide_rests)?.into_iter();
+        let mut jobs = Vec::new();
+        let mut saturations = Vec::with_capacity(xs.len());
+        for ((h, rest), &correction) in hs.iter().zip(&narrow).zip(&corrections) {
+            let first = jobs.len();
+            let saturation = match *rest {
+                Some((need, up, interleaved)) => {
+                    let input =
+                        h.ct.scalar_mul(up)
+                            .with_body_added((1u64 << (need - 1)) << (63 - need));
+                    let of_h = |f: &dyn Fn(i64) -> u64| -> Vec<u64> {
+                        (0..1i64 << need)
+                            .map(|m| f(m - (1 << (need - 1))))
+                            .collect()
+                    };
+                    let flag = of_h(&|h| if h == 0 { 0 } else { 1 << 62 });
+                    let top = of_h(&|h| if h >= 1 { correction } else { 0 });
+                    if interleaved {
+                        let (job, at) = self.two_tables_job(input, need, &flag, &top);
+                        jobs.push(job);
+                        Saturation::Interleaved { at }
+                    } else {
+                        jobs.push(self.table_job(input.clone(), need, &flag)?);
+                        jobs.push(self.table_job(input, need, &top)?);
+                        Saturation::Tables
+                    }
+                }
+                None => {
+                    let below = sign_inputs.next().expect("two sign inputs per wide rest");
+                    let above = sign_inputs.next().expect("two sign inputs per wide rest");
+                    jobs.push(self.sign_job(below, (1u64 << 61).wrapping_neg()));
+                    jobs.push(self.sign_job(above.clone(), 1 << 61));
+                    let half_correction = ((correction as i64) >> 1) as u64;
+                    jobs.push(self.sign_job(above, half_correction));
+                    Saturation::Signs { half_correction }
+                }
+            };
+            saturations.push((first, saturation));
+        }
+        let accs = self.run(&jobs);
+        let mut finals = Vec::with_capacity(xs.len());
+        let mut tops = Vec::with_capacity(xs.len());
+        for (i, (first, saturation)) in saturations.into_iter().enumerate() {
+            let (flag, top) = match saturation {
+                Saturation::Interleaved { at } => (
+                    self.extract(&accs[first], 0),
+                    self.extract(&accs[first], at),
+                ),
+                Saturation::Tables => (
+                    self.extract(&accs[first], 0),
+                    self.extract(&accs[first + 1], 0),
+                ),
+                // Indicators [v >= 0] 2c: the sign outputs plus c.
+                Saturation::Signs { half_correction } => {
+                    let below = self
+                        .extract(&accs[first], 0)
+                        .with_body_added((1u64 << 61).wrapping_neg())
+                        .with_body_added(1 << 62);
+                    let above = self.extract(&accs[first + 1], 0).with_body_added(1 << 61);
+                    let top = self
+                        .extract(&accs[first + 2], 0)
+                        .with_body_added(half_correction);
+                    (below.add(&above)?, top)
+                }
+            };
+            let (w, table) = (ws[i], tables[i]);
+            let l_up = 1i64 << (xs[i].shape.width - w - 2);
+            let u = ls[i].scalar_mul(l_up).add(&flag)?;
+            let outputs: Vec<u64> = (0..2 << w)
+                .map(|m| {
+                    let t = if m < table.len() { table[m] } else { table[0] };
+                    (t as u64).wrapping_mul(out_unit)
+                })
+                .collect();
+            finals.push(self.table_job(u, w + 1, &outputs)?);
+            tops.push(top);
+        }
+        let accs = self.run(&finals);
+        accs.iter()
+            .zip(tops)
+            .zip(tables)
+            .map(|((acc, top), table)| {
+                let y = self.extract(acc, 0).add(&top)?;
+                let (min_t, max_t) = (
+                    *table.iter().min().expect("non-empty"),
+                    *table.iter().max().expect("non-empty"),
+                );
+                WideCiphertext::new(y, out_width, min_t, max_t, self.clamped_table_variance())
+            })
+            .collect()
     }
+}
+
+/// How a clamped table's saturation flag and top correction come out of its stage of
+/// bootstraps (the jobs from the first one on).
+enum Saturation {
+    /// One bootstrap of two interleaved tables, read at 0 and `at`.
+    Interleaved { at: usize },
+    /// Two tables of the narrow rest.
+    Tables,
+    /// Sign bootstraps: below 0, at least 1, and the correction.
+    Signs { half_correction: u64 },
+}
+
+/// A bootstrap waiting for the others of its stage.
+struct Job {
+    input: LweCiphertext,
+    poly: Vec<u64>,
+    offset: usize,
+}
+
+fn same_length(a: usize, b: usize) -> Result<(), LweError> {
+    if a != b {
+        return Err(LweError::InvalidParams(format!(
+            "{a} integers with {b} parameters"
+        )));
+    }
+    Ok(())
 }

@@ -4,8 +4,9 @@
 //! - **Window form** ([`WindowMlp`], docs/mnist.md): every dot product is one exact
 //!   plaintext-weighted sum of wide integers (15-17 bits at scale `2^(64 - width)`, no
 //!   bootstrap), then per hidden neuron one exact floor (`shroud_lwe`'s
-//!   `ServerKey::floor_shift`) and one clamped 8-entry table (`clamped_table`): about ten
-//!   bootstraps per neuron whatever the layer's width. The logits are the last sums
+//!   `ServerKey::floor_shift_many`) and one clamped 8-entry table (`clamped_table_many`):
+//!   about nine bootstraps per neuron whatever the layer's width, the neurons of a layer in
+//!   lock step so that their bootstraps share passes over the key. The logits are the last sums
 //!   themselves. This is the form that runs the full 784-500-256-10 network.
 //! - **Two-phase form** ([`QuantizedMlp`], docs/mnist.md section 3): steps 1 and 3 are
 //!   plaintext-weighted sums; step 2 is one bootstrap per block and neuron with the table
@@ -32,6 +33,10 @@ use super::integer::{unsigned_max, Interval, QuantizedLayer, QuantizedMlp};
 use super::window::{WindowLayer, WindowMlp};
 use super::wire::{fresh_keys, from_bytes, to_bytes, Kind};
 use crate::NnError;
+
+/// Hidden neurons evaluated in lock step: enough that every stage of bootstraps keeps both
+/// threads busy with full groups of rotations sharing the key.
+const LOCK_STEP_NEURONS: usize = 64;
 
 /// The data owner's side: secret key, encryption of images, decryption of logits.
 pub struct LweClient {
@@ -245,21 +250,36 @@ impl LweServer {
             .collect::<Result<_, _>>()?;
         let last = model.layers.len() - 1;
         for (l, layer) in model.layers.iter().enumerate() {
-            x = (0..layer.outputs)
+            let sums = (0..layer.outputs)
                 .into_par_iter()
                 .map(|k| {
-                    let n = &layer.neurons[k];
                     let terms = x.iter().zip(layer.row(k)).map(|(c, &w)| (c, w as i64));
-                    let v = WideCiphertext::weighted_sum(terms, n.offset)?;
-                    if l == last {
-                        return Ok(v);
-                    }
-                    let t = self.key.floor_shift(&v, n.shift)?;
-                    let y = self.key.clamped_table(&t, &n.table, plan.widths[l + 1])?;
-                    progress(plan.bootstraps[l][k]);
-                    Ok(y)
+                    WideCiphertext::weighted_sum(terms, layer.neurons[k].offset)
                 })
-                .collect::<Result<Vec<_>, NnError>>()?;
+                .collect::<Result<Vec<_>, _>>()?;
+            if l == last {
+                x = sums;
+                break;
+            }
+            // Neurons in lock step, a chunk at a time: each stage of bootstraps is shared by
+            // the chunk's neurons (passes over the key shared, threads evenly loaded), and
+            // the progress bar moves once per chunk.
+            x = Vec::with_capacity(layer.outputs);
+            for (c, chunk) in sums.chunks(LOCK_STEP_NEURONS).enumerate() {
+                let neurons = &layer.neurons[c * LOCK_STEP_NEURONS..][..chunk.len()];
+                let shifts: Vec<u32> = neurons.iter().map(|n| n.shift).collect();
+                let tables: Vec<&[i64]> = neurons.iter().map(|n| n.table.as_slice()).collect();
+                let t = self.key.floor_shift_many(chunk, &shifts)?;
+                x.extend(
+                    self.key
+                        .clamped_table_many(&t, &tables, plan.widths[l + 1])?,
+                );
+                progress(
+                    plan.bootstraps[l][c * LOCK_STEP_NEURONS..][..chunk.len()]
+                        .iter()
+                        .sum(),
+                );
+            }
         }
         Ok(x.into_iter().map(|v| v.ciphertext().clone()).collect())
     }
