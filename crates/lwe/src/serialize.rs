@@ -51,6 +51,27 @@ fn check_len(what: &str, found: usize, expected: usize) -> Result<(), LweError> 
     Ok(())
 }
 
+/// Length and range checks of a bootstrapping key for parameters `p`.
+fn check_bootstrap_key(p: &BootstrapParams, bsk: &BootstrapKey) -> Result<(), LweError> {
+    check_len(
+        "bootstrapping key",
+        bsk.fourier.len(),
+        BootstrapKey::expected_len(p),
+    )?;
+    // Fourier values of torus words scaled by at most 2^63 per coefficient and N terms.
+    let limit = 2f64.powi(64) * p.polynomial_size as f64;
+    if !bsk
+        .fourier
+        .iter()
+        .all(|c| c.is_finite() && c.abs() <= limit)
+    {
+        return Err(LweError::Malformed(
+            "bootstrapping key holds non-finite or out-of-range values".into(),
+        ));
+    }
+    Ok(())
+}
+
 fn checked_params(p: &BootstrapParams) -> Result<(), LweError> {
     p.validate()
         .map_err(|e| LweError::Malformed(format!("parameters: {e}")))
@@ -60,6 +81,7 @@ fn checked_params(p: &BootstrapParams) -> Result<(), LweError> {
 struct ServerKeyBody {
     params: BootstrapParams,
     bsk: BootstrapKey,
+    light_bsk: Option<BootstrapKey>,
     ksk: KeySwitchKey,
 }
 
@@ -67,6 +89,7 @@ struct ServerKeyBody {
 struct ServerKeyRef<'a> {
     params: &'a BootstrapParams,
     bsk: &'a BootstrapKey,
+    light_bsk: Option<&'a BootstrapKey>,
     ksk: &'a KeySwitchKey,
 }
 
@@ -77,6 +100,7 @@ impl ServerKey {
             &ServerKeyRef {
                 params: &self.params,
                 bsk: &self.bsk,
+                light_bsk: self.light.as_deref().map(|(_, bsk)| bsk),
                 ksk: &self.ksk,
             },
         )
@@ -86,30 +110,29 @@ impl ServerKey {
         let body: ServerKeyBody = decode(Kind::ServerKey, bytes)?;
         let p = &body.params;
         checked_params(p)?;
-        check_len(
-            "bootstrapping key",
-            body.bsk.fourier.len(),
-            BootstrapKey::expected_len(p),
-        )?;
-        // Fourier values of torus words scaled by at most 2^63 per coefficient and N terms.
-        let limit = 2f64.powi(64) * p.polynomial_size as f64;
-        if !body
-            .bsk
-            .fourier
-            .iter()
-            .all(|c| c.is_finite() && c.abs() <= limit)
-        {
-            return Err(LweError::Malformed(
-                "bootstrapping key holds non-finite or out-of-range values".into(),
-            ));
+        match (&p.light_pbs, &body.light_bsk) {
+            (Some(_), Some(light)) => check_bootstrap_key(&p.light(), light)?,
+            (None, None) => {}
+            _ => {
+                return Err(LweError::Malformed(
+                    "light bootstrapping key does not match the parameters".into(),
+                ))
+            }
         }
+        check_bootstrap_key(p, &body.bsk)?;
         check_len(
             "key-switching key",
             body.ksk.data.len(),
             KeySwitchKey::expected_len(p),
         )?;
         let fft = NegacyclicFft::new(p.polynomial_size);
-        Ok(ServerKey::from_parts(body.params, body.bsk, body.ksk, fft))
+        Ok(ServerKey::from_parts(
+            body.params,
+            body.bsk,
+            body.light_bsk,
+            body.ksk,
+            fft,
+        ))
     }
 }
 

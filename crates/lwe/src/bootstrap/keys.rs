@@ -33,6 +33,8 @@ pub struct ClientKey {
 pub struct ServerKey {
     pub(crate) params: BootstrapParams,
     pub(crate) bsk: Arc<BootstrapKey>,
+    /// The bootstrapping key of `params.light_pbs` and its parameters, if the set has one.
+    pub(crate) light: Option<Arc<(BootstrapParams, BootstrapKey)>>,
     pub(crate) ksk: Arc<KeySwitchKey>,
     pub(crate) fft: Arc<NegacyclicFft>,
     pub(crate) counters: Arc<Counters>,
@@ -83,8 +85,12 @@ impl ClientKey {
         let p = &self.params;
         let fft = NegacyclicFft::new(p.polynomial_size);
         let bsk = BootstrapKey::generate(p, &self.small, &self.glwe, &fft, &mut self.rng);
+        let light = p.light_pbs.map(|_| {
+            let light = p.light();
+            BootstrapKey::generate(&light, &self.small, &self.glwe, &fft, &mut self.rng)
+        });
         let ksk = KeySwitchKey::generate(p, &self.glwe, &self.small, &mut self.rng);
-        ServerKey::from_parts(p.clone(), bsk, ksk, fft)
+        ServerKey::from_parts(p.clone(), bsk, light, ksk, fft)
     }
 
     /// Encrypts a torus value under the large key with the GLWE noise.
@@ -183,10 +189,12 @@ impl ServerKey {
     pub(crate) fn from_parts(
         params: BootstrapParams,
         bsk: BootstrapKey,
+        light: Option<BootstrapKey>,
         ksk: KeySwitchKey,
         fft: NegacyclicFft,
     ) -> Self {
         Self {
+            light: light.map(|bsk| Arc::new((params.light(), bsk))),
             params,
             bsk: Arc::new(bsk),
             ksk: Arc::new(ksk),
@@ -210,12 +218,13 @@ impl ServerKey {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::bootstrap::pbs::Rotation;
     use crate::bootstrap::presets;
 
     /// Bootstrap outputs against `bootstrap_output_variance`: the model must bound what is
     /// measured (it decides every failure probability the planners check) without being
     /// wildly pessimistic. On the two wide presets the transforms' rounding dominates, on
-    /// the others the key's noise.
+    /// the others the key's noise; `wide_128`'s light key (15-bit digits) is measured too.
     #[test]
     fn measured_noise() {
         for p in [
@@ -227,26 +236,43 @@ mod tests {
             let mut client = ClientKey::from_seed(&p, 5).unwrap();
             let server = client.server_key();
             let c = 1u64 << 60;
-            let samples = 96;
-            let mut sum2 = 0.0;
-            for i in 0..samples {
-                let sign = if i % 2 == 0 {
-                    1u64 << 61
+            let test_poly = vec![c; p.polynomial_size];
+            for light in [false, true] {
+                if light && p.light_pbs.is_none() {
+                    continue;
+                }
+                let samples = 96;
+                let mut sum2 = 0.0;
+                for i in 0..samples {
+                    let sign = if i % 2 == 0 {
+                        1u64 << 61
+                    } else {
+                        (1u64 << 61).wrapping_neg()
+                    };
+                    let input = client.encrypt_raw(sign);
+                    let job = Rotation {
+                        input: &input,
+                        test_poly: &test_poly,
+                        offset: 0,
+                        light,
+                    };
+                    let out = server.extract(&server.rotate_batch(&[job])[0], 0);
+                    let want = if i % 2 == 0 { c } else { c.wrapping_neg() };
+                    let err = client.phase(&out).unwrap().wrapping_sub(want) as i64 as f64;
+                    sum2 += (err / 2f64.powi(64)).powi(2);
+                }
+                let model = if light {
+                    server.light_output_variance()
                 } else {
-                    (1u64 << 61).wrapping_neg()
+                    server.output_variance()
                 };
-                let out =
-                    server.bootstrap(&client.encrypt_raw(sign), &vec![c; p.polynomial_size], 0);
-                let want = if i % 2 == 0 { c } else { c.wrapping_neg() };
-                let err = client.phase(&out).unwrap().wrapping_sub(want) as i64 as f64;
-                sum2 += (err / 2f64.powi(64)).powi(2);
+                let ratio = sum2 / samples as f64 / model;
+                assert!(
+                    (0.25..1.5).contains(&ratio),
+                    "{} (light key: {light}): measured / model = {ratio}",
+                    p.name
+                );
             }
-            let ratio = sum2 / samples as f64 / p.bootstrap_output_variance();
-            assert!(
-                (0.25..1.5).contains(&ratio),
-                "{}: measured / model = {ratio}",
-                p.name
-            );
         }
     }
 }

@@ -33,6 +33,11 @@ pub struct BootstrapParams {
     pub glwe_noise_std: f64,
     /// Decomposition of the bootstrapping key's external products.
     pub pbs: Decomposition,
+    /// A cheaper decomposition for a second bootstrapping key, if any: fewer digits (fewer
+    /// transforms per CMux) and a noisier output, for bootstraps whose outputs only feed other
+    /// bootstraps (the rounds inside a wide-integer operation, `bootstrap::wide`), where the
+    /// noise the planner tracks leaves room for it.
+    pub light_pbs: Option<Decomposition>,
     /// Decomposition of the key switch (computed on the top 32 bits of the torus).
     pub ks: Decomposition,
     /// Largest message width, in bits, that programmable bootstrapping supports (the padding
@@ -63,9 +68,10 @@ impl BootstrapParams {
                 return bad("noise standard deviations must be in [0, 0.01)");
             }
         }
-        let d = self.pbs;
-        if d.base_log == 0 || d.levels == 0 || d.base_log * d.levels > 60 || d.base_log > 30 {
-            return bad("PBS decomposition must have 1..=30-bit digits and at most 60 bits");
+        for d in std::iter::once(self.pbs).chain(self.light_pbs) {
+            if d.base_log == 0 || d.levels == 0 || d.base_log * d.levels > 60 || d.base_log > 30 {
+                return bad("PBS decompositions must have 1..=30-bit digits and at most 60 bits");
+            }
         }
         let d = self.ks;
         if d.base_log == 0 || d.levels == 0 || d.base_log * d.levels > 32 {
@@ -80,6 +86,15 @@ impl BootstrapParams {
             return bad("sets under 128 bits must say \"insecure\" in their name");
         }
         Ok(())
+    }
+
+    /// The parameters of the light bootstrapping key (these, if there is none).
+    pub fn light(&self) -> BootstrapParams {
+        BootstrapParams {
+            pbs: self.light_pbs.unwrap_or(self.pbs),
+            light_pbs: None,
+            ..self.clone()
+        }
     }
 
     /// Variance (torus units) of the noise a bootstrap leaves in its output.
@@ -177,6 +192,7 @@ pub mod presets {
                 base_log: 10,
                 levels: 2,
             },
+            light_pbs: None,
             ks: Decomposition {
                 base_log: 3,
                 levels: 4,
@@ -201,6 +217,7 @@ pub mod presets {
                 base_log: 15,
                 levels: 2,
             },
+            light_pbs: None,
             ks: Decomposition {
                 base_log: 3,
                 levels: 6,
@@ -217,7 +234,10 @@ pub mod presets {
     /// instead of one of 23 bits: bootstrap outputs 2^-26.3 of the torus (2^-13.3 with one
     /// level, 2^-23.6 with three of 12 bits, where the transforms' f64 rounding dominates), so
     /// weighted sums of hundreds of them keep 16-bit integers exact, and 4-bit tables still
-    /// fail below 2^-40.
+    /// fail below 2^-40. The light key (two levels of 15-bit digits, outputs 2^-20.7: four
+    /// transforms per CMux instead of eight) runs the rounds inside a wide operation, whose
+    /// outputs are only read by further bootstraps. A second encryption of the same key bits
+    /// under the same GLWE key and noise: the security estimate is unchanged.
     pub fn wide_128() -> BootstrapParams {
         BootstrapParams {
             name: "wide_128".into(),
@@ -230,6 +250,10 @@ pub mod presets {
                 base_log: 9,
                 levels: 4,
             },
+            light_pbs: Some(Decomposition {
+                base_log: 15,
+                levels: 2,
+            }),
             ks: Decomposition {
                 base_log: 3,
                 levels: 5,
@@ -269,6 +293,7 @@ pub mod presets {
                 base_log: 12,
                 levels: 2,
             },
+            light_pbs: None,
             ks: Decomposition {
                 base_log: 4,
                 levels: 6,

@@ -20,12 +20,15 @@ pub const MAX_LOG2_FAILURE: f64 = -40.0;
 /// (131-262 KB) and the accumulators within a 512 KB L2 cache at the presets' sizes.
 pub(crate) const SHARED_ROTATIONS: usize = 4;
 
-/// One bootstrap of a batch: its input, the test polynomial it rotates, and the rotations its
-/// phase is shifted by first.
+/// One bootstrap of a batch: its input, the test polynomial it rotates, the rotations its
+/// phase is shifted by first, and whether it runs through the light bootstrapping key (see
+/// [`BootstrapParams::light_pbs`](super::BootstrapParams::light_pbs); the full key when the
+/// set has none).
 pub(crate) struct Rotation<'a> {
     pub input: &'a LweCiphertext,
     pub test_poly: &'a [u64],
     pub offset: usize,
+    pub light: bool,
 }
 
 /// A function on `bits`-bit integers, as the test polynomial that evaluates it.
@@ -145,8 +148,9 @@ impl ServerKey {
             input: ct,
             test_poly,
             offset,
+            light: false,
         };
-        let acc = self.rotate_group(&[job]).remove(0);
+        let acc = self.rotate_group(&[&job]).remove(0);
         positions.map(|j| self.extract(&acc, j))
     }
 
@@ -171,6 +175,7 @@ impl ServerKey {
                 input,
                 test_poly,
                 offset,
+                light: false,
             })
             .collect();
         self.rotate_batch(&jobs)
@@ -181,23 +186,43 @@ impl ServerKey {
 
     /// The blind rotations of many independent bootstraps, each with its own test polynomial,
     /// on all threads: one group of at most [`SHARED_ROTATIONS`] per thread at a time, each
-    /// group sharing its reads of the key. Returns the accumulators in the order of `jobs`.
+    /// group sharing its reads of the key (its jobs all use the same key). Returns the
+    /// accumulators in the order of `jobs`.
     pub(crate) fn rotate_batch(&self, jobs: &[Rotation]) -> Vec<Vec<u64>> {
         let group = jobs
             .len()
             .div_ceil(rayon::current_num_threads())
             .clamp(1, SHARED_ROTATIONS);
-        let accs: Vec<Vec<Vec<u64>>> = jobs
-            .par_chunks(group)
-            .map(|g| self.rotate_group(g))
+        let (light, full): (Vec<usize>, Vec<usize>) =
+            (0..jobs.len()).partition(|&i| jobs[i].light && self.light.is_some());
+        let groups: Vec<&[usize]> = full.chunks(group).chain(light.chunks(group)).collect();
+        let accs: Vec<Vec<Vec<u64>>> = groups
+            .par_iter()
+            .map(|g| {
+                let g: Vec<&Rotation> = g.iter().map(|&i| &jobs[i]).collect();
+                self.rotate_group(&g)
+            })
             .collect();
-        accs.into_iter().flatten().collect()
+        let mut out = vec![Vec::new(); jobs.len()];
+        for (&i, acc) in groups
+            .iter()
+            .copied()
+            .flatten()
+            .zip(accs.into_iter().flatten())
+        {
+            out[i] = acc;
+        }
+        out
     }
 
     /// Key switch, modulus switch and one shared blind rotation for a group of ciphertexts,
     /// on this thread; returns the accumulators.
-    fn rotate_group(&self, group: &[Rotation]) -> Vec<Vec<u64>> {
+    fn rotate_group(&self, group: &[&Rotation]) -> Vec<Vec<u64>> {
         let p = &self.params;
+        let (key_params, bsk) = match (&self.light, group.first()) {
+            (Some(light), Some(job)) if job.light => (&light.0, &light.1),
+            _ => (p, &*self.bsk),
+        };
         // Modulus switch from 2^32 to 2N: keep the top log2(2N) bits, rounded.
         let log2n = (2 * p.polynomial_size).trailing_zeros();
         let mask = 2 * p.polynomial_size - 1;
@@ -216,10 +241,9 @@ impl ServerKey {
         let test_polys: Vec<&[u64]> = group.iter().map(|job| job.test_poly).collect();
         let n = group.len() as u64;
         self.counters.keyswitches.fetch_add(n, Ordering::Relaxed);
-        let mut scratch = RotationScratch::new(p);
-        let accs = self
-            .bsk
-            .blind_rotate_many(p, &self.fft, &rotations, &test_polys, &mut scratch);
+        let mut scratch = RotationScratch::new(key_params);
+        let accs =
+            bsk.blind_rotate_many(key_params, &self.fft, &rotations, &test_polys, &mut scratch);
         self.counters.bootstraps.fetch_add(n, Ordering::Relaxed);
         accs
     }

@@ -164,6 +164,15 @@ impl ServerKey {
         self.params.bootstrap_output_variance()
     }
 
+    /// Noise variance of a bootstrap's output through the light key (the full key's if the
+    /// parameters have none): the noise rounds and saturation flags add.
+    pub fn light_output_variance(&self) -> f64 {
+        self.light.as_ref().map_or_else(
+            || self.output_variance(),
+            |l| l.0.bootstrap_output_variance(),
+        )
+    }
+
     /// Noise variance of a [`ServerKey::clamped_table`] output: its table's bootstrap plus the
     /// top value's correction, whatever the table.
     pub fn clamped_table_variance(&self) -> f64 {
@@ -198,27 +207,36 @@ impl ServerKey {
                 input: &j.input,
                 test_poly: &j.poly,
                 offset: j.offset,
+                light: j.light,
             })
             .collect();
         self.rotate_batch(&rotations)
     }
 
     /// `+c` for phases in `[0, 1/2)`, `-c` for `[1/2, 1)`.
-    fn sign_job(&self, input: LweCiphertext, c: u64) -> Job {
+    fn sign_job(&self, input: LweCiphertext, c: u64, light: bool) -> Job {
         Job {
             input,
             poly: vec![c; self.params.polynomial_size],
             offset: 0,
+            light,
         }
     }
 
     /// A padded `bits`-bit table with raw torus outputs, the box centred on its message.
-    fn table_job(&self, input: LweCiphertext, bits: u32, outputs: &[u64]) -> Result<Job, LweError> {
+    fn table_job(
+        &self,
+        input: LweCiphertext,
+        bits: u32,
+        outputs: &[u64],
+        light: bool,
+    ) -> Result<Job, LweError> {
         let lut = Lut::raw(self, bits, outputs)?;
         Ok(Job {
             input,
             offset: self.lut_offset(&lut)?,
             poly: lut.poly,
+            light,
         })
     }
 
@@ -231,7 +249,8 @@ impl ServerKey {
             )));
         }
         let lift = 4f64.powi((x.width - d) as i32);
-        let boot = self.output_variance();
+        // Rounds run through the light key.
+        let boot = self.light_output_variance();
         self.check_failure(d - 1, x.variance * lift)?;
         if d >= 2 {
             self.check_failure(d - 1, (x.variance + boot) * lift)?;
@@ -264,7 +283,7 @@ impl ServerKey {
             .iter()
             .map(|(x, d)| {
                 let input = lift(x, *d).with_body_added(1 << (63 - d));
-                self.sign_job(input, half(x, *d).wrapping_neg())
+                self.sign_job(input, half(x, *d).wrapping_neg(), true)
             })
             .collect();
         let mut digits = Vec::with_capacity(xs.len());
@@ -279,7 +298,7 @@ impl ServerKey {
             if *d >= 2 {
                 let unit = x.shape.unit();
                 let outputs: Vec<u64> = (0..1u64 << (d - 1)).map(|m| m * unit).collect();
-                rests.push(self.table_job(lift(x, *d), d - 1, &outputs)?);
+                rests.push(self.table_job(lift(x, *d), d - 1, &outputs, true)?);
                 owners.push(i);
             }
         }
@@ -422,15 +441,23 @@ impl ServerKey {
             )));
         }
         let h = self.plan_round(x, w)?;
-        let boot = self.output_variance();
-        let l_variance = boot * round_bootstraps(w) as f64;
-        // The table's input: l lifted to the padded (w + 1)-bit scale, plus the flag.
+        let light = self.light_output_variance();
+        let l_variance = light * round_bootstraps(w) as f64;
+        // The table's input: l lifted to the padded (w + 1)-bit scale, plus the flag: one
+        // full bootstrap's noise (interleaved with the correction), one light table's, or
+        // two light sign tests'.
+        let narrow = self.narrow_rest(&h);
+        let flag_variance = match narrow {
+            Some((_, _, true)) => self.output_variance(),
+            Some((_, _, false)) => light,
+            None => 2.0 * light,
+        };
         self.check_failure(
             w + 1,
-            l_variance * 4f64.powi((x.width - w - 2) as i32) + 2.0 * boot,
+            l_variance * 4f64.powi((x.width - w - 2) as i32) + flag_variance,
         )?;
         let window = round_bootstraps(w);
-        if let Some((_, _, interleaved)) = self.narrow_rest(&h) {
+        if let Some((_, _, interleaved)) = narrow {
             // The flag and the top value's correction (one bootstrap or two), then the table.
             return Ok(window + if interleaved { 2 } else { 3 });
         }
@@ -487,10 +514,12 @@ impl ServerKey {
                 }
             })
             .collect();
+        // The correction it carries is added to the output: full key.
         let job = Job {
             input,
             poly,
             offset: half_box / 2,
+            light: false,
         };
         (job, half_box)
     }
@@ -584,18 +613,18 @@ impl ServerKey {
                         jobs.push(job);
                         Saturation::Interleaved { at }
                     } else {
-                        jobs.push(self.table_job(input.clone(), need, &flag)?);
-                        jobs.push(self.table_job(input, need, &top)?);
+                        jobs.push(self.table_job(input.clone(), need, &flag, true)?);
+                        jobs.push(self.table_job(input, need, &top, false)?);
                         Saturation::Tables
                     }
                 }
                 None => {
                     let below = sign_inputs.next().expect("two sign inputs per wide rest");
                     let above = sign_inputs.next().expect("two sign inputs per wide rest");
-                    jobs.push(self.sign_job(below, (1u64 << 61).wrapping_neg()));
-                    jobs.push(self.sign_job(above.clone(), 1 << 61));
+                    jobs.push(self.sign_job(below, (1u64 << 61).wrapping_neg(), true));
+                    jobs.push(self.sign_job(above.clone(), 1 << 61, true));
                     let half_correction = ((correction as i64) >> 1) as u64;
-                    jobs.push(self.sign_job(above, half_correction));
+                    jobs.push(self.sign_job(above, half_correction, false));
                     Saturation::Signs { half_correction }
                 }
             };
@@ -636,7 +665,7 @@ impl ServerKey {
                     (t as u64).wrapping_mul(out_unit)
                 })
                 .collect();
-            finals.push(self.table_job(u, w + 1, &outputs)?);
+            finals.push(self.table_job(u, w + 1, &outputs, false)?);
             tops.push(top);
         }
         let accs = self.run(&finals);
@@ -666,11 +695,14 @@ enum Saturation {
     Signs { half_correction: u64 },
 }
 
-/// A bootstrap waiting for the others of its stage.
+/// A bootstrap waiting for the others of its stage. Bootstraps whose outputs are only read
+/// by further bootstraps (rounds, saturation flags) run through the light key when there is
+/// one; those whose outputs reach the result (tables, corrections) through the full key.
 struct Job {
     input: LweCiphertext,
     poly: Vec<u64>,
     offset: usize,
+    light: bool,
 }
 
 fn same_length(a: usize, b: usize) -> Result<(), LweError> {
