@@ -130,28 +130,13 @@ impl ServerKey {
         test_poly: &[u64],
         offset: usize,
     ) -> LweCiphertext {
-        let [out] = self.bootstrap_at(ct, test_poly, offset, [0]);
-        out
-    }
-
-    /// One blind rotation, read at several positions: extraction at `j` gives the test
-    /// polynomial `j` rotations past the phase, so tables interleaved box by box come out of
-    /// one bootstrap (the "many-LUT" bootstrap), each with the bootstrap's noise.
-    pub(crate) fn bootstrap_at<const M: usize>(
-        &self,
-        ct: &LweCiphertext,
-        test_poly: &[u64],
-        offset: usize,
-        positions: [usize; M],
-    ) -> [LweCiphertext; M] {
         let job = Rotation {
             input: ct,
             test_poly,
             offset,
             light: false,
         };
-        let acc = self.rotate_group(&[&job]).remove(0);
-        positions.map(|j| self.extract(&acc, j))
+        self.extract(&self.rotate_group(&[&job])[0], 0)
     }
 
     /// The ciphertext of coefficient `j` of a rotated accumulator, under the large key.

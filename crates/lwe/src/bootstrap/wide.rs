@@ -12,11 +12,16 @@
 //!   torus), subtracts it, then bootstraps the remaining `d - 1` bits, which now have a zero
 //!   padding bit, with an ordinary table, and subtracts those. Two bootstraps per round.
 //! - [`ServerKey::clamped_table`] computes `T[clamp(v, 0, 2^w - 1)]`: the window digit
-//!   `l = v mod 2^w` comes out of one round; the rest `h = floor(v / 2^w)` is compared with 0
-//!   and 1 by sign bootstraps (after further rounds if `h` is too wide for a sign's margin);
-//!   a last table reads `l` and a saturation flag together (`w + 1` bits) and one more
-//!   bootstrap adds the top value when `h >= 1`. When `h` is narrow it is itself a table
-//!   input: one bootstrap gives both the flag and that correction, four in all.
+//!   `l = v mod 2^w` comes out of one round; the rest `h = floor(v / 2^w)` gives a flag for
+//!   "below" or "above" the window, from one table of `h` when `h` is narrow, else from sign
+//!   bootstraps of `h` and `h - 1` (after further rounds if `h` is too wide for a sign's
+//!   margin); a last table reads `l` and the flag together on the whole torus, where the
+//!   negacyclic rotation supplies the "above" half for free. Four bootstraps in all when `h`
+//!   is narrow.
+//!
+//! The `_many` forms run many integers in lock step, every stage of bootstraps as one batch
+//! sharing passes over the key; bootstraps whose outputs only feed other bootstraps use the
+//! light key when the parameters have one.
 //!
 //! Every bootstrap's failure probability is checked against [`MAX_LOG2_FAILURE`] from the
 //! tracked noise before it runs; an operation that cannot meet it returns an error.
@@ -173,10 +178,10 @@ impl ServerKey {
         )
     }
 
-    /// Noise variance of a [`ServerKey::clamped_table`] output: its table's bootstrap plus the
-    /// top value's correction, whatever the table.
+    /// Noise variance of a [`ServerKey::clamped_table`] output: its table's bootstrap,
+    /// through the full key, whatever the table.
     pub fn clamped_table_variance(&self) -> f64 {
-        2.0 * self.output_variance()
+        self.output_variance()
     }
 
     /// Noise variance of a fresh encryption under the large key.
@@ -443,23 +448,18 @@ impl ServerKey {
         let h = self.plan_round(x, w)?;
         let light = self.light_output_variance();
         let l_variance = light * round_bootstraps(w) as f64;
-        // The table's input: l lifted to the padded (w + 1)-bit scale, plus the flag: one
-        // full bootstrap's noise (interleaved with the correction), one light table's, or
-        // two light sign tests'.
+        // The table's input: l lifted to the scale of a (w + 2)-bit message, plus the flag:
+        // one light table's noise, or two light sign tests'.
         let narrow = self.narrow_rest(&h);
-        let flag_variance = match narrow {
-            Some((_, _, true)) => self.output_variance(),
-            Some((_, _, false)) => light,
-            None => 2.0 * light,
-        };
+        let flag_variance = if narrow.is_some() { light } else { 2.0 * light };
         self.check_failure(
             w + 1,
             l_variance * 4f64.powi((x.width - w - 2) as i32) + flag_variance,
         )?;
         let window = round_bootstraps(w);
-        if let Some((_, _, interleaved)) = narrow {
-            // The flag and the top value's correction (one bootstrap or two), then the table.
-            return Ok(window + if interleaved { 2 } else { 3 });
+        if narrow.is_some() {
+            // The flag, then the table.
+            return Ok(window + 2);
         }
         let (below, _, _) = self.plan_sign(&h)?;
         let (above, _, _) = self.plan_sign(&h.minus_one())?;
@@ -468,60 +468,21 @@ impl ServerKey {
             .chain(&above)
             .map(|&d| round_bootstraps(d))
             .sum();
-        // below, above (twice: the flag and the top value's correction), the table.
-        Ok(window + signs + 4)
+        // below, above, the table.
+        Ok(window + signs + 3)
     }
 
     /// When `h` is narrow enough to be a table's input itself (`h + 2^(need - 1)` as a padded
-    /// `need`-bit message), the bits `need`, the lift that puts it there, and whether the
-    /// saturation flag and the correction (two tables of `h`, instead of sign tests) fit one
-    /// bootstrap interleaved box by box. Interleaving halves the boxes, so it is checked at
-    /// `need + 1` bits.
-    fn narrow_rest(&self, h: &WideShape) -> Option<(u32, i64, bool)> {
+    /// `need`-bit message), the bits `need` and the lift that puts it there.
+    fn narrow_rest(&self, h: &WideShape) -> Option<(u32, i64)> {
         let need = signed_bits(h.lo, h.hi).max(1);
         if need > self.params.message_bits || h.width < need + 1 {
             return None;
         }
         let up = 1i64 << (h.width - need - 1);
-        let variance = h.variance * (up as f64).powi(2);
-        if need < self.params.message_bits && self.check_failure(need + 1, variance).is_ok() {
-            return Some((need, up, true));
-        }
-        self.check_failure(need, variance)
+        self.check_failure(need, h.variance * (up as f64).powi(2))
             .ok()
-            .map(|_| (need, up, false))
-    }
-
-    /// `f[m]` and `g[m]` for a padded `bits`-bit message `m`, from one bootstrap read at
-    /// positions 0 and `half_box` (returned): box `2m` of the test polynomial holds `f[m]`,
-    /// box `2m + 1` holds `g[m]`.
-    fn two_tables_job(
-        &self,
-        input: LweCiphertext,
-        bits: u32,
-        f: &[u64],
-        g: &[u64],
-    ) -> (Job, usize) {
-        let n = self.params.polynomial_size;
-        let half_box = n >> (bits + 1);
-        let poly: Vec<u64> = (0..n)
-            .map(|j| {
-                let b = j / half_box;
-                if b.is_multiple_of(2) {
-                    f[b / 2]
-                } else {
-                    g[b / 2]
-                }
-            })
-            .collect();
-        // The correction it carries is added to the output: full key.
-        let job = Job {
-            input,
-            poly,
-            offset: half_box / 2,
-            light: false,
-        };
-        (job, half_box)
+            .map(|_| (need, up))
     }
 
     /// `T[clamp(v, 0, 2^w - 1)]` for a table of `2^w` signed values, encrypted at scale
@@ -568,16 +529,16 @@ impl ServerKey {
             self.rounds(&mut stage)?
         };
 
-        // The table reads u = l + 2^w z at the scale of a padded (w + 1)-bit message, with
-        // z = 1 when v is outside the window: z = [h < 0] + [h >= 1]. The top value's
-        // correction [h >= 1] (T_top - T_0) comes from a bootstrap of its own, so the output's
-        // noise is two bootstraps' whatever the table. Narrow rests are table inputs
-        // themselves; the others are compared with 0 and 1 by sign bootstraps, after the
-        // rounds that bring them within a sign's margin.
-        let corrections: Vec<u64> = tables
-            .iter()
-            .map(|t| ((t[t.len() - 1] - t[0]) as u64).wrapping_mul(out_unit))
-            .collect();
+        // The table reads u = l + 2^w z on the whole torus, at the scale of a (w + 2)-bit
+        // message: z = 0 inside the window, 1 below it (h < 0), 3 above it (h >= 1). Its test
+        // polynomial holds T[l] - c for u < 2^w and T_0 - c for u in [2^w, 2^(w+1)), with
+        // c = (T_0 + T_top) / 2; the negacyclic rotation gives the negation of the latter,
+        // T_top - c, for u in [3 * 2^w, 2^(w+2)). Adding c back gives T_0 below, T[l] inside
+        // and T_top above from one bootstrap. The flag 2^w z (2^62 below, 3 * 2^62 above) is
+        // a table of h when h is narrow, else two sign tests after the rounds that bring h
+        // and h - 1 within a sign's margin.
+        const BELOW: u64 = 1 << 62;
+        const ABOVE: u64 = 3 << 62;
         let narrow: Vec<_> = hs.iter().map(|h| self.narrow_rest(&h.shape)).collect();
         let wide_rests: Vec<WideCiphertext> = hs
             .iter()
@@ -593,87 +554,63 @@ impl ServerKey {
             .collect();
         let mut sign_inputs = self.sign_inputs(wide_rests)?.into_iter();
         let mut jobs = Vec::new();
-        let mut saturations = Vec::with_capacity(xs.len());
-        for ((h, rest), &correction) in hs.iter().zip(&narrow).zip(&corrections) {
-            let first = jobs.len();
-            let saturation = match *rest {
-                Some((need, up, interleaved)) => {
+        for (h, rest) in hs.iter().zip(&narrow) {
+            match *rest {
+                Some((need, up)) => {
                     let input =
                         h.ct.scalar_mul(up)
                             .with_body_added((1u64 << (need - 1)) << (63 - need));
-                    let of_h = |f: &dyn Fn(i64) -> u64| -> Vec<u64> {
-                        (0..1i64 << need)
-                            .map(|m| f(m - (1 << (need - 1))))
-                            .collect()
-                    };
-                    let flag = of_h(&|h| if h == 0 { 0 } else { 1 << 62 });
-                    let top = of_h(&|h| if h >= 1 { correction } else { 0 });
-                    if interleaved {
-                        let (job, at) = self.two_tables_job(input, need, &flag, &top);
-                        jobs.push(job);
-                        Saturation::Interleaved { at }
-                    } else {
-                        jobs.push(self.table_job(input.clone(), need, &flag, true)?);
-                        jobs.push(self.table_job(input, need, &top, false)?);
-                        Saturation::Tables
-                    }
+                    let flag: Vec<u64> = (0..1i64 << need)
+                        .map(|m| match (m - (1 << (need - 1))).signum() {
+                            -1 => BELOW,
+                            0 => 0,
+                            _ => ABOVE,
+                        })
+                        .collect();
+                    jobs.push(self.table_job(input, need, &flag, true)?);
                 }
                 None => {
+                    // [h < 0] BELOW and [h - 1 >= 0] ABOVE: sign outputs -+c, plus c.
                     let below = sign_inputs.next().expect("two sign inputs per wide rest");
                     let above = sign_inputs.next().expect("two sign inputs per wide rest");
-                    jobs.push(self.sign_job(below, (1u64 << 61).wrapping_neg(), true));
-                    jobs.push(self.sign_job(above.clone(), 1 << 61, true));
-                    let half_correction = ((correction as i64) >> 1) as u64;
-                    jobs.push(self.sign_job(above, half_correction, false));
-                    Saturation::Signs { half_correction }
+                    jobs.push(self.sign_job(below, (BELOW >> 1).wrapping_neg(), true));
+                    jobs.push(self.sign_job(above, ABOVE >> 1, true));
                 }
-            };
-            saturations.push((first, saturation));
+            }
         }
         let accs = self.run(&jobs);
+        let mut accs = accs.iter();
         let mut finals = Vec::with_capacity(xs.len());
-        let mut tops = Vec::with_capacity(xs.len());
-        for (i, (first, saturation)) in saturations.into_iter().enumerate() {
-            let (flag, top) = match saturation {
-                Saturation::Interleaved { at } => (
-                    self.extract(&accs[first], 0),
-                    self.extract(&accs[first], at),
-                ),
-                Saturation::Tables => (
-                    self.extract(&accs[first], 0),
-                    self.extract(&accs[first + 1], 0),
-                ),
-                // Indicators [v >= 0] 2c: the sign outputs plus c.
-                Saturation::Signs { half_correction } => {
-                    let below = self
-                        .extract(&accs[first], 0)
-                        .with_body_added((1u64 << 61).wrapping_neg())
-                        .with_body_added(1 << 62);
-                    let above = self.extract(&accs[first + 1], 0).with_body_added(1 << 61);
-                    let top = self
-                        .extract(&accs[first + 2], 0)
-                        .with_body_added(half_correction);
-                    (below.add(&above)?, top)
+        for (i, rest) in narrow.iter().enumerate() {
+            let mut next = || self.extract(accs.next().expect("one job per flag part"), 0);
+            let flag = match rest {
+                Some(_) => next(),
+                None => {
+                    let below = next().with_body_added(BELOW >> 1);
+                    let above = next().with_body_added(ABOVE >> 1);
+                    below.add(&above)?
                 }
             };
             let (w, table) = (ws[i], tables[i]);
             let l_up = 1i64 << (xs[i].shape.width - w - 2);
             let u = ls[i].scalar_mul(l_up).add(&flag)?;
+            let (t_lo, t_hi) = (table[0], table[table.len() - 1]);
+            let half_unit = out_unit >> 1;
             let outputs: Vec<u64> = (0..2 << w)
                 .map(|m| {
-                    let t = if m < table.len() { table[m] } else { table[0] };
-                    (t as u64).wrapping_mul(out_unit)
+                    let t = if m < table.len() { table[m] } else { t_lo };
+                    ((2 * t - t_lo - t_hi) as u64).wrapping_mul(half_unit)
                 })
                 .collect();
             finals.push(self.table_job(u, w + 1, &outputs, false)?);
-            tops.push(top);
         }
         let accs = self.run(&finals);
         accs.iter()
-            .zip(tops)
             .zip(tables)
-            .map(|((acc, top), table)| {
-                let y = self.extract(acc, 0).add(&top)?;
+            .map(|(acc, table)| {
+                let (t_lo, t_hi) = (table[0], table[table.len() - 1]);
+                let c = ((t_lo + t_hi) as u64).wrapping_mul(out_unit >> 1);
+                let y = self.extract(acc, 0).with_body_added(c);
                 let (min_t, max_t) = (
                     *table.iter().min().expect("non-empty"),
                     *table.iter().max().expect("non-empty"),
@@ -684,20 +621,9 @@ impl ServerKey {
     }
 }
 
-/// How a clamped table's saturation flag and top correction come out of its stage of
-/// bootstraps (the jobs from the first one on).
-enum Saturation {
-    /// One bootstrap of two interleaved tables, read at 0 and `at`.
-    Interleaved { at: usize },
-    /// Two tables of the narrow rest.
-    Tables,
-    /// Sign bootstraps: below 0, at least 1, and the correction.
-    Signs { half_correction: u64 },
-}
-
 /// A bootstrap waiting for the others of its stage. Bootstraps whose outputs are only read
 /// by further bootstraps (rounds, saturation flags) run through the light key when there is
-/// one; those whose outputs reach the result (tables, corrections) through the full key.
+/// one; those whose outputs reach the result (the clamped tables) through the full key.
 struct Job {
     input: LweCiphertext,
     poly: Vec<u64>,

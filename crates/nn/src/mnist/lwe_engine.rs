@@ -453,8 +453,7 @@ fn plan_window(model: &WindowMlp, key: &ServerKey) -> Result<WindowPlan, NnError
             counts.push(floor + table);
         }
         bootstraps.push(counts);
-        // Table outputs carry two bootstraps' noise.
-        variance = 2.0 * key.output_variance();
+        variance = key.clamped_table_variance();
     }
     if let Some(&wide) = widths.iter().find(|&&w| w > 62) {
         return Err(NnError::EngineUnsupported {
