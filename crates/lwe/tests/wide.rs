@@ -173,6 +173,15 @@ fn what_cannot_be_exact_is_refused() {
     ));
     // An interval that does not fit the width.
     assert!(WideCiphertext::new(x.ciphertext().clone(), 8, -200, 200, 0.0).is_err());
+    // A ciphertext under another key's dimension.
+    let mut other = ClientKey::from_seed(&presets::gates_128(), 1).unwrap();
+    let ct = other.encrypt_scaled(5, WIDTH).unwrap();
+    let foreign = WideCiphertext::new(ct, WIDTH, -RANGE, RANGE, server.fresh_variance()).unwrap();
+    assert!(matches!(
+        server.floor_shift(&foreign, 3),
+        Err(LweError::DimensionMismatch { .. })
+    ));
+    assert!(server.clamped_table(&foreign, &[0; 8], 10).is_err());
 }
 
 #[test]

@@ -51,28 +51,41 @@ impl KeySwitchKey {
         Self { data }
     }
 
-    /// Switches `big` (a 64-bit ciphertext under the large key) to the small key.
-    pub(crate) fn apply(&self, p: &BootstrapParams, big: &[u64]) -> SmallLwe {
+    /// Switches each of `bigs` (64-bit ciphertexts under the large key) to the small key.
+    /// The ciphertexts advance together row by row, so each row of the key (which is far
+    /// larger than the caches) is read from memory once for all of them.
+    pub(crate) fn apply_many(&self, p: &BootstrapParams, bigs: &[&[u64]]) -> Vec<SmallLwe> {
         let n = p.lwe_dimension;
         let (b, l) = (p.ks.base_log, p.ks.levels as usize);
-        let dim = big.len() - 1;
-        let mut out = vec![0u32; n + 1];
-        out[n] = round_to_u32(big[dim]);
-        let mut digits = vec![0i32; l];
-        for (i, &a) in big[..dim].iter().enumerate() {
-            decompose_u32(round_to_u32(a), b, &mut digits);
-            for (j, &d) in digits.iter().enumerate() {
-                if d == 0 {
-                    continue;
-                }
+        let dim = p.big_lwe_dimension();
+        let mut outs: Vec<SmallLwe> = bigs
+            .iter()
+            .map(|big| {
+                let mut out = vec![0u32; n + 1];
+                out[n] = round_to_u32(big[dim]);
+                out
+            })
+            .collect();
+        let mut digits = vec![0i32; l * bigs.len()];
+        for i in 0..dim {
+            for (big, d) in bigs.iter().zip(digits.chunks_mut(l)) {
+                decompose_u32(round_to_u32(big[i]), b, d);
+            }
+            for j in 0..l {
                 let row = &self.data[(i * l + j) * (n + 1)..][..n + 1];
-                let d = d as u32;
-                for (o, r) in out.iter_mut().zip(row) {
-                    *o = o.wrapping_sub(r.wrapping_mul(d));
+                for (out, d) in outs.iter_mut().zip(digits.chunks(l)) {
+                    let d = d[j];
+                    if d == 0 {
+                        continue;
+                    }
+                    let d = d as u32;
+                    for (o, r) in out.iter_mut().zip(row) {
+                        *o = o.wrapping_sub(r.wrapping_mul(d));
+                    }
                 }
             }
         }
-        out
+        outs
     }
 }
 

@@ -111,7 +111,7 @@ impl Lut {
 }
 
 impl ServerKey {
-    fn check(&self, ct: &LweCiphertext) -> Result<(), LweError> {
+    pub(crate) fn check(&self, ct: &LweCiphertext) -> Result<(), LweError> {
         let d = self.params.big_lwe_dimension();
         if ct.dimension() != d {
             return Err(LweError::DimensionMismatch {
@@ -211,10 +211,11 @@ impl ServerKey {
         // Modulus switch from 2^32 to 2N: keep the top log2(2N) bits, rounded.
         let log2n = (2 * p.polynomial_size).trailing_zeros();
         let mask = 2 * p.polynomial_size - 1;
+        let inputs: Vec<&[u64]> = group.iter().map(|job| &job.input.data[..]).collect();
         let rotations: Vec<Vec<usize>> = group
             .iter()
-            .map(|job| {
-                let small = self.ksk.apply(p, &job.input.data);
+            .zip(self.ksk.apply_many(p, &inputs))
+            .map(|(job, small)| {
                 let mut r: Vec<usize> = small
                     .iter()
                     .map(|&a| (((a as u64 + (1 << (31 - log2n))) >> (32 - log2n)) as usize) & mask)

@@ -373,6 +373,9 @@ impl ServerKey {
         rs: &[u32],
     ) -> Result<Vec<WideCiphertext>, LweError> {
         same_length(xs.len(), rs.len())?;
+        for x in xs {
+            self.check(&x.ct)?;
+        }
         let plans = xs
             .iter()
             .zip(rs)
@@ -507,6 +510,9 @@ impl ServerKey {
         out_width: u32,
     ) -> Result<Vec<WideCiphertext>, LweError> {
         same_length(xs.len(), tables.len())?;
+        for x in xs {
+            self.check(&x.ct)?;
+        }
         let mut ws = Vec::with_capacity(xs.len());
         for (x, table) in xs.iter().zip(tables) {
             if !table.len().is_power_of_two() || !(3..=62).contains(&out_width) {
