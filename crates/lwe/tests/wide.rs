@@ -1,7 +1,7 @@
 //! Exact floors and clamped tables on wide integers against the clear computation.
 
 use proptest::prelude::*;
-use shroud_lwe::bootstrap::{presets, ClientKey, ServerKey, WideCiphertext};
+use shroud_lwe::bootstrap::{presets, ClientKey, ServerKey, WideCiphertext, WideShape};
 use shroud_lwe::LweError;
 use std::sync::{Mutex, OnceLock};
 
@@ -64,6 +64,17 @@ fn window_edges_and_saturation() {
     let table: Vec<i64> = (0..8).map(|i| 3 * i - 10).collect();
     for v in [-RANGE, -9000, -9, -8, -1, 0, 1, 7, 8, 9, 16, 9000, RANGE] {
         let y = server.clamped_table(&encrypt(v), &table, 10).unwrap();
+        assert_eq!(decrypt(&y), clamped(&table, v), "v = {v}");
+    }
+    // A rest h = floor(v / 8) in [-15, 15]: its flag is one table on the whole torus, the
+    // negative half served by the negacyclic rotation (four bootstraps in all).
+    let (lo, hi) = (-120, 127);
+    let shape = WideShape::new(WIDTH, lo, hi, server.fresh_variance()).unwrap();
+    assert_eq!(server.plan_clamped_table(&shape, 3).unwrap(), 4);
+    for v in [lo, -113, -112, -9, -8, -1, 0, 7, 8, 9, 120, hi] {
+        let ct = encrypt(v).ciphertext().clone();
+        let x = WideCiphertext::new(ct, WIDTH, lo, hi, server.fresh_variance()).unwrap();
+        let y = server.clamped_table(&x, &table, 10).unwrap();
         assert_eq!(decrypt(&y), clamped(&table, v), "v = {v}");
     }
 }

@@ -475,17 +475,21 @@ impl ServerKey {
         Ok(window + signs + 3)
     }
 
-    /// When `h` is narrow enough to be a table's input itself (`h + 2^(need - 1)` as a padded
-    /// `need`-bit message), the bits `need` and the lift that puts it there.
+    /// When `h` is narrow enough for its flag to come from one table: the smallest `b` with
+    /// `|h| < 2^b` (at most `message_bits`) and the lift that puts `h` on the whole torus in
+    /// `2^(b+1)` boxes, the box size of a padded `b`-bit table. The negacyclic half of the
+    /// rotation serves the negative `h` (see `clamped_table_many`), so `h` may span
+    /// `[-(2^b - 1), 2^b - 1]`, nearly twice what a padded `b`-bit input holds.
     fn narrow_rest(&self, h: &WideShape) -> Option<(u32, i64)> {
-        let need = signed_bits(h.lo, h.hi).max(1);
-        if need > self.params.message_bits || h.width < need + 1 {
+        let magnitude = h.lo.unsigned_abs().max(h.hi.unsigned_abs());
+        let b = (64 - magnitude.leading_zeros()).max(1);
+        if b > self.params.message_bits || h.width < b + 1 {
             return None;
         }
-        let up = 1i64 << (h.width - need - 1);
-        self.check_failure(need, h.variance * (up as f64).powi(2))
+        let up = 1i64 << (h.width - b - 1);
+        self.check_failure(b, h.variance * (up as f64).powi(2))
             .ok()
-            .map(|_| (need, up))
+            .map(|_| (b, up))
     }
 
     /// `T[clamp(v, 0, 2^w - 1)]` for a table of `2^w` signed values, encrypted at scale
@@ -541,8 +545,9 @@ impl ServerKey {
         // c = (T_0 + T_top) / 2; the negacyclic rotation gives the negation of the latter,
         // T_top - c, for u in [3 * 2^w, 2^(w+2)). Adding c back gives T_0 below, T[l] inside
         // and T_top above from one bootstrap. The flag 2^w z (2^62 below, 3 * 2^62 above) is
-        // a table of h when h is narrow, else two sign tests after the rounds that bring h
-        // and h - 1 within a sign's margin.
+        // a table of h when h is narrow (ABOVE = -BELOW on the torus, so the negacyclic half
+        // serves the negative h), else two sign tests after the rounds that bring h and h - 1
+        // within a sign's margin.
         const BELOW: u64 = 1 << 62;
         const ABOVE: u64 = 3 << 62;
         let narrow: Vec<_> = hs.iter().map(|h| self.narrow_rest(&h.shape)).collect();
@@ -562,18 +567,14 @@ impl ServerKey {
         let mut jobs = Vec::new();
         for (h, rest) in hs.iter().zip(&narrow) {
             match *rest {
-                Some((need, up)) => {
-                    let input =
-                        h.ct.scalar_mul(up)
-                            .with_body_added((1u64 << (need - 1)) << (63 - need));
-                    let flag: Vec<u64> = (0..1i64 << need)
-                        .map(|m| match (m - (1 << (need - 1))).signum() {
-                            -1 => BELOW,
-                            0 => 0,
-                            _ => ABOVE,
-                        })
+                Some((b, up)) => {
+                    // Box 0 (h = 0) holds 0, boxes 1 .. 2^b (h >= 1) ABOVE; a negative h lands
+                    // in the second half, where the rotation negates box h + 2^b: -ABOVE =
+                    // BELOW.
+                    let flag: Vec<u64> = (0..1u64 << b)
+                        .map(|m| if m == 0 { 0 } else { ABOVE })
                         .collect();
-                    jobs.push(self.table_job(input, need, &flag, true)?);
+                    jobs.push(self.table_job(h.ct.scalar_mul(up), b, &flag, true)?);
                 }
                 None => {
                     // [h < 0] BELOW and [h - 1 >= 0] ABOVE: sign outputs -+c, plus c.
