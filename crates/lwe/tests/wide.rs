@@ -104,7 +104,7 @@ fn plans_count_the_bootstraps_that_run() {
 }
 
 #[test]
-fn integers_in_lock_step_match_each_alone() {
+fn integers_in_lock_step_are_exact() {
     // Different shifts, intervals and tables in one batch: narrow rests (one interleaved
     // bootstrap), wide rests (sign tests after rounds of their own) and rounds of different
     // counts all share stages.

@@ -142,36 +142,38 @@ impl RnsPoly {
     pub fn mul_add_assign(&mut self, basis: &RnsBasis, a: &Self, b: &Self) {
         assert_eq!(a.data.len(), b.data.len());
         assert_eq!(self.data.len(), a.data.len());
+        self.zip_products(basis, a, b, |m, o, x, y| {
+            for ((o, &x), &y) in o.iter_mut().zip(x).zip(y) {
+                *o = m.reduce_u128(x as u128 * y as u128 + *o as u128);
+            }
+        });
+    }
+
+    /// `f(modulus, self limb, a limb, b limb)` over the limbs of `self`, in parallel; `a` and
+    /// `b` may carry more limbs (read as their prefix).
+    fn zip_products<F>(&mut self, basis: &RnsBasis, a: &Self, b: &Self, f: F)
+    where
+        F: Fn(&crate::Modulus, &mut [u64], &[u64], &[u64]) + Sync,
+    {
+        assert!(a.data.len() >= self.data.len() && b.data.len() >= self.data.len());
         let n = self.n;
         self.data
             .par_chunks_mut(n)
             .zip(a.data.par_chunks(n).zip(b.data.par_chunks(n)))
             .enumerate()
-            .for_each(|(i, (o, (x, y)))| {
-                let m = basis.modulus(i);
-                for ((o, &x), &y) in o.iter_mut().zip(x).zip(y) {
-                    *o = m.reduce_u128(x as u128 * y as u128 + *o as u128);
-                }
-            });
+            .for_each(|(i, (o, (x, y)))| f(basis.modulus(i), o, x, y));
     }
 
     /// `self -= a * b` pointwise, over the limbs of `self`: `a` and `b` may carry more (a
     /// key over a larger basis, read without copying its prefix).
     pub fn mul_sub_assign(&mut self, basis: &RnsBasis, a: &Self, b: &Self) {
-        let n = self.n;
-        assert!(a.data.len() >= self.data.len() && b.data.len() >= self.data.len());
-        self.data
-            .par_chunks_mut(n)
-            .zip(a.data.par_chunks(n).zip(b.data.par_chunks(n)))
-            .enumerate()
-            .for_each(|(i, (o, (x, y)))| {
-                let m = basis.modulus(i);
-                let terms = o.iter_mut().zip(x).zip(y);
-                match m.narrow() {
-                    Some(nm) => terms.for_each(|((o, &x), &y)| *o = nm.sub(*o, nm.mul(x, y))),
-                    None => terms.for_each(|((o, &x), &y)| *o = m.sub(*o, m.mul(x, y))),
-                }
-            });
+        self.zip_products(basis, a, b, |m, o, x, y| {
+            let terms = o.iter_mut().zip(x).zip(y);
+            match m.narrow() {
+                Some(nm) => terms.for_each(|((o, &x), &y)| *o = nm.sub(*o, nm.mul(x, y))),
+                None => terms.for_each(|((o, &x), &y)| *o = m.sub(*o, m.mul(x, y))),
+            }
+        });
     }
 
     pub fn neg_assign(&mut self, basis: &RnsBasis) {

@@ -416,16 +416,17 @@ impl ServerKey {
     /// then the sign-extension bits above the interval shifted out and half a unit added.
     /// Sign bootstraps of a result give `+c` for `v >= 0` and `-c` otherwise.
     fn sign_inputs(&self, mut xs: Vec<WideCiphertext>) -> Result<Vec<LweCiphertext>, LweError> {
-        let plans = xs
+        let (rounds, needs): (Vec<Vec<u32>>, Vec<u32>) = xs
             .iter()
-            .map(|x| self.plan_sign(&x.shape))
-            .collect::<Result<Vec<_>, _>>()?;
-        let rounds: Vec<Vec<u32>> = plans.iter().map(|(r, _, _)| r.clone()).collect();
+            .map(|x| self.plan_sign(&x.shape).map(|(r, _, need)| (r, need)))
+            .collect::<Result<Vec<_>, _>>()?
+            .into_iter()
+            .unzip();
         self.run_rounds(&mut xs, &rounds)?;
         Ok(xs
             .iter()
-            .zip(&plans)
-            .map(|(x, &(_, _, need))| {
+            .zip(needs)
+            .map(|(x, need)| {
                 let up = 1i64 << (x.shape.width - need);
                 x.ct.scalar_mul(up).with_body_added(1 << (63 - need))
             })
@@ -587,7 +588,7 @@ impl ServerKey {
         }
         let accs = self.run(&jobs);
         let mut accs = accs.iter();
-        let mut finals = Vec::with_capacity(xs.len());
+        let (mut finals, mut centres) = (Vec::with_capacity(xs.len()), Vec::new());
         for (i, rest) in narrow.iter().enumerate() {
             let mut next = || self.extract(accs.next().expect("one job per flag part"), 0);
             let flag = match rest {
@@ -610,13 +611,13 @@ impl ServerKey {
                 })
                 .collect();
             finals.push(self.table_job(u, w + 1, &outputs, false)?);
+            centres.push(((t_lo + t_hi) as u64).wrapping_mul(half_unit));
         }
         let accs = self.run(&finals);
         accs.iter()
             .zip(tables)
-            .map(|(acc, table)| {
-                let (t_lo, t_hi) = (table[0], table[table.len() - 1]);
-                let c = ((t_lo + t_hi) as u64).wrapping_mul(out_unit >> 1);
+            .zip(centres)
+            .map(|((acc, table), c)| {
                 let y = self.extract(acc, 0).with_body_added(c);
                 let (min_t, max_t) = (
                     *table.iter().min().expect("non-empty"),
