@@ -3,7 +3,8 @@
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use shroud_ckks::{
-    presets, Decryptor, Encoder, Encryptor, Evaluator, KeyGenerator, Params, ParamsLiteral,
+    presets, Ciphertext, Decryptor, Encoder, Encryptor, Evaluator, KeyGenerator, Params,
+    ParamsLiteral,
 };
 
 // The allocator of the `shroud` binary, so that these timings are the ones it sees.
@@ -57,6 +58,11 @@ fn bench_preset(c: &mut Criterion, name: &str, literal: ParamsLiteral) {
         b.iter(|| eval.rotate_hoisted(&ct, &steps).unwrap())
     });
     g.bench_function("conjugate", |b| b.iter(|| eval.conjugate(&ct).unwrap()));
+    let bytes = ct.to_bytes(&params).unwrap();
+    g.bench_function("to_bytes", |b| b.iter(|| ct.to_bytes(&params).unwrap()));
+    g.bench_function("from_bytes", |b| {
+        b.iter(|| Ciphertext::from_bytes(&params, &bytes).unwrap())
+    });
     g.finish();
 }
 

@@ -86,9 +86,10 @@ fn read<T: for<'de> Deserialize<'de>>(
     Ok(body)
 }
 
-/// Packs each limb at the bit width of its modulus, eight bytes at a time.
+/// Packs each limb at the bit width of its modulus into one little-endian bit stream.
 fn pack(poly: &RnsPoly, basis: &RnsBasis) -> ByteBuf {
-    let mut out = Vec::with_capacity(packed_len(basis) + 8);
+    let len = packed_len(basis);
+    let mut words = Vec::with_capacity(len.div_ceil(8));
     let (mut acc, mut filled) = (0u128, 0u32);
     for i in 0..basis.len() {
         let bits = basis.modulus(i).bits();
@@ -96,60 +97,67 @@ fn pack(poly: &RnsPoly, basis: &RnsBasis) -> ByteBuf {
             acc |= (v as u128) << filled;
             filled += bits;
             if filled >= 64 {
-                out.extend_from_slice(&(acc as u64).to_le_bytes());
+                words.push(acc as u64);
                 acc >>= 64;
                 filled -= 64;
             }
         }
     }
-    out.extend_from_slice(&acc.to_le_bytes()[..filled.div_ceil(8) as usize]);
+    if filled > 0 {
+        words.push(acc as u64);
+    }
+    let mut out: Vec<u8> = words.iter().flat_map(|w| w.to_le_bytes()).collect();
+    out.truncate(len);
     ByteBuf::from(out)
 }
 
+/// A basis has `n >= 16` (the NTT's minimum), so every limb fills whole bytes: the stream
+/// has no padding bits to check.
 fn packed_len(basis: &RnsBasis) -> usize {
     let bits: usize = basis.moduli().map(|m| m.bits() as usize).sum::<usize>() * basis.n();
     bits.div_ceil(8)
 }
 
+/// The `width` bits of `bytes` (a little-endian bit stream) from bit `at`, `width <= 64`.
+fn bits_at(bytes: &[u8], at: usize, width: u32) -> u64 {
+    let (byte, shift) = (at / 8, at % 8);
+    // A value spans at most 9 bytes; 16 are read at once where the stream has them, so that
+    // values are independent loads and shifts, not a chain through one accumulator.
+    let word = match bytes.get(byte..byte + 16) {
+        Some(w) => u128::from_le_bytes(w.try_into().expect("sixteen bytes")),
+        None => {
+            let mut w = [0u8; 16];
+            w[..bytes.len() - byte].copy_from_slice(&bytes[byte..]);
+            u128::from_le_bytes(w)
+        }
+    };
+    ((word >> shift) as u64) & (u64::MAX >> (64 - width))
+}
+
 fn unpack(bytes: &[u8], basis: &RnsBasis) -> Result<RnsPoly, CkksError> {
-    if bytes.len() != packed_len(basis) {
+    let len = packed_len(basis);
+    if bytes.len() != len {
         return Err(malformed(format!(
-            "polynomial of {} bytes, expected {}",
+            "polynomial of {} bytes, expected {len}",
             bytes.len(),
-            packed_len(basis)
         )));
     }
     let n = basis.n();
     let mut data = Vec::with_capacity(n * basis.len());
-    let mut words = bytes.chunks(8);
-    let (mut acc, mut filled) = (0u128, 0u32);
+    let mut at = 0;
     for i in 0..basis.len() {
         let m = basis.modulus(i);
         let bits = m.bits();
-        let mask = (1u128 << bits) - 1;
-        for _ in 0..n {
-            if filled < bits {
-                // The length check above guarantees enough bytes; the last word may be short.
-                let mut w = [0u8; 8];
-                let chunk = words.next().unwrap_or(&[]);
-                w[..chunk.len()].copy_from_slice(chunk);
-                acc |= (u64::from_le_bytes(w) as u128) << filled;
-                filled += 8 * chunk.len() as u32;
-            }
-            let v = (acc & mask) as u64;
-            acc >>= bits;
-            filled -= bits;
-            if v >= m.value() {
-                return Err(malformed(format!(
-                    "residue {v} not below its modulus {}",
-                    m.value()
-                )));
-            }
-            data.push(v);
+        let limb = (0..n).map(|j| bits_at(bytes, at + j * bits as usize, bits));
+        let start = data.len();
+        data.extend(limb);
+        at += n * bits as usize;
+        if let Some(v) = data[start..].iter().find(|&&v| v >= m.value()) {
+            return Err(malformed(format!(
+                "residue {v} not below its modulus {}",
+                m.value()
+            )));
         }
-    }
-    if acc != 0 {
-        return Err(malformed("nonzero padding bits"));
     }
     RnsPoly::from_data(n, data).map_err(malformed)
 }
@@ -431,5 +439,52 @@ impl SecretKey {
             coeffs,
             poly,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use shroud_math::{ntt_primes, Sampler};
+
+    /// A basis whose widths (61, 37, 29 bits) leave residues straddling word boundaries.
+    fn odd_basis(n: usize) -> RnsBasis {
+        let moduli: Vec<_> = [61, 37, 29]
+            .iter()
+            .flat_map(|&bits| ntt_primes(bits, n, 1, &[]).unwrap())
+            .collect();
+        RnsBasis::new(n, &moduli).unwrap()
+    }
+
+    #[test]
+    fn packing_round_trips_random_residues() {
+        let mut s = Sampler::from_seed(5);
+        for n in [16, 64, 1024] {
+            let basis = odd_basis(n);
+            let mut data = vec![0u64; n * basis.len()];
+            for (i, limb) in data.chunks_mut(n).enumerate() {
+                s.uniform(&basis.modulus(i), limb);
+                // The extremes of each range.
+                (limb[0], limb[1]) = (0, basis.modulus(i).value() - 1);
+            }
+            let poly = RnsPoly::from_data(n, data).unwrap();
+            let bytes = pack(&poly, &basis);
+            assert_eq!(bytes.len(), packed_len(&basis));
+            assert_eq!(unpack(&bytes, &basis).unwrap(), poly);
+        }
+    }
+
+    #[test]
+    fn unpacking_rejects_large_residues() {
+        let n = 16;
+        let basis = odd_basis(n);
+        let poly = RnsPoly::from_data(n, vec![0; n * basis.len()]).unwrap();
+        let zeros = pack(&poly, &basis).into_vec();
+        let mut ones = zeros.clone();
+        ones[..8].fill(0xff); // the first residue becomes 2^61 - 1, above its 61-bit prime
+        assert!(matches!(
+            unpack(&ones, &basis),
+            Err(CkksError::Malformed(_))
+        ));
     }
 }
