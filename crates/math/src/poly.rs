@@ -40,11 +40,10 @@ impl RnsPoly {
     pub fn from_signed(basis: &RnsBasis, coeffs: &[i64]) -> Self {
         let n = basis.n();
         assert_eq!(coeffs.len(), n);
-        let data = (0..basis.len() * n)
-            .into_par_iter()
-            .with_min_len(n)
-            .map(|k| basis.modulus(k / n).reduce_i64(coeffs[k % n]))
-            .collect();
+        let mut data = Vec::with_capacity(basis.len() * n);
+        for m in basis.moduli() {
+            data.extend(coeffs.iter().map(|&c| m.reduce_i64(c)));
+        }
         Self { n, data }
     }
 

@@ -437,40 +437,64 @@ impl CrtComposer {
         let n = self.basis.n();
         let l = self.basis.len();
         assert_eq!(limbs.len(), n * l);
-        (0..n)
-            .into_par_iter()
-            .map_init(
-                || (vec![0u64; l], vec![0u64; l]),
-                |(r, d), k| {
+        if l == 1 {
+            // Decryption at the last level, where the client reads its weights back.
+            let q = self.basis.modulus(0).value();
+            return limbs
+                .iter()
+                .map(|&r| {
+                    if r > q / 2 {
+                        -((q - r) as f64)
+                    } else {
+                        r as f64
+                    }
+                })
+                .collect();
+        }
+        let mut out = vec![0f64; n];
+        out.par_chunks_mut(COMPOSE_CHUNK)
+            .enumerate()
+            .for_each(|(c, chunk)| {
+                let (mut r, mut d) = (vec![0u64; l], vec![0u64; l]);
+                for (j, o) in chunk.iter_mut().enumerate() {
+                    let k = c * COMPOSE_CHUNK + j;
                     for i in 0..l {
                         r[i] = limbs[i * n + k];
                     }
-                    self.digits(r, d);
-                    let negative = d.iter().rev().cmp(self.half_digits.iter().rev())
-                        == std::cmp::Ordering::Greater;
-                    if negative {
-                        // Q - x in mixed radix: digit-wise (q_i - 1 - d_i), plus one.
-                        let mut carry = 1u64;
-                        for (di, m) in d.iter_mut().zip(self.basis.moduli()) {
-                            let q = m.value();
-                            let v = q - 1 - *di + carry;
-                            (*di, carry) = if v == q { (0, 1) } else { (v, 0) };
-                        }
-                    }
-                    let mut acc = 0f64;
-                    for i in (0..l).rev() {
-                        acc = acc * self.basis.modulus(i).value() as f64 + d[i] as f64;
-                    }
-                    if negative {
-                        -acc
-                    } else {
-                        acc
-                    }
-                },
-            )
-            .collect()
+                    *o = self.compose_one(&r, &mut d);
+                }
+            });
+        out
+    }
+
+    /// The centered value with residues `r`, through its mixed-radix digits `d`.
+    fn compose_one(&self, r: &[u64], d: &mut [u64]) -> f64 {
+        self.digits(r, d);
+        let negative =
+            d.iter().rev().cmp(self.half_digits.iter().rev()) == std::cmp::Ordering::Greater;
+        if negative {
+            // Q - x in mixed radix: digit-wise (q_i - 1 - d_i), plus one.
+            let mut carry = 1u64;
+            for (di, m) in d.iter_mut().zip(self.basis.moduli()) {
+                let q = m.value();
+                let v = q - 1 - *di + carry;
+                (*di, carry) = if v == q { (0, 1) } else { (v, 0) };
+            }
+        }
+        let mut acc = 0f64;
+        for i in (0..d.len()).rev() {
+            acc = acc * self.basis.modulus(i).value() as f64 + d[i] as f64;
+        }
+        if negative {
+            -acc
+        } else {
+            acc
+        }
     }
 }
+
+/// Coefficients per parallel task of [`CrtComposer::compose`].
+const COMPOSE_CHUNK: usize = 1024;
 
 #[cfg(test)]
 mod tests {
@@ -535,6 +559,17 @@ mod tests {
             let out = CrtComposer::new(&b).unwrap().compose(&limbs);
             let rel = (out[3] - x as f64).abs() / (x as f64).abs().max(1.0);
             prop_assert!(rel < 1e-15, "{} vs {}", out[3], x);
+            prop_assert_eq!(out[0], 0.0);
+        }
+
+        #[test]
+        fn composer_centers_single_prime_residues(x in -(1i64 << 43)..(1i64 << 43)) {
+            let b = basis(45, 1, &[]);
+            let n = b.n();
+            let mut limbs = vec![0u64; n];
+            limbs[5] = b.modulus(0).reduce_i64(x);
+            let out = CrtComposer::new(&b).unwrap().compose(&limbs);
+            prop_assert_eq!(out[5], x as f64);
             prop_assert_eq!(out[0], 0.0);
         }
     }
