@@ -15,6 +15,11 @@ use crate::{Ciphertext, CkksError, GaloisKeys, Params, Plaintext, RelinKey};
 /// result by less than 2^-40 of its magnitude, far below CKKS precision.
 const SCALE_TOLERANCE: f64 = 1.0 / (1u64 << 40) as f64;
 
+/// The smallest factor [`Evaluator::mul_large_scalar_to`] applies as a rounded integer:
+/// rounding then perturbs the product by a relative 2^-25 at most, below the precision of
+/// CKKS at the scales the presets use (2^28 to 2^40 with noise of a few bits).
+pub const LARGE_FACTOR: f64 = (1u64 << 24) as f64;
+
 /// Evaluates on ciphertexts with the evaluation keys it was given. Holds no secret.
 pub struct Evaluator {
     pub(crate) params: Params,
@@ -233,6 +238,37 @@ impl Evaluator {
         out.scale = target * q_last;
         self.counters.bump(Op::PtMul);
         Ok(out)
+    }
+
+    /// Multiplies every slot by `c` and sets the scale to `target` without a rescale, when the
+    /// integer that does it, `k = c * target / a.scale`, is at least [`LARGE_FACTOR`]: the
+    /// ciphertext is multiplied by `k` rounded, which moves every slot by a relative
+    /// `1 / (2k) <= 2^-25` at most, and keeps its level. `None` for a smaller factor, which
+    /// needs [`Self::mul_scalar_to`] and a rescale. This is how a fresh weight at scale `D`
+    /// joins a gradient at scale about `D^2`.
+    pub fn mul_large_scalar_to(
+        &self,
+        a: &Ciphertext,
+        c: f64,
+        target: f64,
+    ) -> Result<Option<Ciphertext>, CkksError> {
+        self.check_ct(a)?;
+        if !target.is_finite() || target < 1.0 {
+            return Err(CkksError::InvalidScale(target.log2()));
+        }
+        let k = c * target / a.scale;
+        if !(k.abs() >= LARGE_FACTOR) {
+            return Ok(None);
+        }
+        let r = self.integer_residues(k, a.level)?;
+        let mut out = a.clone();
+        let basis = self.basis(a.level);
+        out.polys
+            .iter_mut()
+            .for_each(|p| p.mul_scalar_assign(basis, &r));
+        out.scale = target;
+        self.counters.bump(Op::PtMul);
+        Ok(Some(out))
     }
 
     /// Slot-wise product with a plaintext; scales multiply. Follow with [`Self::rescale`].

@@ -53,7 +53,7 @@ pub use decryptor::Decryptor;
 pub use encoder::Encoder;
 pub use encryptor::Encryptor;
 pub use error::CkksError;
-pub use evaluator::Evaluator;
+pub use evaluator::{Evaluator, LARGE_FACTOR};
 pub use keys::{
     galois_element, GaloisKeys, KeyGenerator, PublicKey, RelinKey, SecretKey, SwitchingKey,
 };

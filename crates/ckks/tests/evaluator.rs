@@ -146,6 +146,21 @@ fn plaintext_and_scalar_products() {
     );
     let want: Vec<f64> = x.iter().map(|a| a * 0.3).collect();
     assert_bits("mul_scalar", &env.decrypt(&scaled), &want, 22.0);
+    // A weight meeting a gradient: to the scale of a product, no level spent.
+    let target = cx.scale() * 2f64.powi(30) * 1.37;
+    let large = env
+        .eval
+        .mul_large_scalar_to(&cx, 0.3, target)
+        .unwrap()
+        .expect("a factor of about 2^30 is large");
+    assert_eq!((large.level(), large.scale()), (cx.level(), target));
+    assert_bits("mul_large_scalar_to", &env.decrypt(&large), &want, 22.0);
+    let small = cx.scale() * (shroud_ckks::LARGE_FACTOR / 2.0);
+    assert!(env
+        .eval
+        .mul_large_scalar_to(&cx, 1.0, small)
+        .unwrap()
+        .is_none());
     // Unrelinearized products decrypt too, and relinearize later.
     let raw = env.eval.multiply(&cx, &cx).unwrap();
     assert_eq!(raw.degree(), 2);

@@ -133,8 +133,10 @@ pub(crate) fn block_mask(
     encoder.encode_at(&v, level, scale)
 }
 
-/// Each of `cts` multiplied by `factor` and brought to exactly `(level, scale)`, one level
-/// below its own at least: how fresh weights meet gradients computed several levels down.
+/// Each of `cts` multiplied by `factor` and brought to exactly `(level, scale)`: how fresh
+/// weights meet gradients computed several levels down. Without a rescale where the factor
+/// is large ([`Evaluator::mul_large_scalar_to`]; a gradient's scale is about the square of a
+/// weight's), otherwise one level below the ciphertext's own at least.
 pub(crate) fn scaled_all(
     eval: &Evaluator,
     cts: &[Ciphertext],
@@ -144,6 +146,12 @@ pub(crate) fn scaled_all(
 ) -> Result<Vec<Ciphertext>, CkksError> {
     cts.par_iter()
         .map(|c| {
+            if level <= c.level() {
+                let dropped = eval.at_level(c, level)?;
+                if let Some(scaled) = eval.mul_large_scalar_to(&dropped, factor, scale)? {
+                    return Ok(scaled);
+                }
+            }
             if level >= c.level() {
                 return Err(CkksError::LevelMismatch(c.level(), level));
             }
