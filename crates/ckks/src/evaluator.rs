@@ -257,7 +257,7 @@ impl Evaluator {
             return Err(CkksError::InvalidScale(target.log2()));
         }
         let k = c * target / a.scale;
-        if !(k.abs() >= LARGE_FACTOR) {
+        if k.is_nan() || k.abs() < LARGE_FACTOR {
             return Ok(None);
         }
         let r = self.integer_residues(k, a.level)?;

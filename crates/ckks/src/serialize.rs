@@ -463,7 +463,7 @@ mod tests {
             let basis = odd_basis(n);
             let mut data = vec![0u64; n * basis.len()];
             for (i, limb) in data.chunks_mut(n).enumerate() {
-                s.uniform(&basis.modulus(i), limb);
+                s.uniform(basis.modulus(i), limb);
                 // The extremes of each range.
                 (limb[0], limb[1]) = (0, basis.modulus(i).value() - 1);
             }
