@@ -128,6 +128,11 @@ impl Encoder {
             let worst = values.iter().fold(0f64, |a, v| a.max(v.norm()));
             return Err(CkksError::ValueOutOfRange(worst));
         }
+        if max < I64_BOUND {
+            // The usual case: every coefficient is a machine integer, converted once.
+            let ints: Vec<i64> = coeffs.iter().map(|&c| c as i64).collect();
+            return Ok(RnsPoly::from_signed(&lc.q, &ints));
+        }
         let mut poly = RnsPoly::zero(self.params.n(), level + 1);
         for (i, m) in lc.q.moduli().enumerate() {
             for (o, &c) in poly.limb_mut(i).iter_mut().zip(&coeffs) {
@@ -211,8 +216,11 @@ fn bit_reverse<T>(a: &mut [T]) {
 }
 
 /// Exact residue of an integral `f64` of any magnitude: `c = mantissa * 2^exp`.
+/// Integral `f64` values below this convert to `i64` exactly.
+const I64_BOUND: f64 = 9.2e18;
+
 fn reduce_f64(m: &shroud_math::Modulus, c: f64) -> u64 {
-    if c.abs() < 9.2e18 {
+    if c.abs() < I64_BOUND {
         return m.reduce_i64(c as i64);
     }
     let bits = c.abs().to_bits();

@@ -1,3 +1,5 @@
+use std::sync::Arc;
+
 use rayon::prelude::*;
 use shroud_math::{RnsPoly, Sampler};
 
@@ -6,7 +8,6 @@ use crate::{
     Ciphertext, CkksError, Encoder, Params, Plaintext, PublicKey, SecretKey, SeededCiphertext,
 };
 
-#[derive(Clone)]
 enum Key {
     Public(PublicKey),
     Secret(SecretKey),
@@ -16,7 +17,9 @@ enum Key {
 /// noise and one fewer product).
 pub struct Encryptor {
     params: Params,
-    key: Key,
+    /// Shared by forks: one copy of the key (half a megabyte at N = 2^13) however many
+    /// threads encrypt, wiped once when the last fork drops it.
+    key: Arc<Key>,
     sampler: Sampler,
 }
 
@@ -25,7 +28,7 @@ impl Encryptor {
         params.check_same(pk.params_id)?;
         Ok(Self {
             params: params.clone(),
-            key: Key::Public(pk.clone()),
+            key: Arc::new(Key::Public(pk.clone())),
             sampler: Sampler::from_os(),
         })
     }
@@ -44,7 +47,7 @@ impl Encryptor {
         params.check_same(sk.params_id)?;
         Ok(Self {
             params: params.clone(),
-            key: Key::Secret(sk.clone()),
+            key: Arc::new(Key::Secret(sk.clone())),
             sampler: Sampler::from_os(),
         })
     }
@@ -84,7 +87,7 @@ impl Encryptor {
         scale: f64,
     ) -> Result<SeededCiphertext, CkksError> {
         self.params.check_same(encoder.params().id())?;
-        let Key::Secret(sk) = &self.key else {
+        let Key::Secret(sk) = &*self.key else {
             return Err(CkksError::InvalidParams(
                 "seeded encryption needs the secret key".into(),
             ));
@@ -147,7 +150,7 @@ impl Encryptor {
     /// level the caller has checked).
     fn encrypt_zero_at(&mut self, level: usize, message: Option<&RnsPoly>) -> (RnsPoly, RnsPoly) {
         let basis = &self.params.ctx().levels[level].q;
-        match &self.key {
+        match &*self.key {
             Key::Secret(sk) => {
                 KeyGenerator::encrypt_zero(&mut self.sampler, basis, &sk.poly, message)
             }
