@@ -1,12 +1,13 @@
 //! Random sampling for key generation and encryption.
 //!
-//! All randomness comes from ChaCha20 seeded by the operating system. A seeded constructor exists
+//! All randomness comes from ChaCha seeded by the operating system (ChaCha20 for secrets and
+//! errors, ChaCha12 for public values expanded from a seed). A seeded constructor exists
 //! for reproducible tests and benchmarks; nothing in the library picks it on its own.
 
 use std::sync::OnceLock;
 
 use rand::{Rng, RngCore, SeedableRng};
-use rand_chacha::ChaCha20Rng;
+use rand_chacha::{ChaCha12Rng, ChaCha20Rng};
 
 use crate::Modulus;
 
@@ -19,36 +20,75 @@ pub const ERROR_BOUND: i64 = 19;
 
 /// A cryptographically secure sampler.
 pub struct Sampler {
-    rng: ChaCha20Rng,
+    rng: Stream,
+}
+
+/// Secrets and errors come from ChaCha20. The expansion of a public seed (the uniform `a` of
+/// a seeded ciphertext, drawn by the client and drawn again by the server) runs ChaCha12,
+/// `rand`'s `StdRng`: a pseudorandom stream is all public values need, and eight fewer
+/// rounds on the bulk of all sampled words are a few percent of an encrypted Iris step.
+enum Stream {
+    Secret(ChaCha20Rng),
+    Public(ChaCha12Rng),
+}
+
+impl RngCore for Stream {
+    fn next_u32(&mut self) -> u32 {
+        match self {
+            Stream::Secret(r) => r.next_u32(),
+            Stream::Public(r) => r.next_u32(),
+        }
+    }
+
+    fn next_u64(&mut self) -> u64 {
+        match self {
+            Stream::Secret(r) => r.next_u64(),
+            Stream::Public(r) => r.next_u64(),
+        }
+    }
+
+    fn fill_bytes(&mut self, dest: &mut [u8]) {
+        match self {
+            Stream::Secret(r) => r.fill_bytes(dest),
+            Stream::Public(r) => r.fill_bytes(dest),
+        }
+    }
+
+    fn try_fill_bytes(&mut self, dest: &mut [u8]) -> Result<(), rand::Error> {
+        match self {
+            Stream::Secret(r) => r.try_fill_bytes(dest),
+            Stream::Public(r) => r.try_fill_bytes(dest),
+        }
+    }
 }
 
 impl Sampler {
     /// Seeded from the operating system's entropy source.
     pub fn from_os() -> Self {
         Self {
-            rng: ChaCha20Rng::from_entropy(),
+            rng: Stream::Secret(ChaCha20Rng::from_entropy()),
         }
     }
 
     /// Deterministic, for tests and reproducible benchmarks only.
     pub fn from_seed(seed: u64) -> Self {
         Self {
-            rng: ChaCha20Rng::seed_from_u64(seed),
+            rng: Stream::Secret(ChaCha20Rng::seed_from_u64(seed)),
         }
     }
 
     /// The deterministic stream of a 32-byte seed: public randomness that two parties derive
-    /// alike, such as the uniform half of a seeded ciphertext.
+    /// alike, such as the uniform half of a seeded ciphertext. Never for secrets or errors.
     pub fn expand(seed: [u8; 32]) -> Self {
         Self {
-            rng: ChaCha20Rng::from_seed(seed),
+            rng: Stream::Public(ChaCha12Rng::from_seed(seed)),
         }
     }
 
     /// A sampler of its own for another thread, seeded with 32 bytes of this one's output.
     pub fn fork(&mut self) -> Self {
         Self {
-            rng: ChaCha20Rng::from_seed(self.seed()),
+            rng: Stream::Secret(ChaCha20Rng::from_seed(self.seed())),
         }
     }
 
