@@ -76,6 +76,15 @@ fn time<B: Gates, K: BitKey<Bit = B::Bit>>(
 }
 
 fn main() -> Result<(), BitsError> {
+    // On a worker of the pool, so that each layer's parallel gates start without a futex
+    // hand-over from the main thread (as the `shroud` binary runs its commands).
+    rayon::ThreadPoolBuilder::new()
+        .build()
+        .expect("a thread pool")
+        .install(table)
+}
+
+fn table() -> Result<(), BitsError> {
     let counts_only = std::env::args().nth(1).as_deref() == Some("counts");
     let rows = rows();
     // Gate counts, depth and the expected result from the clear backend.
