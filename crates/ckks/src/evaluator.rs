@@ -196,12 +196,18 @@ impl Evaluator {
     /// Multiplies every slot by the integer `k`; scale and level are unchanged.
     pub fn mul_integer(&self, a: &Ciphertext, k: i64) -> Result<Ciphertext, CkksError> {
         self.check_ct(a)?;
-        let r = self.integer_residues(k as f64, a.level)?;
+        self.times_integer(a, k as f64, a.scale)
+    }
+
+    /// `a` times the integer nearest `k`, declared at `scale`.
+    fn times_integer(&self, a: &Ciphertext, k: f64, scale: f64) -> Result<Ciphertext, CkksError> {
+        let r = self.integer_residues(k, a.level)?;
         let mut out = a.clone();
         let basis = self.basis(a.level);
         out.polys
             .iter_mut()
             .for_each(|p| p.mul_scalar_assign(basis, &r));
+        out.scale = scale;
         Ok(out)
     }
 
@@ -229,13 +235,7 @@ impl Evaluator {
         }
         let q_last = self.basis(a.level).modulus(a.level).value() as f64;
         let factor = target * q_last / a.scale;
-        let r = self.integer_residues(c * factor, a.level)?;
-        let mut out = a.clone();
-        let basis = self.basis(a.level);
-        out.polys
-            .iter_mut()
-            .for_each(|p| p.mul_scalar_assign(basis, &r));
-        out.scale = target * q_last;
+        let out = self.times_integer(a, c * factor, target * q_last)?;
         self.counters.bump(Op::PtMul);
         Ok(out)
     }
@@ -260,13 +260,7 @@ impl Evaluator {
         if k.is_nan() || k.abs() < LARGE_FACTOR {
             return Ok(None);
         }
-        let r = self.integer_residues(k, a.level)?;
-        let mut out = a.clone();
-        let basis = self.basis(a.level);
-        out.polys
-            .iter_mut()
-            .for_each(|p| p.mul_scalar_assign(basis, &r));
-        out.scale = target;
+        let out = self.times_integer(a, k, target)?;
         self.counters.bump(Op::PtMul);
         Ok(Some(out))
     }

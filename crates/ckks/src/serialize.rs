@@ -86,10 +86,10 @@ fn read<T: for<'de> Deserialize<'de>>(
     Ok(body)
 }
 
-/// Packs each limb at the bit width of its modulus into one little-endian bit stream.
+/// Packs each limb at the bit width of its modulus into one little-endian bit stream, eight
+/// bytes at a time.
 fn pack(poly: &RnsPoly, basis: &RnsBasis) -> ByteBuf {
-    let len = packed_len(basis);
-    let mut words = Vec::with_capacity(len.div_ceil(8));
+    let mut out = Vec::with_capacity(packed_len(basis) + 8);
     let (mut acc, mut filled) = (0u128, 0u32);
     for i in 0..basis.len() {
         let bits = basis.modulus(i).bits();
@@ -97,17 +97,13 @@ fn pack(poly: &RnsPoly, basis: &RnsBasis) -> ByteBuf {
             acc |= (v as u128) << filled;
             filled += bits;
             if filled >= 64 {
-                words.push(acc as u64);
+                out.extend_from_slice(&(acc as u64).to_le_bytes());
                 acc >>= 64;
                 filled -= 64;
             }
         }
     }
-    if filled > 0 {
-        words.push(acc as u64);
-    }
-    let mut out: Vec<u8> = words.iter().flat_map(|w| w.to_le_bytes()).collect();
-    out.truncate(len);
+    out.extend_from_slice(&acc.to_le_bytes()[..filled.div_ceil(8) as usize]);
     ByteBuf::from(out)
 }
 

@@ -352,29 +352,17 @@ impl TailDivider {
         });
         x.truncate(kept);
         let mut out = x;
-        // One dropped prime (every rescale, and key switching's P): its centred residue is
-        // reduced limb by limb straight into each kept limb's buffer, with no conversion
-        // tables and no zero-filled staging copy of all limbs.
-        let exact = (dropped.len() > 1).then(|| {
-            let mut t = vec![0u64; kept * n];
-            self.convert.convert_exact(&tail, &mut t);
-            t
-        });
+        let mut t = vec![0u64; kept * n];
+        self.convert.convert_exact(&tail, &mut t);
         out.data_mut()
             .par_chunks_mut(n)
+            .zip(t.par_chunks_mut(n))
             .enumerate()
-            .for_each(|(i, o)| {
+            .for_each(|(i, (o, t))| {
                 let m = self.keep.modulus(i);
-                let half = self.half_keep[i];
                 // [x + D/2]_D - D/2 is the centered residue of x.
-                let mut t: Vec<u64> = match &exact {
-                    Some(t) => t[i * n..(i + 1) * n]
-                        .iter()
-                        .map(|&c| m.sub(c, half))
-                        .collect(),
-                    None => tail.iter().map(|&c| m.sub(m.reduce(c), half)).collect(),
-                };
-                self.keep.table(i).forward(&mut t);
+                t.iter_mut().for_each(|c| *c = m.sub(*c, self.half_keep[i]));
+                self.keep.table(i).forward(t);
                 let (w, ws) = self.inv[i];
                 if let Some(nm) = m.narrow() {
                     let ws = nm.shoup(w);

@@ -221,10 +221,45 @@ mod tests {
     use crate::bootstrap::pbs::Rotation;
     use crate::bootstrap::presets;
 
+    /// Measured over modelled variance of `samples` bootstrap outputs under the key of
+    /// `seed` (the full bootstrapping key, or with `light` the light one).
+    fn noise_ratio(p: &BootstrapParams, seed: u64, light: bool, samples: usize) -> f64 {
+        let mut client = ClientKey::from_seed(p, seed).unwrap();
+        let server = client.server_key();
+        let c = 1u64 << 60;
+        let test_poly = vec![c; p.polynomial_size];
+        let mut sum2 = 0.0;
+        for i in 0..samples {
+            let sign = if i % 2 == 0 {
+                1u64 << 61
+            } else {
+                (1u64 << 61).wrapping_neg()
+            };
+            let input = client.encrypt_raw(sign);
+            let job = Rotation {
+                input: &input,
+                test_poly: &test_poly,
+                offset: 0,
+                light,
+            };
+            let out = server.extract(&server.rotate_batch(&[job])[0], 0);
+            let want = if i % 2 == 0 { c } else { c.wrapping_neg() };
+            let err = client.phase(&out).unwrap().wrapping_sub(want) as i64 as f64;
+            sum2 += (err / 2f64.powi(64)).powi(2);
+        }
+        let model = if light {
+            server.light_output_variance()
+        } else {
+            server.output_variance()
+        };
+        sum2 / samples as f64 / model
+    }
+
     /// Bootstrap outputs against `bootstrap_output_variance`: the model must bound what is
     /// measured (it decides every failure probability the planners check) without being
     /// wildly pessimistic. On the two wide presets the transforms' rounding dominates, on
     /// the others the key's noise; `wide_128`'s light key (15-bit digits) is measured too.
+    /// One key each: `noise_ratio_over_keys` shows how much keys differ.
     #[test]
     fn measured_noise() {
         for p in [
@@ -233,45 +268,46 @@ mod tests {
             presets::gates_128(),
             presets::wide_128(),
         ] {
-            let mut client = ClientKey::from_seed(&p, 5).unwrap();
-            let server = client.server_key();
-            let c = 1u64 << 60;
-            let test_poly = vec![c; p.polynomial_size];
             for light in [false, true] {
                 if light && p.light_pbs.is_none() {
                     continue;
                 }
-                let samples = 96;
-                let mut sum2 = 0.0;
-                for i in 0..samples {
-                    let sign = if i % 2 == 0 {
-                        1u64 << 61
-                    } else {
-                        (1u64 << 61).wrapping_neg()
-                    };
-                    let input = client.encrypt_raw(sign);
-                    let job = Rotation {
-                        input: &input,
-                        test_poly: &test_poly,
-                        offset: 0,
-                        light,
-                    };
-                    let out = server.extract(&server.rotate_batch(&[job])[0], 0);
-                    let want = if i % 2 == 0 { c } else { c.wrapping_neg() };
-                    let err = client.phase(&out).unwrap().wrapping_sub(want) as i64 as f64;
-                    sum2 += (err / 2f64.powi(64)).powi(2);
-                }
-                let model = if light {
-                    server.light_output_variance()
-                } else {
-                    server.output_variance()
-                };
-                let ratio = sum2 / samples as f64 / model;
+                let ratio = noise_ratio(&p, 5, light, 96);
                 assert!(
                     (0.25..1.5).contains(&ratio),
                     "{} (light key: {light}): measured / model = {ratio}",
                     p.name
                 );
+            }
+        }
+    }
+
+    /// The ratio of `measured_noise` over ten keys, 200 bootstraps each, on the two secure
+    /// presets (`scripts/noise-over-keys.sh`; minutes, hence ignored). It prints the table
+    /// docs/security-lwe.md quotes. The bound checked is the one every key meets today: on
+    /// `wide_128`'s full key the model is low (ratios 1.3-1.6, the open caveat there), and
+    /// a ratio above 2 would mean the noise grew further.
+    #[test]
+    #[ignore]
+    fn noise_ratio_over_keys() {
+        for p in [presets::gates_128(), presets::wide_128()] {
+            for light in [false, true] {
+                if light && p.light_pbs.is_none() {
+                    continue;
+                }
+                let ratios: Vec<f64> = (1..=10).map(|s| noise_ratio(&p, s, light, 200)).collect();
+                let mean = ratios.iter().sum::<f64>() / ratios.len() as f64;
+                let max = ratios.iter().cloned().fold(0.0, f64::max);
+                println!(
+                    "{} light={light}: mean {mean:.2} max {max:.2} ({})",
+                    p.name,
+                    ratios
+                        .iter()
+                        .map(|r| format!("{r:.2}"))
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                );
+                assert!(ratios.iter().all(|r| (0.25..2.0).contains(r)), "{ratios:?}");
             }
         }
     }
