@@ -258,8 +258,9 @@ mod tests {
     /// Bootstrap outputs against `bootstrap_output_variance`: the model must bound what is
     /// measured (it decides every failure probability the planners check) without being
     /// wildly pessimistic. On the two wide presets the transforms' rounding dominates, on
-    /// the others the key's noise; `wide_128`'s light key (15-bit digits) is measured too.
-    /// One key each: `noise_ratio_over_keys` shows how much keys differ.
+    /// the others the key's noise or the dropped digits; `wide_128`'s light key (15-bit
+    /// digits) is measured too. Three keys each, 96 bootstraps per key: the sampling error
+    /// of one ratio is about 15%, so 1.3 is two of them above a model that holds.
     #[test]
     fn measured_noise() {
         for p in [
@@ -272,21 +273,79 @@ mod tests {
                 if light && p.light_pbs.is_none() {
                     continue;
                 }
-                let ratio = noise_ratio(&p, 5, light, 96);
-                assert!(
-                    (0.25..1.5).contains(&ratio),
-                    "{} (light key: {light}): measured / model = {ratio}",
-                    p.name
-                );
+                for seed in 1..=3 {
+                    let ratio = noise_ratio(&p, seed, light, 96);
+                    assert!(
+                        (0.2..1.3).contains(&ratio),
+                        "{} (light key: {light}, seed {seed}): measured / model = {ratio}",
+                        p.name
+                    );
+                }
             }
         }
     }
 
+    /// The grid `fft_variance` is fitted to: shapes where the transforms' rounding is the
+    /// only sizeable term (`insecure_wide_test`'s tiny noise, 64 key bits), four keys and 300
+    /// bootstraps each. Prints measured over modelled variance per key (the table of
+    /// docs/security-lwe.md, `scripts/noise-fit.sh`) and checks that the model bounds
+    /// every mean up to the sampling error (8% at 300 samples). Minutes, hence ignored.
+    #[test]
+    #[ignore]
+    fn fft_noise_grid() {
+        let grid: [(usize, usize, u32, u32); 22] = [
+            (1024, 1, 9, 4),
+            (1024, 1, 12, 4),
+            (1024, 1, 15, 2),
+            (2048, 1, 6, 8),
+            (2048, 1, 9, 4),
+            (2048, 1, 10, 4),
+            (2048, 1, 12, 4),
+            (2048, 1, 14, 3),
+            (2048, 1, 15, 2),
+            (2048, 1, 16, 3),
+            (2048, 1, 18, 2),
+            (2048, 1, 20, 2),
+            (4096, 1, 9, 4),
+            (4096, 1, 12, 4),
+            (4096, 1, 15, 2),
+            (8192, 1, 9, 4),
+            (8192, 1, 15, 2),
+            (1024, 2, 12, 4),
+            (2048, 2, 9, 4),
+            (2048, 2, 15, 2),
+            (512, 3, 10, 4),
+            (512, 3, 14, 3),
+        ];
+        let mut worst: f64 = 0.0;
+        for (n, k, base_log, levels) in grid {
+            let p = BootstrapParams {
+                polynomial_size: n,
+                glwe_dimension: k,
+                lwe_dimension: 64,
+                glwe_noise_std: 2f64.powi(-62),
+                pbs: crate::bootstrap::params::Decomposition { base_log, levels },
+                light_pbs: None,
+                ..presets::insecure_wide_test()
+            };
+            let ratios: Vec<f64> = (1..=4).map(|s| noise_ratio(&p, s, false, 300)).collect();
+            let mean = ratios.iter().sum::<f64>() / ratios.len() as f64;
+            let share = p.fft_variance() * p.lwe_dimension as f64 / p.bootstrap_output_variance();
+            println!(
+                "N={n} k={k} B=2^{base_log} l={levels}: mean {mean:.2} per key {} (transforms {:.0}% of the model)",
+                ratios.iter().map(|r| format!("{r:.2}")).collect::<Vec<_>>().join(" "),
+                100.0 * share
+            );
+            worst = worst.max(mean);
+        }
+        println!("largest mean ratio: {worst:.2}");
+        assert!(worst < 1.08, "the model undercounts: {worst}");
+    }
+
     /// The ratio of `measured_noise` over ten keys, 200 bootstraps each, on the two secure
     /// presets (`scripts/noise-over-keys.sh`; minutes, hence ignored). It prints the table
-    /// docs/security-lwe.md quotes. The bound checked is the one every key meets today: on
-    /// `wide_128`'s full key the model is low (ratios 1.3-1.6, the open caveat there), and
-    /// a ratio above 2 would mean the noise grew further.
+    /// docs/security-lwe.md quotes, and checks every key against the model with the
+    /// sampling error of 200 bootstraps (10%) twice over.
     #[test]
     #[ignore]
     fn noise_ratio_over_keys() {
@@ -307,7 +366,7 @@ mod tests {
                         .collect::<Vec<_>>()
                         .join(" ")
                 );
-                assert!(ratios.iter().all(|r| (0.25..2.0).contains(r)), "{ratios:?}");
+                assert!(ratios.iter().all(|r| (0.2..1.3).contains(r)), "{ratios:?}");
             }
         }
     }
