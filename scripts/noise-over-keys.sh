@@ -5,4 +5,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo test --release -q -p shroud-lwe --lib noise_ratio_over_keys -- --ignored --nocapture 2>&1 |
-    grep -E "light=|test result"
+    grep -E " key: |test result"

@@ -295,6 +295,14 @@ impl Session {
         }
     }
 
+    /// Bootstraps run so far through the full, light and coarse keys (LWE engine only).
+    fn by_key(&self) -> Option<[u64; 3]> {
+        match self {
+            Session::Lwe(_, server, _) => Some(server.counts().by_key),
+            Session::Bits(..) => None,
+        }
+    }
+
     fn encrypt(&mut self, x: &[i32]) -> anyhow::Result<Vec<u8>> {
         Ok(match self {
             Session::Lwe(client, _, encoding) => client.encrypt_image(encoding, x)?,
@@ -401,6 +409,15 @@ pub fn infer(args: &InferArgs) -> anyhow::Result<()> {
         );
     }
     let n = args.images.len();
+    if let Some([full, light, coarse]) = session.by_key() {
+        let per = |c: u64| c / n as u64;
+        println!(
+            "bootstraps per image by key: full {}, light {}, coarse {}",
+            per(full),
+            per(light),
+            per(coarse)
+        );
+    }
     println!(
         "infer: images={n} agreement={:.4} exact={:.4} mean_latency_s={:.2}",
         agree as f64 / n as f64,

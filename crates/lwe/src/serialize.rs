@@ -10,13 +10,14 @@ use shroud_math::WireFormat;
 use zeroize::Zeroizing;
 
 use crate::bootstrap::{
-    BootstrapKey, BootstrapParams, ClientKey, KeySwitchKey, LweCiphertext, NegacyclicFft, ServerKey,
+    BootstrapKey, BootstrapParams, ClientKey, KeyLevel, KeySwitchKey, LweCiphertext, NegacyclicFft,
+    ServerKey,
 };
 use crate::gsw::{GswCiphertext, GswParams};
 use crate::LweError;
 
 /// Bumped whenever a serialized layout changes.
-pub const FORMAT_VERSION: u16 = 2;
+pub const FORMAT_VERSION: u16 = 3;
 const FORMAT: WireFormat = WireFormat {
     magic: *b"SHRL",
     version: FORMAT_VERSION,
@@ -82,6 +83,7 @@ struct ServerKeyBody {
     params: BootstrapParams,
     bsk: BootstrapKey,
     light_bsk: Option<BootstrapKey>,
+    coarse_bsk: Option<BootstrapKey>,
     ksk: KeySwitchKey,
 }
 
@@ -90,6 +92,7 @@ struct ServerKeyRef<'a> {
     params: &'a BootstrapParams,
     bsk: &'a BootstrapKey,
     light_bsk: Option<&'a BootstrapKey>,
+    coarse_bsk: Option<&'a BootstrapKey>,
     ksk: &'a KeySwitchKey,
 }
 
@@ -101,6 +104,7 @@ impl ServerKey {
                 params: &self.params,
                 bsk: &self.bsk,
                 light_bsk: self.light.as_deref().map(|(_, bsk)| bsk),
+                coarse_bsk: self.coarse.as_deref().map(|(_, bsk)| bsk),
                 ksk: &self.ksk,
             },
         )
@@ -110,13 +114,18 @@ impl ServerKey {
         let body: ServerKeyBody = decode(Kind::ServerKey, bytes)?;
         let p = &body.params;
         checked_params(p)?;
-        match (&p.light_pbs, &body.light_bsk) {
-            (Some(_), Some(light)) => check_bootstrap_key(&p.light(), light)?,
-            (None, None) => {}
-            _ => {
-                return Err(LweError::Malformed(
-                    "light bootstrapping key does not match the parameters".into(),
-                ))
+        for (name, level, decomposition, bsk) in [
+            ("light", KeyLevel::Light, p.light_pbs, &body.light_bsk),
+            ("coarse", KeyLevel::Coarse, p.coarse_pbs, &body.coarse_bsk),
+        ] {
+            match (decomposition, bsk) {
+                (Some(_), Some(bsk)) => check_bootstrap_key(&p.at(level), bsk)?,
+                (None, None) => {}
+                _ => {
+                    return Err(LweError::Malformed(format!(
+                        "{name} bootstrapping key does not match the parameters"
+                    )))
+                }
             }
         }
         check_bootstrap_key(p, &body.bsk)?;
@@ -129,7 +138,7 @@ impl ServerKey {
         Ok(ServerKey::from_parts(
             body.params,
             body.bsk,
-            body.light_bsk,
+            [body.light_bsk, body.coarse_bsk],
             body.ksk,
             fft,
         ))

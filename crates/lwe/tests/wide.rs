@@ -101,6 +101,12 @@ fn plans_count_the_bootstraps_that_run() {
             "r = {r}"
         );
     }
+    // Every bootstrap through one of the three keys, and each key used: the tables through
+    // the full key, the first rounds of wide floors through the light one, the last rounds
+    // and the flags through the coarse one.
+    let c = server.counts();
+    assert_eq!(c.by_key.iter().sum::<u64>(), c.bootstraps);
+    assert!(c.by_key.iter().all(|&n| n > 0), "{:?}", c.by_key);
 }
 
 #[test]

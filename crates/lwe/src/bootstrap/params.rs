@@ -16,6 +16,16 @@ pub struct Decomposition {
     pub levels: u32,
 }
 
+/// Which bootstrapping key a bootstrap runs through, from the most precise (and slowest)
+/// down: [`BootstrapParams::pbs`], `light_pbs`, `coarse_pbs`. A level the set lacks falls
+/// back to the next more precise one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum KeyLevel {
+    Full,
+    Light,
+    Coarse,
+}
+
 /// A validated parameter set. Build one from [`presets`] or check a custom one with
 /// [`BootstrapParams::validate`].
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -38,6 +48,10 @@ pub struct BootstrapParams {
     /// bootstraps (the rounds inside a wide-integer operation, `bootstrap::wide`), where the
     /// noise the planner tracks leaves room for it.
     pub light_pbs: Option<Decomposition>,
+    /// A third, cheapest decomposition, if any (one level of large digits: the fewest
+    /// transforms and the noisiest output), for the bootstraps whose outputs the later
+    /// ones lift least: the last rounds of a wide-integer operation and its flags.
+    pub coarse_pbs: Option<Decomposition>,
     /// Decomposition of the key switch (computed on the top 32 bits of the torus).
     pub ks: Decomposition,
     /// Largest message width, in bits, that programmable bootstrapping supports (the padding
@@ -68,7 +82,10 @@ impl BootstrapParams {
                 return bad("noise standard deviations must be in [0, 0.01)");
             }
         }
-        for d in std::iter::once(self.pbs).chain(self.light_pbs) {
+        for d in [Some(self.pbs), self.light_pbs, self.coarse_pbs]
+            .into_iter()
+            .flatten()
+        {
             if d.base_log == 0 || d.levels == 0 || d.base_log * d.levels > 60 || d.base_log > 30 {
                 return bad("PBS decompositions must have 1..=30-bit digits and at most 60 bits");
             }
@@ -88,11 +105,28 @@ impl BootstrapParams {
         Ok(())
     }
 
-    /// The parameters of the light bootstrapping key (these, if there is none).
-    pub fn light(&self) -> BootstrapParams {
+    /// The level a bootstrap asking for `level` runs at: `level` itself if the set has that
+    /// key, else the next more precise one it has.
+    pub fn resolve(&self, level: KeyLevel) -> KeyLevel {
+        match level {
+            KeyLevel::Coarse if self.coarse_pbs.is_some() => KeyLevel::Coarse,
+            KeyLevel::Coarse | KeyLevel::Light if self.light_pbs.is_some() => KeyLevel::Light,
+            _ => KeyLevel::Full,
+        }
+    }
+
+    /// The parameters of the bootstrapping key at `level` (resolved as [`Self::resolve`]
+    /// does), as a set with that single key.
+    pub fn at(&self, level: KeyLevel) -> BootstrapParams {
+        let pbs = match self.resolve(level) {
+            KeyLevel::Full => self.pbs,
+            KeyLevel::Light => self.light_pbs.expect("resolved"),
+            KeyLevel::Coarse => self.coarse_pbs.expect("resolved"),
+        };
         BootstrapParams {
-            pbs: self.light_pbs.unwrap_or(self.pbs),
+            pbs,
             light_pbs: None,
+            coarse_pbs: None,
             ..self.clone()
         }
     }
@@ -104,29 +138,32 @@ impl BootstrapParams {
         let l = self.pbs.levels as f64;
         // Per CMux: digits (variance ~ B^2/12) times the key's noise, over (k+1) l rows of N
         // coefficients; plus the precision the decomposition drops, times the secret key
-        // (binary, mean square 1/2) and the body.
+        // (binary, mean square 1/2) and the body, which reaches the output only when the
+        // CMux's key bit is one: half of them, and 0.6 covers how keys differ (measured 0.43
+        // to 0.56 of the same term without that factor; `tests::fft_noise_grid`).
         let dropped = 2f64.powi(-2 * (self.pbs.base_log * self.pbs.levels) as i32) / 12.0;
         let per_cmux = (k + 1.0) * l * n * (b * b / 12.0) * self.glwe_noise_std.powi(2)
-            + (1.0 + k * n / 2.0) * dropped
+            + 0.6 * (1.0 + k * n / 2.0) * dropped
             + self.fft_variance();
         self.lwe_dimension as f64 * per_cmux
     }
 
     /// Variance the f64 transforms add to one external product, an empirical bound:
-    /// `l (k+1) k^2 N^2 (N B^2 + 2^16 B^1.5) 2^-116.5`. Digits of up to `B/2` times 64-bit key
-    /// words keep 53 bits of their products; the mask polynomials' errors reach the output
-    /// through the `kN` key bits, hence the growth in `k` and the third power of `N` in the
-    /// main term. The second term is what the first misses at small digits (at `wide_128`'s
-    /// 2^9 it is as large as the first). The shape is fitted to bootstrap outputs measured
-    /// with the other terms negligible, over `N` 1024-8192, `k` 1-3, digits 2^6-2^20 and
-    /// four keys each, and bounds every one of those measurements (`tests::fft_noise_grid`
-    /// in `keys.rs`, `scripts/noise-fit.sh`); the measured-over-modelled table is in
-    /// docs/security-lwe.md. At large digits it is pessimistic (measured a fifth of it at
-    /// 2^18), which only costs margin.
+    /// `l (k+1) k^2 N^2 (min(B, 2^15.6) (N B + 2^16 B^0.5) + 2^5.8 B^2) 2^-116.5`. Digits of up to `B/2`
+    /// times 64-bit key words keep 53 bits of their products; the mask polynomials' errors
+    /// reach the output through the `kN` key bits, hence the growth in `k` and the third
+    /// power of `N` in the main term. The second term is what the first misses at small
+    /// digits (at `wide_128`'s 2^9 it is as large as the first); above 2^15.6 the error grows
+    /// only in proportion to `B` until, at one level of 20 bits and more, the magnitude of
+    /// the products takes over (the third term). The shape is fitted to bootstrap outputs measured with the
+    /// other terms small, over `N` 512-8192, `k` 1-3, digits 2^6-2^23 and four keys each, and
+    /// bounds every one of those measurements (`tests::fft_noise_grid` in `keys.rs`,
+    /// `scripts/noise-fit.sh`; the table is in docs/security-lwe.md).
     pub fn fft_variance(&self) -> f64 {
         let (k, n) = (self.glwe_dimension as f64, self.polynomial_size as f64);
         let b = 2f64.powi(self.pbs.base_log as i32);
-        let digits = n * b * b + 2f64.powi(16) * b.powf(1.5);
+        let digits =
+            b.min(2f64.powf(15.6)) * (n * b + 2f64.powi(16) * b.sqrt()) + 2f64.powf(5.8) * b * b;
         self.pbs.levels as f64 * (k + 1.0) * k * k * n * n * digits * 2f64.powf(-116.5)
     }
 
@@ -199,6 +236,7 @@ pub mod presets {
                 levels: 2,
             },
             light_pbs: None,
+            coarse_pbs: None,
             ks: Decomposition {
                 base_log: 3,
                 levels: 4,
@@ -224,6 +262,7 @@ pub mod presets {
                 levels: 2,
             },
             light_pbs: None,
+            coarse_pbs: None,
             ks: Decomposition {
                 base_log: 3,
                 levels: 6,
@@ -237,13 +276,15 @@ pub mod presets {
     /// the LWE/GLWE dimensions and noise of TFHE-rs
     /// `shortint::parameters::V1_1_PARAM_MESSAGE_2_CARRY_2_KS_PBS_GAUSSIAN_2M64` (security
     /// depends on those only), with a four-level bootstrapping decomposition of 9-bit digits
-    /// instead of one of 23 bits: bootstrap outputs 2^-25.7 of the torus (2^-13.3 with one
+    /// instead of one of 23 bits: bootstrap outputs 2^-25.7 of the torus (2^-14.9 with one
     /// level, 2^-23.3 with three of 12 bits, where the transforms' f64 rounding dominates), so
     /// weighted sums of hundreds of them keep 16-bit integers exact, and 4-bit tables still
-    /// fail below 2^-40. The light key (two levels of 15-bit digits, outputs 2^-20.6: four
-    /// transforms per CMux instead of eight) runs the rounds inside a wide operation, whose
-    /// outputs are only read by further bootstraps. A second encryption of the same key bits
-    /// under the same GLWE key and noise: the security estimate is unchanged.
+    /// fail below 2^-40. Two more keys run the bootstraps inside a wide operation, whose
+    /// outputs are only read by further bootstraps: a light one (two levels of 15-bit digits,
+    /// outputs 2^-20.6: six transforms per CMux instead of ten) and a coarse one (TFHE-rs's
+    /// own single level of 23 bits, outputs 2^-14.9: four transforms) for the bootstraps
+    /// whose outputs are lifted least. Each is another encryption of the same key bits under
+    /// the same GLWE key and noise: the security estimate is unchanged.
     pub fn wide_128() -> BootstrapParams {
         BootstrapParams {
             name: "wide_128".into(),
@@ -259,6 +300,10 @@ pub mod presets {
             light_pbs: Some(Decomposition {
                 base_log: 15,
                 levels: 2,
+            }),
+            coarse_pbs: Some(Decomposition {
+                base_log: 23,
+                levels: 1,
             }),
             ks: Decomposition {
                 base_log: 3,
@@ -300,6 +345,7 @@ pub mod presets {
                 levels: 2,
             },
             light_pbs: None,
+            coarse_pbs: None,
             ks: Decomposition {
                 base_log: 4,
                 levels: 6,
@@ -336,8 +382,8 @@ mod tests {
         assert!((output + 25.7).abs() < 0.05, "{output}");
         let lut = wide.log2_failure_probability(4, 1.0);
         assert!((lut + 65.0).abs() < 0.5, "{lut}");
-        // With TFHE-rs's one-level key instead: 2^-13.3 (its 2^23 digits make the transforms'
-        // rounding the largest term).
+        // With TFHE-rs's one-level key instead (the coarse key): 2^-14.9, where the precision
+        // its 23 bits drop is the largest term.
         let one_level = BootstrapParams {
             pbs: Decomposition {
                 base_log: 23,
@@ -346,7 +392,7 @@ mod tests {
             ..wide
         };
         let output = one_level.bootstrap_output_variance().sqrt().log2();
-        assert!((output + 13.3).abs() < 0.05, "{output}");
+        assert!((output + 14.9).abs() < 0.05, "{output}");
     }
 
     #[test]

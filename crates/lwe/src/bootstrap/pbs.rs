@@ -9,6 +9,7 @@ use rayon::prelude::*;
 use super::bootstrap_key::{sample_extract, RotationScratch};
 use super::keys::ServerKey;
 use super::lwe::{delta, encode_bit, LweCiphertext, EIGHTH};
+use super::params::KeyLevel;
 use crate::LweError;
 
 /// The largest failure probability (log2) [`ServerKey::sum_bit`] accepts: the bound the
@@ -21,14 +22,12 @@ pub const MAX_LOG2_FAILURE: f64 = -40.0;
 pub(crate) const SHARED_ROTATIONS: usize = 4;
 
 /// One bootstrap of a batch: its input, the test polynomial it rotates, the rotations its
-/// phase is shifted by first, and whether it runs through the light bootstrapping key (see
-/// [`BootstrapParams::light_pbs`](super::BootstrapParams::light_pbs); the full key when the
-/// set has none).
+/// phase is shifted by first, and the bootstrapping key it runs through.
 pub(crate) struct Rotation<'a> {
     pub input: &'a LweCiphertext,
     pub test_poly: &'a [u64],
     pub offset: usize,
-    pub light: bool,
+    pub level: KeyLevel,
 }
 
 /// A function on `bits`-bit integers, as the test polynomial that evaluates it.
@@ -134,7 +133,7 @@ impl ServerKey {
             input: ct,
             test_poly,
             offset,
-            light: false,
+            level: KeyLevel::Full,
         };
         self.extract(&self.rotate_group(&[&job])[0], 0)
     }
@@ -160,7 +159,7 @@ impl ServerKey {
                 input,
                 test_poly,
                 offset,
-                light: false,
+                level: KeyLevel::Full,
             })
             .collect();
         self.rotate_batch(&jobs)
@@ -178,9 +177,12 @@ impl ServerKey {
             .len()
             .div_ceil(rayon::current_num_threads())
             .clamp(1, SHARED_ROTATIONS);
-        let (light, full): (Vec<usize>, Vec<usize>) =
-            (0..jobs.len()).partition(|&i| jobs[i].light && self.light.is_some());
-        let groups: Vec<&[usize]> = full.chunks(group).chain(light.chunks(group)).collect();
+        // Groups share a key: the jobs of each level, in their order.
+        let mut by_level: [Vec<usize>; 3] = Default::default();
+        for (i, job) in jobs.iter().enumerate() {
+            by_level[self.params.resolve(job.level) as usize].push(i);
+        }
+        let groups: Vec<&[usize]> = by_level.iter().flat_map(|l| l.chunks(group)).collect();
         let accs: Vec<Vec<Vec<u64>>> = groups
             .par_iter()
             .map(|g| {
@@ -204,8 +206,11 @@ impl ServerKey {
     /// on this thread; returns the accumulators.
     fn rotate_group(&self, group: &[&Rotation]) -> Vec<Vec<u64>> {
         let p = &self.params;
-        let (key_params, bsk) = match (&self.light, group.first()) {
-            (Some(light), Some(job)) if job.light => (&light.0, &light.1),
+        let level = self
+            .params
+            .resolve(group.first().map_or(KeyLevel::Full, |job| job.level));
+        let (key_params, bsk) = match (level, &self.light, &self.coarse) {
+            (KeyLevel::Light, Some(key), _) | (KeyLevel::Coarse, _, Some(key)) => (&key.0, &key.1),
             _ => (p, &*self.bsk),
         };
         // Modulus switch from 2^32 to 2N: keep the top log2(2N) bits, rounded.
@@ -231,6 +236,7 @@ impl ServerKey {
         let accs =
             bsk.blind_rotate_many(key_params, &self.fft, &rotations, &test_polys, &mut scratch);
         self.counters.bootstraps.fetch_add(n, Ordering::Relaxed);
+        self.counters.by_key[level as usize].fetch_add(n, Ordering::Relaxed);
         accs
     }
 

@@ -28,6 +28,7 @@
 
 use super::keys::ServerKey;
 use super::lwe::LweCiphertext;
+use super::params::KeyLevel;
 use super::pbs::{Lut, Rotation, MAX_LOG2_FAILURE};
 use crate::LweError;
 
@@ -169,13 +170,10 @@ impl ServerKey {
         self.params.bootstrap_output_variance()
     }
 
-    /// Noise variance of a bootstrap's output through the light key (the full key's if the
-    /// parameters have none): the noise rounds and saturation flags add.
-    pub fn light_output_variance(&self) -> f64 {
-        self.light.as_ref().map_or_else(
-            || self.output_variance(),
-            |l| l.0.bootstrap_output_variance(),
-        )
+    /// Noise variance of a bootstrap's output through the key at `level` (the next more
+    /// precise one if the parameters lack it): the noise rounds and saturation flags add.
+    pub fn output_variance_at(&self, level: KeyLevel) -> f64 {
+        self.params.at(level).bootstrap_output_variance()
     }
 
     /// Noise variance of a [`ServerKey::clamped_table`] output: its table's bootstrap,
@@ -212,19 +210,19 @@ impl ServerKey {
                 input: &j.input,
                 test_poly: &j.poly,
                 offset: j.offset,
-                light: j.light,
+                level: j.level,
             })
             .collect();
         self.rotate_batch(&rotations)
     }
 
     /// `+c` for phases in `[0, 1/2)`, `-c` for `[1/2, 1)`.
-    fn sign_job(&self, input: LweCiphertext, c: u64, light: bool) -> Job {
+    fn sign_job(&self, input: LweCiphertext, c: u64, level: KeyLevel) -> Job {
         Job {
             input,
             poly: vec![c; self.params.polynomial_size],
             offset: 0,
-            light,
+            level,
         }
     }
 
@@ -234,19 +232,40 @@ impl ServerKey {
         input: LweCiphertext,
         bits: u32,
         outputs: &[u64],
-        light: bool,
+        level: KeyLevel,
     ) -> Result<Job, LweError> {
         let lut = Lut::raw(self, bits, outputs)?;
         Ok(Job {
             input,
             offset: self.lut_offset(&lut)?,
             poly: lut.poly,
-            light,
+            level,
         })
     }
 
-    /// The shape after a round of `d` bits, if both of its bootstraps meet the bound.
-    fn plan_round(&self, x: &WideShape, d: u32) -> Result<WideShape, LweError> {
+    /// A round of `d` bits on `x` through the cheapest key that works, and the shape it
+    /// leaves: the coarse key when its bootstraps meet the bound and what it leaves can still
+    /// be read by a round of the widest digit (whose margin is the narrowest any later
+    /// bootstrap reads `x` with: every read compares the same lifted noise with half a
+    /// digit, and the key-switching and modulus-switching noise weigh most on the widest),
+    /// otherwise the light key. The last rounds, whose outputs are lifted least, are the
+    /// ones that qualify.
+    fn plan_cheapest_round(&self, x: &WideShape, d: u32) -> Result<Round, LweError> {
+        if self.params.resolve(KeyLevel::Coarse) == KeyLevel::Coarse {
+            if let Ok(next) = self.plan_round(x, d, KeyLevel::Coarse) {
+                let widest = (self.params.message_bits + 1).min(next.width.saturating_sub(2));
+                if widest == 0 || self.plan_round(&next, widest, KeyLevel::Light).is_ok() {
+                    return Ok(Round::new(d, KeyLevel::Coarse, next));
+                }
+            }
+        }
+        let next = self.plan_round(x, d, KeyLevel::Light)?;
+        Ok(Round::new(d, KeyLevel::Light, next))
+    }
+
+    /// The shape after a round of `d` bits through the key at `level`, if both of its
+    /// bootstraps meet the bound.
+    fn plan_round(&self, x: &WideShape, d: u32, level: KeyLevel) -> Result<WideShape, LweError> {
         if d == 0 || d > self.params.message_bits + 1 || d + 1 >= x.width {
             return Err(LweError::InvalidParams(format!(
                 "a round of {d} bits on a {}-bit integer",
@@ -254,8 +273,7 @@ impl ServerKey {
             )));
         }
         let lift = 4f64.powi((x.width - d) as i32);
-        // Rounds run through the light key.
-        let boot = self.light_output_variance();
+        let boot = self.output_variance_at(level);
         self.check_failure(d - 1, x.variance * lift)?;
         if d >= 2 {
             self.check_failure(d - 1, (x.variance + boot) * lift)?;
@@ -268,17 +286,17 @@ impl ServerKey {
         })
     }
 
-    /// One round on each integer of a stage (`d` bits on `x` for `(x, d)`, `1 <= d <=
-    /// message_bits + 1`), in two shared stages of bootstraps: clears the `d` low bits of
-    /// `v`, leaving `floor(v / 2^d)` at width `width - d`, and returns `v mod 2^d` at the
-    /// former scale.
+    /// One round on each integer of a stage (`d` bits through the key at `level` on `x` for
+    /// `(x, d, level)`, `1 <= d <= message_bits + 1`), in two shared stages of bootstraps:
+    /// clears the `d` low bits of `v`, leaving `floor(v / 2^d)` at width `width - d`, and
+    /// returns `v mod 2^d` at the former scale.
     fn rounds(
         &self,
-        xs: &mut [(&mut WideCiphertext, u32)],
+        xs: &mut [(&mut WideCiphertext, u32, KeyLevel)],
     ) -> Result<Vec<LweCiphertext>, LweError> {
         let nexts = xs
             .iter()
-            .map(|(x, d)| self.plan_round(&x.shape, *d))
+            .map(|(x, d, level)| self.plan_round(&x.shape, *d, *level))
             .collect::<Result<Vec<_>, _>>()?;
         // Multiplying by 2^(width - d) puts bit d - 1 of v at the top of the torus.
         let lift = |x: &WideCiphertext, d: u32| x.ct.scalar_mul(1i64 << (x.shape.width - d));
@@ -286,24 +304,24 @@ impl ServerKey {
         // The top bit of each digit, by its sign, half a digit step from both boundaries.
         let tops: Vec<Job> = xs
             .iter()
-            .map(|(x, d)| {
+            .map(|(x, d, level)| {
                 let input = lift(x, *d).with_body_added(1 << (63 - d));
-                self.sign_job(input, half(x, *d).wrapping_neg(), true)
+                self.sign_job(input, half(x, *d).wrapping_neg(), *level)
             })
             .collect();
         let mut digits = Vec::with_capacity(xs.len());
-        for ((x, d), acc) in xs.iter_mut().zip(self.run(&tops)) {
+        for ((x, d, _), acc) in xs.iter_mut().zip(self.run(&tops)) {
             let top = self.extract(&acc, 0).with_body_added(half(x, *d));
             x.ct = x.ct.sub(&top)?;
             digits.push(top);
         }
         // The d - 1 bits left, now with a zero padding bit above them.
         let (mut rests, mut owners) = (Vec::new(), Vec::new());
-        for (i, (x, d)) in xs.iter().enumerate() {
+        for (i, (x, d, level)) in xs.iter().enumerate() {
             if *d >= 2 {
                 let unit = x.shape.unit();
                 let outputs: Vec<u64> = (0..1u64 << (d - 1)).map(|m| m * unit).collect();
-                rests.push(self.table_job(lift(x, *d), d - 1, &outputs, true)?);
+                rests.push(self.table_job(lift(x, *d), d - 1, &outputs, *level)?);
                 owners.push(i);
             }
         }
@@ -312,20 +330,20 @@ impl ServerKey {
             xs[i].0.ct = xs[i].0.ct.sub(&rest)?;
             digits[i] = digits[i].add(&rest)?;
         }
-        for ((x, _), next) in xs.iter_mut().zip(nexts) {
+        for ((x, _, _), next) in xs.iter_mut().zip(nexts) {
             x.shape = next;
         }
         Ok(digits)
     }
 
     /// Runs the rounds `plans[i]` on `xs[i]`, the `j`-th rounds of all integers as one stage.
-    fn run_rounds(&self, xs: &mut [WideCiphertext], plans: &[Vec<u32>]) -> Result<(), LweError> {
+    fn run_rounds(&self, xs: &mut [WideCiphertext], plans: &[Vec<Round>]) -> Result<(), LweError> {
         let longest = plans.iter().map(Vec::len).max().unwrap_or(0);
         for j in 0..longest {
-            let mut stage: Vec<(&mut WideCiphertext, u32)> = xs
+            let mut stage: Vec<(&mut WideCiphertext, u32, KeyLevel)> = xs
                 .iter_mut()
                 .zip(plans)
-                .filter_map(|(x, plan)| plan.get(j).map(|&d| (x, d)))
+                .filter_map(|(x, plan)| plan.get(j).map(|r| (x, r.bits, r.level)))
                 .collect();
             self.rounds(&mut stage)?;
         }
@@ -336,24 +354,24 @@ impl ServerKey {
     /// bits as its bootstraps' failure bound allows: a wider digit has a narrower margin, and
     /// while the noise lifted with the digit scales with it, the key-switching and
     /// modulus-switching noise does not.
-    fn floor_plan(&self, x: &WideShape, r: u32) -> Result<(Vec<u32>, WideShape), LweError> {
+    fn floor_plan(&self, x: &WideShape, r: u32) -> Result<(Vec<Round>, WideShape), LweError> {
         let (mut shape, mut rounds, mut left) = (*x, Vec::new(), r);
         while left > 0 {
             let widest = left.min(self.params.message_bits + 1);
             let mut last_error = None;
             let step = (1..=widest)
                 .rev()
-                .find_map(|d| match self.plan_round(&shape, d) {
-                    Ok(next) => Some((d, next)),
+                .find_map(|d| match self.plan_cheapest_round(&shape, d) {
+                    Ok(round) => Some(round),
                     Err(e) => {
                         last_error = Some(e);
                         None
                     }
                 });
-            let (d, next) = step.ok_or_else(|| last_error.expect("at least one size tried"))?;
-            rounds.push(d);
-            shape = next;
-            left -= d;
+            let round = step.ok_or_else(|| last_error.expect("at least one size tried"))?;
+            shape = round.next;
+            left -= round.bits;
+            rounds.push(round);
         }
         Ok((rounds, shape))
     }
@@ -390,12 +408,12 @@ impl ServerKey {
     /// against the failure bound.
     pub fn plan_floor_shift(&self, x: &WideShape, r: u32) -> Result<(WideShape, usize), LweError> {
         let (rounds, shape) = self.floor_plan(x, r)?;
-        Ok((shape, rounds.iter().map(|&d| round_bootstraps(d)).sum()))
+        Ok((shape, rounds.iter().map(|r| round_bootstraps(r.bits)).sum()))
     }
 
     /// The rounds that bring `x` within a sign's margin (a floor keeps the sign), the shape
     /// they leave, and the bits its interval then needs.
-    fn plan_sign(&self, x: &WideShape) -> Result<(Vec<u32>, WideShape, u32), LweError> {
+    fn plan_sign(&self, x: &WideShape) -> Result<(Vec<Round>, WideShape, u32), LweError> {
         let cap = self.params.message_bits + 1;
         let (mut x, mut rounds) = (*x, Vec::new());
         loop {
@@ -403,9 +421,9 @@ impl ServerKey {
             if need <= cap {
                 break;
             }
-            let d = (need - cap).min(cap);
-            x = self.plan_round(&x, d)?;
-            rounds.push(d);
+            let round = self.plan_cheapest_round(&x, (need - cap).min(cap))?;
+            x = round.next;
+            rounds.push(round);
         }
         let need = signed_bits(x.lo, x.hi).max(1);
         self.check_failure(need - 1, x.variance * 4f64.powi((x.width - need) as i32))?;
@@ -416,7 +434,7 @@ impl ServerKey {
     /// then the sign-extension bits above the interval shifted out and half a unit added.
     /// Sign bootstraps of a result give `+c` for `v >= 0` and `-c` otherwise.
     fn sign_inputs(&self, mut xs: Vec<WideCiphertext>) -> Result<Vec<LweCiphertext>, LweError> {
-        let (rounds, needs): (Vec<Vec<u32>>, Vec<u32>) = xs
+        let (rounds, needs): (Vec<Vec<Round>>, Vec<u32>) = xs
             .iter()
             .map(|x| self.plan_sign(&x.shape).map(|(r, _, need)| (r, need)))
             .collect::<Result<Vec<_>, _>>()?
@@ -437,6 +455,12 @@ impl ServerKey {
     /// one of them is checked against the failure bound: an engine plans a whole network with
     /// this before it encrypts anything.
     pub fn plan_clamped_table(&self, x: &WideShape, w: u32) -> Result<usize, LweError> {
+        Ok(self.clamped_plan(x, w)?.bootstraps)
+    }
+
+    /// The keys `clamped_table` runs its window round and its flag through, the cheapest
+    /// pair whose bootstraps all meet the bound, and what they take.
+    fn clamped_plan(&self, x: &WideShape, w: u32) -> Result<ClampedPlan, LweError> {
         if w == 0 || w + 1 > self.params.message_bits {
             return Err(LweError::LutSize {
                 expected: 1 << (self.params.message_bits - 1),
@@ -449,31 +473,61 @@ impl ServerKey {
                 x.width
             )));
         }
-        let h = self.plan_round(x, w)?;
-        let light = self.light_output_variance();
-        let l_variance = light * round_bootstraps(w) as f64;
+        use KeyLevel::{Coarse, Light};
+        let mut last_error = None;
+        for (window, flag) in [
+            (Coarse, Coarse),
+            (Light, Coarse),
+            (Coarse, Light),
+            (Light, Light),
+        ] {
+            match self.try_clamped_plan(x, w, window, flag) {
+                Ok(plan) => return Ok(plan),
+                Err(e) => last_error = Some(e),
+            }
+        }
+        Err(last_error.expect("four pairs tried"))
+    }
+
+    fn try_clamped_plan(
+        &self,
+        x: &WideShape,
+        w: u32,
+        window: KeyLevel,
+        flag: KeyLevel,
+    ) -> Result<ClampedPlan, LweError> {
+        let h = self.plan_round(x, w, window)?;
+        let l_variance = self.output_variance_at(window) * round_bootstraps(w) as f64;
         // The table's input: l lifted to the scale of a (w + 2)-bit message, plus the flag:
-        // one light table's noise, or two light sign tests'.
+        // one table's noise, or two sign tests'.
         let narrow = self.narrow_rest(&h);
-        let flag_variance = if narrow.is_some() { light } else { 2.0 * light };
+        let flag_parts = if narrow.is_some() { 1.0 } else { 2.0 };
         self.check_failure(
             w + 1,
-            l_variance * 4f64.powi((x.width - w - 2) as i32) + flag_variance,
+            l_variance * 4f64.powi((x.width - w - 2) as i32)
+                + flag_parts * self.output_variance_at(flag),
         )?;
-        let window = round_bootstraps(w);
-        if narrow.is_some() {
+        let rounds = round_bootstraps(w);
+        let bootstraps = if narrow.is_some() {
             // The flag, then the table.
-            return Ok(window + 2);
-        }
-        let (below, _, _) = self.plan_sign(&h)?;
-        let (above, _, _) = self.plan_sign(&h.minus_one())?;
-        let signs: usize = below
-            .iter()
-            .chain(&above)
-            .map(|&d| round_bootstraps(d))
-            .sum();
-        // below, above, the table.
-        Ok(window + signs + 3)
+            rounds + 2
+        } else {
+            let (below, _, _) = self.plan_sign(&h)?;
+            let (above, _, _) = self.plan_sign(&h.minus_one())?;
+            let signs: usize = below
+                .iter()
+                .chain(&above)
+                .map(|r| round_bootstraps(r.bits))
+                .sum();
+            // below, above, the table.
+            rounds + signs + 3
+        };
+        Ok(ClampedPlan {
+            window,
+            flag,
+            narrow,
+            bootstraps,
+        })
     }
 
     /// When `h` is narrow enough for its flag to come from one table: the smallest `b` with
@@ -518,7 +572,7 @@ impl ServerKey {
         for x in xs {
             self.check(&x.ct)?;
         }
-        let mut ws = Vec::with_capacity(xs.len());
+        let (mut ws, mut plans) = (Vec::with_capacity(xs.len()), Vec::with_capacity(xs.len()));
         for (x, table) in xs.iter().zip(tables) {
             if !table.len().is_power_of_two() || !(3..=62).contains(&out_width) {
                 return Err(LweError::LutSize {
@@ -527,7 +581,7 @@ impl ServerKey {
                 });
             }
             let w = table.len().trailing_zeros();
-            self.plan_clamped_table(&x.shape, w)?;
+            plans.push(self.clamped_plan(&x.shape, w)?);
             ws.push(w);
         }
         let out_unit = 1u64 << (64 - out_width);
@@ -535,8 +589,12 @@ impl ServerKey {
         // The window digit l = v mod 2^w of each integer; h = floor(v / 2^w) is left.
         let mut hs = xs.to_vec();
         let ls = {
-            let mut stage: Vec<(&mut WideCiphertext, u32)> =
-                hs.iter_mut().zip(ws.iter().copied()).collect();
+            let mut stage: Vec<(&mut WideCiphertext, u32, KeyLevel)> = hs
+                .iter_mut()
+                .zip(&ws)
+                .zip(&plans)
+                .map(|((h, &w), plan)| (h, w, plan.window))
+                .collect();
             self.rounds(&mut stage)?
         };
 
@@ -551,7 +609,7 @@ impl ServerKey {
         // within a sign's margin.
         const BELOW: u64 = 1 << 62;
         const ABOVE: u64 = 3 << 62;
-        let narrow: Vec<_> = hs.iter().map(|h| self.narrow_rest(&h.shape)).collect();
+        let narrow: Vec<_> = plans.iter().map(|plan| plan.narrow).collect();
         let wide_rests: Vec<WideCiphertext> = hs
             .iter()
             .zip(&narrow)
@@ -566,7 +624,7 @@ impl ServerKey {
             .collect();
         let mut sign_inputs = self.sign_inputs(wide_rests)?.into_iter();
         let mut jobs = Vec::new();
-        for (h, rest) in hs.iter().zip(&narrow) {
+        for ((h, rest), plan) in hs.iter().zip(&narrow).zip(&plans) {
             match *rest {
                 Some((b, up)) => {
                     // Box 0 (h = 0) holds 0, boxes 1 .. 2^b (h >= 1) ABOVE; a negative h lands
@@ -575,14 +633,14 @@ impl ServerKey {
                     let flag: Vec<u64> = (0..1u64 << b)
                         .map(|m| if m == 0 { 0 } else { ABOVE })
                         .collect();
-                    jobs.push(self.table_job(h.ct.scalar_mul(up), b, &flag, true)?);
+                    jobs.push(self.table_job(h.ct.scalar_mul(up), b, &flag, plan.flag)?);
                 }
                 None => {
                     // [h < 0] BELOW and [h - 1 >= 0] ABOVE: sign outputs -+c, plus c.
                     let below = sign_inputs.next().expect("two sign inputs per wide rest");
                     let above = sign_inputs.next().expect("two sign inputs per wide rest");
-                    jobs.push(self.sign_job(below, (BELOW >> 1).wrapping_neg(), true));
-                    jobs.push(self.sign_job(above, ABOVE >> 1, true));
+                    jobs.push(self.sign_job(below, (BELOW >> 1).wrapping_neg(), plan.flag));
+                    jobs.push(self.sign_job(above, ABOVE >> 1, plan.flag));
                 }
             }
         }
@@ -610,7 +668,7 @@ impl ServerKey {
                     ((2 * t - t_lo - t_hi) as u64).wrapping_mul(half_unit)
                 })
                 .collect();
-            finals.push(self.table_job(u, w + 1, &outputs, false)?);
+            finals.push(self.table_job(u, w + 1, &outputs, KeyLevel::Full)?);
             centres.push(((t_lo + t_hi) as u64).wrapping_mul(half_unit));
         }
         let accs = self.run(&finals);
@@ -630,13 +688,38 @@ impl ServerKey {
 }
 
 /// A bootstrap waiting for the others of its stage. Bootstraps whose outputs are only read
-/// by further bootstraps (rounds, saturation flags) run through the light key when there is
-/// one; those whose outputs reach the result (the clamped tables) through the full key.
+/// by further bootstraps (rounds, saturation flags) run through the light or the coarse key,
+/// as the plan allows; those whose outputs reach the result (the clamped tables) through the
+/// full key.
 struct Job {
     input: LweCiphertext,
     poly: Vec<u64>,
     offset: usize,
-    light: bool,
+    level: KeyLevel,
+}
+
+/// A planned round: its digit, its key and the shape it leaves.
+#[derive(Clone, Copy, Debug)]
+struct Round {
+    bits: u32,
+    level: KeyLevel,
+    next: WideShape,
+}
+
+impl Round {
+    fn new(bits: u32, level: KeyLevel, next: WideShape) -> Self {
+        Self { bits, level, next }
+    }
+}
+
+/// How `clamped_table` runs on one integer: the keys of its window round and of its flag,
+/// the flag's table when the rest is narrow (see `narrow_rest`), and its bootstraps.
+#[derive(Clone, Copy, Debug)]
+struct ClampedPlan {
+    window: KeyLevel,
+    flag: KeyLevel,
+    narrow: Option<(u32, i64)>,
+    bootstraps: usize,
 }
 
 fn same_length(a: usize, b: usize) -> Result<(), LweError> {

@@ -25,7 +25,7 @@
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use shroud_lwe::bootstrap::{
-    BootstrapParams, ClientKey, Lut, LweCiphertext, ServerKey, WideCiphertext, WideShape,
+    BootstrapParams, ClientKey, Lut, LweCiphertext, OpCounts, ServerKey, WideCiphertext, WideShape,
     MAX_LOG2_FAILURE,
 };
 
@@ -203,6 +203,11 @@ impl LweServer {
                 },
             },
         }
+    }
+
+    /// What the evaluation key has run so far (bootstraps by key included).
+    pub fn counts(&self) -> OpCounts {
+        self.key.counts()
     }
 
     /// Bootstraps per image.
@@ -435,10 +440,23 @@ fn plan_window(model: &WindowMlp, key: &ServerKey) -> Result<WindowPlan, NnError
     widths.push(widths[last]);
     let mut variance = key.fresh_variance();
     let mut bootstraps = Vec::new();
+    // The interval of each input: the pixels' range, then the range of each hidden neuron's
+    // table, which is what the engine tracks (narrower intervals can need fewer rounds).
+    let mut inputs = vec![(0, unsigned_max(model.bits)); model.layers[0].inputs];
     for (l, layer) in model.layers.iter().enumerate() {
         let mut counts = Vec::new();
         for k in 0..layer.outputs {
-            let r = layer.range(k, model.bits);
+            let r = layer.neurons[k].offset;
+            let r = layer.row(k).iter().zip(&inputs).fold(
+                Interval { lo: r, hi: r },
+                |r, (&w, &(a, b))| {
+                    let (a, b) = (w as i64 * a, w as i64 * b);
+                    Interval {
+                        lo: r.lo + a.min(b),
+                        hi: r.hi + a.max(b),
+                    }
+                },
+            );
             let norm2: f64 = layer.row(k).iter().map(|&w| (w as f64).powi(2)).sum();
             let shape = WideShape::new(widths[l], r.lo, r.hi, norm2 * variance)
                 .map_err(|e| refuse(l, k, e))?;
@@ -451,6 +469,16 @@ fn plan_window(model: &WindowMlp, key: &ServerKey) -> Result<WindowPlan, NnError
                 .map_err(|e| refuse(l, k, e))?;
             let table = key.plan_clamped_table(&t, w).map_err(|e| refuse(l, k, e))?;
             counts.push(floor + table);
+        }
+        if l < last {
+            inputs = layer
+                .neurons
+                .iter()
+                .map(|n| {
+                    let (lo, hi) = (n.table.iter().min(), n.table.iter().max());
+                    (*lo.expect("validated"), *hi.expect("validated"))
+                })
+                .collect();
         }
         bootstraps.push(counts);
         variance = key.clamped_table_variance();
