@@ -21,7 +21,8 @@
 //!
 //! The `_many` forms run many integers in lock step, every stage of bootstraps as one batch
 //! sharing passes over the key; bootstraps whose outputs only feed other bootstraps use the
-//! light key when the parameters have one.
+//! light key when the parameters have one, or the coarse key where the noise they leave is
+//! lifted little enough (each round's key is planned with the rest).
 //!
 //! Every bootstrap's failure probability is checked against [`MAX_LOG2_FAILURE`] from the
 //! tracked noise before it runs; an operation that cannot meet it returns an error.
