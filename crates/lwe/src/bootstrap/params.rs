@@ -86,8 +86,11 @@ impl BootstrapParams {
             .into_iter()
             .flatten()
         {
-            if d.base_log == 0 || d.levels == 0 || d.base_log * d.levels > 60 || d.base_log > 30 {
-                return bad("PBS decompositions must have 1..=30-bit digits and at most 60 bits");
+            // The f64 transforms keep 53 bits of a product: near that, finer digits add error
+            // faster than the transforms' model counts (measured 1.7 times the model at 51
+            // bits, 4.6 at 54; at most 0.8 up to 48, `tests::fft_noise_grid`).
+            if d.base_log == 0 || d.levels == 0 || d.base_log * d.levels > 48 || d.base_log > 30 {
+                return bad("PBS decompositions must have 1..=30-bit digits and at most 48 bits");
             }
         }
         let d = self.ks;
@@ -149,22 +152,19 @@ impl BootstrapParams {
     }
 
     /// Variance the f64 transforms add to one external product, an empirical bound:
-    /// `l (k+1) k^2 N^2 (min(B, 2^15.6) (N B + 2^16 B^0.5) + 2^5.8 B^2) 2^-116.5`. Digits of up to `B/2`
-    /// times 64-bit key words keep 53 bits of their products; the mask polynomials' errors
-    /// reach the output through the `kN` key bits, hence the growth in `k` and the third
-    /// power of `N` in the main term. The second term is what the first misses at small
-    /// digits (at `wide_128`'s 2^9 it is as large as the first); above 2^15.6 the error grows
-    /// only in proportion to `B` until, at one level of 20 bits and more, the magnitude of
-    /// the products takes over (the third term). The shape is fitted to bootstrap outputs measured with the
-    /// other terms small, over `N` 512-8192, `k` 1-3, digits 2^6-2^23 and four keys each, and
-    /// bounds every one of those measurements (`tests::fft_noise_grid` in `keys.rs`,
-    /// `scripts/noise-fit.sh`; the table is in docs/security-lwe.md).
+    /// `l^1.15 (k+1) k^1.2 N^2.25 B^2 2^-112.6`. Digits of up to `B/2` times 64-bit key words
+    /// keep 53 bits of their products, whose errors in the mask polynomials reach the
+    /// output through the `kN` key bits. The shape is fitted to bootstrap outputs measured
+    /// with the other terms small, over `N` 512-8192, `k` 1-3, digits 2^6-2^24 (48 bits at
+    /// most, which [`Self::validate`] enforces) and four keys each, and bounds every one of
+    /// those measurements by a fifth or more
+    /// (`tests::fft_noise_grid` in `keys.rs`, `scripts/noise-fit.sh`; the table is in
+    /// docs/security-lwe.md).
     pub fn fft_variance(&self) -> f64 {
         let (k, n) = (self.glwe_dimension as f64, self.polynomial_size as f64);
         let b = 2f64.powi(self.pbs.base_log as i32);
-        let digits =
-            b.min(2f64.powf(15.6)) * (n * b + 2f64.powi(16) * b.sqrt()) + 2f64.powf(5.8) * b * b;
-        self.pbs.levels as f64 * (k + 1.0) * k * k * n * n * digits * 2f64.powf(-116.5)
+        let l = self.pbs.levels as f64;
+        l.powf(1.15) * (k + 1.0) * k.powf(1.2) * n.powf(2.25) * b * b * 2f64.powf(-112.6)
     }
 
     /// Variance added by the key switch from the large key to the small one.
