@@ -4,7 +4,7 @@
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
 use num_complex::Complex64;
-use shroud_lwe::bootstrap::{presets, ClientKey, Lut, NegacyclicFft, WideCiphertext};
+use shroud_lwe::bootstrap::{presets, ClientKey, KeyLevel, Lut, NegacyclicFft, WideCiphertext};
 use shroud_lwe::gsw::{self, GswEvaluator, GswSecretKey};
 
 fn gates(c: &mut Criterion) {
@@ -53,7 +53,7 @@ fn wide_neurons(c: &mut Criterion) {
         b.iter(|| {
             let ts = server.floor_shift_many(&xs, &[8; 32]).unwrap();
             server
-                .clamped_table_many(&ts, &[table.as_slice(); 32], 16)
+                .clamped_table_many(&ts, &[table.as_slice(); 32], 16, KeyLevel::Full)
                 .unwrap()
         })
     });

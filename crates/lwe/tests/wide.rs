@@ -1,7 +1,7 @@
 //! Exact floors and clamped tables on wide integers against the clear computation.
 
 use proptest::prelude::*;
-use shroud_lwe::bootstrap::{presets, ClientKey, ServerKey, WideCiphertext, WideShape};
+use shroud_lwe::bootstrap::{presets, ClientKey, KeyLevel, ServerKey, WideCiphertext, WideShape};
 use shroud_lwe::LweError;
 use std::sync::{Mutex, OnceLock};
 
@@ -53,7 +53,7 @@ proptest! {
         let table: Vec<i64> = (0..8).map(|i| (i * seed) % 23 - 4).collect();
         let server = &keys().1;
         let x = server.floor_shift(&encrypt(v), r).unwrap();
-        let y = server.clamped_table(&x, &table, 12).unwrap();
+        let y = server.clamped_table(&x, &table, 12, KeyLevel::Full).unwrap();
         prop_assert_eq!(decrypt(&y), clamped(&table, v.div_euclid(1 << r)));
     }
 }
@@ -63,7 +63,9 @@ fn window_edges_and_saturation() {
     let server = &keys().1;
     let table: Vec<i64> = (0..8).map(|i| 3 * i - 10).collect();
     for v in [-RANGE, -9000, -9, -8, -1, 0, 1, 7, 8, 9, 16, 9000, RANGE] {
-        let y = server.clamped_table(&encrypt(v), &table, 10).unwrap();
+        let y = server
+            .clamped_table(&encrypt(v), &table, 10, KeyLevel::Full)
+            .unwrap();
         assert_eq!(decrypt(&y), clamped(&table, v), "v = {v}");
     }
     // A rest h = floor(v / 8) in [-15, 15]: its flag is one table on the whole torus, the
@@ -74,7 +76,9 @@ fn window_edges_and_saturation() {
     for v in [lo, -113, -112, -9, -8, -1, 0, 7, 8, 9, 120, hi] {
         let ct = encrypt(v).ciphertext().clone();
         let x = WideCiphertext::new(ct, WIDTH, lo, hi, server.fresh_variance()).unwrap();
-        let y = server.clamped_table(&x, &table, 10).unwrap();
+        let y = server
+            .clamped_table(&x, &table, 10, KeyLevel::Full)
+            .unwrap();
         assert_eq!(decrypt(&y), clamped(&table, v), "v = {v}");
     }
 }
@@ -93,7 +97,7 @@ fn plans_count_the_bootstraps_that_run() {
         assert_eq!(shape, t.shape());
         let planned = floor + server.plan_clamped_table(&shape, 3).unwrap();
         server
-            .clamped_table(&t, &[0, 1, 2, 3, 4, 5, 6, 7], 10)
+            .clamped_table(&t, &[0, 1, 2, 3, 4, 5, 6, 7], 10, KeyLevel::Full)
             .unwrap();
         assert_eq!(
             server.counts().bootstraps - before,
@@ -140,7 +144,9 @@ fn integers_in_lock_step_are_exact() {
     let refs: Vec<&[i64]> = tables.iter().map(Vec::as_slice).collect();
     let before = server.counts().bootstraps;
     let ts = server.floor_shift_many(&xs, &rs).unwrap();
-    let ys = server.clamped_table_many(&ts, &refs, 12).unwrap();
+    let ys = server
+        .clamped_table_many(&ts, &refs, 12, KeyLevel::Coarse)
+        .unwrap();
     let ran = server.counts().bootstraps - before;
     let mut planned = 0;
     for (i, &(v, _, r)) in cases.iter().enumerate() {
@@ -180,8 +186,12 @@ fn what_cannot_be_exact_is_refused() {
     let server = &keys().1;
     let x = encrypt(5);
     // A table that is not a power of two, or wider than a bootstrap can select.
-    assert!(server.clamped_table(&x, &[0; 6], 10).is_err());
-    assert!(server.clamped_table(&x, &[0; 16], 10).is_err());
+    assert!(server
+        .clamped_table(&x, &[0; 6], 10, KeyLevel::Full)
+        .is_err());
+    assert!(server
+        .clamped_table(&x, &[0; 16], 10, KeyLevel::Full)
+        .is_err());
     // Noise too large for the rounds' margins.
     let noisy = WideCiphertext::new(x.ciphertext().clone(), WIDTH, -RANGE, RANGE, 1e-6).unwrap();
     assert!(matches!(
@@ -198,7 +208,9 @@ fn what_cannot_be_exact_is_refused() {
         server.floor_shift(&foreign, 3),
         Err(LweError::DimensionMismatch { .. })
     ));
-    assert!(server.clamped_table(&foreign, &[0; 8], 10).is_err());
+    assert!(server
+        .clamped_table(&foreign, &[0; 8], 10, KeyLevel::Full)
+        .is_err());
 }
 
 #[test]
@@ -212,7 +224,9 @@ fn real_parameters_clamp_a_wide_integer() {
         let ct = client.encrypt_scaled(v, 17).unwrap();
         let x = WideCiphertext::new(ct, 17, -RANGE, RANGE, server.fresh_variance()).unwrap();
         let t = server.floor_shift(&x, 6).unwrap();
-        let y = server.clamped_table(&t, &table, 16).unwrap();
+        let y = server
+            .clamped_table(&t, &table, 16, KeyLevel::Light)
+            .unwrap();
         let got = client.decrypt_scaled(y.ciphertext(), 16).unwrap();
         assert_eq!(got, clamped(&table, v >> 6), "v = {v}");
     }

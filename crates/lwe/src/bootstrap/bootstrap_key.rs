@@ -24,9 +24,8 @@ pub struct BootstrapKey {
 
 /// Buffers of one blind rotation, reused across its `n` external products.
 pub(crate) struct RotationScratch {
+    /// The CMux's difference, prepared for its digits (see [`Gadget`]).
     diff: Vec<u64>,
-    digits: Vec<i32>,
-    carry: Vec<u64>,
     spectrum: Vec<Complex64>,
     /// The digits' spectra, then the output's, in blocks.
     digit_blocks: Vec<f64>,
@@ -155,18 +154,14 @@ impl BootstrapKey {
         s: &mut RotationScratch,
     ) {
         let (k, n) = (p.glwe_dimension, p.polynomial_size);
+        let gadget = Gadget::new(p);
         for c in 0..=k {
-            let poly = &acc[c * n..][..n];
-            let d = &mut s.diff[c * n..][..n];
-            rotate(poly, a, d);
-            for (x, y) in d.iter_mut().zip(poly) {
-                *x = x.wrapping_sub(*y);
-            }
+            rotate_sub_prepare(&acc[c * n..][..n], a, gadget, &mut s.diff[c * n..][..n]);
         }
         self.external_product_add(p, fft, ggsw, acc, s);
     }
 
-    /// `acc += ggsw x s.diff`: decompose every polynomial of `s.diff`, transform the digits,
+    /// `acc += ggsw x s.diff` (prepared words): transform every digit polynomial,
     /// multiply-accumulate against the GGSW rows, transform back. `next` (possibly empty) is
     /// requested from memory a slice per transform, so that the next CMux's key arrives while
     /// this one computes instead of in one burst at its multiply-accumulate.
@@ -184,17 +179,12 @@ impl BootstrapKey {
         let mut ahead = next.chunks(slice);
         // Every digit polynomial transformed first, then one pass over the GGSW that sums
         // all rows into all outputs block by block, the sums in registers.
+        let gadget = Gadget::new(p);
         for c in 0..=k {
-            decompose_poly(
-                &s.diff[c * n..][..n],
-                p.pbs.base_log,
-                l,
-                &mut s.carry,
-                &mut s.digits,
-            );
             for j in 0..l {
                 prefetch(ahead.next().unwrap_or_default());
-                fft.forward_signed(&s.digits[j * n..][..n], &mut s.spectrum);
+                let y = &s.diff[c * n..][..n];
+                fft.forward_digits(y, gadget.shift(j as u32), p.pbs.base_log, &mut s.spectrum);
                 to_blocks(&s.spectrum, &mut s.digit_blocks[(c * l + j) * n..][..n]);
             }
         }
@@ -211,8 +201,6 @@ impl RotationScratch {
         let (k, n, l) = (p.glwe_dimension, p.polynomial_size, p.pbs.levels as usize);
         Self {
             diff: vec![0; (k + 1) * n],
-            digits: vec![0; l * n],
-            carry: vec![0; n],
             spectrum: vec![Complex64::default(); n / 2],
             digit_blocks: vec![0.0; (k + 1) * l * n],
             out_blocks: vec![0.0; (k + 1) * n],
@@ -235,25 +223,59 @@ pub(crate) fn rotate(poly: &[u64], r: usize, out: &mut [u64]) {
     }
 }
 
-/// Balanced base-`2^base_log` digits of the top `base_log * levels` bits of every coefficient,
-/// rounded: `digits[j * N + t]` is digit `j` (weight `2^(64 - (j+1) base_log)`) of
-/// coefficient `t`, in `[-B/2, B/2)`. Level by level over the whole polynomial, so that each
-/// pass is a vector loop; `v` holds what is left to decompose.
-fn decompose_poly(poly: &[u64], base_log: u32, levels: usize, v: &mut [u64], digits: &mut [i32]) {
-    let n = poly.len();
-    let shift = 64 - base_log * levels as u32;
-    let mask = (1u64 << base_log) - 1;
-    let half = 1u64 << (base_log - 1);
-    for (v, &x) in v.iter_mut().zip(poly) {
-        *v = (x >> shift) + ((x >> (shift - 1)) & 1);
-    }
-    for j in (0..levels).rev() {
-        for (v, d) in v.iter_mut().zip(&mut digits[j * n..][..n]) {
-            let digit = *v & mask;
-            let carry = (digit >= half) as u64;
-            *v = (*v >> base_log) + carry;
-            *d = (digit as i64 - (carry << base_log) as i64) as i32;
+/// The gadget decomposition of the external product: balanced base-`B = 2^base_log` digits
+/// of the top `base_log * levels` bits of a torus word, rounded, digit `j` of weight
+/// `2^(64 - (j+1) base_log)` in `[-B/2, B/2)`. A word is first *prepared*: its top bits,
+/// rounded, plus `B/2` at every digit's place. Each digit is then its own field of the
+/// prepared word less `B/2` (the added halves carry exactly as digit-by-digit balancing
+/// would), so the digits need no pass of their own: the transform reads them straight out
+/// (`NegacyclicFft::forward_digits`).
+#[derive(Clone, Copy, Debug)]
+struct Gadget {
+    base_log: u32,
+    levels: u32,
+    halves: u64,
+}
+
+impl Gadget {
+    fn new(p: &BootstrapParams) -> Self {
+        let (base_log, levels) = (p.pbs.base_log, p.pbs.levels);
+        let halves = (0..levels)
+            .map(|j| 1u64 << (j * base_log + base_log - 1))
+            .sum();
+        Self {
+            base_log,
+            levels,
+            halves,
         }
+    }
+
+    #[inline(always)]
+    fn prepare(&self, x: u64) -> u64 {
+        let shift = 64 - self.base_log * self.levels;
+        (x >> shift) + ((x >> (shift - 1)) & 1) + self.halves
+    }
+
+    /// Where digit `j` starts in a prepared word.
+    fn shift(&self, j: u32) -> u32 {
+        (self.levels - 1 - j) * self.base_log
+    }
+}
+
+/// `out = prepare(X^r * poly - poly)` modulo `X^N + 1`, for `r` in `[0, 2N)`: the CMux's
+/// difference, ready for its digits, in one pass.
+fn rotate_sub_prepare(poly: &[u64], r: usize, gadget: Gadget, out: &mut [u64]) {
+    let n = poly.len();
+    let (r, negate) = if r >= n { (r - n, true) } else { (r, false) };
+    // Coefficient j of X^r p is p[j - r] for j >= r and -p[j - r + N] below.
+    let (wrapped, straight) = out.split_at_mut(r);
+    let (low, high) = poly.split_at(n - r);
+    let sign = |v: u64, flip: bool| if flip { v.wrapping_neg() } else { v };
+    for ((o, &v), &x) in wrapped.iter_mut().zip(high).zip(poly) {
+        *o = gadget.prepare(sign(v, !negate).wrapping_sub(x));
+    }
+    for ((o, &v), &x) in straight.iter_mut().zip(low).zip(&poly[r..]) {
+        *o = gadget.prepare(sign(v, negate).wrapping_sub(x));
     }
 }
 
@@ -320,17 +342,48 @@ mod tests {
         let mut rng = TorusSampler::from_seed(9);
         let mut poly = vec![0u64; 64];
         rng.uniform(&mut poly);
-        let (b, l) = (10u32, 2usize);
-        let mut digits = vec![0i32; l * 64];
-        decompose_poly(&poly, b, l, &mut vec![0; 64], &mut digits);
-        for (t, &x) in poly.iter().enumerate() {
-            let mut r = 0u64;
-            for j in 0..l {
-                let d = digits[j * 64 + t];
-                assert!(d.unsigned_abs() <= 1 << (b - 1));
-                r = r.wrapping_add((d as u64).wrapping_shl(64 - (j as u32 + 1) * b));
+        poly[..4].copy_from_slice(&[0, u64::MAX, 1 << 63, (1 << 63) - 1]);
+        for (b, l) in [(10u32, 2u32), (9, 4), (23, 1), (6, 8), (24, 2)] {
+            let p = BootstrapParams {
+                pbs: super::super::params::Decomposition {
+                    base_log: b,
+                    levels: l,
+                },
+                ..super::super::params::presets::insecure_wide_test()
+            };
+            let gadget = Gadget::new(&p);
+            for &x in &poly {
+                let y = gadget.prepare(x);
+                let mut r = 0u64;
+                for j in 0..l {
+                    let d = ((y >> gadget.shift(j)) & ((1 << b) - 1)) as i64 - (1 << (b - 1));
+                    assert!(d.unsigned_abs() <= 1 << (b - 1));
+                    r = r.wrapping_add((d as u64).wrapping_shl(64 - (j + 1) * b));
+                }
+                let gap = (x.wrapping_sub(r) as i64).unsigned_abs();
+                assert!(gap <= 1 << (64 - b * l - 1), "B = 2^{b}, l = {l}: {x:x}");
             }
-            assert!((x.wrapping_sub(r) as i64).unsigned_abs() <= 1 << (64 - b * l as u32 - 1));
+        }
+    }
+
+    #[test]
+    fn the_prepared_difference_is_the_rotated_one() {
+        let poly: Vec<u64> = (1..=8)
+            .map(|i: u64| i.wrapping_mul(0x9e37_79b9_7f4a_7c15))
+            .collect();
+        let p = super::super::params::presets::insecure_wide_test();
+        let gadget = Gadget::new(&p);
+        let mut rotated = vec![0u64; 8];
+        let mut prepared = vec![0u64; 8];
+        for r in 0..16 {
+            rotate(&poly, r, &mut rotated);
+            rotate_sub_prepare(&poly, r, gadget, &mut prepared);
+            for t in 0..8 {
+                assert_eq!(
+                    prepared[t],
+                    gadget.prepare(rotated[t].wrapping_sub(poly[t]))
+                );
+            }
         }
     }
 }

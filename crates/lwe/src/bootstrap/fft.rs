@@ -96,6 +96,24 @@ impl NegacyclicFft {
         transform(&*self.forward, out);
     }
 
+    /// Spectrum of one digit polynomial of a gadget decomposition: coefficient `t` is
+    /// `((y[t] >> shift) & (B - 1)) - B/2` for `B = 2^base_log` (see
+    /// `bootstrap_key::Gadget`), the digits read straight out of the prepared words.
+    pub fn forward_digits(&self, y: &[u64], shift: u32, base_log: u32, out: &mut [Complex64]) {
+        let m = self.n / 2;
+        let (lo, hi) = y[..2 * m].split_at(m);
+        let out = &mut out[..m];
+        let done =
+            lanes::twist_digits(lo, hi, shift, base_log, &self.twist_re, &self.twist_im, out);
+        let digit = |x: u64| {
+            ((x >> shift) & ((1 << base_log) - 1)) as f64 - (1u64 << (base_log - 1)) as f64
+        };
+        for j in done..m {
+            out[j] = self.twist(j, digit(lo[j]), digit(hi[j]));
+        }
+        transform(&*self.forward, out);
+    }
+
     /// Spectrum of a torus polynomial, its words read as signed (centered) integers.
     pub fn forward_torus(&self, a: &[u64], out: &mut [Complex64]) {
         let m = self.n / 2;
@@ -355,6 +373,50 @@ mod lanes {
             }
         }
 
+        /// `forward_digits`' fold and twist: the digits of `lo[j]` and `hi[j]` (below 2^30)
+        /// become doubles by their bits under those of 2^52, less `2^52 + B/2`.
+        pub fn twist_digits(
+            lo: &[u64],
+            hi: &[u64],
+            shift: u32,
+            base_log: u32,
+            tr: &[f64],
+            ti: &[f64],
+            out: &mut [Complex64],
+        ) -> usize {
+            let m = lo.len() & !3;
+            assert!(hi.len() >= m && tr.len() >= m && ti.len() >= m && out.len() >= m);
+            assert!((1..=30).contains(&base_log));
+            // SAFETY: every access is below `m`, which all five lengths reach (asserted); the
+            // target features are enabled at compile time.
+            unsafe {
+                let count = _mm_cvtsi32_si128(shift as i32);
+                let mask = _mm256_set1_epi64x((1i64 << base_log) - 1);
+                let exponent = _mm256_set1_epi64x(4_503_599_627_370_496f64.to_bits() as i64);
+                let offset =
+                    _mm256_set1_pd(4_503_599_627_370_496.0 + (1u64 << (base_log - 1)) as f64);
+                let digit = |p: *const u64| {
+                    let d = _mm256_and_si256(
+                        _mm256_srl_epi64(_mm256_loadu_si256(p as *const __m256i), count),
+                        mask,
+                    );
+                    _mm256_sub_pd(_mm256_castsi256_pd(_mm256_or_si256(d, exponent)), offset)
+                };
+                let o = out.as_mut_ptr() as *mut f64;
+                for j in (0..m).step_by(4) {
+                    let (x, y) = (digit(lo.as_ptr().add(j)), digit(hi.as_ptr().add(j)));
+                    let (wr, wi) = (
+                        _mm256_loadu_pd(tr.as_ptr().add(j)),
+                        _mm256_loadu_pd(ti.as_ptr().add(j)),
+                    );
+                    let re = _mm256_fmsub_pd(x, wr, _mm256_mul_pd(y, wi));
+                    let im = _mm256_fmadd_pd(x, wi, _mm256_mul_pd(y, wr));
+                    interleave(re, im, o.add(2 * j));
+                }
+            }
+            m
+        }
+
         /// Folds and twists digits: `out[j] = (lo[j] + i hi[j]) * (tr[j] + i ti[j])`.
         pub fn twist_i32(
             lo: &[i32],
@@ -461,6 +523,17 @@ mod lanes {
         use rustfft::num_complex::Complex64;
 
         pub fn twist_i32(_: &[i32], _: &[i32], _: &[f64], _: &[f64], _: &mut [Complex64]) -> usize {
+            0
+        }
+        pub fn twist_digits(
+            _: &[u64],
+            _: &[u64],
+            _: u32,
+            _: u32,
+            _: &[f64],
+            _: &[f64],
+            _: &mut [Complex64],
+        ) -> usize {
             0
         }
         pub fn to_blocks(_: &[Complex64], _: &mut [f64]) -> usize {
@@ -646,6 +719,26 @@ mod tests {
                 );
                 assert_eq!(r % (1 << ROUNDED_BITS), 0);
             }
+        }
+    }
+
+    #[test]
+    fn digit_spectra_are_those_of_the_digits() {
+        let n = 64;
+        let fft = NegacyclicFft::new(n);
+        let mut rng = super::super::random::TorusSampler::from_seed(6);
+        let mut y = vec![0u64; n];
+        rng.uniform(&mut y);
+        for (shift, base_log) in [(0, 9), (27, 9), (0, 23), (40, 24), (34, 30)] {
+            let digits: Vec<i32> = y
+                .iter()
+                .map(|&x| ((x >> shift) & ((1 << base_log) - 1)) as i32 - (1 << (base_log - 1)))
+                .collect();
+            let zero = Complex64::default();
+            let (mut want, mut got) = (vec![zero; n / 2], vec![zero; n / 2]);
+            fft.forward_signed(&digits, &mut want);
+            fft.forward_digits(&y, shift, base_log, &mut got);
+            assert_eq!(got, want, "shift {shift}, B = 2^{base_log}");
         }
     }
 

@@ -177,15 +177,22 @@ impl ServerKey {
         self.params.at(level).bootstrap_output_variance()
     }
 
-    /// Noise variance of a [`ServerKey::clamped_table`] output: its table's bootstrap,
-    /// through the full key, whatever the table.
-    pub fn clamped_table_variance(&self) -> f64 {
-        self.output_variance()
-    }
-
     /// Noise variance of a fresh encryption under the large key.
     pub fn fresh_variance(&self) -> f64 {
         self.params.glwe_noise_std.powi(2)
+    }
+
+    /// Errors unless the client decrypts `x` (at its width) correctly but with probability
+    /// below the bound: what a result read by the client, not by a bootstrap, must meet.
+    pub fn plan_decryption(&self, x: &WideShape) -> Result<(), LweError> {
+        let log2 = self.params.log2_decryption_failure(x.width, x.variance);
+        if log2 > MAX_LOG2_FAILURE {
+            return Err(LweError::FailureProbability {
+                log2,
+                limit_log2: MAX_LOG2_FAILURE,
+            });
+        }
+        Ok(())
     }
 
     /// Errors unless a table of `bits` bits fails with probability below the bound on an
@@ -549,25 +556,30 @@ impl ServerKey {
     }
 
     /// `T[clamp(v, 0, 2^w - 1)]` for a table of `2^w` signed values, encrypted at scale
-    /// `2^(64 - out_width)`: a wide integer in `[min T, max T]`.
+    /// `2^(64 - out_width)`: a wide integer in `[min T, max T]`, whose noise is that of a
+    /// bootstrap through the key at `level` (see [`Self::output_variance_at`]; the caller
+    /// chooses it for what reads the result).
     pub fn clamped_table(
         &self,
         x: &WideCiphertext,
         table: &[i64],
         out_width: u32,
+        level: KeyLevel,
     ) -> Result<WideCiphertext, LweError> {
         Ok(self
-            .clamped_table_many(std::slice::from_ref(x), &[table], out_width)?
+            .clamped_table_many(std::slice::from_ref(x), &[table], out_width, level)?
             .remove(0))
     }
 
     /// `T_i[clamp(v_i, 0, 2^w_i - 1)]` for many integers at once, each with its own table, in
-    /// lock step (the bootstraps of each stage of every integer run together).
+    /// lock step (the bootstraps of each stage of every integer run together); the tables
+    /// through the key at `level`.
     pub fn clamped_table_many(
         &self,
         xs: &[WideCiphertext],
         tables: &[&[i64]],
         out_width: u32,
+        level: KeyLevel,
     ) -> Result<Vec<WideCiphertext>, LweError> {
         same_length(xs.len(), tables.len())?;
         for x in xs {
@@ -669,7 +681,7 @@ impl ServerKey {
                     ((2 * t - t_lo - t_hi) as u64).wrapping_mul(half_unit)
                 })
                 .collect();
-            finals.push(self.table_job(u, w + 1, &outputs, KeyLevel::Full)?);
+            finals.push(self.table_job(u, w + 1, &outputs, level)?);
             centres.push(((t_lo + t_hi) as u64).wrapping_mul(half_unit));
         }
         let accs = self.run(&finals);
@@ -682,7 +694,7 @@ impl ServerKey {
                     *table.iter().min().expect("non-empty"),
                     *table.iter().max().expect("non-empty"),
                 );
-                WideCiphertext::new(y, out_width, min_t, max_t, self.clamped_table_variance())
+                WideCiphertext::new(y, out_width, min_t, max_t, self.output_variance_at(level))
             })
             .collect()
     }
@@ -690,8 +702,8 @@ impl ServerKey {
 
 /// A bootstrap waiting for the others of its stage. Bootstraps whose outputs are only read
 /// by further bootstraps (rounds, saturation flags) run through the light or the coarse key,
-/// as the plan allows; those whose outputs reach the result (the clamped tables) through the
-/// full key.
+/// as the plan allows; those whose outputs are the result (the clamped tables) through the
+/// key the caller names.
 struct Job {
     input: LweCiphertext,
     poly: Vec<u64>,

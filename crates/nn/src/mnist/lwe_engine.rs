@@ -25,8 +25,8 @@
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use shroud_lwe::bootstrap::{
-    BootstrapParams, ClientKey, Lut, LweCiphertext, OpCounts, ServerKey, WideCiphertext, WideShape,
-    MAX_LOG2_FAILURE,
+    BootstrapParams, ClientKey, KeyLevel, Lut, LweCiphertext, OpCounts, ServerKey, WideCiphertext,
+    WideShape, MAX_LOG2_FAILURE,
 };
 
 use super::integer::{unsigned_max, Interval, QuantizedLayer, QuantizedMlp};
@@ -151,6 +151,8 @@ struct WindowPlan {
     /// Input width of each layer, then the logits' width.
     widths: Vec<u32>,
     bootstraps: Vec<Vec<usize>>,
+    /// The key of each hidden layer's tables.
+    levels: Vec<KeyLevel>,
 }
 
 /// The model owner's side: the quantized model and the evaluation key, no secret.
@@ -275,10 +277,12 @@ impl LweServer {
                 let shifts: Vec<u32> = neurons.iter().map(|n| n.shift).collect();
                 let tables: Vec<&[i64]> = neurons.iter().map(|n| n.table.as_slice()).collect();
                 let t = self.key.floor_shift_many(chunk, &shifts)?;
-                x.extend(
-                    self.key
-                        .clamped_table_many(&t, &tables, plan.widths[l + 1])?,
-                );
+                x.extend(self.key.clamped_table_many(
+                    &t,
+                    &tables,
+                    plan.widths[l + 1],
+                    plan.levels[l],
+                )?);
                 progress(
                     plan.bootstraps[l][c * LOCK_STEP_NEURONS..][..chunk.len()]
                         .iter()
@@ -438,50 +442,50 @@ fn plan_window(model: &WindowMlp, key: &ServerKey) -> Result<WindowPlan, NnError
         .collect();
     // The logits are the last layer's sums, at its input scale.
     widths.push(widths[last]);
-    let mut variance = key.fresh_variance();
-    let mut bootstraps = Vec::new();
     // The interval of each input: the pixels' range, then the range of each hidden neuron's
     // table, which is what the engine tracks (narrower intervals can need fewer rounds).
     let mut inputs = vec![(0, unsigned_max(model.bits)); model.layers[0].inputs];
+    let mut variance = key.fresh_variance();
+    let (mut bootstraps, mut levels) = (Vec::new(), Vec::new());
     for (l, layer) in model.layers.iter().enumerate() {
-        let mut counts = Vec::new();
-        for k in 0..layer.outputs {
-            let r = layer.neurons[k].offset;
-            let r = layer.row(k).iter().zip(&inputs).fold(
-                Interval { lo: r, hi: r },
-                |r, (&w, &(a, b))| {
-                    let (a, b) = (w as i64 * a, w as i64 * b);
-                    Interval {
-                        lo: r.lo + a.min(b),
-                        hi: r.hi + a.max(b),
-                    }
-                },
-            );
-            let norm2: f64 = layer.row(k).iter().map(|&w| (w as f64).powi(2)).sum();
-            let shape = WideShape::new(widths[l], r.lo, r.hi, norm2 * variance)
-                .map_err(|e| refuse(l, k, e))?;
-            if l == last {
-                continue;
-            }
-            let n = &layer.neurons[k];
-            let (t, floor) = key
-                .plan_floor_shift(&shape, n.shift)
-                .map_err(|e| refuse(l, k, e))?;
-            let table = key.plan_clamped_table(&t, w).map_err(|e| refuse(l, k, e))?;
-            counts.push(floor + table);
+        bootstraps.push(
+            plan_window_layer(key, layer, w, widths[l], l == last, &inputs, variance)
+                .map_err(|(k, e)| refuse(l, k, e))?,
+        );
+        if l == last {
+            break;
         }
-        if l < last {
-            inputs = layer
-                .neurons
-                .iter()
-                .map(|n| {
-                    let (lo, hi) = (n.table.iter().min(), n.table.iter().max());
-                    (*lo.expect("validated"), *hi.expect("validated"))
-                })
-                .collect();
-        }
-        bootstraps.push(counts);
-        variance = key.clamped_table_variance();
+        inputs = layer
+            .neurons
+            .iter()
+            .map(|n| {
+                let (lo, hi) = (n.table.iter().min(), n.table.iter().max());
+                (*lo.expect("validated"), *hi.expect("validated"))
+            })
+            .collect();
+        // The layer's tables through the cheapest key whose noise leaves the next layer's
+        // plan as it is after the full key's: every neuron (or logit) still within the
+        // bound, and no more bootstraps.
+        let next = |level: KeyLevel| {
+            plan_window_layer(
+                key,
+                &model.layers[l + 1],
+                w,
+                widths[l + 1],
+                l + 1 == last,
+                &inputs,
+                key.output_variance_at(level),
+            )
+            .map(|counts| counts.iter().sum::<usize>())
+        };
+        let full = next(KeyLevel::Full).ok();
+        let level = [KeyLevel::Coarse, KeyLevel::Light]
+            .into_iter()
+            .filter(|&level| key.params().resolve(level) == level)
+            .find(|&level| full.is_some() && next(level).ok() == full)
+            .unwrap_or(KeyLevel::Full);
+        levels.push(level);
+        variance = key.output_variance_at(level);
     }
     if let Some(&wide) = widths.iter().find(|&&w| w > 62) {
         return Err(NnError::EngineUnsupported {
@@ -489,5 +493,53 @@ fn plan_window(model: &WindowMlp, key: &ServerKey) -> Result<WindowPlan, NnError
             reason: format!("accumulators of {wide} bits"),
         });
     }
-    Ok(WindowPlan { widths, bootstraps })
+    Ok(WindowPlan {
+        widths,
+        bootstraps,
+        levels,
+    })
+}
+
+/// Every neuron's bootstraps in one layer of a window-form network whose inputs lie in
+/// `inputs` with noise `variance` each (no bootstraps in the last layer, whose sums the
+/// client decrypts); on failure, the neuron and the reason.
+fn plan_window_layer(
+    key: &ServerKey,
+    layer: &WindowLayer,
+    window_bits: u32,
+    width: u32,
+    last: bool,
+    inputs: &[(i64, i64)],
+    variance: f64,
+) -> Result<Vec<usize>, (usize, shroud_lwe::LweError)> {
+    let mut counts = Vec::with_capacity(layer.outputs);
+    for k in 0..layer.outputs {
+        let r = layer.neurons[k].offset;
+        let r =
+            layer
+                .row(k)
+                .iter()
+                .zip(inputs)
+                .fold(Interval { lo: r, hi: r }, |r, (&w, &(a, b))| {
+                    let (a, b) = (w as i64 * a, w as i64 * b);
+                    Interval {
+                        lo: r.lo + a.min(b),
+                        hi: r.hi + a.max(b),
+                    }
+                });
+        let norm2: f64 = layer.row(k).iter().map(|&w| (w as f64).powi(2)).sum();
+        let shape = WideShape::new(width, r.lo, r.hi, norm2 * variance).map_err(|e| (k, e))?;
+        if last {
+            key.plan_decryption(&shape).map_err(|e| (k, e))?;
+            continue;
+        }
+        let (t, floor) = key
+            .plan_floor_shift(&shape, layer.neurons[k].shift)
+            .map_err(|e| (k, e))?;
+        let table = key
+            .plan_clamped_table(&t, window_bits)
+            .map_err(|e| (k, e))?;
+        counts.push(floor + table);
+    }
+    Ok(counts)
 }
