@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Measured over modelled bootstrap output variance for ten keys (seeds 1-10, 200 bootstraps
-# each) on gates_128 and wide_128 (full and light keys): the figures of the open caveat in
+# each) on gates_128 and every bootstrapping key of wide_128: the figures quoted in
 # docs/security-lwe.md. A few minutes on 2 cores.
 set -euo pipefail
 cd "$(dirname "$0")/.."
