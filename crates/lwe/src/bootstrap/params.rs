@@ -320,7 +320,7 @@ pub mod presets {
         }
     }
 
-    /// `wide_128`'s shape (4-bit tables, four-level decomposition) at a tiny LWE dimension:
+    /// `wide_128`'s shape (4-bit tables, its three decompositions) at a tiny LWE dimension:
     /// fast wide-integer tests, no security.
     pub fn insecure_wide_test() -> BootstrapParams {
         BootstrapParams {
