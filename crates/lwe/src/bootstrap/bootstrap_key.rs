@@ -24,6 +24,7 @@ pub struct BootstrapKey {
 
 /// Buffers of one blind rotation, reused across its `n` external products.
 pub(crate) struct RotationScratch {
+    gadget: Gadget,
     /// The CMux's difference, prepared for its digits (see [`Gadget`]).
     diff: Vec<u64>,
     spectrum: Vec<Complex64>,
@@ -154,9 +155,8 @@ impl BootstrapKey {
         s: &mut RotationScratch,
     ) {
         let (k, n) = (p.glwe_dimension, p.polynomial_size);
-        let gadget = Gadget::new(p);
         for c in 0..=k {
-            rotate_sub_prepare(&acc[c * n..][..n], a, gadget, &mut s.diff[c * n..][..n]);
+            rotate_sub_prepare(&acc[c * n..][..n], a, s.gadget, &mut s.diff[c * n..][..n]);
         }
         self.external_product_add(p, fft, ggsw, acc, s);
     }
@@ -179,12 +179,12 @@ impl BootstrapKey {
         let mut ahead = next.chunks(slice);
         // Every digit polynomial transformed first, then one pass over the GGSW that sums
         // all rows into all outputs block by block, the sums in registers.
-        let gadget = Gadget::new(p);
         for c in 0..=k {
             for j in 0..l {
                 prefetch(ahead.next().unwrap_or_default());
                 let y = &s.diff[c * n..][..n];
-                fft.forward_digits(y, gadget.shift(j as u32), p.pbs.base_log, &mut s.spectrum);
+                let shift = s.gadget.shift(j as u32);
+                fft.forward_digits(y, shift, p.pbs.base_log, &mut s.spectrum);
                 to_blocks(&s.spectrum, &mut s.digit_blocks[(c * l + j) * n..][..n]);
             }
         }
@@ -200,6 +200,7 @@ impl RotationScratch {
     pub(crate) fn new(p: &BootstrapParams) -> Self {
         let (k, n, l) = (p.glwe_dimension, p.polynomial_size, p.pbs.levels as usize);
         Self {
+            gadget: Gadget::new(p),
             diff: vec![0; (k + 1) * n],
             spectrum: vec![Complex64::default(); n / 2],
             digit_blocks: vec![0.0; (k + 1) * l * n],

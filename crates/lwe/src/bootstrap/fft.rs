@@ -281,6 +281,26 @@ mod lanes {
             _mm256_storeu_pd(p.add(4), _mm256_permute2f128_pd::<0x31>(a, b));
         }
 
+        /// `(x + i y) * (tr[j..] + i ti[j..])`, four values stored interleaved at `o[2 j..]`:
+        /// the fold and twist of a forward transform.
+        #[inline(always)]
+        unsafe fn twist_store(
+            x: __m256d,
+            y: __m256d,
+            tr: &[f64],
+            ti: &[f64],
+            j: usize,
+            o: *mut f64,
+        ) {
+            let (wr, wi) = (
+                _mm256_loadu_pd(tr.as_ptr().add(j)),
+                _mm256_loadu_pd(ti.as_ptr().add(j)),
+            );
+            let re = _mm256_fmsub_pd(x, wr, _mm256_mul_pd(y, wi));
+            let im = _mm256_fmadd_pd(x, wi, _mm256_mul_pd(y, wr));
+            interleave(re, im, o.add(2 * j));
+        }
+
         /// Interleaved to blocks, four values at a time.
         pub fn to_blocks(spec: &[Complex64], out: &mut [f64]) -> usize {
             let m = spec.len() & !3;
@@ -405,13 +425,7 @@ mod lanes {
                 let o = out.as_mut_ptr() as *mut f64;
                 for j in (0..m).step_by(4) {
                     let (x, y) = (digit(lo.as_ptr().add(j)), digit(hi.as_ptr().add(j)));
-                    let (wr, wi) = (
-                        _mm256_loadu_pd(tr.as_ptr().add(j)),
-                        _mm256_loadu_pd(ti.as_ptr().add(j)),
-                    );
-                    let re = _mm256_fmsub_pd(x, wr, _mm256_mul_pd(y, wi));
-                    let im = _mm256_fmadd_pd(x, wi, _mm256_mul_pd(y, wr));
-                    interleave(re, im, o.add(2 * j));
+                    twist_store(x, y, tr, ti, j, o);
                 }
             }
             m
@@ -434,13 +448,7 @@ mod lanes {
                 for j in (0..m).step_by(4) {
                     let x = _mm256_cvtepi32_pd(_mm_loadu_si128(lo.as_ptr().add(j) as *const _));
                     let y = _mm256_cvtepi32_pd(_mm_loadu_si128(hi.as_ptr().add(j) as *const _));
-                    let (wr, wi) = (
-                        _mm256_loadu_pd(tr.as_ptr().add(j)),
-                        _mm256_loadu_pd(ti.as_ptr().add(j)),
-                    );
-                    let re = _mm256_fmsub_pd(x, wr, _mm256_mul_pd(y, wi));
-                    let im = _mm256_fmadd_pd(x, wi, _mm256_mul_pd(y, wr));
-                    interleave(re, im, o.add(2 * j));
+                    twist_store(x, y, tr, ti, j, o);
                 }
             }
             m
@@ -712,7 +720,6 @@ mod tests {
             }
             for (e, r) in exact.iter().zip(&rounded) {
                 let gap = r.wrapping_sub(*e) as i64;
-
                 assert!(
                     gap.unsigned_abs() <= 1 << (ROUNDED_BITS - 1),
                     "2^{log}: {gap}"

@@ -185,27 +185,13 @@ impl ServerKey {
     /// Errors unless the client decrypts `x` (at its width) correctly but with probability
     /// below the bound: what a result read by the client, not by a bootstrap, must meet.
     pub fn plan_decryption(&self, x: &WideShape) -> Result<(), LweError> {
-        let log2 = self.params.log2_decryption_failure(x.width, x.variance);
-        if log2 > MAX_LOG2_FAILURE {
-            return Err(LweError::FailureProbability {
-                log2,
-                limit_log2: MAX_LOG2_FAILURE,
-            });
-        }
-        Ok(())
+        within_bound(self.params.log2_decryption_failure(x.width, x.variance))
     }
 
     /// Errors unless a table of `bits` bits fails with probability below the bound on an
     /// input of this noise variance.
     fn check_failure(&self, bits: u32, input_variance: f64) -> Result<(), LweError> {
-        let log2 = self.params.log2_failure_with(bits, input_variance);
-        if log2 > MAX_LOG2_FAILURE {
-            return Err(LweError::FailureProbability {
-                log2,
-                limit_log2: MAX_LOG2_FAILURE,
-            });
-        }
-        Ok(())
+        within_bound(self.params.log2_failure_with(bits, input_variance))
     }
 
     /// Runs one stage of bootstraps, all of them together: their blind rotations share
@@ -733,6 +719,17 @@ struct ClampedPlan {
     flag: KeyLevel,
     narrow: Option<(u32, i64)>,
     bootstraps: usize,
+}
+
+/// Errors unless a failure probability (log2) is below [`MAX_LOG2_FAILURE`].
+fn within_bound(log2: f64) -> Result<(), LweError> {
+    if log2 > MAX_LOG2_FAILURE {
+        return Err(LweError::FailureProbability {
+            log2,
+            limit_log2: MAX_LOG2_FAILURE,
+        });
+    }
+    Ok(())
 }
 
 fn same_length(a: usize, b: usize) -> Result<(), LweError> {

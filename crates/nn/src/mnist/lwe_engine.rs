@@ -445,16 +445,14 @@ fn plan_window(model: &WindowMlp, key: &ServerKey) -> Result<WindowPlan, NnError
     // The interval of each input: the pixels' range, then the range of each hidden neuron's
     // table, which is what the engine tracks (narrower intervals can need fewer rounds).
     let mut inputs = vec![(0, unsigned_max(model.bits)); model.layers[0].inputs];
-    let mut variance = key.fresh_variance();
-    let (mut bootstraps, mut levels) = (Vec::new(), Vec::new());
-    for (l, layer) in model.layers.iter().enumerate() {
-        bootstraps.push(
-            plan_window_layer(key, layer, w, widths[l], l == last, &inputs, variance)
-                .map_err(|(k, e)| refuse(l, k, e))?,
-        );
-        if l == last {
-            break;
-        }
+    let plan = |l: usize, inputs: &[(i64, i64)], variance: f64| {
+        let layer = &model.layers[l];
+        plan_window_layer(key, layer, w, widths[l], l == last, inputs, variance)
+            .map_err(|(k, e)| refuse(l, k, e))
+    };
+    let mut bootstraps = vec![plan(0, &inputs, key.fresh_variance())?];
+    let mut levels = Vec::new();
+    for (l, layer) in model.layers[..last].iter().enumerate() {
         inputs = layer
             .neurons
             .iter()
@@ -466,26 +464,20 @@ fn plan_window(model: &WindowMlp, key: &ServerKey) -> Result<WindowPlan, NnError
         // The layer's tables through the cheapest key whose noise leaves the next layer's
         // plan as it is after the full key's: every neuron (or logit) still within the
         // bound, and no more bootstraps.
-        let next = |level: KeyLevel| {
-            plan_window_layer(
-                key,
-                &model.layers[l + 1],
-                w,
-                widths[l + 1],
-                l + 1 == last,
-                &inputs,
-                key.output_variance_at(level),
-            )
-            .map(|counts| counts.iter().sum::<usize>())
-        };
-        let full = next(KeyLevel::Full).ok();
-        let level = [KeyLevel::Coarse, KeyLevel::Light]
+        let full = plan(l + 1, &inputs, key.output_variance_at(KeyLevel::Full))?;
+        let total: usize = full.iter().sum();
+        let (level, counts) = [KeyLevel::Coarse, KeyLevel::Light]
             .into_iter()
             .filter(|&level| key.params().resolve(level) == level)
-            .find(|&level| full.is_some() && next(level).ok() == full)
-            .unwrap_or(KeyLevel::Full);
+            .find_map(|level| {
+                plan(l + 1, &inputs, key.output_variance_at(level))
+                    .ok()
+                    .filter(|counts| counts.iter().sum::<usize>() == total)
+                    .map(|counts| (level, counts))
+            })
+            .unwrap_or((KeyLevel::Full, full));
         levels.push(level);
-        variance = key.output_variance_at(level);
+        bootstraps.push(counts);
     }
     if let Some(&wide) = widths.iter().find(|&&w| w > 62) {
         return Err(NnError::EngineUnsupported {
