@@ -17,7 +17,7 @@ use crate::gsw::{GswCiphertext, GswParams};
 use crate::LweError;
 
 /// Bumped whenever a serialized layout changes.
-pub const FORMAT_VERSION: u16 = 3;
+pub const FORMAT_VERSION: u16 = 4;
 const FORMAT: WireFormat = WireFormat {
     magic: *b"SHRL",
     version: FORMAT_VERSION,

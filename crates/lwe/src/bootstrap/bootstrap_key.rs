@@ -1,23 +1,34 @@
-//! The bootstrapping key (one GGSW ciphertext of each small-key bit, kept in the Fourier
-//! domain), the external product, and the blind rotation built from it.
+//! The bootstrapping key (GGSW ciphertexts of the small key's bits, or of patterns of groups
+//! of them, kept in the Fourier domain), the external product, and the blind rotation built
+//! from it.
 
+use std::ops::Range;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use num_complex::Complex64;
 use serde::{Deserialize, Serialize};
 
-use super::fft::{from_blocks, mac_blocks, prefetch, to_blocks, NegacyclicFft, BLOCK};
+use super::fft::{
+    from_blocks, mac_blocks, mac_monomials, prefetch, to_blocks, NegacyclicFft, BLOCK,
+};
 use super::params::BootstrapParams;
 use super::random::TorusSampler;
 
-/// `n` GGSW ciphertexts; GGSW `i` has `(k+1) l` rows (row `c l + j` encrypts
-/// `s_i * 2^(64 - (j+1) base_log)` added to GLWE component `c`), each row `k+1` polynomials
-/// as spectra of `N/2` complex values. A GGSW is stored block-major (see
-/// `fft::mac_blocks`): for each block of four spectrum values, every row's `k+1` blocks.
+/// The GGSW ciphertexts of the blind rotation's steps ([`BlindRotation`]'s `grouping` key bits
+/// each, the last step taking what is left). A step over the bits `T` holds one GGSW per
+/// nonzero pattern `u` of them (bit `t` of `u` for the `t`-th bit of `T`), encrypting
+/// `prod_(t in u) s_t prod_(t not in u) (1 - s_t)`: exactly one of them encrypts 1 unless
+/// every bit is zero. A step of one bit is a classic CMux and its GGSW encrypts `s_t`. GGSW
+/// rows: `(k+1) l` (row `c l + j` encrypts the message times `2^(64 - (j+1) base_log)` added
+/// to GLWE component `c`), each row `k+1` polynomials as spectra of `N/2` complex values. A
+/// step is stored block-major (see `fft::mac_blocks`): for each block of four spectrum
+/// values, pattern after pattern, every row's `k+1` blocks.
+///
+/// [`BlindRotation`]: super::params::BlindRotation
 #[derive(Debug, Serialize, Deserialize)]
 pub struct BootstrapKey {
     pub(crate) fourier: Vec<f64>,
-    /// The GGSW the latest CMux used (see `blind_rotate_many`).
+    /// The step the latest blind rotation ran (see `blind_rotate_many`).
     #[serde(skip)]
     cursor: AtomicUsize,
 }
@@ -39,8 +50,19 @@ impl BootstrapKey {
         k1 * p.pbs.levels as usize * k1 * p.polynomial_size
     }
 
+    /// The key bits of each step of the blind rotation.
+    fn steps(p: &BootstrapParams) -> impl Iterator<Item = Range<usize>> {
+        let (n, g) = (p.lwe_dimension, p.pbs.grouping as usize);
+        (0..n).step_by(g).map(move |i| i..(i + g).min(n))
+    }
+
+    /// Floats of a step over `bits` key bits: a GGSW per nonzero pattern.
+    fn step_len(p: &BootstrapParams, bits: usize) -> usize {
+        ((1 << bits) - 1) * Self::ggsw_len(p)
+    }
+
     pub(crate) fn expected_len(p: &BootstrapParams) -> usize {
-        p.lwe_dimension * Self::ggsw_len(p)
+        Self::steps(p).map(|t| Self::step_len(p, t.len())).sum()
     }
 
     pub(crate) fn generate(
@@ -64,29 +86,41 @@ impl BootstrapKey {
                 blocks
             })
             .collect();
-        let rows = (k + 1) * p.pbs.levels as usize;
+        let (rows, ggsw_len) = ((k + 1) * p.pbs.levels as usize, Self::ggsw_len(p));
         let mut fourier = Vec::with_capacity(Self::expected_len(p));
         let mut row = vec![0u64; (k + 1) * n];
         let mut spec = vec![zero; n / 2];
-        // One GGSW in row order (row r, column c: `n` floats in blocks at (r (k+1) + c) n).
-        let mut ggsw = vec![0.0; Self::ggsw_len(p)];
-        for &s in small_key {
-            for c in 0..=k {
-                for j in 0..p.pbs.levels as usize {
-                    glwe_encrypt_zero(p, &key_spectra, fft, rng, &mut row);
-                    let g = 1u64 << (64 - (j as u32 + 1) * p.pbs.base_log);
-                    row[c * n] = row[c * n].wrapping_add(s.wrapping_mul(g));
-                    let r = c * p.pbs.levels as usize + j;
-                    for (col, poly) in row.chunks(n).enumerate() {
-                        fft.forward_torus(poly, &mut spec);
-                        to_blocks(&spec, &mut ggsw[(r * (k + 1) + col) * n..][..n]);
+        // One step's GGSWs in row order (pattern u, row r, column c: `n` floats in blocks
+        // at ((u (k+1) l + r) (k+1) + c) n).
+        let mut ggsws = vec![0.0; Self::step_len(p, p.pbs.grouping as usize)];
+        for bits in Self::steps(p) {
+            let patterns = (1usize << bits.len()) - 1;
+            for u in 1..=patterns {
+                let m = bits.clone().enumerate().fold(1, |m, (t, i)| {
+                    m * if u >> t & 1 == 1 {
+                        small_key[i]
+                    } else {
+                        1 - small_key[i]
+                    }
+                });
+                let ggsw = &mut ggsws[(u - 1) * ggsw_len..][..ggsw_len];
+                for c in 0..=k {
+                    for j in 0..p.pbs.levels as usize {
+                        glwe_encrypt_zero(p, &key_spectra, fft, rng, &mut row);
+                        let g = 1u64 << (64 - (j as u32 + 1) * p.pbs.base_log);
+                        row[c * n] = row[c * n].wrapping_add(m.wrapping_mul(g));
+                        let r = c * p.pbs.levels as usize + j;
+                        for (col, poly) in row.chunks(n).enumerate() {
+                            fft.forward_torus(poly, &mut spec);
+                            to_blocks(&spec, &mut ggsw[(r * (k + 1) + col) * n..][..n]);
+                        }
                     }
                 }
             }
-            // Block-major: for each block, every (row, column) block in turn.
+            // Block-major: for each block, every (pattern, row, column) block in turn.
             for b in 0..n / (2 * BLOCK) {
-                for rc in 0..rows * (k + 1) {
-                    fourier.extend_from_slice(&ggsw[rc * n + 2 * BLOCK * b..][..2 * BLOCK]);
+                for urc in 0..patterns * rows * (k + 1) {
+                    fourier.extend_from_slice(&ggsws[urc * n + 2 * BLOCK * b..][..2 * BLOCK]);
                 }
             }
         }
@@ -96,16 +130,16 @@ impl BootstrapKey {
         }
     }
 
-    /// Runs blind rotations: starting from `X^(-b) v_j` (job `j`'s test polynomial), multiplies each accumulator by
-    /// `X^(a_i s_i)` for every mask coefficient, one CMux per key bit. `rotations[j]` holds job
-    /// `j`'s mask and body already switched to `Z / 2N`. The jobs advance together, GGSW by
-    /// GGSW: each GGSW is read from memory once and served from cache to the other jobs,
-    /// which is what bounds a lone rotation (the key is far larger than the caches). Returns
-    /// the GLWE accumulators.
+    /// Runs blind rotations: starting from `X^(-b) v_j` (job `j`'s test polynomial),
+    /// multiplies each accumulator by `X^(a_i s_i)` for every mask coefficient, one step per
+    /// group of key bits. `rotations[j]` holds job `j`'s mask and body already switched to
+    /// `Z / 2N`. The jobs advance together, step by step: each step's key is read from memory
+    /// once and served from cache to the other jobs, which is what bounds a lone rotation
+    /// (the key is far larger than the caches). Returns the GLWE accumulators.
     ///
-    /// Rotations on other threads share the same way: a rotation starts at the GGSW the
-    /// latest CMux of any thread used and wraps around, so concurrent rotations walk the key
-    /// side by side and the second read of a GGSW comes from the shared L3 cache. The CMuxes
+    /// Rotations on other threads share the same way: a rotation starts at the step the
+    /// latest one of any thread ran and wraps around, so concurrent rotations walk the key
+    /// side by side and the second read of a step comes from the shared L3 cache. The steps
     /// commute (each multiplies by a monomial), so the order changes nothing but the timing.
     pub(crate) fn blind_rotate_many(
         &self,
@@ -125,18 +159,45 @@ impl BootstrapKey {
                 acc
             })
             .collect();
-        let (ggsw_len, n) = (Self::ggsw_len(p), p.lwe_dimension);
-        let start = self.cursor.load(Ordering::Relaxed) % n;
-        let ggsw = |i: usize| &self.fourier[(i % n) * ggsw_len..][..ggsw_len];
-        for step in 0..n {
-            let i = (start + step) % n;
-            // The first CMux on this GGSW asks for the next one while it transforms.
-            let mut next = if step + 1 < n { ggsw(i + 1) } else { &[] };
+        let steps: Vec<Range<usize>> = Self::steps(p).collect();
+        let step_len = Self::step_len(p, p.pbs.grouping as usize);
+        let key = |i: usize| {
+            let bits = &steps[i % steps.len()];
+            &self.fourier[(i % steps.len()) * step_len..][..Self::step_len(p, bits.len())]
+        };
+        let start = self.cursor.load(Ordering::Relaxed) % steps.len();
+        let mask = 2 * n - 1;
+        let mut exps = Vec::new();
+        for step in 0..steps.len() {
+            let i = (start + step) % steps.len();
+            let bits = &steps[i];
+            // The first job on this step asks for the next one's key while it transforms.
+            let mut next = if step + 1 < steps.len() {
+                key(i + 1)
+            } else {
+                &[]
+            };
             for (acc, r) in accs.iter_mut().zip(rotations) {
-                if r[i] != 0 {
-                    self.cmux(p, fft, (ggsw(i), next), r[i], acc, s);
-                    next = &[];
+                let a = &r[bits.clone()];
+                if a.iter().all(|&a| a == 0) {
+                    continue;
                 }
+                if let [a] = a {
+                    self.cmux(p, fft, (key(i), next), *a, acc, s);
+                } else {
+                    // Pattern u's exponent: the sum of the rotations of its bits.
+                    exps.clear();
+                    exps.extend((1..1usize << a.len()).map(|u| {
+                        a.iter()
+                            .enumerate()
+                            .filter(|&(t, _)| u >> t & 1 == 1)
+                            .map(|(_, &a)| a)
+                            .sum::<usize>()
+                            & mask
+                    }));
+                    self.multi_cmux(p, fft, (key(i), next), &exps, acc, s);
+                }
+                next = &[];
             }
             self.cursor.store(i, Ordering::Relaxed);
         }
@@ -144,12 +205,12 @@ impl BootstrapKey {
     }
 
     /// `acc <- CMux(s_i, acc, X^a acc) = acc + GGSW(s_i) x (X^a acc - acc)`, with `ggsw` the
-    /// GGSW of `s_i` and the one to prefetch (see `external_product_add`).
+    /// GGSW of `s_i` and the key to prefetch (see `transform_digits`).
     fn cmux(
         &self,
         p: &BootstrapParams,
         fft: &NegacyclicFft,
-        ggsw: (&[f64], &[f64]),
+        (ggsw, next): (&[f64], &[f64]),
         a: usize,
         acc: &mut [u64],
         s: &mut RotationScratch,
@@ -158,41 +219,69 @@ impl BootstrapKey {
         for c in 0..=k {
             rotate_sub_prepare(&acc[c * n..][..n], a, s.gadget, &mut s.diff[c * n..][..n]);
         }
-        self.external_product_add(p, fft, ggsw, acc, s);
+        transform_digits(p, fft, next, s);
+        let rows = (k + 1) * p.pbs.levels as usize;
+        mac_blocks(&mut s.out_blocks, &s.digit_blocks, ggsw, rows, k + 1);
+        add_back(fft, acc, s);
     }
 
-    /// `acc += ggsw x s.diff` (prepared words): transform every digit polynomial,
-    /// multiply-accumulate against the GGSW rows, transform back. `next` (possibly empty) is
-    /// requested from memory a slice per transform, so that the next CMux's key arrives while
-    /// this one computes instead of in one burst at its multiply-accumulate.
-    fn external_product_add(
+    /// One multi-bit step: `acc <- acc + sum_u (X^(e_u) - 1) (GGSW_u x acc)`, which is
+    /// `X^(sum_t a_t s_t) acc` since exactly the pattern of the step's key bits (if any)
+    /// encrypts 1. `exps[u - 1]` is pattern `u`'s exponent; `key` holds the step's GGSWs.
+    /// The accumulator is decomposed and transformed once for all patterns, and the
+    /// monomials multiply in the Fourier domain.
+    fn multi_cmux(
         &self,
         p: &BootstrapParams,
         fft: &NegacyclicFft,
-        (ggsw, next): (&[f64], &[f64]),
+        (key, next): (&[f64], &[f64]),
+        exps: &[usize],
         acc: &mut [u64],
         s: &mut RotationScratch,
     ) {
-        let (k, n) = (p.glwe_dimension, p.polynomial_size);
-        let l = p.pbs.levels as usize;
-        let slice = next.len().div_ceil((k + 1) * l).max(1);
-        let mut ahead = next.chunks(slice);
-        // Every digit polynomial transformed first, then one pass over the GGSW that sums
-        // all rows into all outputs block by block, the sums in registers.
-        for c in 0..=k {
-            for j in 0..l {
-                prefetch(ahead.next().unwrap_or_default());
-                let y = &s.diff[c * n..][..n];
-                let shift = s.gadget.shift(j as u32);
-                fft.forward_digits(y, shift, p.pbs.base_log, &mut s.spectrum);
-                to_blocks(&s.spectrum, &mut s.digit_blocks[(c * l + j) * n..][..n]);
-            }
+        for (d, &x) in s.diff.iter_mut().zip(acc.iter()) {
+            *d = s.gadget.prepare(x);
         }
-        mac_blocks(&mut s.out_blocks, &s.digit_blocks, ggsw, (k + 1) * l, k + 1);
-        for (c, out) in s.out_blocks.chunks_exact(n).enumerate() {
-            from_blocks(out, &mut s.spectrum);
-            fft.backward_add(&mut s.spectrum, &mut acc[c * n..][..n]);
+        transform_digits(p, fft, next, s);
+        let k1 = p.glwe_dimension + 1;
+        let shape = (k1 * p.pbs.levels as usize, k1);
+        let roots = fft.monomial_roots();
+        mac_monomials(&mut s.out_blocks, &s.digit_blocks, key, shape, exps, roots);
+        add_back(fft, acc, s);
+    }
+}
+
+/// The spectra of every digit polynomial of `s.diff` (prepared words) into
+/// `s.digit_blocks`. `next` (possibly empty) is requested from memory a slice per
+/// transform, so that the next step's key arrives while this one computes instead of in one
+/// burst at its multiply-accumulate.
+fn transform_digits(
+    p: &BootstrapParams,
+    fft: &NegacyclicFft,
+    next: &[f64],
+    s: &mut RotationScratch,
+) {
+    let (k, n) = (p.glwe_dimension, p.polynomial_size);
+    let l = p.pbs.levels as usize;
+    let slice = next.len().div_ceil((k + 1) * l).max(1);
+    let mut ahead = next.chunks(slice);
+    for c in 0..=k {
+        for j in 0..l {
+            prefetch(ahead.next().unwrap_or_default());
+            let y = &s.diff[c * n..][..n];
+            let shift = s.gadget.shift(j as u32);
+            fft.forward_digits(y, shift, p.pbs.base_log, &mut s.spectrum);
+            to_blocks(&s.spectrum, &mut s.digit_blocks[(c * l + j) * n..][..n]);
         }
+    }
+}
+
+/// `acc += ` the inverse transforms of `s.out_blocks`, column by column.
+fn add_back(fft: &NegacyclicFft, acc: &mut [u64], s: &mut RotationScratch) {
+    let n = s.spectrum.len() * 2;
+    for (c, out) in s.out_blocks.chunks_exact(n).enumerate() {
+        from_blocks(out, &mut s.spectrum);
+        fft.backward_add(&mut s.spectrum, &mut acc[c * n..][..n]);
     }
 }
 
@@ -346,10 +435,7 @@ mod tests {
         poly[..4].copy_from_slice(&[0, u64::MAX, 1 << 63, (1 << 63) - 1]);
         for (b, l) in [(10u32, 2u32), (9, 4), (23, 1), (6, 8), (24, 2)] {
             let p = BootstrapParams {
-                pbs: super::super::params::Decomposition {
-                    base_log: b,
-                    levels: l,
-                },
+                pbs: super::super::params::BlindRotation::classic(b, l),
                 ..super::super::params::presets::insecure_wide_test()
             };
             let gadget = Gadget::new(&p);

@@ -39,6 +39,9 @@ pub struct NegacyclicFft {
     /// `zeta^-j / m`, which also normalizes the inverse transform.
     untwist_re: Vec<f64>,
     untwist_im: Vec<f64>,
+    /// `zeta^t` for `t < 2N`: every value a monomial's spectrum takes (`monomial_roots`).
+    roots_re: Vec<f64>,
+    roots_im: Vec<f64>,
 }
 
 thread_local! {
@@ -73,6 +76,19 @@ impl NegacyclicFft {
             twist_im: (0..m).map(|j| angle(j).sin()).collect(),
             untwist_re: (0..m).map(|j| angle(j).cos() / m as f64).collect(),
             untwist_im: (0..m).map(|j| -angle(j).sin() / m as f64).collect(),
+            roots_re: (0..2 * n).map(|t| angle(t).cos()).collect(),
+            roots_im: (0..2 * n).map(|t| angle(t).sin()).collect(),
+        }
+    }
+
+    /// The `2N` powers of `zeta`. Point `j` of a spectrum is the polynomial's value at
+    /// `zeta^(1 - 4j)` (the fold puts `a_(j + N/2)` at `zeta^(N/2) = i`, the twist and the DFT
+    /// supply `zeta^(j (1 - 4k))`), so the spectrum of `X^e` is `zeta^(e (1 - 4j) mod 2N)`:
+    /// a multi-bit blind rotation multiplies spectra by monomials without transforming them.
+    pub(crate) fn monomial_roots(&self) -> Roots<'_> {
+        Roots {
+            re: &self.roots_re,
+            im: &self.roots_im,
         }
     }
 
@@ -232,6 +248,77 @@ pub(crate) fn mac_blocks(out: &mut [f64], digits: &[f64], key: &[f64], rows: usi
     }
 }
 
+/// The powers of `zeta` a monomial's spectrum is read from ([`NegacyclicFft::monomial_roots`]).
+#[derive(Clone, Copy)]
+pub(crate) struct Roots<'a> {
+    re: &'a [f64],
+    im: &'a [f64],
+}
+
+impl Roots<'_> {
+    /// Index into the table of point `j` of the spectrum of `X^e`.
+    #[inline]
+    fn index(&self, e: usize, j: usize) -> usize {
+        e.wrapping_mul(1usize.wrapping_sub(4 * j)) & (self.re.len() - 1)
+    }
+}
+
+/// The multi-bit external product's sum: `out[c] = sum_u (X^(e_u) - 1) * sum_r digits[r] *
+/// key[u][r][c]` for `c < cols` and the patterns `u` of `exps` (one per pattern), on spectra
+/// in blocks as [`mac_blocks`]. `key` is block-major over every pattern: for each block,
+/// pattern after pattern, every row's `cols` blocks. Each pattern's sum is multiplied by its
+/// monomial less one in registers, so the patterns cost one output per column.
+pub(crate) fn mac_monomials(
+    out: &mut [f64],
+    digits: &[f64],
+    key: &[f64],
+    (rows, cols): (usize, usize),
+    exps: &[usize],
+    roots: Roots,
+) {
+    let (m2, patterns) = (digits.len() / rows, exps.len());
+    assert!(
+        m2.is_multiple_of(2 * BLOCK)
+            && out.len() == cols * m2
+            && key.len() == patterns * rows * cols * m2
+            && patterns <= MAX_PATTERNS
+            && roots.re.len() == roots.im.len()
+            && roots.re.len().is_power_of_two()
+            && roots.re.len() >= 4 * m2 / 2
+    );
+    if lanes::mac_monomials(out, digits, key, (rows, cols), exps, roots) {
+        return;
+    }
+    let per_pattern = rows * cols * 2 * BLOCK;
+    for (b, key) in key.chunks_exact(patterns * per_pattern).enumerate() {
+        let at = 2 * BLOCK * b;
+        for c in 0..cols {
+            let mut total = [0.0; 2 * BLOCK];
+            for (u, &e) in exps.iter().enumerate() {
+                let mut acc = [0.0; 2 * BLOCK];
+                for r in 0..rows {
+                    let d = &digits[r * m2 + at..][..2 * BLOCK];
+                    let k = &key[u * per_pattern + (r * cols + c) * 2 * BLOCK..][..2 * BLOCK];
+                    for t in 0..BLOCK {
+                        acc[t] += d[t] * k[t] - d[BLOCK + t] * k[BLOCK + t];
+                        acc[BLOCK + t] += d[t] * k[BLOCK + t] + d[BLOCK + t] * k[t];
+                    }
+                }
+                for t in 0..BLOCK {
+                    let i = roots.index(e, BLOCK * b + t);
+                    let (fr, fi) = (roots.re[i] - 1.0, roots.im[i]);
+                    total[t] += fr * acc[t] - fi * acc[BLOCK + t];
+                    total[BLOCK + t] += fr * acc[BLOCK + t] + fi * acc[t];
+                }
+            }
+            out[c * m2 + at..][..2 * BLOCK].copy_from_slice(&total);
+        }
+    }
+}
+
+/// The most patterns a step of a blind rotation has: `2^3 - 1` for three key bits.
+pub(crate) const MAX_PATTERNS: usize = 7;
+
 /// Asks the caches for `data` ahead of its use, one request per 64-byte line, into L2: the
 /// key a bootstrap streams is far larger than the caches, and requesting it while the
 /// transforms compute overlaps the two.
@@ -259,7 +346,7 @@ mod lanes {
         target_feature = "fma"
     ))]
     mod imp {
-        use super::super::ROUNDED_BITS;
+        use super::super::{Roots, MAX_PATTERNS, ROUNDED_BITS};
         use rustfft::num_complex::Complex64;
         use std::arch::x86_64::*;
 
@@ -393,6 +480,116 @@ mod lanes {
             }
         }
 
+        /// `mac_monomials` two output columns at a time (then one). The patterns' factors
+        /// advance from block to block by a complex product with `zeta^(-16 e)`, and are
+        /// read afresh from the table of roots every [`RESEED`] blocks so that the products'
+        /// rounding cannot build up (2^-47 relative at most, far under the transforms' own).
+        pub fn mac_monomials(
+            out: &mut [f64],
+            digits: &[f64],
+            key: &[f64],
+            (rows, cols): (usize, usize),
+            exps: &[usize],
+            roots: Roots,
+        ) -> bool {
+            const RESEED: usize = 32;
+            let m2 = digits.len() / rows;
+            let patterns = exps.len();
+            let per_block = patterns * rows * cols * 8;
+            let root = |t: usize| {
+                let t = t & (roots.re.len() - 1);
+                (roots.re[t], roots.im[t])
+            };
+            // SAFETY: `mac_monomials` asserted `out` = cols * m2, `digits` = rows * m2 and
+            // `key` = patterns * rows * cols * m2 floats; every offset below stays inside
+            // them. The target features are enabled at compile time.
+            unsafe {
+                // Point j of X^e's spectrum is zeta^(e (1 - 4 j)): lanes j = 4b .. 4b + 3.
+                let seed = |e: usize, b: usize| {
+                    let lane = |t: usize| root(roots.index(e, 4 * b + t));
+                    let [(r0, i0), (r1, i1), (r2, i2), (r3, i3)] = [0, 1, 2, 3].map(lane);
+                    (
+                        _mm256_setr_pd(r0, r1, r2, r3),
+                        _mm256_setr_pd(i0, i1, i2, i3),
+                    )
+                };
+                let mut fr = [_mm256_setzero_pd(); MAX_PATTERNS];
+                let mut fi = [_mm256_setzero_pd(); MAX_PATTERNS];
+                let mut wr = [_mm256_setzero_pd(); MAX_PATTERNS];
+                let mut wi = [_mm256_setzero_pd(); MAX_PATTERNS];
+                for (u, &e) in exps.iter().enumerate() {
+                    let (r, i) = root(e.wrapping_mul(16).wrapping_neg());
+                    (wr[u], wi[u]) = (_mm256_set1_pd(r), _mm256_set1_pd(i));
+                }
+                let one = _mm256_set1_pd(1.0);
+                let mut factors = [(_mm256_setzero_pd(), _mm256_setzero_pd()); MAX_PATTERNS];
+                for b in 0..m2 / 8 {
+                    for (u, &e) in exps.iter().enumerate() {
+                        if b % RESEED == 0 {
+                            (fr[u], fi[u]) = seed(e, b);
+                        } else {
+                            let r = _mm256_fmsub_pd(fr[u], wr[u], _mm256_mul_pd(fi[u], wi[u]));
+                            fi[u] = _mm256_fmadd_pd(fr[u], wi[u], _mm256_mul_pd(fi[u], wr[u]));
+                            fr[u] = r;
+                        }
+                        factors[u] = (_mm256_sub_pd(fr[u], one), fi[u]);
+                    }
+                    let kb = key.as_ptr().add(b * per_block);
+                    let f = &factors[..patterns];
+                    let mut c = 0;
+                    while c + 2 <= cols {
+                        monomial_columns::<2>(out, digits, kb, (rows, cols), c, b, m2, f);
+                        c += 2;
+                    }
+                    if c < cols {
+                        monomial_columns::<1>(out, digits, kb, (rows, cols), c, b, m2, f);
+                    }
+                }
+            }
+            true
+        }
+
+        /// Columns `c0 .. c0 + C` of block `b` of `mac_monomials`, the block's key at `kb`.
+        #[inline(always)]
+        #[allow(clippy::too_many_arguments)]
+        unsafe fn monomial_columns<const C: usize>(
+            out: &mut [f64],
+            digits: &[f64],
+            kb: *const f64,
+            (rows, cols): (usize, usize),
+            c0: usize,
+            b: usize,
+            m2: usize,
+            factors: &[(__m256d, __m256d)],
+        ) {
+            let mut tr = [_mm256_setzero_pd(); C];
+            let mut ti = [_mm256_setzero_pd(); C];
+            for (u, &(fr, fi)) in factors.iter().enumerate() {
+                let ku = kb.add(u * rows * cols * 8);
+                let mut re = [_mm256_setzero_pd(); C];
+                let mut im = [_mm256_setzero_pd(); C];
+                for r in 0..rows {
+                    let d = digits.as_ptr().add(r * m2 + 8 * b);
+                    let (dr, di) = (_mm256_loadu_pd(d), _mm256_loadu_pd(d.add(4)));
+                    for i in 0..C {
+                        let k = ku.add((r * cols + c0 + i) * 8);
+                        let (kr, ki) = (_mm256_loadu_pd(k), _mm256_loadu_pd(k.add(4)));
+                        re[i] = _mm256_fnmadd_pd(di, ki, _mm256_fmadd_pd(dr, kr, re[i]));
+                        im[i] = _mm256_fmadd_pd(di, kr, _mm256_fmadd_pd(dr, ki, im[i]));
+                    }
+                }
+                for i in 0..C {
+                    tr[i] = _mm256_fnmadd_pd(fi, im[i], _mm256_fmadd_pd(fr, re[i], tr[i]));
+                    ti[i] = _mm256_fmadd_pd(fi, re[i], _mm256_fmadd_pd(fr, im[i], ti[i]));
+                }
+            }
+            for i in 0..C {
+                let o = out.as_mut_ptr().add((c0 + i) * m2 + 8 * b);
+                _mm256_storeu_pd(o, tr[i]);
+                _mm256_storeu_pd(o.add(4), ti[i]);
+            }
+        }
+
         /// `forward_digits`' fold and twist: the digits of `lo[j]` and `hi[j]` (below 2^30)
         /// become doubles by their bits under those of 2^52, less `2^52 + B/2`.
         pub fn twist_digits(
@@ -472,8 +669,9 @@ mod lanes {
             let m = spec.len() & !3;
             assert!(ur.len() >= m && ui.len() >= m && lo.len() >= m && hi.len() >= m);
             const NEAREST: i32 = _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC;
-            const MAGIC: f64 = 6_755_399_441_055_744.0; // 1.5 * 2^52
-                                                        // SAFETY: every access is below `m` values, which all lengths reach (asserted).
+            // 1.5 * 2^52.
+            const MAGIC: f64 = 6_755_399_441_055_744.0;
+            // SAFETY: every access is below `m` values, which all lengths reach (asserted).
             unsafe {
                 let magic = _mm256_set1_pd(MAGIC);
                 // `round(x)` for |x| <= 2^51: in the binade of `MAGIC` the words count units.
@@ -551,6 +749,16 @@ mod lanes {
             0
         }
         pub fn mac_blocks(_: &mut [f64], _: &[f64], _: &[f64], _: usize, _: usize) -> bool {
+            false
+        }
+        pub fn mac_monomials(
+            _: &mut [f64],
+            _: &[f64],
+            _: &[f64],
+            _: (usize, usize),
+            _: &[usize],
+            _: super::super::Roots,
+        ) -> bool {
             false
         }
         pub fn untwist_add<const EXACT: bool>(
@@ -667,6 +875,69 @@ mod tests {
                 let want: Complex64 = (0..rows).map(|r| digits[r][j] * key[r][c][j]).sum();
                 assert_eq!(*g, want, "column {c}, value {j}");
             }
+        }
+    }
+
+    #[test]
+    fn monomial_sums_match_schoolbook_products() {
+        // Three columns (a pair and a single one on the vector path), three patterns, and 64
+        // blocks: the factors advance from block to block and are read afresh twice.
+        let (n, rows, cols) = (512usize, 2, 3);
+        let fft = NegacyclicFft::new(n);
+        let small = |seed: usize| -> Vec<i32> {
+            (0..n)
+                .map(|j| ((j * 31 + seed * 17) % 61) as i32 - 30)
+                .collect()
+        };
+        let spectrum = |poly: &[i32]| {
+            let mut spec = vec![Complex64::default(); n / 2];
+            fft.forward_signed(poly, &mut spec);
+            let mut blocks = vec![0.0; n];
+            to_blocks(&spec, &mut blocks);
+            blocks
+        };
+        let digits: Vec<Vec<i32>> = (0..rows).map(small).collect();
+        let key: Vec<Vec<i32>> = (0..3 * rows * cols).map(|i| small(10 + i)).collect();
+        let exps = [1usize, 777, 2 * n - 3];
+        let digit_blocks: Vec<f64> = digits.iter().flat_map(|d| spectrum(d)).collect();
+        let key_spectra: Vec<Vec<f64>> = key.iter().map(|g| spectrum(g)).collect();
+        let mut key_blocks = vec![];
+        for b in 0..n / (2 * BLOCK) {
+            for g in &key_spectra {
+                key_blocks.extend_from_slice(&g[2 * BLOCK * b..][..2 * BLOCK]);
+            }
+        }
+        let mut out = vec![0.0; cols * n];
+        let roots = fft.monomial_roots();
+        mac_monomials(
+            &mut out,
+            &digit_blocks,
+            &key_blocks,
+            (rows, cols),
+            &exps,
+            roots,
+        );
+        let mut rotated = vec![0u64; n];
+        for c in 0..cols {
+            let mut want = vec![0u64; n];
+            for (u, &e) in exps.iter().enumerate() {
+                for (r, d) in digits.iter().enumerate() {
+                    let g: Vec<u64> = key[(u * rows + r) * cols + c]
+                        .iter()
+                        .map(|&x| x as i64 as u64)
+                        .collect();
+                    let product = naive(&g, d);
+                    super::super::bootstrap_key::rotate(&product, e, &mut rotated);
+                    for ((w, x), y) in want.iter_mut().zip(&rotated).zip(&product) {
+                        *w = w.wrapping_add(x.wrapping_sub(*y));
+                    }
+                }
+            }
+            let mut spec = vec![Complex64::default(); n / 2];
+            from_blocks(&out[c * n..][..n], &mut spec);
+            let mut got = vec![0u64; n];
+            fft.backward_add_exact(&mut spec, &mut got);
+            assert_eq!(got, want, "column {c}");
         }
     }
 

@@ -11,7 +11,7 @@ use super::bootstrap_key::BootstrapKey;
 use super::fft::NegacyclicFft;
 use super::keyswitch::KeySwitchKey;
 use super::lwe::{delta, encode_bit, LweCiphertext};
-use super::params::{BootstrapParams, Decomposition, KeyLevel};
+use super::params::{BlindRotation, BootstrapParams, KeyLevel};
 use super::random::TorusSampler;
 use crate::LweError;
 
@@ -91,8 +91,8 @@ impl ClientKey {
         let p = &self.params;
         let fft = NegacyclicFft::new(p.polynomial_size);
         let bsk = BootstrapKey::generate(p, &self.small, &self.glwe, &fft, &mut self.rng);
-        let mut extra = |level: KeyLevel, decomposition: Option<Decomposition>| {
-            decomposition.map(|_| {
+        let mut extra = |level: KeyLevel, rotation: Option<BlindRotation>| {
+            rotation.map(|_| {
                 let at = p.at(level);
                 BootstrapKey::generate(&at, &self.small, &self.glwe, &fft, &mut self.rng)
             })
@@ -346,7 +346,7 @@ mod tests {
                 glwe_dimension: k,
                 lwe_dimension: 64,
                 glwe_noise_std: 2f64.powi(-62),
-                pbs: crate::bootstrap::params::Decomposition { base_log, levels },
+                pbs: crate::bootstrap::params::BlindRotation::classic(base_log, levels),
                 light_pbs: None,
                 ..presets::insecure_wide_test()
             };

@@ -23,6 +23,6 @@ pub use fft::NegacyclicFft;
 pub use keys::{ClientKey, OpCounts, ServerKey};
 pub(crate) use keyswitch::KeySwitchKey;
 pub use lwe::LweCiphertext;
-pub use params::{presets, BootstrapParams, Decomposition, KeyLevel};
+pub use params::{presets, BlindRotation, BootstrapParams, Decomposition, KeyLevel};
 pub use pbs::{Gate, Lut, PendingGate, MAX_LOG2_FAILURE};
 pub use wide::{WideCiphertext, WideShape};

@@ -16,6 +16,43 @@ pub struct Decomposition {
     pub levels: u32,
 }
 
+/// How a bootstrapping key runs its blind rotation: the gadget decomposition of its external
+/// products (`levels` digits of `base_log` bits), and how many bits of the small key each
+/// step consumes. With `grouping` 1 a step is a CMux on one key bit, from one GGSW per bit.
+/// With `g >= 2` a step multiplies the accumulator by `X^(sum a_t s_t)` over `g` bits at once,
+/// from GGSWs of the `2^g - 1` nonzero patterns the bits can take (multi-bit blind rotation):
+/// one decomposition and one set of transforms per `g` bits, for `(2^g - 1) / g` times the key
+/// and more noise ([`BootstrapParams::bootstrap_output_variance`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BlindRotation {
+    pub base_log: u32,
+    pub levels: u32,
+    pub grouping: u32,
+}
+
+impl BlindRotation {
+    /// The largest grouping the keys support: 7 GGSWs per step.
+    pub const MAX_GROUPING: u32 = 3;
+
+    /// One CMux per key bit.
+    pub const fn classic(base_log: u32, levels: u32) -> Self {
+        Self {
+            base_log,
+            levels,
+            grouping: 1,
+        }
+    }
+
+    /// `grouping` key bits per step.
+    pub const fn grouped(base_log: u32, levels: u32, grouping: u32) -> Self {
+        Self {
+            base_log,
+            levels,
+            grouping,
+        }
+    }
+}
+
 /// Which bootstrapping key a bootstrap runs through, from the most precise (and slowest)
 /// down: [`BootstrapParams::pbs`], `light_pbs`, `coarse_pbs`. A level the set lacks falls
 /// back to the next more precise one.
@@ -41,17 +78,17 @@ pub struct BootstrapParams {
     /// Standard deviations of the fresh noise, as fractions of the torus.
     pub lwe_noise_std: f64,
     pub glwe_noise_std: f64,
-    /// Decomposition of the bootstrapping key's external products.
-    pub pbs: Decomposition,
+    /// The bootstrapping key's blind rotation.
+    pub pbs: BlindRotation,
     /// A cheaper decomposition for a second bootstrapping key, if any: fewer digits (fewer
     /// transforms per CMux) and a noisier output, for bootstraps whose outputs only feed other
     /// bootstraps (the rounds inside a wide-integer operation, `bootstrap::wide`), where the
     /// noise the planner tracks leaves room for it.
-    pub light_pbs: Option<Decomposition>,
+    pub light_pbs: Option<BlindRotation>,
     /// A third, cheapest decomposition, if any (one level of large digits: the fewest
     /// transforms and the noisiest output), for the bootstraps whose outputs the later
     /// ones lift least: the last rounds of a wide-integer operation and its flags.
-    pub coarse_pbs: Option<Decomposition>,
+    pub coarse_pbs: Option<BlindRotation>,
     /// Decomposition of the key switch (computed on the top 32 bits of the torus).
     pub ks: Decomposition,
     /// Largest message width, in bits, that programmable bootstrapping supports (the padding
@@ -92,6 +129,9 @@ impl BootstrapParams {
             // `tests::fft_noise_grid`).
             if d.base_log == 0 || d.levels == 0 || d.base_log * d.levels > 48 || d.base_log > 30 {
                 return bad("PBS decompositions must have 1..=30-bit digits and at most 48 bits");
+            }
+            if !(1..=BlindRotation::MAX_GROUPING).contains(&d.grouping) {
+                return bad("blind rotations must group 1 to 3 key bits per step");
             }
         }
         let d = self.ks;
@@ -137,19 +177,43 @@ impl BootstrapParams {
 
     /// Variance (torus units) of the noise a bootstrap leaves in its output.
     pub fn bootstrap_output_variance(&self) -> f64 {
+        let (n, g) = (self.lwe_dimension, self.pbs.grouping as usize);
+        let steps = n / g;
+        let rest = n % g;
+        steps as f64 * self.step_variance(g as u32)
+            + if rest > 0 {
+                self.step_variance(rest as u32)
+            } else {
+                0.0
+            }
+    }
+
+    /// Variance one step of the blind rotation over `g` key bits adds.
+    fn step_variance(&self, g: u32) -> f64 {
         let (k, n) = (self.glwe_dimension as f64, self.polynomial_size as f64);
         let b = 2f64.powi(self.pbs.base_log as i32);
         let l = self.pbs.levels as f64;
-        // Per CMux: digits (variance ~ B^2/12) times the key's noise, over (k+1) l rows of N
-        // coefficients; plus the precision the decomposition drops, times the secret key
-        // (binary, mean square 1/2) and the body, which reaches the output only when the
-        // CMux's key bit is one: half of them, and 0.6 covers how keys differ (measured 0.43
-        // to 0.56 of the same term without that factor; `tests::fft_noise_grid`).
-        let dropped = 2f64.powi(-2 * (self.pbs.base_log * self.pbs.levels) as i32) / 12.0;
-        let per_cmux = (k + 1.0) * l * n * (b * b / 12.0) * self.glwe_noise_std.powi(2)
-            + 0.6 * (1.0 + k * n / 2.0) * dropped
-            + self.fft_variance();
-        self.lwe_dimension as f64 * per_cmux
+        // An external product adds its digits (variance ~ B^2/12) times the key's noise, over
+        // (k+1) l rows of N coefficients, and the transforms' error.
+        let product =
+            (k + 1.0) * l * n * (b * b / 12.0) * self.glwe_noise_std.powi(2) + self.fft_variance();
+        // The precision the decomposition drops, times the secret key (binary, mean square
+        // 1/2) and the body; 1.2 covers how keys differ (measured 0.86 to 1.12 of the term
+        // without that factor; `keys::tests::fft_noise_grid`).
+        let dropped = 1.2
+            * (1.0 + k * n / 2.0)
+            * 2f64.powi(-2 * (self.pbs.base_log * self.pbs.levels) as i32)
+            / 12.0;
+        if g == 1 {
+            // A CMux: one product; the dropped precision reaches the output only when the
+            // key bit is one.
+            return product + 0.5 * dropped;
+        }
+        // 2^g - 1 products, each multiplied by its monomial less one (twice the variance);
+        // the dropped precision of the accumulator's decomposition multiplied likewise,
+        // unless every bit of the group is zero.
+        let patterns = 2f64.powi(g as i32) - 1.0;
+        2.0 * patterns * product + 2.0 * (1.0 - 1.0 / (patterns + 1.0)) * dropped
     }
 
     /// Variance the f64 transforms add to one external product, an empirical bound:
@@ -238,10 +302,7 @@ pub mod presets {
             polynomial_size: 512,
             lwe_noise_std: 1.830_452_073_350_730_5e-5,
             glwe_noise_std: 9.315_272_083_503_367e-10,
-            pbs: Decomposition {
-                base_log: 10,
-                levels: 2,
-            },
+            pbs: BlindRotation::classic(10, 2),
             light_pbs: None,
             coarse_pbs: None,
             ks: Decomposition {
@@ -264,10 +325,7 @@ pub mod presets {
             polynomial_size: 8192,
             lwe_noise_std: 7.579_980_201_504_46e-7,
             glwe_noise_std: 2.168_404_344_971_009e-19,
-            pbs: Decomposition {
-                base_log: 15,
-                levels: 2,
-            },
+            pbs: BlindRotation::classic(15, 2),
             light_pbs: None,
             coarse_pbs: None,
             ks: Decomposition {
@@ -300,18 +358,9 @@ pub mod presets {
             polynomial_size: 2048,
             lwe_noise_std: 3.615_840_837_330_933_6e-6,
             glwe_noise_std: 2.845_267_479_601_915e-15,
-            pbs: Decomposition {
-                base_log: 12,
-                levels: 3,
-            },
-            light_pbs: Some(Decomposition {
-                base_log: 15,
-                levels: 2,
-            }),
-            coarse_pbs: Some(Decomposition {
-                base_log: 23,
-                levels: 1,
-            }),
+            pbs: BlindRotation::classic(12, 3),
+            light_pbs: Some(BlindRotation::grouped(15, 2, 2)),
+            coarse_pbs: Some(BlindRotation::grouped(23, 1, 2)),
             ks: Decomposition {
                 base_log: 3,
                 levels: 5,
@@ -347,10 +396,7 @@ pub mod presets {
             polynomial_size: 2048,
             lwe_noise_std: 2f64.powi(-28),
             glwe_noise_std: 2f64.powi(-50),
-            pbs: Decomposition {
-                base_log: 12,
-                levels: 2,
-            },
+            pbs: BlindRotation::classic(12, 2),
             light_pbs: None,
             coarse_pbs: None,
             ks: Decomposition {
@@ -392,10 +438,7 @@ mod tests {
         // With TFHE-rs's one-level key instead (the coarse key): 2^-14.8, where the precision
         // its 23 bits drop is the largest term.
         let one_level = BootstrapParams {
-            pbs: Decomposition {
-                base_log: 23,
-                levels: 1,
-            },
+            pbs: BlindRotation::classic(23, 1),
             ..wide
         };
         let output = one_level.bootstrap_output_variance().sqrt().log2();
