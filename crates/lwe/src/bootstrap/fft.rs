@@ -480,10 +480,11 @@ mod lanes {
             }
         }
 
-        /// `mac_monomials` two output columns at a time (then one). The patterns' factors
-        /// advance from block to block by a complex product with `zeta^(-16 e)`, and are
-        /// read afresh from the table of roots every [`RESEED`] blocks so that the products'
-        /// rounding cannot build up (2^-47 relative at most, far under the transforms' own).
+        /// `mac_monomials` two output columns at a time (then one). Point `4b + t` of
+        /// `X^e`'s spectrum is `zeta^(e (1 - 4t)) zeta^(-16 e b)`: four lane values fixed for
+        /// the call times one root per block, a single rounded product, as precise as the
+        /// table (a product advanced from block to block would lose a bit every few blocks,
+        /// and the sums it multiplies reach 2^85).
         pub fn mac_monomials(
             out: &mut [f64],
             digits: &[f64],
@@ -492,7 +493,6 @@ mod lanes {
             exps: &[usize],
             roots: Roots,
         ) -> bool {
-            const RESEED: usize = 32;
             let m2 = digits.len() / rows;
             let patterns = exps.len();
             let per_block = patterns * rows * cols * 8;
@@ -504,35 +504,23 @@ mod lanes {
             // `key` = patterns * rows * cols * m2 floats; every offset below stays inside
             // them. The target features are enabled at compile time.
             unsafe {
-                // Point j of X^e's spectrum is zeta^(e (1 - 4 j)): lanes j = 4b .. 4b + 3.
-                let seed = |e: usize, b: usize| {
-                    let lane = |t: usize| root(roots.index(e, 4 * b + t));
-                    let [(r0, i0), (r1, i1), (r2, i2), (r3, i3)] = [0, 1, 2, 3].map(lane);
-                    (
-                        _mm256_setr_pd(r0, r1, r2, r3),
-                        _mm256_setr_pd(i0, i1, i2, i3),
-                    )
-                };
-                let mut fr = [_mm256_setzero_pd(); MAX_PATTERNS];
-                let mut fi = [_mm256_setzero_pd(); MAX_PATTERNS];
-                let mut wr = [_mm256_setzero_pd(); MAX_PATTERNS];
-                let mut wi = [_mm256_setzero_pd(); MAX_PATTERNS];
+                let mut lr = [_mm256_setzero_pd(); MAX_PATTERNS];
+                let mut li = [_mm256_setzero_pd(); MAX_PATTERNS];
                 for (u, &e) in exps.iter().enumerate() {
-                    let (r, i) = root(e.wrapping_mul(16).wrapping_neg());
-                    (wr[u], wi[u]) = (_mm256_set1_pd(r), _mm256_set1_pd(i));
+                    let [(r0, i0), (r1, i1), (r2, i2), (r3, i3)] =
+                        [0, 1, 2, 3].map(|t| root(roots.index(e, t)));
+                    lr[u] = _mm256_setr_pd(r0, r1, r2, r3);
+                    li[u] = _mm256_setr_pd(i0, i1, i2, i3);
                 }
                 let one = _mm256_set1_pd(1.0);
                 let mut factors = [(_mm256_setzero_pd(), _mm256_setzero_pd()); MAX_PATTERNS];
                 for b in 0..m2 / 8 {
                     for (u, &e) in exps.iter().enumerate() {
-                        if b % RESEED == 0 {
-                            (fr[u], fi[u]) = seed(e, b);
-                        } else {
-                            let r = _mm256_fmsub_pd(fr[u], wr[u], _mm256_mul_pd(fi[u], wi[u]));
-                            fi[u] = _mm256_fmadd_pd(fr[u], wi[u], _mm256_mul_pd(fi[u], wr[u]));
-                            fr[u] = r;
-                        }
-                        factors[u] = (_mm256_sub_pd(fr[u], one), fi[u]);
+                        let (r, i) = root(e.wrapping_mul(16 * b).wrapping_neg());
+                        let (br, bi) = (_mm256_set1_pd(r), _mm256_set1_pd(i));
+                        let fr = _mm256_fmsub_pd(lr[u], br, _mm256_mul_pd(li[u], bi));
+                        let fi = _mm256_fmadd_pd(lr[u], bi, _mm256_mul_pd(li[u], br));
+                        factors[u] = (_mm256_sub_pd(fr, one), fi);
                     }
                     let kb = key.as_ptr().add(b * per_block);
                     let f = &factors[..patterns];
