@@ -33,16 +33,24 @@ pub struct BootstrapKey {
     cursor: AtomicUsize,
 }
 
-/// Buffers of one blind rotation, reused across its `n` external products.
-pub(crate) struct RotationScratch {
+/// Buffers of the blind rotations of one group of jobs, reused across their steps.
+struct RotationScratch {
     gadget: Gadget,
-    /// The CMux's difference, prepared for its digits (see [`Gadget`]).
+    /// One job's accumulator prepared for its digits (see [`Gadget`]).
     diff: Vec<u64>,
     spectrum: Vec<Complex64>,
-    /// The digits' spectra, then the output's, in blocks.
-    digit_blocks: Vec<f64>,
-    out_blocks: Vec<f64>,
+    /// Each job's digit spectra, then its output spectra, in blocks.
+    digit_blocks: Vec<Vec<f64>>,
+    out_blocks: Vec<Vec<f64>>,
+    /// Each job's pattern exponents in a multi-bit step.
+    exps: Vec<Vec<usize>>,
+    /// The jobs the current step rotates (the others have only zero rotations in it).
+    active: Vec<usize>,
 }
+
+/// Floats of the key one pass of the multiply-accumulate serves to every job of a group
+/// before moving on: 16 KB, so that it stays in the L1 cache meanwhile.
+const KEY_CHUNK: usize = 2048;
 
 impl BootstrapKey {
     pub(crate) fn ggsw_len(p: &BootstrapParams) -> usize {
@@ -133,11 +141,14 @@ impl BootstrapKey {
     /// Runs blind rotations: starting from `X^(-b) v_j` (job `j`'s test polynomial),
     /// multiplies each accumulator by `X^(a_i s_i)` for every mask coefficient, one step per
     /// group of key bits. `rotations[j]` holds job `j`'s mask and body already switched to
-    /// `Z / 2N`. The jobs advance together, step by step: each step's key is read from memory
-    /// once and served from cache to the other jobs, which is what bounds a lone rotation
-    /// (the key is far larger than the caches). Returns the GLWE accumulators.
+    /// `Z / 2N`. Returns the GLWE accumulators.
     ///
-    /// Rotations on other threads share the same way: a rotation starts at the step the
+    /// The jobs advance together, step by step: every job's digits are transformed, then one
+    /// pass over the step's key serves them all, a chunk of [`KEY_CHUNK`] at a time held in
+    /// the L1 cache while each job's sums read it, then every job transforms back. The key
+    /// is far larger than the caches, and streaming it is what bounds a lone rotation.
+    ///
+    /// Rotations on other threads share the key too: a rotation starts at the step the
     /// latest one of any thread ran and wraps around, so concurrent rotations walk the key
     /// side by side and the second read of a step comes from the shared L3 cache. The steps
     /// commute (each multiplies by a monomial), so the order changes nothing but the timing.
@@ -147,7 +158,6 @@ impl BootstrapKey {
         fft: &NegacyclicFft,
         rotations: &[Vec<usize>],
         test_polys: &[&[u64]],
-        s: &mut RotationScratch,
     ) -> Vec<Vec<u64>> {
         let (k, n) = (p.glwe_dimension, p.polynomial_size);
         let mut accs: Vec<Vec<u64>> = rotations
@@ -159,142 +169,128 @@ impl BootstrapKey {
                 acc
             })
             .collect();
+        let mut s = RotationScratch::new(p, rotations.len());
         let steps: Vec<Range<usize>> = Self::steps(p).collect();
         let step_len = Self::step_len(p, p.pbs.grouping as usize);
-        let key = |i: usize| {
-            let bits = &steps[i % steps.len()];
-            &self.fourier[(i % steps.len()) * step_len..][..Self::step_len(p, bits.len())]
-        };
         let start = self.cursor.load(Ordering::Relaxed) % steps.len();
-        let mask = 2 * n - 1;
-        let mut exps = Vec::new();
         for step in 0..steps.len() {
             let i = (start + step) % steps.len();
-            let bits = &steps[i];
-            // The first job on this step asks for the next one's key while it transforms.
-            let mut next = if step + 1 < steps.len() {
-                key(i + 1)
-            } else {
-                &[]
-            };
-            for (acc, r) in accs.iter_mut().zip(rotations) {
-                let a = &r[bits.clone()];
-                if a.iter().all(|&a| a == 0) {
-                    continue;
+            let bits = steps[i].clone();
+            let key = &self.fourier[i * step_len..][..Self::step_len(p, bits.len())];
+            // The first chunk of the key is requested while the digits are transformed.
+            prefetch(&key[..KEY_CHUNK.min(key.len())]);
+            s.active.clear();
+            for (j, (acc, r)) in accs.iter().zip(rotations).enumerate() {
+                if s.prepare(p, acc, &r[bits.clone()], j) {
+                    s.transform_digits(p, fft, j);
+                    s.active.push(j);
                 }
-                if let [a] = a {
-                    self.cmux(p, fft, (key(i), next), *a, acc, s);
-                } else {
-                    // Pattern u's exponent: the sum of the rotations of its bits.
-                    exps.clear();
-                    exps.extend((1..1usize << a.len()).map(|u| {
-                        a.iter()
-                            .enumerate()
-                            .filter(|&(t, _)| u >> t & 1 == 1)
-                            .map(|(_, &a)| a)
-                            .sum::<usize>()
-                            & mask
-                    }));
-                    self.multi_cmux(p, fft, (key(i), next), &exps, acc, s);
-                }
-                next = &[];
+            }
+            s.multiply_accumulate(p, fft, key, bits.len() > 1);
+            for &j in &s.active {
+                add_back(fft, &mut accs[j], &s.out_blocks[j], &mut s.spectrum);
             }
             self.cursor.store(i, Ordering::Relaxed);
         }
         accs
     }
-
-    /// `acc <- CMux(s_i, acc, X^a acc) = acc + GGSW(s_i) x (X^a acc - acc)`, with `ggsw` the
-    /// GGSW of `s_i` and the key to prefetch (see `transform_digits`).
-    fn cmux(
-        &self,
-        p: &BootstrapParams,
-        fft: &NegacyclicFft,
-        (ggsw, next): (&[f64], &[f64]),
-        a: usize,
-        acc: &mut [u64],
-        s: &mut RotationScratch,
-    ) {
-        let (k, n) = (p.glwe_dimension, p.polynomial_size);
-        for c in 0..=k {
-            rotate_sub_prepare(&acc[c * n..][..n], a, s.gadget, &mut s.diff[c * n..][..n]);
-        }
-        transform_digits(p, fft, next, s);
-        let rows = (k + 1) * p.pbs.levels as usize;
-        mac_blocks(&mut s.out_blocks, &s.digit_blocks, ggsw, rows, k + 1);
-        add_back(fft, acc, s);
-    }
-
-    /// One multi-bit step: `acc <- acc + sum_u (X^(e_u) - 1) (GGSW_u x acc)`, which is
-    /// `X^(sum_t a_t s_t) acc` since exactly the pattern of the step's key bits (if any)
-    /// encrypts 1. `exps[u - 1]` is pattern `u`'s exponent; `key` holds the step's GGSWs.
-    /// The accumulator is decomposed and transformed once for all patterns, and the
-    /// monomials multiply in the Fourier domain.
-    fn multi_cmux(
-        &self,
-        p: &BootstrapParams,
-        fft: &NegacyclicFft,
-        (key, next): (&[f64], &[f64]),
-        exps: &[usize],
-        acc: &mut [u64],
-        s: &mut RotationScratch,
-    ) {
-        for (d, &x) in s.diff.iter_mut().zip(acc.iter()) {
-            *d = s.gadget.prepare(x);
-        }
-        transform_digits(p, fft, next, s);
-        let k1 = p.glwe_dimension + 1;
-        let shape = (k1 * p.pbs.levels as usize, k1);
-        let roots = fft.monomial_roots();
-        mac_monomials(&mut s.out_blocks, &s.digit_blocks, key, shape, exps, roots);
-        add_back(fft, acc, s);
-    }
-}
-
-/// The spectra of every digit polynomial of `s.diff` (prepared words) into
-/// `s.digit_blocks`. `next` (possibly empty) is requested from memory a slice per
-/// transform, so that the next step's key arrives while this one computes instead of in one
-/// burst at its multiply-accumulate.
-fn transform_digits(
-    p: &BootstrapParams,
-    fft: &NegacyclicFft,
-    next: &[f64],
-    s: &mut RotationScratch,
-) {
-    let (k, n) = (p.glwe_dimension, p.polynomial_size);
-    let l = p.pbs.levels as usize;
-    let slice = next.len().div_ceil((k + 1) * l).max(1);
-    let mut ahead = next.chunks(slice);
-    for c in 0..=k {
-        for j in 0..l {
-            prefetch(ahead.next().unwrap_or_default());
-            let y = &s.diff[c * n..][..n];
-            let shift = s.gadget.shift(j as u32);
-            fft.forward_digits(y, shift, p.pbs.base_log, &mut s.spectrum);
-            to_blocks(&s.spectrum, &mut s.digit_blocks[(c * l + j) * n..][..n]);
-        }
-    }
-}
-
-/// `acc += ` the inverse transforms of `s.out_blocks`, column by column.
-fn add_back(fft: &NegacyclicFft, acc: &mut [u64], s: &mut RotationScratch) {
-    let n = s.spectrum.len() * 2;
-    for (c, out) in s.out_blocks.chunks_exact(n).enumerate() {
-        from_blocks(out, &mut s.spectrum);
-        fft.backward_add(&mut s.spectrum, &mut acc[c * n..][..n]);
-    }
 }
 
 impl RotationScratch {
-    pub(crate) fn new(p: &BootstrapParams) -> Self {
+    fn new(p: &BootstrapParams, jobs: usize) -> Self {
         let (k, n, l) = (p.glwe_dimension, p.polynomial_size, p.pbs.levels as usize);
         Self {
             gadget: Gadget::new(p),
             diff: vec![0; (k + 1) * n],
             spectrum: vec![Complex64::default(); n / 2],
-            digit_blocks: vec![0.0; (k + 1) * l * n],
-            out_blocks: vec![0.0; (k + 1) * n],
+            digit_blocks: vec![vec![0.0; (k + 1) * l * n]; jobs],
+            out_blocks: vec![vec![0.0; (k + 1) * n]; jobs],
+            exps: vec![Vec::new(); jobs],
+            active: Vec::with_capacity(jobs),
         }
+    }
+
+    /// Prepares job `j`'s accumulator for a step whose key bits have rotations `a`; false
+    /// when they are all zero (the step leaves the accumulator as it is). A one-bit step is
+    /// a CMux, `acc + GGSW(s_i) x (X^a acc - acc)`: the difference is prepared. A multi-bit
+    /// step is `acc + sum_u (X^(e_u) - 1) (GGSW_u x acc)`, which is `X^(sum_t a_t s_t) acc`
+    /// since exactly the pattern of the step's key bits (if any) encrypts 1: the
+    /// accumulator itself is prepared, once for all patterns, and pattern `u`'s exponent
+    /// `e_u` (the sum of the rotations of its bits) kept for the Fourier domain.
+    fn prepare(&mut self, p: &BootstrapParams, acc: &[u64], a: &[usize], j: usize) -> bool {
+        if a.iter().all(|&a| a == 0) {
+            return false;
+        }
+        let n = p.polynomial_size;
+        if let [a] = a {
+            for (acc, diff) in acc.chunks_exact(n).zip(self.diff.chunks_exact_mut(n)) {
+                rotate_sub_prepare(acc, *a, self.gadget, diff);
+            }
+        } else {
+            let exps = &mut self.exps[j];
+            exps.clear();
+            exps.extend((1..1usize << a.len()).map(|u| {
+                let e: usize = (0..a.len()).filter(|t| u >> t & 1 == 1).map(|t| a[t]).sum();
+                e & (2 * n - 1)
+            }));
+            for (d, &x) in self.diff.iter_mut().zip(acc) {
+                *d = self.gadget.prepare(x);
+            }
+        }
+        true
+    }
+
+    /// The spectra of every digit polynomial of the prepared words, as job `j`'s digits.
+    fn transform_digits(&mut self, p: &BootstrapParams, fft: &NegacyclicFft, j: usize) {
+        let (n, l) = (p.polynomial_size, p.pbs.levels as usize);
+        let digits = &mut self.digit_blocks[j];
+        for (c, y) in self.diff.chunks_exact(n).enumerate() {
+            for level in 0..l {
+                let shift = self.gadget.shift(level as u32);
+                fft.forward_digits(y, shift, p.pbs.base_log, &mut self.spectrum);
+                to_blocks(&self.spectrum, &mut digits[(c * l + level) * n..][..n]);
+            }
+        }
+    }
+
+    /// Every active job's output spectra from its digits and the step's `key`, chunk by
+    /// chunk of the key (the next chunk requested while this one serves the jobs).
+    fn multiply_accumulate(
+        &mut self,
+        p: &BootstrapParams,
+        fft: &NegacyclicFft,
+        key: &[f64],
+        multi_bit: bool,
+    ) {
+        let k1 = p.glwe_dimension + 1;
+        let shape = (k1 * p.pbs.levels as usize, k1);
+        let blocks = p.polynomial_size / (2 * BLOCK);
+        let per_block = key.len() / blocks;
+        let chunk = (KEY_CHUNK / per_block).max(1);
+        for first in (0..blocks).step_by(chunk) {
+            let range = first..(first + chunk).min(blocks);
+            let ahead = (range.end * per_block).min(key.len());
+            prefetch(&key[ahead..(ahead + chunk * per_block).min(key.len())]);
+            for &j in &self.active {
+                let (out, digits) = (&mut self.out_blocks[j], &self.digit_blocks[j]);
+                if multi_bit {
+                    let roots = fft.monomial_roots();
+                    let exps = &self.exps[j];
+                    mac_monomials(out, digits, key, shape, exps, roots, range.clone());
+                } else {
+                    mac_blocks(out, digits, key, shape.0, shape.1, range.clone());
+                }
+            }
+        }
+    }
+}
+
+/// `acc += ` the inverse transforms of the output spectra `out`, column by column.
+fn add_back(fft: &NegacyclicFft, acc: &mut [u64], out: &[f64], spectrum: &mut [Complex64]) {
+    let n = spectrum.len() * 2;
+    for (c, out) in out.chunks_exact(n).enumerate() {
+        from_blocks(out, spectrum);
+        fft.backward_add(spectrum, &mut acc[c * n..][..n]);
     }
 }
 

@@ -15,6 +15,7 @@
 //! complex values in natural order.
 
 use std::cell::RefCell;
+use std::ops::Range;
 use std::sync::Arc;
 
 use rustfft::num_complex::Complex64;
@@ -185,7 +186,7 @@ impl NegacyclicFft {
         for (half, dst) in [(&hi, &mut high[..]), (&lo, &mut out[..])] {
             self.forward_signed(half, &mut spec);
             to_blocks(&spec, &mut blocks);
-            mac_blocks(&mut prod, &blocks, s_blocks, 1, 1);
+            mac_blocks(&mut prod, &blocks, s_blocks, 1, 1, 0..n / (2 * BLOCK));
             from_blocks(&prod, &mut spec);
             self.backward_add_exact(&mut spec, dst);
         }
@@ -220,18 +221,30 @@ pub(crate) fn from_blocks(blocks: &[f64], out: &mut [Complex64]) {
 }
 
 /// The external product's sum `out[c] = sum_r digits[r] * key[r][c]` for `c < cols`, on
-/// spectra in blocks of `m` values (a multiple of [`BLOCK`]): `digits` holds `rows`
-/// spectra one after the other, `out` `cols`; `key` is block-major (for each block, every
-/// row's `cols` blocks), so it is read once, front to back.
-pub(crate) fn mac_blocks(out: &mut [f64], digits: &[f64], key: &[f64], rows: usize, cols: usize) {
+/// spectra in blocks of `m` values (a multiple of [`BLOCK`]), over the given range of
+/// blocks: `digits` holds `rows` spectra one after the other, `out` `cols`; `key` is
+/// block-major (for each block, every row's `cols` blocks), so it is read front to back.
+pub(crate) fn mac_blocks(
+    out: &mut [f64],
+    digits: &[f64],
+    key: &[f64],
+    rows: usize,
+    cols: usize,
+    blocks: Range<usize>,
+) {
     let m2 = digits.len() / rows;
     assert!(
-        m2.is_multiple_of(2 * BLOCK) && out.len() == cols * m2 && key.len() == rows * cols * m2
+        m2.is_multiple_of(2 * BLOCK)
+            && out.len() == cols * m2
+            && key.len() == rows * cols * m2
+            && blocks.end <= m2 / (2 * BLOCK)
     );
-    if lanes::mac_blocks(out, digits, key, rows, cols) {
+    if lanes::mac_blocks(out, digits, key, rows, cols, blocks.clone()) {
         return;
     }
-    for (b, key) in key.chunks_exact(rows * cols * 2 * BLOCK).enumerate() {
+    let per_block = rows * cols * 2 * BLOCK;
+    for b in blocks {
+        let key = &key[b * per_block..][..per_block];
         let at = 2 * BLOCK * b;
         for c in 0..cols {
             let mut acc = [0.0; 2 * BLOCK];
@@ -267,7 +280,8 @@ impl Roots<'_> {
 /// key[u][r][c]` for `c < cols` and the patterns `u` of `exps` (one per pattern), on spectra
 /// in blocks as [`mac_blocks`]. `key` is block-major over every pattern: for each block,
 /// pattern after pattern, every row's `cols` blocks. Each pattern's sum is multiplied by its
-/// monomial less one in registers, so the patterns cost one output per column.
+/// monomial less one in registers, so the patterns cost one output per column. Only the
+/// given range of blocks is computed.
 pub(crate) fn mac_monomials(
     out: &mut [f64],
     digits: &[f64],
@@ -275,22 +289,25 @@ pub(crate) fn mac_monomials(
     (rows, cols): (usize, usize),
     exps: &[usize],
     roots: Roots,
+    blocks: Range<usize>,
 ) {
     let (m2, patterns) = (digits.len() / rows, exps.len());
     assert!(
         m2.is_multiple_of(2 * BLOCK)
             && out.len() == cols * m2
             && key.len() == patterns * rows * cols * m2
+            && blocks.end <= m2 / (2 * BLOCK)
             && patterns <= MAX_PATTERNS
             && roots.re.len() == roots.im.len()
             && roots.re.len().is_power_of_two()
             && roots.re.len() >= 4 * m2 / 2
     );
-    if lanes::mac_monomials(out, digits, key, (rows, cols), exps, roots) {
+    if lanes::mac_monomials(out, digits, key, (rows, cols), exps, roots, blocks.clone()) {
         return;
     }
     let per_pattern = rows * cols * 2 * BLOCK;
-    for (b, key) in key.chunks_exact(patterns * per_pattern).enumerate() {
+    for b in blocks {
+        let key = &key[b * patterns * per_pattern..][..patterns * per_pattern];
         let at = 2 * BLOCK * b;
         for c in 0..cols {
             let mut total = [0.0; 2 * BLOCK];
@@ -349,6 +366,7 @@ mod lanes {
         use super::super::{Roots, MAX_PATTERNS, ROUNDED_BITS};
         use rustfft::num_complex::Complex64;
         use std::arch::x86_64::*;
+        use std::ops::Range;
 
         /// Four interleaved complex values at `p` as (re0 re1 re2 re3), (im0 im1 im2 im3): by
         /// halves, then by lanes.
@@ -427,15 +445,17 @@ mod lanes {
             key: &[f64],
             rows: usize,
             cols: usize,
+            blocks: Range<usize>,
         ) -> bool {
             let m2 = digits.len() / rows;
             let mut c = 0;
             while c < cols {
+                let b = blocks.clone();
                 match cols - c {
-                    1 => columns::<1>(out, digits, key, rows, cols, c, m2),
-                    2 => columns::<2>(out, digits, key, rows, cols, c, m2),
-                    3 => columns::<3>(out, digits, key, rows, cols, c, m2),
-                    _ => columns::<4>(out, digits, key, rows, cols, c, m2),
+                    1 => columns::<1>(out, digits, key, rows, cols, c, m2, b),
+                    2 => columns::<2>(out, digits, key, rows, cols, c, m2, b),
+                    3 => columns::<3>(out, digits, key, rows, cols, c, m2, b),
+                    _ => columns::<4>(out, digits, key, rows, cols, c, m2, b),
                 }
                 c += (cols - c).min(4);
             }
@@ -444,6 +464,7 @@ mod lanes {
 
         /// Columns `c0 .. c0 + C` of `mac_blocks` (lengths checked by the caller).
         #[inline(always)]
+        #[allow(clippy::too_many_arguments)]
         fn columns<const C: usize>(
             out: &mut [f64],
             digits: &[f64],
@@ -452,12 +473,13 @@ mod lanes {
             cols: usize,
             c0: usize,
             m2: usize,
+            blocks: Range<usize>,
         ) {
             let per_block = rows * cols * 8;
             // SAFETY: `mac_blocks` asserted `out` = cols * m2, `digits` = rows * m2 and `key` =
             // rows * cols * m2 floats; every offset below stays inside them.
             unsafe {
-                for b in 0..m2 / 8 {
+                for b in blocks {
                     let kb = key.as_ptr().add(b * per_block);
                     let mut re = [_mm256_setzero_pd(); C];
                     let mut im = [_mm256_setzero_pd(); C];
@@ -492,6 +514,7 @@ mod lanes {
             (rows, cols): (usize, usize),
             exps: &[usize],
             roots: Roots,
+            blocks: Range<usize>,
         ) -> bool {
             let m2 = digits.len() / rows;
             let patterns = exps.len();
@@ -514,7 +537,7 @@ mod lanes {
                 }
                 let one = _mm256_set1_pd(1.0);
                 let mut factors = [(_mm256_setzero_pd(), _mm256_setzero_pd()); MAX_PATTERNS];
-                for b in 0..m2 / 8 {
+                for b in blocks {
                     for (u, &e) in exps.iter().enumerate() {
                         let (r, i) = root(e.wrapping_mul(16 * b).wrapping_neg());
                         let (br, bi) = (_mm256_set1_pd(r), _mm256_set1_pd(i));
@@ -736,7 +759,14 @@ mod lanes {
         pub fn from_blocks(_: &[f64], _: &mut [Complex64]) -> usize {
             0
         }
-        pub fn mac_blocks(_: &mut [f64], _: &[f64], _: &[f64], _: usize, _: usize) -> bool {
+        pub fn mac_blocks(
+            _: &mut [f64],
+            _: &[f64],
+            _: &[f64],
+            _: usize,
+            _: usize,
+            _: std::ops::Range<usize>,
+        ) -> bool {
             false
         }
         pub fn mac_monomials(
@@ -746,6 +776,7 @@ mod lanes {
             _: (usize, usize),
             _: &[usize],
             _: super::super::Roots,
+            _: std::ops::Range<usize>,
         ) -> bool {
             false
         }
@@ -809,7 +840,7 @@ mod tests {
             let (mut ba, mut bb, mut prod) = (vec![0.0; n], vec![0.0; n], vec![0.0; n]);
             to_blocks(&fa, &mut ba);
             to_blocks(&fb, &mut bb);
-            mac_blocks(&mut prod, &ba, &bb, 1, 1);
+            mac_blocks(&mut prod, &ba, &bb, 1, 1, 0..n / (2 * BLOCK));
             from_blocks(&prod, &mut fa);
             let mut out = vec![0u64; n];
             fft.backward_add(&mut fa, &mut out);
@@ -855,7 +886,14 @@ mod tests {
             }
         }
         let mut out = vec![0.0; cols * 2 * m];
-        mac_blocks(&mut out, &digit_blocks, &key_blocks, rows, cols);
+        mac_blocks(
+            &mut out,
+            &digit_blocks,
+            &key_blocks,
+            rows,
+            cols,
+            0..m / BLOCK,
+        );
         for c in 0..cols {
             let mut got = vec![Complex64::default(); m];
             from_blocks(&out[c * 2 * m..][..2 * m], &mut got);
@@ -904,6 +942,7 @@ mod tests {
             (rows, cols),
             &exps,
             roots,
+            0..n / (2 * BLOCK),
         );
         let mut rotated = vec![0u64; n];
         for c in 0..cols {

@@ -6,7 +6,7 @@ use std::sync::atomic::Ordering;
 
 use rayon::prelude::*;
 
-use super::bootstrap_key::{sample_extract, RotationScratch};
+use super::bootstrap_key::sample_extract;
 use super::keys::ServerKey;
 use super::lwe::{delta, encode_bit, LweCiphertext, EIGHTH};
 use super::params::KeyLevel;
@@ -17,9 +17,10 @@ use crate::LweError;
 pub const MAX_LOG2_FAILURE: f64 = -40.0;
 
 /// How many bootstraps one thread runs against a single pass over the bootstrapping key.
-/// Each extra one reuses the GGSW in cache instead of streaming it again; four keep a GGSW
-/// (131-262 KB) and the accumulators within a 512 KB L2 cache at the presets' sizes.
-pub(crate) const SHARED_ROTATIONS: usize = 4;
+/// Each extra one reuses every chunk of the key from the L1 cache instead of streaming it
+/// again (see `BootstrapKey::blind_rotate_many`), for 64-96 KB of digit spectra of its own,
+/// which are read once per step. Sixteen measured 6% faster per MNIST image than four.
+pub(crate) const SHARED_ROTATIONS: usize = 16;
 
 /// One bootstrap of a batch: its input, the test polynomial it rotates, the rotations its
 /// phase is shifted by first, and the bootstrapping key it runs through.
@@ -232,9 +233,7 @@ impl ServerKey {
         let test_polys: Vec<&[u64]> = group.iter().map(|job| job.test_poly).collect();
         let n = group.len() as u64;
         self.counters.keyswitches.fetch_add(n, Ordering::Relaxed);
-        let mut scratch = RotationScratch::new(key_params);
-        let accs =
-            bsk.blind_rotate_many(key_params, &self.fft, &rotations, &test_polys, &mut scratch);
+        let accs = bsk.blind_rotate_many(key_params, &self.fft, &rotations, &test_polys);
         self.counters.bootstraps.fetch_add(n, Ordering::Relaxed);
         self.counters.by_key[level as usize].fetch_add(n, Ordering::Relaxed);
         accs
