@@ -345,11 +345,14 @@ pub mod presets {
     /// level; 2^-27.8 with four of 9 bits, which the MNIST network does not need), so
     /// weighted sums of hundreds of them keep 16-bit integers exact, and 4-bit tables still
     /// fail below 2^-40. Two more keys run the bootstraps inside a wide operation, whose
-    /// outputs are only read by further bootstraps: a light one (two levels of 15-bit digits,
-    /// outputs 2^-22.0: six transforms per CMux instead of eight) and a coarse one (TFHE-rs's
-    /// own single level of 23 bits, outputs 2^-14.8: four transforms) for the bootstraps
-    /// whose outputs are lifted least. Each is another encryption of the same key bits under
-    /// the same GLWE key and noise: the security estimate is unchanged.
+    /// outputs are only read by further bootstraps, both multi-bit (two key bits per step,
+    /// half the transforms of a CMux per key bit for 1.5 times the key): a light one (two levels
+    /// of 15-bit digits, outputs 2^-21.5) and a coarse one (TFHE-rs's own single level of 23
+    /// bits, outputs 2^-14.2) for the bootstraps whose outputs are lifted least. The full key
+    /// stays one bit per step: grouped, its outputs would be 1.7 times noisier, more than the
+    /// MNIST network's sums of 500 of them allow. Each key is another encryption of the same
+    /// key bits (or of products of them) under the same GLWE key and noise: the security
+    /// estimate is unchanged.
     pub fn wide_128() -> BootstrapParams {
         BootstrapParams {
             name: "wide_128".into(),
