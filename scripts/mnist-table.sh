@@ -5,8 +5,8 @@
 # Trains the float model unless target/mnist/float.bin exists (MNIST_RETRAIN=1 forces it;
 # about 70 s), then quantizes and fine-tunes each width in the two-phase form (20-35 s per
 # epoch) and in the window form (post-training, a few seconds), then runs encrypted inference:
-# the LWE engine on the 4-bit window model for ENC_IMAGES test images (default 20, about 1.5
-# minutes each on 2 cores), the bit-list engine's plan for the full two-phase models and a run
+# the LWE engine on the 4-bit window model for ENC_IMAGES test images (default 20, about a
+# minute each on 2 cores), the bit-list engine's plan for the full two-phase models and a run
 # of it on a small two-phase network (49-16-10 on 7x7 pooled images, 3 bits) for BITS_IMAGES
 # test images (default 20, under 2 minutes each). About 1.5 hours in all with a trained float
 # model. Env: MNIST_DIR model folder (default target/mnist).
