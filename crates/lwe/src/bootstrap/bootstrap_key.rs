@@ -267,6 +267,7 @@ impl RotationScratch {
         let blocks = p.polynomial_size / (2 * BLOCK);
         let per_block = key.len() / blocks;
         let chunk = (KEY_CHUNK / per_block).max(1);
+        let roots = fft.monomial_roots();
         for first in (0..blocks).step_by(chunk) {
             let range = first..(first + chunk).min(blocks);
             let ahead = (range.end * per_block).min(key.len());
@@ -274,7 +275,6 @@ impl RotationScratch {
             for &j in &self.active {
                 let (out, digits) = (&mut self.out_blocks[j], &self.digit_blocks[j]);
                 if multi_bit {
-                    let roots = fft.monomial_roots();
                     let exps = &self.exps[j];
                     mac_monomials(out, digits, key, shape, exps, roots, range.clone());
                 } else {

@@ -21,6 +21,7 @@ use std::sync::Arc;
 use rustfft::num_complex::Complex64;
 use rustfft::{Fft, FftPlanner};
 
+use super::params::BlindRotation;
 use super::random::TORUS_SCALE;
 
 /// [`NegacyclicFft::backward_add`] rounds to multiples of `2^ROUNDED_BITS`: 52 bits of the
@@ -247,15 +248,7 @@ pub(crate) fn mac_blocks(
         let key = &key[b * per_block..][..per_block];
         let at = 2 * BLOCK * b;
         for c in 0..cols {
-            let mut acc = [0.0; 2 * BLOCK];
-            for r in 0..rows {
-                let d = &digits[r * m2 + at..][..2 * BLOCK];
-                let k = &key[(r * cols + c) * 2 * BLOCK..][..2 * BLOCK];
-                for t in 0..BLOCK {
-                    acc[t] += d[t] * k[t] - d[BLOCK + t] * k[BLOCK + t];
-                    acc[BLOCK + t] += d[t] * k[BLOCK + t] + d[BLOCK + t] * k[t];
-                }
-            }
+            let acc = block_sum(digits, key, (rows, cols), c, at, m2);
             out[c * m2 + at..][..2 * BLOCK].copy_from_slice(&acc);
         }
     }
@@ -312,15 +305,8 @@ pub(crate) fn mac_monomials(
         for c in 0..cols {
             let mut total = [0.0; 2 * BLOCK];
             for (u, &e) in exps.iter().enumerate() {
-                let mut acc = [0.0; 2 * BLOCK];
-                for r in 0..rows {
-                    let d = &digits[r * m2 + at..][..2 * BLOCK];
-                    let k = &key[u * per_pattern + (r * cols + c) * 2 * BLOCK..][..2 * BLOCK];
-                    for t in 0..BLOCK {
-                        acc[t] += d[t] * k[t] - d[BLOCK + t] * k[BLOCK + t];
-                        acc[BLOCK + t] += d[t] * k[BLOCK + t] + d[BLOCK + t] * k[t];
-                    }
-                }
+                let key = &key[u * per_pattern..][..per_pattern];
+                let acc = block_sum(digits, key, (rows, cols), c, at, m2);
                 for t in 0..BLOCK {
                     let i = roots.index(e, BLOCK * b + t);
                     let (fr, fi) = (roots.re[i] - 1.0, roots.im[i]);
@@ -333,8 +319,30 @@ pub(crate) fn mac_monomials(
     }
 }
 
-/// The most patterns a step of a blind rotation has: `2^3 - 1` for three key bits.
-pub(crate) const MAX_PATTERNS: usize = 7;
+/// The most patterns a step of a blind rotation has: one per nonzero pattern of its bits.
+pub(crate) const MAX_PATTERNS: usize = (1 << BlindRotation::MAX_GROUPING) - 1;
+
+/// `sum_r digits[r] * key[r][c]` for one block (at float `at` of each digit spectrum) and one
+/// column, `key` holding that block's rows, each with `cols` blocks.
+fn block_sum(
+    digits: &[f64],
+    key: &[f64],
+    (rows, cols): (usize, usize),
+    c: usize,
+    at: usize,
+    m2: usize,
+) -> [f64; 2 * BLOCK] {
+    let mut acc = [0.0; 2 * BLOCK];
+    for r in 0..rows {
+        let d = &digits[r * m2 + at..][..2 * BLOCK];
+        let k = &key[(r * cols + c) * 2 * BLOCK..][..2 * BLOCK];
+        for t in 0..BLOCK {
+            acc[t] += d[t] * k[t] - d[BLOCK + t] * k[BLOCK + t];
+            acc[BLOCK + t] += d[t] * k[BLOCK + t] + d[BLOCK + t] * k[t];
+        }
+    }
+    acc
+}
 
 /// Asks the caches for `data` ahead of its use, one request per 64-byte line, into L2: the
 /// key a bootstrap streams is far larger than the caches, and requesting it while the
@@ -481,18 +489,7 @@ mod lanes {
             unsafe {
                 for b in blocks {
                     let kb = key.as_ptr().add(b * per_block);
-                    let mut re = [_mm256_setzero_pd(); C];
-                    let mut im = [_mm256_setzero_pd(); C];
-                    for r in 0..rows {
-                        let d = digits.as_ptr().add(r * m2 + 8 * b);
-                        let (dr, di) = (_mm256_loadu_pd(d), _mm256_loadu_pd(d.add(4)));
-                        for i in 0..C {
-                            let k = kb.add((r * cols + c0 + i) * 8);
-                            let (kr, ki) = (_mm256_loadu_pd(k), _mm256_loadu_pd(k.add(4)));
-                            re[i] = _mm256_fnmadd_pd(di, ki, _mm256_fmadd_pd(dr, kr, re[i]));
-                            im[i] = _mm256_fmadd_pd(di, kr, _mm256_fmadd_pd(dr, ki, im[i]));
-                        }
-                    }
+                    let (re, im) = row_sums::<C>(digits, kb, (rows, cols), c0, b, m2);
                     for i in 0..C {
                         let o = out.as_mut_ptr().add((c0 + i) * m2 + 8 * b);
                         _mm256_storeu_pd(o, re[i]);
@@ -560,6 +557,32 @@ mod lanes {
             true
         }
 
+        /// `sum_r digits[r] * key[r][c]` for the columns `c0 .. c0 + C` of block `b`, whose
+        /// rows' blocks start at `kb`: the sums of both products, in registers.
+        #[inline(always)]
+        unsafe fn row_sums<const C: usize>(
+            digits: &[f64],
+            kb: *const f64,
+            (rows, cols): (usize, usize),
+            c0: usize,
+            b: usize,
+            m2: usize,
+        ) -> ([__m256d; C], [__m256d; C]) {
+            let mut re = [_mm256_setzero_pd(); C];
+            let mut im = [_mm256_setzero_pd(); C];
+            for r in 0..rows {
+                let d = digits.as_ptr().add(r * m2 + 8 * b);
+                let (dr, di) = (_mm256_loadu_pd(d), _mm256_loadu_pd(d.add(4)));
+                for i in 0..C {
+                    let k = kb.add((r * cols + c0 + i) * 8);
+                    let (kr, ki) = (_mm256_loadu_pd(k), _mm256_loadu_pd(k.add(4)));
+                    re[i] = _mm256_fnmadd_pd(di, ki, _mm256_fmadd_pd(dr, kr, re[i]));
+                    im[i] = _mm256_fmadd_pd(di, kr, _mm256_fmadd_pd(dr, ki, im[i]));
+                }
+            }
+            (re, im)
+        }
+
         /// Columns `c0 .. c0 + C` of block `b` of `mac_monomials`, the block's key at `kb`.
         #[inline(always)]
         #[allow(clippy::too_many_arguments)]
@@ -577,18 +600,7 @@ mod lanes {
             let mut ti = [_mm256_setzero_pd(); C];
             for (u, &(fr, fi)) in factors.iter().enumerate() {
                 let ku = kb.add(u * rows * cols * 8);
-                let mut re = [_mm256_setzero_pd(); C];
-                let mut im = [_mm256_setzero_pd(); C];
-                for r in 0..rows {
-                    let d = digits.as_ptr().add(r * m2 + 8 * b);
-                    let (dr, di) = (_mm256_loadu_pd(d), _mm256_loadu_pd(d.add(4)));
-                    for i in 0..C {
-                        let k = ku.add((r * cols + c0 + i) * 8);
-                        let (kr, ki) = (_mm256_loadu_pd(k), _mm256_loadu_pd(k.add(4)));
-                        re[i] = _mm256_fnmadd_pd(di, ki, _mm256_fmadd_pd(dr, kr, re[i]));
-                        im[i] = _mm256_fmadd_pd(di, kr, _mm256_fmadd_pd(dr, ki, im[i]));
-                    }
-                }
+                let (re, im) = row_sums::<C>(digits, ku, (rows, cols), c0, b, m2);
                 for i in 0..C {
                     tr[i] = _mm256_fnmadd_pd(fi, im[i], _mm256_fmadd_pd(fr, re[i], tr[i]));
                     ti[i] = _mm256_fmadd_pd(fi, re[i], _mm256_fmadd_pd(fr, im[i], ti[i]));
