@@ -67,7 +67,7 @@ fn eight_bit_circuit_sizes() {
             r,
             t,
             |b, x, _| b.relu_slow(x),
-            (32, 19),
+            (31, 18),
         ),
         (
             "slow relu",
@@ -75,11 +75,11 @@ fn eight_bit_circuit_sizes() {
             r,
             t,
             |b, x, _| b.relu_slow(x),
-            (37, 11),
+            (36, 10),
         ),
-        ("add", TwosComplement, r, t, Builder::add, (15, 8)),
-        ("add", TwosComplement, p, t, Builder::add, (33, 5)),
-        ("add", OnesComplement, r, t, Builder::add, (23, 16)),
+        ("add", TwosComplement, r, t, Builder::add, (14, 7)),
+        ("add", TwosComplement, p, t, Builder::add, (28, 5)),
+        ("add", OnesComplement, r, t, Builder::add, (22, 15)),
         ("max", TwosComplement, r, t, Builder::max, (24, 9)),
         ("mul", TwosComplement, r, t, Builder::mul, (69, 8)),
         (
@@ -88,7 +88,7 @@ fn eight_bit_circuit_sizes() {
             r,
             Summation::Array(r),
             Builder::mul,
-            (85, 14),
+            (80, 13),
         ),
         ("mul", OnesComplement, r, t, Builder::mul, (73, 9)),
         (

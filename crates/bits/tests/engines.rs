@@ -74,7 +74,7 @@ fn bootstrapped_layers_count_their_bootstraps() {
         .with_summation(Summation::Array(Adder::Prefix));
     let before = server.counts().bootstraps;
     let sum = prefix.binary(&x, &y, Builder::add).unwrap();
-    assert_eq!(server.counts().bootstraps - before, 33);
+    assert_eq!(server.counts().bootstraps - before, 28);
     assert_eq!(sum.decrypt(&*key.lock().unwrap()).unwrap(), 77);
 }
 

@@ -1,6 +1,9 @@
 //! Two-operand adders. Each bit's sum is one parity gate of three wires and each carry one
 //! carry (majority) gate, so a full adder is two gates in one layer on the bootstrapped
-//! engine instead of five gates in three layers.
+//! engine instead of five gates in three layers. The top bit's sum skips the carry into it:
+//! it is bit 1 of the two top columns' count (the column below once, the top one twice), a
+//! single carry gate on the carry into the column below, which takes one gate layer off a
+//! ripple-carry sum.
 
 use crate::{Circuit, Wire};
 
@@ -27,13 +30,16 @@ pub fn add(
         Adder::Ripple => ripple_carries(c, a, b, carry_in),
         Adder::Prefix => prefix_carries(c, a, b, carry_in),
     };
-    let sum = a
-        .iter()
-        .zip(b)
-        .zip(&carries)
-        .map(|((&x, &y), &k)| c.parity(&[x, y, k]))
+    let n = a.len();
+    let mut sum: Vec<Wire> = (0..n)
+        .map(|i| c.parity(&[a[i], b[i], carries[i]]))
         .collect();
-    (sum, carries[a.len()])
+    if n >= 2 {
+        let (x, y, k) = (a[n - 2], b[n - 2], carries[n - 2]);
+        let (xt, yt) = (a[n - 1], b[n - 1]);
+        sum[n - 1] = c.carry(&[x, y, k, xt, xt, yt, yt]);
+    }
+    (sum, carries[n])
 }
 
 /// Carries into every position, and out of the last: `w + 1` wires.

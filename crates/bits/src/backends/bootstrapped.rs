@@ -22,7 +22,16 @@ impl Bootstrapped {
 
 /// Every input with the same weight.
 fn weighted<'a>(w: i64, xs: &[&'a LweCiphertext]) -> Vec<(i64, &'a LweCiphertext)> {
-    xs.iter().map(|&x| (w, x)).collect()
+    // An input listed twice is one term of twice the weight: its noise adds up coherently,
+    // which the bootstrap's failure bound must count as such.
+    let mut terms: Vec<(i64, &LweCiphertext)> = Vec::with_capacity(xs.len());
+    for &x in xs {
+        match terms.iter_mut().find(|(_, y)| std::ptr::eq(*y, x)) {
+            Some(term) => term.0 += w,
+            None => terms.push((w, x)),
+        }
+    }
+    terms
 }
 
 impl Gates for Bootstrapped {

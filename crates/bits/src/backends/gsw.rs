@@ -35,19 +35,44 @@ impl Gsw {
 
     /// Bit 1 of a count is the parity of the pairwise products (the second elementary
     /// symmetric polynomial mod 2); an odd offset adds the parity of the count itself, an
-    /// offset of 2 or 3 flips the result.
+    /// offset of 2 or 3 flips the result. An input listed `m` times counts `m` times: its odd
+    /// part joins the pairwise products and its twos flip bit 1 directly (the adders list the
+    /// top column's bits twice), which keeps the products to the inputs listed an odd
+    /// number of times.
     fn carry(&self, xs: &[&GswCiphertext], offset: u8) -> Result<GswCiphertext, BitsError> {
-        let pairs: Vec<(usize, usize)> = (0..xs.len())
-            .flat_map(|i| (i + 1..xs.len()).map(move |j| (i, j)))
+        let mut counted: Vec<(&GswCiphertext, usize)> = Vec::with_capacity(xs.len());
+        for &x in xs {
+            match counted.iter_mut().find(|(y, _)| std::ptr::eq(*y, x)) {
+                Some(entry) => entry.1 += 1,
+                None => counted.push((x, 1)),
+            }
+        }
+        let singles: Vec<&GswCiphertext> = counted
+            .iter()
+            .filter(|(_, m)| m % 2 == 1)
+            .map(|&(x, _)| x)
+            .collect();
+        let pairs: Vec<(usize, usize)> = (0..singles.len())
+            .flat_map(|i| (i + 1..singles.len()).map(move |j| (i, j)))
             .collect();
         let mut terms: Vec<GswCiphertext> = pairs
             .par_iter()
-            .map(|&(i, j)| self.eval.and(xs[i], xs[j]))
+            .map(|&(i, j)| self.eval.and(singles[i], singles[j]))
             .collect::<Result<_, _>>()?;
         if offset & 1 == 1 {
-            terms.extend(xs.iter().map(|&x| x.clone()));
+            terms.extend(singles.iter().map(|&x| x.clone()));
         }
-        let bit = self.parity(terms)?;
+        terms.extend(
+            counted
+                .iter()
+                .filter(|(_, m)| m / 2 % 2 == 1)
+                .map(|&(x, _)| x.clone()),
+        );
+        let bit = if terms.is_empty() {
+            self.eval.trivial(false)
+        } else {
+            self.parity(terms)?
+        };
         Ok(if offset & 2 == 2 {
             self.eval.not(&bit)?
         } else {
