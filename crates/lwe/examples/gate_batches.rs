@@ -20,7 +20,12 @@ fn main() -> Result<(), shroud_lwe::LweError> {
     let mut points = Vec::new();
     for j in 1..=8usize {
         let inputs: Vec<_> = (0..j)
-            .map(|i| (client.encrypt_bit(i % 2 == 0), client.encrypt_bit(i % 3 == 0)))
+            .map(|i| {
+                (
+                    client.encrypt_bit(i % 2 == 0),
+                    client.encrypt_bit(i % 3 == 0),
+                )
+            })
             .collect();
         let outs = server.gate_batch(Gate::Or, &inputs)?;
         for (i, out) in outs.iter().enumerate() {

@@ -162,10 +162,15 @@ impl NegacyclicFft {
         transform(&*self.inverse, spec);
         let (lo, hi) = acc.split_at_mut(m);
         let done = lanes::untwist_add::<EXACT>(spec, &self.untwist_re, &self.untwist_im, lo, hi);
+        let convert = if EXACT {
+            f64_to_torus
+        } else {
+            f64_to_torus_rounded
+        };
         for j in done..m {
             let c = spec[j] * Complex64::new(self.untwist_re[j], self.untwist_im[j]);
-            lo[j] = lo[j].wrapping_add(f64_to_torus(c.re));
-            hi[j] = hi[j].wrapping_add(f64_to_torus(c.im));
+            lo[j] = lo[j].wrapping_add(convert(c.re));
+            hi[j] = hi[j].wrapping_add(convert(c.im));
         }
     }
 
@@ -240,9 +245,20 @@ pub(crate) fn mac_blocks(
             && key.len() == rows * cols * m2
             && blocks.end <= m2 / (2 * BLOCK)
     );
-    if lanes::mac_blocks(out, digits, key, rows, cols, blocks.clone()) {
-        return;
+    if !lanes::mac_blocks(out, digits, key, rows, cols, blocks.clone()) {
+        mac_blocks_portable(out, digits, key, (rows, cols), blocks);
     }
+}
+
+/// [`mac_blocks`] in plain Rust, for CPUs without AVX2 (and tests on those with it).
+fn mac_blocks_portable(
+    out: &mut [f64],
+    digits: &[f64],
+    key: &[f64],
+    (rows, cols): (usize, usize),
+    blocks: Range<usize>,
+) {
+    let m2 = digits.len() / rows;
     let per_block = rows * cols * 2 * BLOCK;
     for b in blocks {
         let key = &key[b * per_block..][..per_block];
@@ -295,9 +311,21 @@ pub(crate) fn mac_monomials(
             && roots.re.len().is_power_of_two()
             && roots.re.len() >= 4 * m2 / 2
     );
-    if lanes::mac_monomials(out, digits, key, (rows, cols), exps, roots, blocks.clone()) {
-        return;
+    if !lanes::mac_monomials(out, digits, key, (rows, cols), exps, roots, blocks.clone()) {
+        mac_monomials_portable(out, digits, key, (rows, cols), (exps, roots), blocks);
     }
+}
+
+/// [`mac_monomials`] in plain Rust, for CPUs without AVX2 (and tests on those with it).
+fn mac_monomials_portable(
+    out: &mut [f64],
+    digits: &[f64],
+    key: &[f64],
+    (rows, cols): (usize, usize),
+    (exps, roots): (&[usize], Roots),
+    blocks: Range<usize>,
+) {
+    let (m2, patterns) = (digits.len() / rows, exps.len());
     let per_pattern = rows * cols * 2 * BLOCK;
     for b in blocks {
         let key = &key[b * patterns * per_pattern..][..patterns * per_pattern];
@@ -817,6 +845,16 @@ pub(crate) fn f64_to_torus(x: f64) -> u64 {
     (frac * TORUS_SCALE).round() as i64 as u64
 }
 
+/// [`f64_to_torus`] rounded to a multiple of `2^ROUNDED_BITS`, as the vector path of
+/// [`NegacyclicFft::backward_add`] converts (ties to even, as its conversion rounds), so
+/// that a bootstrap gives the same words with AVX2 and without.
+fn f64_to_torus_rounded(x: f64) -> u64 {
+    let t = x * (1.0 / TORUS_SCALE);
+    let frac = t - t.round_ties_even();
+    let units = (frac * 2f64.powi(64 - ROUNDED_BITS as i32)).round_ties_even();
+    (units as i64 as u64) << ROUNDED_BITS
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -897,21 +935,22 @@ mod tests {
                 }
             }
         }
-        let mut out = vec![0.0; cols * 2 * m];
-        mac_blocks(
-            &mut out,
-            &digit_blocks,
-            &key_blocks,
-            rows,
-            cols,
-            0..m / BLOCK,
-        );
-        for c in 0..cols {
-            let mut got = vec![Complex64::default(); m];
-            from_blocks(&out[c * 2 * m..][..2 * m], &mut got);
-            for (j, g) in got.iter().enumerate() {
-                let want: Complex64 = (0..rows).map(|r| digits[r][j] * key[r][c][j]).sum();
-                assert_eq!(*g, want, "column {c}, value {j}");
+        // The vector path (where the CPU has one), then the portable one.
+        for portable in [false, true] {
+            let mut out = vec![0.0; cols * 2 * m];
+            let (d, k, blocks) = (&digit_blocks, &key_blocks, 0..m / BLOCK);
+            if portable {
+                mac_blocks_portable(&mut out, d, k, (rows, cols), blocks);
+            } else {
+                mac_blocks(&mut out, d, k, rows, cols, blocks);
+            }
+            for c in 0..cols {
+                let mut got = vec![Complex64::default(); m];
+                from_blocks(&out[c * 2 * m..][..2 * m], &mut got);
+                for (j, g) in got.iter().enumerate() {
+                    let want: Complex64 = (0..rows).map(|r| digits[r][j] * key[r][c][j]).sum();
+                    assert_eq!(*g, want, "column {c}, value {j}, portable {portable}");
+                }
             }
         }
     }
@@ -945,38 +984,43 @@ mod tests {
                 key_blocks.extend_from_slice(&g[2 * BLOCK * b..][..2 * BLOCK]);
             }
         }
-        let mut out = vec![0.0; cols * n];
         let roots = fft.monomial_roots();
-        mac_monomials(
-            &mut out,
-            &digit_blocks,
-            &key_blocks,
-            (rows, cols),
-            &exps,
-            roots,
-            0..n / (2 * BLOCK),
-        );
         let mut rotated = vec![0u64; n];
-        for c in 0..cols {
-            let mut want = vec![0u64; n];
-            for (u, &e) in exps.iter().enumerate() {
-                for (r, d) in digits.iter().enumerate() {
-                    let g: Vec<u64> = key[(u * rows + r) * cols + c]
-                        .iter()
-                        .map(|&x| x as i64 as u64)
-                        .collect();
-                    let product = naive(&g, d);
-                    super::super::bootstrap_key::rotate(&product, e, &mut rotated);
-                    for ((w, x), y) in want.iter_mut().zip(&rotated).zip(&product) {
-                        *w = w.wrapping_add(x.wrapping_sub(*y));
+        let want: Vec<Vec<u64>> = (0..cols)
+            .map(|c| {
+                let mut want = vec![0u64; n];
+                for (u, &e) in exps.iter().enumerate() {
+                    for (r, d) in digits.iter().enumerate() {
+                        let g: Vec<u64> = key[(u * rows + r) * cols + c]
+                            .iter()
+                            .map(|&x| x as i64 as u64)
+                            .collect();
+                        let product = naive(&g, d);
+                        super::super::bootstrap_key::rotate(&product, e, &mut rotated);
+                        for ((w, x), y) in want.iter_mut().zip(&rotated).zip(&product) {
+                            *w = w.wrapping_add(x.wrapping_sub(*y));
+                        }
                     }
                 }
+                want
+            })
+            .collect();
+        // The vector path (where the CPU has one), then the portable one.
+        for portable in [false, true] {
+            let mut out = vec![0.0; cols * n];
+            let (d, k, blocks) = (&digit_blocks, &key_blocks, 0..n / (2 * BLOCK));
+            if portable {
+                mac_monomials_portable(&mut out, d, k, (rows, cols), (&exps, roots), blocks);
+            } else {
+                mac_monomials(&mut out, d, k, (rows, cols), &exps, roots, blocks);
             }
-            let mut spec = vec![Complex64::default(); n / 2];
-            from_blocks(&out[c * n..][..n], &mut spec);
-            let mut got = vec![0u64; n];
-            fft.backward_add_exact(&mut spec, &mut got);
-            assert_eq!(got, want, "column {c}");
+            for (c, want) in want.iter().enumerate() {
+                let mut spec = vec![Complex64::default(); n / 2];
+                from_blocks(&out[c * n..][..n], &mut spec);
+                let mut got = vec![0u64; n];
+                fft.backward_add_exact(&mut spec, &mut got);
+                assert_eq!(&got, want, "column {c}, portable {portable}");
+            }
         }
     }
 
@@ -1026,6 +1070,14 @@ mod tests {
                 for (x, word) in [(c.re, exact[j]), (c.im, exact[j + n / 2])] {
                     let gap = word.wrapping_sub(f64_to_torus(x)) as i64;
                     assert!(gap.unsigned_abs() as f64 <= 1.0 + ulps);
+                }
+                // The rounded conversions of both paths land on the same grid point, or a
+                // neighbour when the fused products cross a rounding boundary, up to those
+                // products' ulps.
+                for (x, word) in [(c.re, rounded[j]), (c.im, rounded[j + n / 2])] {
+                    let gap = word.wrapping_sub(f64_to_torus_rounded(x)) as i64;
+                    let bound = (1u64 << ROUNDED_BITS) as f64 + ulps;
+                    assert!(gap.unsigned_abs() as f64 <= bound, "2^{log}: {gap}");
                 }
             }
             for (e, r) in exact.iter().zip(&rounded) {
