@@ -32,6 +32,14 @@ pub enum NnError {
     CountMismatch { images: usize, labels: usize },
     #[error("{path} is not a model: {reason}")]
     NotAModel { path: String, reason: String },
+    #[error("ONNX node {node} ({op}): {reason}")]
+    Import {
+        node: String,
+        op: String,
+        reason: String,
+    },
+    #[error("invalid graph: {0}")]
+    InvalidGraph(String),
     #[error("invalid configuration: {0}")]
     InvalidConfig(String),
     #[error("training diverged at epoch {epoch}: loss {loss}")]

@@ -24,6 +24,8 @@
 
 pub mod encrypted;
 mod error;
+pub mod graph;
+pub mod import;
 pub mod iris;
 pub mod mlp;
 pub mod mnist;

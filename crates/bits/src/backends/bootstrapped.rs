@@ -20,7 +20,7 @@ impl Bootstrapped {
     }
 }
 
-/// Every input with the same weight.
+/// Every input with weight `w`, a repeated one merged into a single term.
 fn weighted<'a>(w: i64, xs: &[&'a LweCiphertext]) -> Vec<(i64, &'a LweCiphertext)> {
     // An input listed twice is one term of twice the weight: its noise adds up coherently,
     // which the bootstrap's failure bound must count as such.
