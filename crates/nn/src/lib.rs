@@ -29,5 +29,6 @@ pub mod import;
 pub mod iris;
 pub mod mlp;
 pub mod mnist;
+pub mod quant;
 
 pub use error::NnError;

@@ -9,6 +9,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::train::{Pass, Trace};
+use crate::graph::{self, Graph, Op, Shape};
 use crate::NnError;
 
 /// The network of the design: 784 grey levels, two hidden ReLU layers, ten digits.
@@ -90,6 +91,26 @@ impl FloatMlp {
 
     pub fn logits(&self, x: ArrayView2<f32>) -> Array2<f32> {
         self.forward(x).logits
+    }
+
+    /// The same network as a [`Graph`]: dense layers with a ReLU after each but the last.
+    pub fn to_graph(&self) -> Result<Graph, NnError> {
+        self.validate()?;
+        let last = self.layers.len() - 1;
+        let mut ops = Vec::new();
+        for (l, d) in self.layers.iter().enumerate() {
+            let dense = graph::Dense {
+                inputs: d.inputs(),
+                outputs: d.outputs(),
+                weights: d.w.iter().copied().collect(),
+                bias: d.b.to_vec(),
+            };
+            ops.push((format!("dense{l}"), Op::Dense(dense)));
+            if l < last {
+                ops.push((format!("relu{l}"), Op::Relu));
+            }
+        }
+        Graph::sequential(Shape::Vector(self.layers[0].inputs()), ops)
     }
 }
 
