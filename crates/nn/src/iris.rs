@@ -139,8 +139,9 @@ pub fn parse_iris(text: &str, name: &str) -> Result<Dataset, NnError> {
         return Err(bad(1, "no features".into()));
     }
     let class_names: Vec<String> = head[2..].iter().map(|s| s.to_string()).collect();
-    let mut features = Vec::with_capacity(rows * n_features);
-    let mut labels = Vec::with_capacity(rows);
+    // The header is input: what it announces bounds nothing until the lines are counted.
+    let mut features = Vec::new();
+    let mut labels = Vec::new();
     for (i, line) in lines {
         let fields: Vec<&str> = line.split(',').map(str::trim).collect();
         if fields.len() != n_features + 1 {

@@ -22,6 +22,7 @@
 //! # Ok::<(), shroud_nn::NnError>(())
 //! ```
 
+pub mod datasets;
 pub mod encrypted;
 mod error;
 pub mod graph;

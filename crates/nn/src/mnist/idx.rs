@@ -1,12 +1,11 @@
 //! MNIST in its original form: gzip-compressed IDX files (a big-endian header of magic number
 //! and dimensions, then unsigned bytes).
 
-use std::io::Read;
 use std::path::Path;
 
-use flate2::read::GzDecoder;
 use ndarray::Array2;
 
+use crate::datasets::read_gz;
 use crate::NnError;
 
 /// Images as rows of `rows * cols` grey levels (0 = background), with their digits.
@@ -94,15 +93,6 @@ pub fn parse_set(images: &[u8], labels: &[u8], name: &str) -> Result<MnistSet, N
         pixels: pixels.to_vec(),
         labels: label_bytes.to_vec(),
     })
-}
-
-fn read_gz(path: &Path) -> Result<Vec<u8>, NnError> {
-    let file = std::fs::File::open(path).map_err(NnError::io(path))?;
-    let mut bytes = Vec::new();
-    GzDecoder::new(file)
-        .read_to_end(&mut bytes)
-        .map_err(NnError::io(path))?;
-    Ok(bytes)
 }
 
 /// Loads `{prefix}-images-idx3-ubyte.gz` and `{prefix}-labels-idx1-ubyte.gz` from `dir`

@@ -47,11 +47,42 @@ pub struct QuantConfig {
     /// The input's range (after the preprocessing) when it is known, such as `[0, 1]` for
     /// images; otherwise the calibration examples' range. Either way it is widened to hold 0.
     pub input_range: Option<(f32, f32)>,
+    /// One weight scale per output channel (neuron) of a layer whose outputs only an
+    /// activation reads (its window absorbs the channel's unit), instead of one per layer.
+    pub per_channel_weights: bool,
+    /// How each activation's buckets are placed.
+    pub window_fit: WindowFit,
+}
+
+/// How an activation's window is fitted to a channel's pre-activations on the calibration
+/// data.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WindowFit {
+    /// Buckets covering the largest value, tables at the buckets' values: the MNIST window
+    /// form of docs/mnist.md.
+    Max,
+    /// The bucket width (a power of two, up to 8 times narrower than `Max`'s) and the table
+    /// values (each bucket's mean activation) that minimize the squared error of the
+    /// activation over the calibration data: outliers saturate instead of coarsening every
+    /// bucket.
+    MeanSquare,
 }
 
 impl QuantConfig {
+    /// The MNIST window form's quantization (docs/mnist.md): per-layer weight scales and
+    /// windows covering the largest calibration value, inputs in `[0, 1]`.
+    pub fn window_form(bits: u32) -> Self {
+        Self {
+            input_range: Some((0.0, 1.0)),
+            per_channel_weights: false,
+            window_fit: WindowFit::Max,
+            ..Self::new(bits)
+        }
+    }
+
     /// `bits`-bit weights and activations, 8-bucket windows (what `wide_128`'s 4-bit tables
-    /// select with their saturation flag).
+    /// select with their saturation flag) fitted by mean square error, per-channel weight
+    /// scales where an activation follows.
     pub fn new(bits: u32) -> Self {
         Self {
             bits,
@@ -59,6 +90,8 @@ impl QuantConfig {
             residual_bits: 3,
             per_channel_input: false,
             input_range: None,
+            per_channel_weights: true,
+            window_fit: WindowFit::MeanSquare,
         }
     }
 }
@@ -240,7 +273,20 @@ pub fn quantize(
                 softmax = true;
                 ins[0]
             }
-            op => q.node(&node.name, op, &ins).map_err(at)?,
+            op => {
+                let readers: Vec<&Op> = graph
+                    .nodes
+                    .iter()
+                    .filter(|n| n.inputs.contains(&(i + 1)))
+                    .map(|n| &n.op)
+                    .collect();
+                let activation_follows = !readers.is_empty()
+                    && readers
+                        .iter()
+                        .all(|op| matches!(op, Op::Relu | Op::Clip { .. }));
+                q.node(&node.name, op, &ins, activation_follows)
+                    .map_err(at)?
+            }
         };
     }
     let out = map[graph.nodes.len()];
@@ -314,7 +360,15 @@ impl Quantizer {
         Ok(self.nodes.len())
     }
 
-    fn node(&mut self, name: &str, op: &Op, ins: &[usize]) -> Result<usize, String> {
+    /// Quantizes one float node reading quantized values `ins`; `activation_follows` when
+    /// only a ReLU or a clip reads its output.
+    fn node(
+        &mut self,
+        name: &str,
+        op: &Op,
+        ins: &[usize],
+        activation_follows: bool,
+    ) -> Result<usize, String> {
         let x = ins[0];
         let meta = self.metas[x].clone();
         let shape = self.shapes[x];
@@ -324,7 +378,9 @@ impl Quantizer {
         };
         match op {
             Op::Dense(d) => {
-                let (levels, unit) = self.project(&d.weights, &meta, |i| i % d.inputs)?;
+                let per_row = activation_follows && self.config.per_channel_weights;
+                let (levels, units) =
+                    self.project(&d.weights, d.inputs, per_row, &meta, |i| i % d.inputs)?;
                 let bias = (0..d.outputs)
                     .map(|k| {
                         let row = &levels[k * d.inputs..(k + 1) * d.inputs];
@@ -333,7 +389,7 @@ impl Quantizer {
                             .zip(&meta.zero)
                             .map(|(&w, &z)| w as i64 * z)
                             .sum();
-                        (d.bias[k] as f64 / unit).round() as i64 - z
+                        (d.bias[k] as f64 / units[k]).round() as i64 - z
                     })
                     .collect();
                 let op = QOp::Dense {
@@ -342,7 +398,7 @@ impl Quantizer {
                     weights: levels,
                     bias,
                 };
-                self.push(name, op, vec![x], Meta::plain(unit, d.outputs))
+                self.push(name, op, vec![x], Meta::units(units))
             }
             Op::Conv2d(c) => {
                 let per_out = c.group_inputs() * c.kernel[0] * c.kernel[1];
@@ -351,7 +407,9 @@ impl Quantizer {
                     let (o, t) = (i / per_out, i % per_out);
                     c.first_input(o) + t / taps
                 };
-                let (levels, unit) = self.project(&c.weights, &meta, channel_of)?;
+                let per_row = activation_follows && self.config.per_channel_weights;
+                let (levels, units) =
+                    self.project(&c.weights, per_out, per_row, &meta, channel_of)?;
                 let bias = (0..c.out_channels)
                     .map(|o| {
                         let z: i64 = (0..per_out)
@@ -360,7 +418,7 @@ impl Quantizer {
                                     * meta.zero[channel_of(o * per_out + t)]
                             })
                             .sum();
-                        (c.bias[o] as f64 / unit).round() as i64 - z
+                        (c.bias[o] as f64 / units[o]).round() as i64 - z
                     })
                     .collect();
                 let op = QOp::Conv2d {
@@ -372,7 +430,7 @@ impl Quantizer {
                     bias,
                     pad: meta.zero.clone(),
                 };
-                self.push(name, op, vec![x], Meta::plain(unit, c.out_channels))
+                self.push(name, op, vec![x], Meta::units(units))
             }
             Op::AvgPool(p) | Op::SumPool(p) => {
                 let unit = uniform(&meta, "pooling")?;
@@ -431,7 +489,7 @@ impl Quantizer {
             Op::Affine(a) => {
                 let unit = uniform(&meta, "an affine map")?;
                 let s = a.scale[0] as f64;
-                if !(s > 0.0) || a.scale.iter().any(|&v| v != a.scale[0]) {
+                if s <= 0.0 || s.is_nan() || a.scale.iter().any(|&v| v != a.scale[0]) {
                     return Err(
                         "a per-channel or non-positive factor inside the network (such a factor \
                          folds into the linear layer before it, or belongs in front of the network)"
@@ -486,106 +544,149 @@ impl Quantizer {
     }
 
     /// Alternating projection of a layer's weights, each multiplied by the unit of the
-    /// input channel it reads (`channel_of(i)` for weight `i`); returns the levels and the accumulator's unit. With one input unit the weights are
-    /// projected as they are and the unit multiplies the scale (the MNIST window form's
-    /// arithmetic, bit for bit).
+    /// input channel it reads (`channel_of(i)` for weight `i`), over the whole layer or row by
+    /// row (`per_row`, rows of `row` weights); returns the levels and each output's unit.
+    /// With one input unit the weights are projected as they are and the unit multiplies the
+    /// scale (the MNIST window form's arithmetic, bit for bit).
     fn project(
         &self,
         weights: &[f32],
+        row: usize,
+        per_row: bool,
         meta: &Meta,
         channel_of: impl Fn(usize) -> usize,
-    ) -> Result<(Vec<i8>, f64), String> {
+    ) -> Result<(Vec<i8>, Vec<f64>), String> {
         let bits = self.config.bits;
-        let (projection, unit) = match meta.uniform_unit() {
-            Some(unit) => {
-                let p = alternating_projection(weights, bits, 10_000);
-                let scale = p.scale;
-                (p, scale * unit)
-            }
-            None => {
-                let scaled: Vec<f32> = weights
-                    .iter()
-                    .enumerate()
-                    .map(|(i, &w)| (w as f64 * meta.unit[channel_of(i)]) as f32)
-                    .collect();
-                let p = alternating_projection(&scaled, bits, 10_000);
-                let scale = p.scale;
-                (p, scale)
-            }
+        let input_unit = meta.uniform_unit();
+        let scaled: Vec<f32> = match input_unit {
+            Some(_) => weights.to_vec(),
+            None => weights
+                .iter()
+                .enumerate()
+                .map(|(i, &w)| (w as f64 * meta.unit[channel_of(i)]) as f32)
+                .collect(),
         };
-        if !(unit.is_finite() && unit > 0.0) {
-            return Err(format!("a weight scale of {unit}"));
+        let chunk = if per_row { row } else { scaled.len() };
+        let (mut levels, mut units) = (Vec::with_capacity(scaled.len()), Vec::new());
+        for part in scaled.chunks(chunk) {
+            let p = alternating_projection(part, bits, 10_000);
+            let unit = match input_unit {
+                Some(unit) => p.scale * unit,
+                None => p.scale,
+            };
+            if !(unit.is_finite() && unit > 0.0) {
+                return Err(format!("a weight scale of {unit}"));
+            }
+            levels.extend(p.levels.iter().map(|&v| v as i8));
+            units.extend(std::iter::repeat_n(unit, part.len() / row));
         }
-        Ok((projection.levels.iter().map(|&v| v as i8).collect(), unit))
+        Ok((levels, units))
     }
 
-    /// A ReLU or a clip to `[min, max]` (`min >= 0`) on `x`, as a window per channel.
+    /// A ReLU or a clip to `[min, max]` (`min >= 0`) on `x`, as a window per channel; the
+    /// outputs of all channels in one unit.
     fn window(&mut self, name: &str, x: usize, min: f64, max: f64) -> Result<usize, String> {
         let meta = self.metas[x].clone();
-        let unit = meta
-            .uniform_unit()
-            .ok_or("an activation of channels in different units")?;
         let shape = self.shapes[x];
         let (channels, plane) = (shape.channels(), shape.plane());
         let buckets = 1i64 << self.config.window_bits;
-        // Each channel's largest pre-activation, in units above its zero point, capped where
-        // the clip saturates.
-        let cap = if max.is_finite() {
-            (max / unit).floor().max(1.0) as i64
-        } else {
-            i64::MAX
-        };
         let values = &self.values[x];
-        let maxima: Vec<i64> = (0..channels)
-            .into_par_iter()
-            .map(|c| {
-                let z = meta.zero[c];
-                values
-                    .iter()
-                    .flat_map(|v| v[c * plane..(c + 1) * plane].iter().map(move |&v| v - z))
-                    .max()
-                    .unwrap_or(0)
-                    .max(1)
-                    .min(cap)
-            })
-            .collect();
-        let shifts: Vec<u32> = maxima
-            .iter()
-            .map(|&m| {
-                let need = m as f64 / (buckets as f64 - 0.5);
-                need.log2().ceil().max(0.0) as u32
-            })
-            .collect();
-        let top = maxima.iter().copied().max().unwrap_or(1) as f64 * unit;
+        // Each channel's pre-activations in units above its zero point.
+        let samples = |c: usize| {
+            let z = meta.zero[c];
+            values
+                .iter()
+                .flat_map(move |v| v[c * plane..(c + 1) * plane].iter().map(move |&v| v - z))
+        };
+        let fit = |c: usize| -> (u32, i64, Vec<f64>) {
+            let unit = meta.unit[c];
+            // The largest pre-activation, capped where the clip saturates.
+            let cap = if max.is_finite() {
+                (max / unit).floor().max(1.0) as i64
+            } else {
+                i64::MAX
+            };
+            let m = samples(c).max().unwrap_or(0).max(1).min(cap);
+            let need = m as f64 / (buckets as f64 - 0.5);
+            let widest = need.log2().ceil().max(0.0) as u32;
+            let activation = |v: i64| (v as f64 * unit).clamp(min, max);
+            let nominal =
+                |r: u32| -> Vec<f64> { (0..buckets).map(|i| activation(i << r)).collect() };
+            if self.config.window_fit == WindowFit::Max {
+                return (widest, m, nominal(widest));
+            }
+            (widest.saturating_sub(3)..=widest)
+                .map(|r| {
+                    let half = if r > 0 { 1i64 << (r - 1) } else { 0 };
+                    let bucket = |v: i64| ((v + half) >> r).clamp(0, buckets - 1) as usize;
+                    // Each bucket's mean activation (its nominal value when empty).
+                    let mut sums = vec![(0f64, 0usize); buckets as usize];
+                    for v in samples(c) {
+                        let s = &mut sums[bucket(v)];
+                        s.0 += activation(v);
+                        s.1 += 1;
+                    }
+                    let table: Vec<f64> = sums
+                        .iter()
+                        .zip(nominal(r))
+                        .map(|(&(sum, n), t)| if n > 0 { sum / n as f64 } else { t })
+                        .collect();
+                    let error: f64 = samples(c)
+                        .map(|v| (activation(v) - table[bucket(v)]).powi(2))
+                        .sum();
+                    (error, r, table)
+                })
+                .min_by(|a, b| a.0.total_cmp(&b.0))
+                .map(|(_, r, table)| (r, m, table))
+                .unwrap_or_else(|| (widest, m, nominal(widest)))
+        };
+        let fits: Vec<(u32, i64, Vec<f64>)> = (0..channels).into_par_iter().map(fit).collect();
+        // One output unit for the layer, spread over [0, U]: the window form's is its largest
+        // calibration maximum; otherwise the largest table value.
+        let top = match self.config.window_fit {
+            WindowFit::Max => {
+                let c = (0..channels).max_by_key(|&c| fits[c].1).unwrap_or(0);
+                fits[c].1 as f64 * meta.unit[c]
+            }
+            WindowFit::MeanSquare => fits
+                .iter()
+                .flat_map(|f| f.2.iter().copied())
+                .fold(f64::MIN_POSITIVE, f64::max),
+        };
         let unit_out = top / self.u as f64;
-        let channels = (0..channels)
-            .map(|c| {
-                let r = shifts[c];
-                let half = if r > 0 { 1i64 << (r - 1) } else { 0 };
-                let table = (0..buckets)
-                    .map(|i| {
-                        let real = ((i << r) as f64 * unit).clamp(min, max);
-                        ((real / unit_out).round() as i64).clamp(0, self.u)
-                    })
-                    .collect();
+        let windows = fits
+            .iter()
+            .zip(&meta.zero)
+            .map(|((r, _, table), &z)| {
+                let half = if *r > 0 { 1i64 << (r - 1) } else { 0 };
                 WindowChannel {
-                    offset: half - meta.zero[c],
-                    shift: r,
-                    table,
+                    offset: half - z,
+                    shift: *r,
+                    table: table
+                        .iter()
+                        .map(|&t| ((t / unit_out).round() as i64).clamp(0, self.u))
+                        .collect(),
                 }
             })
             .collect();
-        let n = shape.channels();
         self.push(
             name,
-            QOp::Window { channels },
+            QOp::Window { channels: windows },
             vec![x],
-            Meta::plain(unit_out, n),
+            Meta::plain(unit_out, channels),
         )
     }
 }
 
 impl Meta {
+    fn units(unit: Vec<f64>) -> Self {
+        let n = unit.len();
+        Self {
+            unit,
+            zero: vec![0; n],
+        }
+    }
+
     fn plain(unit: f64, channels: usize) -> Self {
         Self {
             unit: vec![unit; channels],

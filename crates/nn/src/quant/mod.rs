@@ -26,7 +26,7 @@ mod calibrate;
 
 use serde::{Deserialize, Serialize};
 
-pub use calibrate::{quantize, QuantConfig};
+pub use calibrate::{quantize, QuantConfig, WindowFit};
 
 use crate::graph::{Affine, Pool2d, Shape};
 use crate::mnist::integer::Interval;
@@ -756,10 +756,7 @@ mod tests {
             let calibration = images(60, 5, 1);
             let native = quantize_window(&float, bits, &calibration).unwrap();
             let graph = float.to_graph().unwrap();
-            let config = QuantConfig {
-                input_range: Some((0.0, 1.0)),
-                ..QuantConfig::new(bits)
-            };
+            let config = QuantConfig::window_form(bits);
             let q = quantize(&graph, &floats(&calibration), &config).unwrap();
             assert!(q.input.zero.iter().all(|&z| z == 0));
             let test = images(40, 5, 2);
