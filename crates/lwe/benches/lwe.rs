@@ -43,7 +43,8 @@ fn wide_neurons(c: &mut Criterion) {
     let xs: Vec<WideCiphertext> = (0..32)
         .map(|i| {
             let ct = client.encrypt_scaled(i * 97 - 1500, width).unwrap();
-            WideCiphertext::new(ct, width, -range, range, server.fresh_variance()).unwrap()
+            WideCiphertext::new(ct, width, -range, range, server.planner().fresh_variance())
+                .unwrap()
         })
         .collect();
     let table: Vec<i64> = (0..8).map(|i| 2 * i).collect();

@@ -20,7 +20,7 @@ const RANGE: i64 = 1 << 15;
 fn encrypt(v: i64) -> WideCiphertext {
     let (client, server) = keys();
     let ct = client.lock().unwrap().encrypt_scaled(v, WIDTH).unwrap();
-    WideCiphertext::new(ct, WIDTH, -RANGE, RANGE, server.fresh_variance()).unwrap()
+    WideCiphertext::new(ct, WIDTH, -RANGE, RANGE, server.planner().fresh_variance()).unwrap()
 }
 
 fn decrypt(x: &WideCiphertext) -> i64 {
@@ -71,11 +71,11 @@ fn window_edges_and_saturation() {
     // A rest h = floor(v / 8) in [-15, 15]: its flag is one table on the whole torus, the
     // negative half served by the negacyclic rotation (four bootstraps in all).
     let (lo, hi) = (-120, 127);
-    let shape = WideShape::new(WIDTH, lo, hi, server.fresh_variance()).unwrap();
-    assert_eq!(server.plan_clamped_table(&shape, 3).unwrap(), 4);
+    let shape = WideShape::new(WIDTH, lo, hi, server.planner().fresh_variance()).unwrap();
+    assert_eq!(server.planner().plan_clamped_table(&shape, 3).unwrap(), 4);
     for v in [lo, -113, -112, -9, -8, -1, 0, 7, 8, 9, 120, hi] {
         let ct = encrypt(v).ciphertext().clone();
-        let x = WideCiphertext::new(ct, WIDTH, lo, hi, server.fresh_variance()).unwrap();
+        let x = WideCiphertext::new(ct, WIDTH, lo, hi, server.planner().fresh_variance()).unwrap();
         let y = server
             .clamped_table(&x, &table, 10, KeyLevel::Full)
             .unwrap();
@@ -90,12 +90,13 @@ fn plans_count_the_bootstraps_that_run() {
     let server = client.server_key();
     for (r, range) in [(0, 40), (3, 900), (7, RANGE), (11, RANGE)] {
         let ct = client.encrypt_scaled(17, WIDTH).unwrap();
-        let x = WideCiphertext::new(ct, WIDTH, -range, range, server.fresh_variance()).unwrap();
+        let x = WideCiphertext::new(ct, WIDTH, -range, range, server.planner().fresh_variance())
+            .unwrap();
         let before = server.counts().bootstraps;
         let t = server.floor_shift(&x, r).unwrap();
-        let (shape, floor) = server.plan_floor_shift(&x.shape(), r).unwrap();
+        let (shape, floor) = server.planner().plan_floor_shift(&x.shape(), r).unwrap();
         assert_eq!(shape, t.shape());
-        let planned = floor + server.plan_clamped_table(&shape, 3).unwrap();
+        let planned = floor + server.planner().plan_clamped_table(&shape, 3).unwrap();
         server
             .clamped_table(&t, &[0, 1, 2, 3, 4, 5, 6, 7], 10, KeyLevel::Full)
             .unwrap();
@@ -133,7 +134,8 @@ fn integers_in_lock_step_are_exact() {
         .iter()
         .map(|&(v, range, _)| {
             let ct = client.encrypt_scaled(v, WIDTH).unwrap();
-            WideCiphertext::new(ct, WIDTH, -range, range, server.fresh_variance()).unwrap()
+            WideCiphertext::new(ct, WIDTH, -range, range, server.planner().fresh_variance())
+                .unwrap()
         })
         .collect();
     let decrypt = |x: &WideCiphertext| client.decrypt_scaled(x.ciphertext(), x.width()).unwrap();
@@ -156,8 +158,11 @@ fn integers_in_lock_step_are_exact() {
             clamped(&tables[i], v.div_euclid(1 << r)),
             "case {i}"
         );
-        let (shape, floor) = server.plan_floor_shift(&xs[i].shape(), r).unwrap();
-        planned += floor + server.plan_clamped_table(&shape, 3).unwrap();
+        let (shape, floor) = server
+            .planner()
+            .plan_floor_shift(&xs[i].shape(), r)
+            .unwrap();
+        planned += floor + server.planner().plan_clamped_table(&shape, 3).unwrap();
     }
     assert_eq!(ran, planned as u64);
     assert!(server.floor_shift_many(&xs, &rs[1..]).is_err());
@@ -203,7 +208,8 @@ fn what_cannot_be_exact_is_refused() {
     // A ciphertext under another key's dimension.
     let mut other = ClientKey::from_seed(&presets::gates_128(), 1).unwrap();
     let ct = other.encrypt_scaled(5, WIDTH).unwrap();
-    let foreign = WideCiphertext::new(ct, WIDTH, -RANGE, RANGE, server.fresh_variance()).unwrap();
+    let foreign =
+        WideCiphertext::new(ct, WIDTH, -RANGE, RANGE, server.planner().fresh_variance()).unwrap();
     assert!(matches!(
         server.floor_shift(&foreign, 3),
         Err(LweError::DimensionMismatch { .. })
@@ -222,7 +228,8 @@ fn real_parameters_clamp_a_wide_integer() {
     let table = [0, 2, 4, 6, 8, 10, 12, 15];
     for v in [-20_000, 100, 300, 20_000] {
         let ct = client.encrypt_scaled(v, 17).unwrap();
-        let x = WideCiphertext::new(ct, 17, -RANGE, RANGE, server.fresh_variance()).unwrap();
+        let x =
+            WideCiphertext::new(ct, 17, -RANGE, RANGE, server.planner().fresh_variance()).unwrap();
         let t = server.floor_shift(&x, 6).unwrap();
         let y = server
             .clamped_table(&t, &table, 16, KeyLevel::Light)

@@ -263,7 +263,7 @@ mod tests {
             let err = client.phase(&out).unwrap().wrapping_sub(want) as i64 as f64;
             sum2 += (err / 2f64.powi(64)).powi(2);
         }
-        sum2 / samples as f64 / server.output_variance_at(level)
+        sum2 / samples as f64 / server.planner().output_variance_at(level)
     }
 
     /// The bootstrapping keys `p` has.

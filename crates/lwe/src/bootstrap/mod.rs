@@ -25,4 +25,4 @@ pub(crate) use keyswitch::KeySwitchKey;
 pub use lwe::LweCiphertext;
 pub use params::{presets, BlindRotation, BootstrapParams, Decomposition, KeyLevel};
 pub use pbs::{Gate, Lut, PendingGate, MAX_LOG2_FAILURE};
-pub use wide::{WideCiphertext, WideShape};
+pub use wide::{WideCiphertext, WidePlanner, WideShape};

@@ -29,7 +29,7 @@
 
 use super::keys::ServerKey;
 use super::lwe::LweCiphertext;
-use super::params::KeyLevel;
+use super::params::{BootstrapParams, KeyLevel};
 use super::pbs::{Lut, Rotation, MAX_LOG2_FAILURE};
 use crate::LweError;
 
@@ -165,7 +165,20 @@ impl WideCiphertext {
     }
 }
 
-impl ServerKey {
+/// Plans wide-integer operations from the parameters alone: the shape each leaves, the
+/// bootstraps it takes and the keys they go through, every bootstrap's failure probability
+/// checked against [`MAX_LOG2_FAILURE`]. A server plans with it before running anything
+/// ([`ServerKey::planner`]), and a compiler plans a whole network without any key.
+#[derive(Clone, Copy, Debug)]
+pub struct WidePlanner<'a> {
+    params: &'a BootstrapParams,
+}
+
+impl<'a> WidePlanner<'a> {
+    pub fn new(params: &'a BootstrapParams) -> Self {
+        Self { params }
+    }
+
     /// Noise variance of a bootstrap's output.
     pub fn output_variance(&self) -> f64 {
         self.params.bootstrap_output_variance()
@@ -192,49 +205,6 @@ impl ServerKey {
     /// input of this noise variance.
     fn check_failure(&self, bits: u32, input_variance: f64) -> Result<(), LweError> {
         within_bound(self.params.log2_failure_with(bits, input_variance))
-    }
-
-    /// Runs one stage of bootstraps, all of them together: their blind rotations share
-    /// passes over the key (see [`ServerKey::rotate_batch`]), which is what the `_many`
-    /// operations gain by running many integers in lock step. Returns the accumulators.
-    fn run(&self, jobs: &[Job]) -> Vec<Vec<u64>> {
-        let rotations: Vec<Rotation> = jobs
-            .iter()
-            .map(|j| Rotation {
-                input: &j.input,
-                test_poly: &j.poly,
-                offset: j.offset,
-                level: j.level,
-            })
-            .collect();
-        self.rotate_batch(&rotations)
-    }
-
-    /// `+c` for phases in `[0, 1/2)`, `-c` for `[1/2, 1)`.
-    fn sign_job(&self, input: LweCiphertext, c: u64, level: KeyLevel) -> Job {
-        Job {
-            input,
-            poly: vec![c; self.params.polynomial_size],
-            offset: 0,
-            level,
-        }
-    }
-
-    /// A padded `bits`-bit table with raw torus outputs, the box centred on its message.
-    fn table_job(
-        &self,
-        input: LweCiphertext,
-        bits: u32,
-        outputs: &[u64],
-        level: KeyLevel,
-    ) -> Result<Job, LweError> {
-        let lut = Lut::raw(self, bits, outputs)?;
-        Ok(Job {
-            input,
-            offset: self.lut_offset(&lut)?,
-            poly: lut.poly,
-            level,
-        })
     }
 
     /// A round of `d` bits on `x` through the cheapest key that works, and the shape it
@@ -280,70 +250,6 @@ impl ServerKey {
         })
     }
 
-    /// One round on each integer of a stage (`d` bits through the key at `level` on `x` for
-    /// `(x, d, level)`, `1 <= d <= message_bits + 1`), in two shared stages of bootstraps:
-    /// clears the `d` low bits of `v`, leaving `floor(v / 2^d)` at width `width - d`, and
-    /// returns `v mod 2^d` at the former scale.
-    fn rounds(
-        &self,
-        xs: &mut [(&mut WideCiphertext, u32, KeyLevel)],
-    ) -> Result<Vec<LweCiphertext>, LweError> {
-        let nexts = xs
-            .iter()
-            .map(|(x, d, level)| self.plan_round(&x.shape, *d, *level))
-            .collect::<Result<Vec<_>, _>>()?;
-        // Multiplying by 2^(width - d) puts bit d - 1 of v at the top of the torus.
-        let lift = |x: &WideCiphertext, d: u32| x.ct.scalar_mul(1i64 << (x.shape.width - d));
-        let half = |x: &WideCiphertext, d: u32| (x.shape.unit() << (d - 1)) >> 1;
-        // The top bit of each digit, by its sign, half a digit step from both boundaries.
-        let tops: Vec<Job> = xs
-            .iter()
-            .map(|(x, d, level)| {
-                let input = lift(x, *d).with_body_added(1 << (63 - d));
-                self.sign_job(input, half(x, *d).wrapping_neg(), *level)
-            })
-            .collect();
-        let mut digits = Vec::with_capacity(xs.len());
-        for ((x, d, _), acc) in xs.iter_mut().zip(self.run(&tops)) {
-            let top = self.extract(&acc, 0).with_body_added(half(x, *d));
-            x.ct = x.ct.sub(&top)?;
-            digits.push(top);
-        }
-        // The d - 1 bits left, now with a zero padding bit above them.
-        let (mut rests, mut owners) = (Vec::new(), Vec::new());
-        for (i, (x, d, level)) in xs.iter().enumerate() {
-            if *d >= 2 {
-                let unit = x.shape.unit();
-                let outputs: Vec<u64> = (0..1u64 << (d - 1)).map(|m| m * unit).collect();
-                rests.push(self.table_job(lift(x, *d), d - 1, &outputs, *level)?);
-                owners.push(i);
-            }
-        }
-        for (i, acc) in owners.into_iter().zip(self.run(&rests)) {
-            let rest = self.extract(&acc, 0);
-            xs[i].0.ct = xs[i].0.ct.sub(&rest)?;
-            digits[i] = digits[i].add(&rest)?;
-        }
-        for ((x, _, _), next) in xs.iter_mut().zip(nexts) {
-            x.shape = next;
-        }
-        Ok(digits)
-    }
-
-    /// Runs the rounds `plans[i]` on `xs[i]`, the `j`-th rounds of all integers as one stage.
-    fn run_rounds(&self, xs: &mut [WideCiphertext], plans: &[Vec<Round>]) -> Result<(), LweError> {
-        let longest = plans.iter().map(Vec::len).max().unwrap_or(0);
-        for j in 0..longest {
-            let mut stage: Vec<(&mut WideCiphertext, u32, KeyLevel)> = xs
-                .iter_mut()
-                .zip(plans)
-                .filter_map(|(x, plan)| plan.get(j).map(|r| (x, r.bits, r.level)))
-                .collect();
-            self.rounds(&mut stage)?;
-        }
-        Ok(())
-    }
-
     /// The rounds of `floor_shift` by `r` and the shape they leave. Each round takes as many
     /// bits as its bootstraps' failure bound allows: a wider digit has a narrower margin, and
     /// while the noise lifted with the digit scales with it, the key-switching and
@@ -370,34 +276,6 @@ impl ServerKey {
         Ok((rounds, shape))
     }
 
-    /// `floor(v / 2^r)`, exactly, at width `width - r`.
-    pub fn floor_shift(&self, x: &WideCiphertext, r: u32) -> Result<WideCiphertext, LweError> {
-        Ok(self
-            .floor_shift_many(std::slice::from_ref(x), &[r])?
-            .remove(0))
-    }
-
-    /// `floor(v_i / 2^r_i)` for many integers at once, in lock step: the bootstraps of the
-    /// same round of every integer run together and share their passes over the key.
-    pub fn floor_shift_many(
-        &self,
-        xs: &[WideCiphertext],
-        rs: &[u32],
-    ) -> Result<Vec<WideCiphertext>, LweError> {
-        same_length(xs.len(), rs.len())?;
-        for x in xs {
-            self.check(&x.ct)?;
-        }
-        let plans = xs
-            .iter()
-            .zip(rs)
-            .map(|(x, &r)| Ok(self.floor_plan(&x.shape, r)?.0))
-            .collect::<Result<Vec<_>, LweError>>()?;
-        let mut out = xs.to_vec();
-        self.run_rounds(&mut out, &plans)?;
-        Ok(out)
-    }
-
     /// The shape `floor_shift` by `r` leaves and the bootstraps it takes, once each is checked
     /// against the failure bound.
     pub fn plan_floor_shift(&self, x: &WideShape, r: u32) -> Result<(WideShape, usize), LweError> {
@@ -422,27 +300,6 @@ impl ServerKey {
         let need = signed_bits(x.lo, x.hi).max(1);
         self.check_failure(need - 1, x.variance * 4f64.powi((x.width - need) as i32))?;
         Ok((rounds, x, need))
-    }
-
-    /// `v >= 0` as the sign of a phase, for each integer: rounds as planned (in lock step),
-    /// then the sign-extension bits above the interval shifted out and half a unit added.
-    /// Sign bootstraps of a result give `+c` for `v >= 0` and `-c` otherwise.
-    fn sign_inputs(&self, mut xs: Vec<WideCiphertext>) -> Result<Vec<LweCiphertext>, LweError> {
-        let (rounds, needs): (Vec<Vec<Round>>, Vec<u32>) = xs
-            .iter()
-            .map(|x| self.plan_sign(&x.shape).map(|(r, _, need)| (r, need)))
-            .collect::<Result<Vec<_>, _>>()?
-            .into_iter()
-            .unzip();
-        self.run_rounds(&mut xs, &rounds)?;
-        Ok(xs
-            .iter()
-            .zip(needs)
-            .map(|(x, need)| {
-                let up = 1i64 << (x.shape.width - need);
-                x.ct.scalar_mul(up).with_body_added(1 << (63 - need))
-            })
-            .collect())
     }
 
     /// The bootstraps `clamped_table` takes on `x` with a table of `2^w` entries, once every
@@ -540,6 +397,173 @@ impl ServerKey {
             .ok()
             .map(|_| (b, up))
     }
+}
+
+impl ServerKey {
+    /// The planner of this key's parameters.
+    pub fn planner(&self) -> WidePlanner<'_> {
+        WidePlanner::new(&self.params)
+    }
+
+    /// Runs one stage of bootstraps, all of them together: their blind rotations share
+    /// passes over the key (see [`ServerKey::rotate_batch`]), which is what the `_many`
+    /// operations gain by running many integers in lock step. Returns the accumulators.
+    fn run(&self, jobs: &[Job]) -> Vec<Vec<u64>> {
+        let rotations: Vec<Rotation> = jobs
+            .iter()
+            .map(|j| Rotation {
+                input: &j.input,
+                test_poly: &j.poly,
+                offset: j.offset,
+                level: j.level,
+            })
+            .collect();
+        self.rotate_batch(&rotations)
+    }
+
+    /// `+c` for phases in `[0, 1/2)`, `-c` for `[1/2, 1)`.
+    fn sign_job(&self, input: LweCiphertext, c: u64, level: KeyLevel) -> Job {
+        Job {
+            input,
+            poly: vec![c; self.params.polynomial_size],
+            offset: 0,
+            level,
+        }
+    }
+
+    /// A padded `bits`-bit table with raw torus outputs, the box centred on its message.
+    fn table_job(
+        &self,
+        input: LweCiphertext,
+        bits: u32,
+        outputs: &[u64],
+        level: KeyLevel,
+    ) -> Result<Job, LweError> {
+        let lut = Lut::raw(self, bits, outputs)?;
+        Ok(Job {
+            input,
+            offset: self.lut_offset(&lut)?,
+            poly: lut.poly,
+            level,
+        })
+    }
+
+    /// One round on each integer of a stage (`d` bits through the key at `level` on `x` for
+    /// `(x, d, level)`, `1 <= d <= message_bits + 1`), in two shared stages of bootstraps:
+    /// clears the `d` low bits of `v`, leaving `floor(v / 2^d)` at width `width - d`, and
+    /// returns `v mod 2^d` at the former scale.
+    fn rounds(
+        &self,
+        xs: &mut [(&mut WideCiphertext, u32, KeyLevel)],
+    ) -> Result<Vec<LweCiphertext>, LweError> {
+        let nexts = xs
+            .iter()
+            .map(|(x, d, level)| self.planner().plan_round(&x.shape, *d, *level))
+            .collect::<Result<Vec<_>, _>>()?;
+        // Multiplying by 2^(width - d) puts bit d - 1 of v at the top of the torus.
+        let lift = |x: &WideCiphertext, d: u32| x.ct.scalar_mul(1i64 << (x.shape.width - d));
+        let half = |x: &WideCiphertext, d: u32| (x.shape.unit() << (d - 1)) >> 1;
+        // The top bit of each digit, by its sign, half a digit step from both boundaries.
+        let tops: Vec<Job> = xs
+            .iter()
+            .map(|(x, d, level)| {
+                let input = lift(x, *d).with_body_added(1 << (63 - d));
+                self.sign_job(input, half(x, *d).wrapping_neg(), *level)
+            })
+            .collect();
+        let mut digits = Vec::with_capacity(xs.len());
+        for ((x, d, _), acc) in xs.iter_mut().zip(self.run(&tops)) {
+            let top = self.extract(&acc, 0).with_body_added(half(x, *d));
+            x.ct = x.ct.sub(&top)?;
+            digits.push(top);
+        }
+        // The d - 1 bits left, now with a zero padding bit above them.
+        let (mut rests, mut owners) = (Vec::new(), Vec::new());
+        for (i, (x, d, level)) in xs.iter().enumerate() {
+            if *d >= 2 {
+                let unit = x.shape.unit();
+                let outputs: Vec<u64> = (0..1u64 << (d - 1)).map(|m| m * unit).collect();
+                rests.push(self.table_job(lift(x, *d), d - 1, &outputs, *level)?);
+                owners.push(i);
+            }
+        }
+        for (i, acc) in owners.into_iter().zip(self.run(&rests)) {
+            let rest = self.extract(&acc, 0);
+            xs[i].0.ct = xs[i].0.ct.sub(&rest)?;
+            digits[i] = digits[i].add(&rest)?;
+        }
+        for ((x, _, _), next) in xs.iter_mut().zip(nexts) {
+            x.shape = next;
+        }
+        Ok(digits)
+    }
+
+    /// Runs the rounds `plans[i]` on `xs[i]`, the `j`-th rounds of all integers as one stage.
+    fn run_rounds(&self, xs: &mut [WideCiphertext], plans: &[Vec<Round>]) -> Result<(), LweError> {
+        let longest = plans.iter().map(Vec::len).max().unwrap_or(0);
+        for j in 0..longest {
+            let mut stage: Vec<(&mut WideCiphertext, u32, KeyLevel)> = xs
+                .iter_mut()
+                .zip(plans)
+                .filter_map(|(x, plan)| plan.get(j).map(|r| (x, r.bits, r.level)))
+                .collect();
+            self.rounds(&mut stage)?;
+        }
+        Ok(())
+    }
+
+    /// `floor(v / 2^r)`, exactly, at width `width - r`.
+    pub fn floor_shift(&self, x: &WideCiphertext, r: u32) -> Result<WideCiphertext, LweError> {
+        Ok(self
+            .floor_shift_many(std::slice::from_ref(x), &[r])?
+            .remove(0))
+    }
+
+    /// `floor(v_i / 2^r_i)` for many integers at once, in lock step: the bootstraps of the
+    /// same round of every integer run together and share their passes over the key.
+    pub fn floor_shift_many(
+        &self,
+        xs: &[WideCiphertext],
+        rs: &[u32],
+    ) -> Result<Vec<WideCiphertext>, LweError> {
+        same_length(xs.len(), rs.len())?;
+        for x in xs {
+            self.check(&x.ct)?;
+        }
+        let plans = xs
+            .iter()
+            .zip(rs)
+            .map(|(x, &r)| Ok(self.planner().floor_plan(&x.shape, r)?.0))
+            .collect::<Result<Vec<_>, LweError>>()?;
+        let mut out = xs.to_vec();
+        self.run_rounds(&mut out, &plans)?;
+        Ok(out)
+    }
+
+    /// `v >= 0` as the sign of a phase, for each integer: rounds as planned (in lock step),
+    /// then the sign-extension bits above the interval shifted out and half a unit added.
+    /// Sign bootstraps of a result give `+c` for `v >= 0` and `-c` otherwise.
+    fn sign_inputs(&self, mut xs: Vec<WideCiphertext>) -> Result<Vec<LweCiphertext>, LweError> {
+        let (rounds, needs): (Vec<Vec<Round>>, Vec<u32>) = xs
+            .iter()
+            .map(|x| {
+                self.planner()
+                    .plan_sign(&x.shape)
+                    .map(|(r, _, need)| (r, need))
+            })
+            .collect::<Result<Vec<_>, _>>()?
+            .into_iter()
+            .unzip();
+        self.run_rounds(&mut xs, &rounds)?;
+        Ok(xs
+            .iter()
+            .zip(needs)
+            .map(|(x, need)| {
+                let up = 1i64 << (x.shape.width - need);
+                x.ct.scalar_mul(up).with_body_added(1 << (63 - need))
+            })
+            .collect())
+    }
 
     /// `T[clamp(v, 0, 2^w - 1)]` for a table of `2^w` signed values, encrypted at scale
     /// `2^(64 - out_width)`: a wide integer in `[min T, max T]`, whose noise is that of a
@@ -580,7 +604,7 @@ impl ServerKey {
                 });
             }
             let w = table.len().trailing_zeros();
-            plans.push(self.clamped_plan(&x.shape, w)?);
+            plans.push(self.planner().clamped_plan(&x.shape, w)?);
             ws.push(w);
         }
         let out_unit = 1u64 << (64 - out_width);
@@ -680,7 +704,13 @@ impl ServerKey {
                     *table.iter().min().expect("non-empty"),
                     *table.iter().max().expect("non-empty"),
                 );
-                WideCiphertext::new(y, out_width, min_t, max_t, self.output_variance_at(level))
+                WideCiphertext::new(
+                    y,
+                    out_width,
+                    min_t,
+                    max_t,
+                    self.planner().output_variance_at(level),
+                )
             })
             .collect()
     }

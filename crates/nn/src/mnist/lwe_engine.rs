@@ -250,7 +250,7 @@ impl LweServer {
         progress: &(dyn Fn(usize) + Sync),
     ) -> Result<Vec<LweCiphertext>, NnError> {
         let u = unsigned_max(model.bits);
-        let fresh = self.key.fresh_variance();
+        let fresh = self.key.planner().fresh_variance();
         let mut x: Vec<WideCiphertext> = image
             .into_iter()
             .map(|ct| WideCiphertext::new(ct, plan.widths[0], 0, u, fresh))
@@ -450,7 +450,7 @@ fn plan_window(model: &WindowMlp, key: &ServerKey) -> Result<WindowPlan, NnError
         plan_window_layer(key, layer, w, widths[l], l == last, inputs, variance)
             .map_err(|(k, e)| refuse(l, k, e))
     };
-    let mut bootstraps = vec![plan(0, &inputs, key.fresh_variance())?];
+    let mut bootstraps = vec![plan(0, &inputs, key.planner().fresh_variance())?];
     let mut levels = Vec::new();
     for (l, layer) in model.layers[..last].iter().enumerate() {
         inputs = layer
@@ -464,13 +464,17 @@ fn plan_window(model: &WindowMlp, key: &ServerKey) -> Result<WindowPlan, NnError
         // The layer's tables through the cheapest key whose noise leaves the next layer's
         // plan as it is after the full key's: every neuron (or logit) still within the
         // bound, and no more bootstraps.
-        let full = plan(l + 1, &inputs, key.output_variance_at(KeyLevel::Full))?;
+        let full = plan(
+            l + 1,
+            &inputs,
+            key.planner().output_variance_at(KeyLevel::Full),
+        )?;
         let total: usize = full.iter().sum();
         let (level, counts) = [KeyLevel::Coarse, KeyLevel::Light]
             .into_iter()
             .filter(|&level| key.params().resolve(level) == level)
             .find_map(|level| {
-                plan(l + 1, &inputs, key.output_variance_at(level))
+                plan(l + 1, &inputs, key.planner().output_variance_at(level))
                     .ok()
                     .filter(|counts| counts.iter().sum::<usize>() == total)
                     .map(|counts| (level, counts))
@@ -522,13 +526,15 @@ fn plan_window_layer(
         let norm2: f64 = layer.row(k).iter().map(|&w| (w as f64).powi(2)).sum();
         let shape = WideShape::new(width, r.lo, r.hi, norm2 * variance).map_err(|e| (k, e))?;
         if last {
-            key.plan_decryption(&shape).map_err(|e| (k, e))?;
+            key.planner().plan_decryption(&shape).map_err(|e| (k, e))?;
             continue;
         }
         let (t, floor) = key
+            .planner()
             .plan_floor_shift(&shape, layer.neurons[k].shift)
             .map_err(|e| (k, e))?;
         let table = key
+            .planner()
             .plan_clamped_table(&t, window_bits)
             .map_err(|e| (k, e))?;
         counts.push(floor + table);
