@@ -97,6 +97,18 @@ struct ServerKeyRef<'a> {
 }
 
 impl ServerKey {
+    /// What the serialized evaluation key of `params` holds, known before it is generated:
+    /// the bootstrapping keys' spectra (8 bytes a float) and the key-switching key (4 bytes a
+    /// word); the envelope adds a few hundred bytes.
+    pub fn payload_bytes(params: &BootstrapParams) -> usize {
+        let floats: usize = [KeyLevel::Full, KeyLevel::Light, KeyLevel::Coarse]
+            .into_iter()
+            .filter(|&level| params.resolve(level) == level)
+            .map(|level| BootstrapKey::expected_len(&params.at(level)))
+            .sum();
+        floats * 8 + KeySwitchKey::expected_len(params) * 4
+    }
+
     pub fn to_bytes(&self) -> Vec<u8> {
         encode(
             Kind::ServerKey,
