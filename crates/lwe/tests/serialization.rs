@@ -13,7 +13,11 @@ fn keys_and_ciphertexts_round_trip() {
     for q in [presets::insecure_test(), presets::insecure_wide_test()] {
         let bytes = ClientKey::from_seed(&q, 3).unwrap().server_key().to_bytes();
         let payload = ServerKey::payload_bytes(&q);
-        assert!(payload <= bytes.len() && bytes.len() < payload + 1024, "{payload} {}", bytes.len());
+        assert!(
+            payload <= bytes.len() && bytes.len() < payload + 1024,
+            "{payload} {}",
+            bytes.len()
+        );
     }
     let bytes = server.to_bytes();
     let server2 = ServerKey::from_bytes(&bytes).unwrap();

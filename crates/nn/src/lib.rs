@@ -24,6 +24,7 @@
 
 pub mod datasets;
 pub mod encrypted;
+pub mod engines;
 mod error;
 pub mod graph;
 pub mod import;

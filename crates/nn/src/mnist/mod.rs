@@ -23,4 +23,4 @@ pub mod saved;
 pub mod scaling;
 pub mod train;
 pub mod window;
-mod wire;
+pub(crate) mod wire;
