@@ -206,9 +206,9 @@ pub fn plan(model: &QuantizedGraph, params: &BootstrapParams) -> Result<LwePlan,
         }
     }
     let mut region_width = vec![3u32; n_values];
-    for v in 0..n_values {
+    for (v, &n) in need.iter().enumerate() {
         let r = find(&mut parent, v);
-        region_width[r] = region_width[r].max(need[v]);
+        region_width[r] = region_width[r].max(n);
     }
     let widths: Vec<u32> = (0..n_values)
         .map(|v| region_width[find(&mut parent, v)])
