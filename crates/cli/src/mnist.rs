@@ -19,7 +19,7 @@ use shroud_nn::mnist::train::{train, Learner, SgdConfig};
 use shroud_nn::mnist::window::quantize_window;
 
 /// A bar over `len` steps called `unit` (batches, bootstraps).
-fn progress_bar(len: usize, unit: &str) -> ProgressBar {
+pub fn progress_bar(len: usize, unit: &str) -> ProgressBar {
     let bar = ProgressBar::new(len as u64);
     bar.set_style(
         ProgressStyle::with_template(&format!(
@@ -254,6 +254,20 @@ pub struct InferArgs {
     pub data: PathBuf,
 }
 
+/// The bootstrapping parameter sets by name.
+pub fn params_by_name(name: &str) -> anyhow::Result<BootstrapParams> {
+    Ok(match name {
+        "gates_128" => presets::gates_128(),
+        "wide_128" => presets::wide_128(),
+        "pbs6_128" => presets::pbs6_128(),
+        "insecure_wide_test" => presets::insecure_wide_test(),
+        "insecure_test" => presets::insecure_test(),
+        other => anyhow::bail!(
+            "unknown parameters {other:?} (gates_128, wide_128, pbs6_128, insecure_wide_test, insecure_test)"
+        ),
+    })
+}
+
 /// One engine's client and server, and the public encoding between them.
 enum Session {
     Lwe(LweClient, LweServer, Encoding),
@@ -342,17 +356,7 @@ pub fn infer(args: &InferArgs) -> anyhow::Result<()> {
         (_, LweModel::Window(_)) => "wide_128",
         (_, LweModel::TwoPhase(_)) => "pbs6_128",
     };
-    let name = args.params.as_deref().unwrap_or(default_params);
-    let params = match name {
-        "gates_128" => presets::gates_128(),
-        "wide_128" => presets::wide_128(),
-        "pbs6_128" => presets::pbs6_128(),
-        "insecure_wide_test" => presets::insecure_wide_test(),
-        "insecure_test" => presets::insecure_test(),
-        other => anyhow::bail!(
-            "unknown parameters {other:?} (gates_128, wide_128, pbs6_128, insecure_wide_test, insecure_test)"
-        ),
-    };
+    let params = params_by_name(args.params.as_deref().unwrap_or(default_params))?;
     let (bits, sizes) = (model.bits(), model.sizes());
     let test = load(&args.data, "t10k")?.for_inputs(sizes[0])?;
     if args.images.is_empty() || args.images.end > test.len() {

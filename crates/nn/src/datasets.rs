@@ -189,6 +189,67 @@ pub fn load_digits(path: impl AsRef<Path>) -> Result<Examples, NnError> {
     })
 }
 
+/// A labelled dataset by its path, cut into the part models are trained and calibrated on
+/// and the part they are tested on: an MNIST folder (its training and test files), the 8x8
+/// digits (`.csv.gz`) or a table (`.csv`) (both split by [`Examples::split_fifths`]).
+pub fn load_labelled(path: impl AsRef<Path>) -> Result<(Examples, Examples), NnError> {
+    let path = path.as_ref();
+    let name = path.to_string_lossy();
+    if path.is_dir() {
+        Ok((
+            load_mnist_examples(path, "train")?,
+            load_mnist_examples(path, "t10k")?,
+        ))
+    } else if name.ends_with(".csv.gz") {
+        Ok(load_digits(path)?.split_fifths())
+    } else if name.ends_with(".csv") {
+        Ok(load_table(path)?.split_fifths())
+    } else {
+        Err(NnError::MalformedDataset {
+            path: name.into_owned(),
+            line: 0,
+            reason: "not a dataset: an MNIST folder, a .csv table or the .csv.gz digits".into(),
+        })
+    }
+}
+
+/// Rows of numbers without a header or labels (a CSV of inputs to classify), each row as
+/// an example of `shape`.
+pub fn load_rows(path: impl AsRef<Path>, shape: Shape) -> Result<Vec<Vec<f32>>, NnError> {
+    let path = path.as_ref();
+    let name = path.display().to_string();
+    let bytes = read_bounded(path)?;
+    let bad = |line: usize, reason: String| NnError::MalformedDataset {
+        path: name.clone(),
+        line,
+        reason,
+    };
+    let text = std::str::from_utf8(&bytes).map_err(|_| bad(0, "not UTF-8 text".into()))?;
+    text.lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .map(|(i, line)| {
+            let row = line
+                .split(',')
+                .map(|f| {
+                    f.trim()
+                        .parse::<f32>()
+                        .ok()
+                        .filter(|v| v.is_finite())
+                        .ok_or_else(|| bad(i + 1, format!("{f:?} is not a number")))
+                })
+                .collect::<Result<Vec<f32>, _>>()?;
+            if row.len() != shape.len() {
+                return Err(bad(
+                    i + 1,
+                    format!("{} values for an input of shape {shape}", row.len()),
+                ));
+            }
+            Ok(row)
+        })
+        .collect()
+}
+
 /// MNIST's `prefix` set (`train` or `t10k`) from `dir` as 1x28x28 images in `[0, 1]`.
 pub fn load_mnist_examples(dir: impl AsRef<Path>, prefix: &str) -> Result<Examples, NnError> {
     let set = crate::mnist::idx::load_set(dir, prefix)?;

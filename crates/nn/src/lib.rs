@@ -31,6 +31,7 @@ pub mod import;
 pub mod iris;
 pub mod mlp;
 pub mod mnist;
+pub mod model_file;
 pub mod quant;
 
 pub use error::NnError;

@@ -1,0 +1,105 @@
+//! Compiled model files (`MODEL.shroud`): the float graph a model was imported as and its
+//! quantized form, in the project's versioned wire envelope, validated on load.
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+use shroud_math::WireFormat;
+
+use crate::graph::Graph;
+use crate::quant::QuantizedGraph;
+use crate::NnError;
+
+const FORMAT: WireFormat = WireFormat {
+    magic: *b"SHGM",
+    version: 1,
+    // Far above the networks an encrypted engine runs (the 784-500-256-10 MLP is 2.6 MB).
+    max_bytes: 1 << 28,
+};
+
+#[derive(Serialize, Deserialize, PartialEq, Debug)]
+struct Tag;
+
+/// A model as `shroud compile` writes it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CompiledModel {
+    /// Where it came from (the ONNX file's name), for messages.
+    pub source: String,
+    pub float: Graph,
+    pub quantized: QuantizedGraph,
+}
+
+impl CompiledModel {
+    /// Errors unless both graphs validate and read the same input.
+    pub fn validate(&self) -> Result<(), NnError> {
+        let shapes = self.float.validate()?;
+        self.quantized.validate()?;
+        let (float_out, int_out) = (
+            shapes[shapes.len() - 1].len(),
+            self.quantized.ranges()?.0.last().map_or(0, |s| s.len()),
+        );
+        if self.float.input.len() != self.quantized.input.shape.len() || float_out != int_out {
+            return Err(NnError::InvalidGraph(
+                "the float and quantized graphs read or write different sizes".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    pub fn to_bytes(&self) -> Vec<u8> {
+        FORMAT.write(Tag, self)
+    }
+
+    pub fn from_bytes(bytes: &[u8], name: &str) -> Result<Self, NnError> {
+        let not_a_model = |reason: String| NnError::NotAModel {
+            path: name.to_string(),
+            reason,
+        };
+        let model: Self = FORMAT
+            .read(Tag, bytes)
+            .map_err(|e| not_a_model(e.to_string()))?;
+        model.validate().map_err(|e| not_a_model(e.to_string()))?;
+        Ok(model)
+    }
+
+    pub fn save(&self, path: impl AsRef<Path>) -> Result<(), NnError> {
+        let path = path.as_ref();
+        std::fs::write(path, self.to_bytes()).map_err(NnError::io(path))
+    }
+
+    pub fn load(path: impl AsRef<Path>) -> Result<Self, NnError> {
+        let path = path.as_ref();
+        let bytes = crate::datasets::read_bounded(path)?;
+        Self::from_bytes(&bytes, &path.display().to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mnist::model::FloatMlp;
+    use crate::quant::{quantize, QuantConfig};
+
+    #[test]
+    fn round_trips_and_refuses_what_is_not_one() {
+        let float = FloatMlp::init(&[6, 4, 3], 2).to_graph().unwrap();
+        let calibration: Vec<Vec<f32>> = (0..10).map(|e| vec![e as f32 / 10.0; 6]).collect();
+        let quantized = quantize(&float, &calibration, &QuantConfig::new(5)).unwrap();
+        let model = CompiledModel {
+            source: "m.onnx".into(),
+            float,
+            quantized,
+        };
+        let bytes = model.to_bytes();
+        assert_eq!(CompiledModel::from_bytes(&bytes, "m").unwrap(), model);
+        for cut in [0, 8, bytes.len() / 2, bytes.len() - 1] {
+            assert!(CompiledModel::from_bytes(&bytes[..cut], "m").is_err());
+        }
+        let mut edited = model.clone();
+        edited.quantized.bits = 12;
+        assert!(CompiledModel::from_bytes(&edited.to_bytes(), "m").is_err());
+        let mut edited = model;
+        edited.float.input = crate::graph::Shape::Vector(7);
+        assert!(CompiledModel::from_bytes(&edited.to_bytes(), "m").is_err());
+    }
+}
