@@ -229,6 +229,42 @@ def digits_fixture():
     record("digits_cnn", [x[i] for i in np.flatnonzero(te)[:4]])
 
 
+def load_mnist(prefix):
+    base = os.path.join(ROOT, "datasets", "mnist")
+    with gzip.open(os.path.join(base, f"{prefix}-images-idx3-ubyte.gz")) as f:
+        images = np.frombuffer(f.read(), np.uint8, offset=16).reshape(-1, 1, 28, 28)
+    with gzip.open(os.path.join(base, f"{prefix}-labels-idx1-ubyte.gz")) as f:
+        labels = np.frombuffer(f.read(), np.uint8, offset=8).astype(np.int64)
+    return (images.astype(np.float32) / 255.0), labels
+
+
+def mnist_mlp_fixture():
+    """The design's 784-500-256-10 ReLU network, trained as docs/mnist.md trains Shroud's own
+    (SGD with momentum 0.9, learning rate 0.05 on a cosine, weight decay 5e-4, batches of 128),
+    for fewer epochs: the point is the same float weights on both of Shroud's paths."""
+    x, y = load_mnist("train")
+    x = x.reshape(len(x), -1)
+    torch.manual_seed(1)
+    mlp = nn.Sequential(nn.Linear(784, 500), nn.ReLU(), nn.Linear(500, 256), nn.ReLU(), nn.Linear(256, 10))
+    epochs = 8
+    opt = torch.optim.SGD(mlp.parameters(), lr=0.05, momentum=0.9, weight_decay=5e-4)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, epochs * ((len(x) + 127) // 128))
+    xt, yt = torch.from_numpy(x), torch.from_numpy(y)
+    for _ in range(epochs):
+        perm = torch.randperm(len(x))
+        for i in range(0, len(x), 128):
+            idx = perm[i : i + 128]
+            opt.zero_grad()
+            nn.functional.cross_entropy(mlp(xt[idx]), yt[idx]).backward()
+            opt.step()
+            sched.step()
+    tx, ty = load_mnist("t10k")
+    tx = tx.reshape(len(tx), -1)
+    print(f"mnist MLP: test accuracy {accuracy(mlp, tx, ty):.4f}")
+    export_torch(mlp, "mnist_mlp", tx[0], 15)
+    record("mnist_mlp", [tx[i] for i in range(3)])
+
+
 def unsupported_fixture(rng):
     """A Tanh, which no encrypted engine of Shroud runs: the importer must name it."""
     torch.manual_seed(4)
@@ -239,14 +275,20 @@ def unsupported_fixture(rng):
 
 
 def main():
+    """Every fixture, or those named on the command line."""
     os.makedirs(OUT, exist_ok=True)
     rng = np.random.default_rng(7)
-    layers_fixture(rng)
-    residual_fixture(rng)
-    unsupported_fixture(rng)
-    wdbc_fixtures()
-    iris_sklearn_fixture()
-    digits_fixture()
+    fixtures = {
+        "torch_layers": lambda: layers_fixture(rng),
+        "torch_residual": lambda: residual_fixture(rng),
+        "torch_tanh": lambda: unsupported_fixture(rng),
+        "wdbc": wdbc_fixtures,
+        "iris_sklearn": iris_sklearn_fixture,
+        "digits_cnn": digits_fixture,
+        "mnist_mlp": mnist_mlp_fixture,
+    }
+    for name in sys.argv[1:] or list(fixtures):
+        fixtures[name]()
     print("torch", torch.__version__, "onnx", onnx.__version__, "onnxruntime", ort.__version__)
 
 

@@ -2,6 +2,7 @@
 # Regenerates the ONNX fixtures of crates/nn/tests/fixtures/ (scripts/export-fixtures.py):
 # models exported by PyTorch and skl2onnx, and onnxruntime's outputs on a few inputs. The
 # tests read the committed files and never need Python; rerun this only to change them.
+# Arguments name fixtures to remake (torch_layers, wdbc, digits_cnn, mnist_mlp, ...); none: all.
 #
 # The exporters are installed from PyPI into target/fixtures-venv on first use (torch is
 # large: several GB with its CUDA libraries, unused here).
@@ -20,4 +21,4 @@ if ! "$PY" -c "import torch, onnx, onnxruntime, sklearn, skl2onnx" 2>/dev/null; 
     echo "installing ${PACKAGES[*]} into $VENV" >&2
     "$PY" -m pip install -q "${PACKAGES[@]}"
 fi
-"$PY" scripts/export-fixtures.py
+"$PY" scripts/export-fixtures.py "$@"

@@ -81,6 +81,10 @@ enum Command {
         /// Quantize each input feature over its own range.
         #[arg(long)]
         per_channel_input: bool,
+        /// The MNIST window form's quantization (per-layer weight scales, windows covering
+        /// the largest calibration value, inputs in [0, 1]) instead of the mean-square fit.
+        #[arg(long)]
+        window_form: bool,
         /// Parameters to plan for.
         #[arg(long, default_value = "wide_128")]
         params: String,
@@ -99,6 +103,13 @@ enum Command {
         model: PathBuf,
         #[arg(long)]
         data: PathBuf,
+        /// A native MNIST window-form model (`shroud mnist import`, then `mnist quantize
+        /// --window`) to compare the integer outputs with, example by example.
+        #[arg(long)]
+        against: Option<PathBuf>,
+        /// Examples compared with --against.
+        #[arg(long, default_value_t = 100)]
+        count: usize,
     },
     /// Encrypted inference with a compiled model: the client encrypts, the server computes on
     /// ciphertexts only, the client decrypts; checked against the integer evaluator.
@@ -252,6 +263,13 @@ enum MnistCommand {
         #[arg(long, default_value = "datasets/mnist")]
         data: PathBuf,
     },
+    /// A dense ReLU network exported to ONNX (such as the design's 784-500-256-10 from
+    /// PyTorch) as a native float model, for `quantize` and `infer` above.
+    Import {
+        onnx: PathBuf,
+        #[arg(long, default_value = "target/mnist/float.bin")]
+        out: PathBuf,
+    },
     /// Accuracy of a saved model (float, or quantized by the integer evaluator) on the
     /// 10,000 test images.
     Eval {
@@ -370,6 +388,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 out: out.unwrap_or_else(|| format!("target/mnist/q{bits}.bin").into()),
             }),
             MnistCommand::Eval { model, data } => mnist::eval(&data, &model),
+            MnistCommand::Import { onnx, out } => mnist::import(&onnx, &out),
             MnistCommand::Infer {
                 model,
                 image,
@@ -395,6 +414,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             window_bits,
             input_range,
             per_channel_input,
+            window_form,
             params,
             out,
         } => models::compile(&models::CompileArgs {
@@ -405,11 +425,17 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             window_bits,
             input_range,
             per_channel_input,
+            window_form,
             params,
             out,
         }),
         Command::Plan { model, params } => models::show_plan(&model, &params),
-        Command::Eval { model, data } => models::eval(&model, &data),
+        Command::Eval {
+            model,
+            data,
+            against,
+            count,
+        } => models::eval(&model, &data, against.as_deref(), count),
         Command::Infer {
             model,
             input,

@@ -254,6 +254,23 @@ pub struct InferArgs {
     pub data: PathBuf,
 }
 
+/// `shroud mnist import`: an ONNX dense ReLU network as a native float model.
+pub fn import(onnx: &Path, out: &Path) -> anyhow::Result<()> {
+    let graph = shroud_nn::import::import_onnx_file(onnx)?;
+    let model = FloatMlp::from_graph(&graph)?;
+    if let Some(dir) = out.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    SavedModel::Float(model.clone()).save(out)?;
+    println!(
+        "{}: layers {:?}, wrote {}",
+        onnx.display(),
+        model.sizes(),
+        out.display()
+    );
+    Ok(())
+}
+
 /// The bootstrapping parameter sets by name.
 pub fn params_by_name(name: &str) -> anyhow::Result<BootstrapParams> {
     Ok(match name {

@@ -11,6 +11,7 @@ use shroud_nn::graph::Shape;
 use shroud_nn::import::import_onnx_file;
 use shroud_nn::mnist::integer::argmax;
 use shroud_nn::mnist::lwe_engine::LweClient;
+use shroud_nn::mnist::saved::SavedModel;
 use shroud_nn::model_file::CompiledModel;
 use shroud_nn::quant::{quantize, QuantConfig};
 
@@ -24,6 +25,7 @@ pub struct CompileArgs {
     pub window_bits: u32,
     pub input_range: Option<(f32, f32)>,
     pub per_channel_input: bool,
+    pub window_form: bool,
     pub params: String,
     pub out: PathBuf,
 }
@@ -47,11 +49,16 @@ pub fn compile(args: &CompileArgs) -> anyhow::Result<()> {
     let (train, test) = load_labelled(&args.calibrate)?;
     check_shape(&train, float.input)?;
     let calibration = train.take(args.calibration);
+    let base = if args.window_form {
+        QuantConfig::window_form(args.bits)
+    } else {
+        QuantConfig::new(args.bits)
+    };
     let config = QuantConfig {
         window_bits: args.window_bits,
-        input_range: args.input_range,
+        input_range: args.input_range.or(base.input_range),
         per_channel_input: args.per_channel_input,
-        ..QuantConfig::new(args.bits)
+        ..base
     };
     let quantized = quantize(&float, &calibration.inputs, &config)?;
     println!(
@@ -87,12 +94,30 @@ pub fn show_plan(model: &Path, params: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Accuracy of the float graph and of the integer evaluator on a dataset's test part.
-pub fn eval(model: &Path, data: &Path) -> anyhow::Result<()> {
+/// Accuracy of the float graph and of the integer evaluator on a dataset's test part; with
+/// `against`, whether the integer outputs equal a native window-form model's on the first
+/// `count` test examples (`native_exact=1` when all do).
+pub fn eval(model: &Path, data: &Path, against: Option<&Path>, count: usize) -> anyhow::Result<()> {
     let model = CompiledModel::load(model)?;
     let (_, test) = load_labelled(data)?;
     check_shape(&test, model.float.input)?;
     report_accuracy(&model, &test);
+    if let Some(path) = against {
+        let SavedModel::Window(native) = SavedModel::load(path)? else {
+            anyhow::bail!("{} is not a window-form model", path.display());
+        };
+        let n = count.min(test.len());
+        let mut equal = 0;
+        for x in &test.inputs[..n] {
+            let q = model.quantized.quantize_input(x)?;
+            let native_q: Vec<i32> = q.iter().map(|&v| v as i32).collect();
+            equal += usize::from(model.quantized.eval(&q)? == native.logits(&native_q));
+        }
+        println!(
+            "native: examples={n} equal={equal} native_exact={}",
+            u8::from(equal == n)
+        );
+    }
     Ok(())
 }
 
@@ -175,8 +200,8 @@ pub fn infer(args: &InferArgs) -> anyhow::Result<()> {
         key.len() as f64 / 1e6
     );
     let (mut agree, mut exact, mut total) = (0, 0, 0.0);
-    for i in args.index..end {
-        let q = model.quantized.quantize_input(&inputs[i])?;
+    for (i, input) in inputs.iter().enumerate().take(end).skip(args.index) {
+        let q = model.quantized.quantize_input(input)?;
         let x: Vec<i32> = q.iter().map(|&v| v as i32).collect();
         let upload = client.encrypt_image(&encoding, &x)?;
         let bar = progress_bar(planned, "bootstraps");

@@ -93,6 +93,42 @@ impl FloatMlp {
         self.forward(x).logits
     }
 
+    /// A graph of this form (dense layers with a ReLU after each but the last, and maybe a
+    /// final softmax) as the native network; anything else is refused.
+    pub fn from_graph(graph: &Graph) -> Result<Self, NnError> {
+        graph.validate()?;
+        let mut ops: Vec<&Op> = graph.nodes.iter().map(|n| &n.op).collect();
+        if matches!(ops.last(), Some(Op::Softmax)) {
+            ops.pop();
+        }
+        let chained = graph.nodes.iter().enumerate().all(|(i, n)| n.inputs == [i]);
+        let mut layers = Vec::new();
+        for (i, op) in ops.iter().enumerate() {
+            match (i % 2, op) {
+                (0, Op::Dense(d)) => layers.push(Dense {
+                    w: Array2::from_shape_vec((d.outputs, d.inputs), d.weights.clone())
+                        .map_err(|e| NnError::InvalidGraph(e.to_string()))?,
+                    b: Array1::from_vec(d.bias.clone()),
+                }),
+                (1, Op::Relu) if i + 1 < ops.len() => {}
+                _ => {
+                    return Err(NnError::InvalidGraph(format!(
+                        "node {i} ({}) does not fit a dense ReLU network",
+                        op.name()
+                    )))
+                }
+            }
+        }
+        if !chained || ops.len().is_multiple_of(2) {
+            return Err(NnError::InvalidGraph(
+                "not a chain of dense layers with ReLUs between them".into(),
+            ));
+        }
+        let mlp = Self { layers };
+        mlp.validate()?;
+        Ok(mlp)
+    }
+
     /// The same network as a [`Graph`]: dense layers with a ReLU after each but the last.
     pub fn to_graph(&self) -> Result<Graph, NnError> {
         self.validate()?;

@@ -756,6 +756,7 @@ mod tests {
             let calibration = images(60, 5, 1);
             let native = quantize_window(&float, bits, &calibration).unwrap();
             let graph = float.to_graph().unwrap();
+            assert_eq!(FloatMlp::from_graph(&graph).unwrap(), float);
             let config = QuantConfig::window_form(bits);
             let q = quantize(&graph, &floats(&calibration), &config).unwrap();
             assert!(q.input.zero.iter().all(|&z| z == 0));
