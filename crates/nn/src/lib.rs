@@ -1,14 +1,18 @@
 //! # shroud-nn
 //!
-//! Neural networks on Shroud's encrypted engines. This crate holds the datasets (Iris,
-//! MNIST), the models in the clear (the 4-10-3 square-activation perceptron of the
-//! encrypted-training design; the 784-500-256-10 MNIST network, in float and quantized to
-//! N-bit integers with the integer evaluators the encrypted engines reproduce, in [`mnist`])
-//! and their trainers; encrypted training builds on `shroud-ckks` packing, encrypted MNIST
-//! inference on `shroud-lwe`'s wide integers.
+//! Neural networks on Shroud's encrypted engines. This crate holds:
 //!
-//! It is the top library layer: it uses `shroud-ckks`, `shroud-lwe` and `shroud-math`, and
-//! only the CLI uses it.
+//! - the networks users bring: a [`graph`] of layers with its float evaluator, [`import`]
+//!   from ONNX (PyTorch, skl2onnx), post-training quantization to an integer form
+//!   ([`quant`]), compilation for the LWE engine and encrypted inference of any such graph
+//!   ([`engines`]), labelled [`datasets`], compiled [`model_file`]s;
+//! - the design's two networks: the 4-10-3 square-activation perceptron of the
+//!   encrypted-training design ([`iris`], [`mlp`], [`encrypted`], on `shroud-ckks` packing)
+//!   and the 784-500-256-10 MNIST network in float and quantized to N-bit integers with its
+//!   integer evaluators and encrypted engines ([`mnist`], on `shroud-lwe` and `shroud-bits`).
+//!
+//! It is the top library layer: it uses `shroud-ckks`, `shroud-lwe`, `shroud-bits` and
+//! `shroud-math`, and only the CLI uses it.
 //!
 //! ```
 //! use shroud_nn::iris::prepare_iris;
@@ -19,6 +23,24 @@
 //! let config = TrainConfig { epochs: 50, ..TrainConfig::default() };
 //! let (_model, history) = train_plain(&train, &test, &config, |_| {})?;
 //! assert_eq!(history.len(), 50);
+//! # Ok::<(), shroud_nn::NnError>(())
+//! ```
+//!
+//! A scikit-learn model from ONNX, quantized on its training data:
+//!
+//! ```
+//! use shroud_nn::datasets::load_table;
+//! use shroud_nn::import::import_onnx_file;
+//! use shroud_nn::quant::{quantize, QuantConfig};
+//!
+//! let dir = env!("CARGO_MANIFEST_DIR");
+//! let graph = import_onnx_file(format!("{dir}/tests/fixtures/wdbc_mlp_sklearn.onnx"))?;
+//! let data = load_table(format!("{dir}/../../datasets/breast-cancer/wdbc.csv"))?;
+//! let (train, test) = data.split_fifths();
+//! let model = quantize(&graph, &train.inputs, &QuantConfig::new(6))?;
+//! let q = model.quantize_input(&test.inputs[0])?; // what the client encrypts
+//! let scores = model.dequantize(&model.eval(&q)?); // what the engine computes, decrypted
+//! assert!((scores[0] + scores[1] - 1.0).abs() < 1e-9); // the model's softmax, client-side
 //! # Ok::<(), shroud_nn::NnError>(())
 //! ```
 
