@@ -106,17 +106,20 @@ impl GraphServer {
                         channels,
                         &tables,
                         self.plan.bucket_width,
+                        KeyLevel::Full,
                         progress,
                     )?
                 }
                 QOp::Window { channels } => {
                     let tables: Vec<Vec<i64>> = channels.iter().map(|c| c.table.clone()).collect();
+                    let level = self.plan.nodes[i].level.unwrap_or(KeyLevel::Full);
                     self.windows(
                         input,
                         self.shapes[x],
                         channels,
                         &tables,
                         self.plan.widths[i + 1],
+                        level,
                         progress,
                     )?
                 }
@@ -134,6 +137,7 @@ impl GraphServer {
                         window,
                         channels,
                         self.plan.widths[i + 1],
+                        self.plan.nodes[i].level.unwrap_or(KeyLevel::Full),
                         progress,
                     )?
                 }
@@ -159,7 +163,9 @@ impl GraphServer {
     }
 
     /// `T_c[clamp((v + offset_c) >> r_c, 0, 2^w - 1)]` for every element, with the tables
-    /// `tables[c]` (the activation's, or identity tables for buckets), written at `width`.
+    /// `tables[c]` (the activation's, or identity tables for buckets), written at `width`
+    /// through the key at `level`.
+    #[allow(clippy::too_many_arguments)]
     fn windows(
         &self,
         x: &[WideCiphertext],
@@ -167,6 +173,7 @@ impl GraphServer {
         channels: &[WindowChannel],
         tables: &[Vec<i64>],
         width: u32,
+        level: KeyLevel,
         progress: &(dyn Fn(usize) + Sync),
     ) -> Result<Vec<WideCiphertext>, NnError> {
         let plane = shape.plane();
@@ -188,14 +195,15 @@ impl GraphServer {
             let t = self.key.floor_shift_many(chunk, &shifts)?;
             out.extend(
                 self.key
-                    .clamped_table_many(&t, &chunk_tables, width, KeyLevel::Full)?,
+                    .clamped_table_many(&t, &chunk_tables, width, level)?,
             );
             progress((self.key.counts().bootstraps - before) as usize);
         }
         Ok(out)
     }
 
-    /// A max pool on buckets, then the activation's tables: `T_c[max_i t_i]`.
+    /// A max pool on buckets, then the activation's tables: `T_c[max_i t_i]` through the key
+    /// at `level`.
     #[allow(clippy::too_many_arguments)]
     fn max_pool(
         &self,
@@ -205,6 +213,7 @@ impl GraphServer {
         window: &crate::graph::Pool2d,
         channels: &[WindowChannel],
         width: u32,
+        level: KeyLevel,
         progress: &(dyn Fn(usize) + Sync),
     ) -> Result<Vec<WideCiphertext>, NnError> {
         let (
@@ -275,10 +284,7 @@ impl GraphServer {
                 .map(|o| channels[o / per_channel].table.as_slice())
                 .collect();
             let before = self.key.counts().bootstraps;
-            out.extend(
-                self.key
-                    .clamped_table_many(chunk, &tables, width, KeyLevel::Full)?,
-            );
+            out.extend(self.key.clamped_table_many(chunk, &tables, width, level)?);
             progress((self.key.counts().bootstraps - before) as usize);
         }
         Ok(out)

@@ -117,9 +117,42 @@ fn refuse(node: usize, name: &str, op: &str, reason: impl std::fmt::Display) -> 
     }
 }
 
-/// Plans `model` for `params`, or says which node cannot run and why.
+/// Plans `model` for `params`, or says which node cannot run and why. Each activation's
+/// tables (and a fused max pool's final ones) go through the cheapest key whose noise leaves
+/// the rest of the plan valid and no longer: tried node by node, coarse, then light, then
+/// the full key.
 pub fn plan(model: &QuantizedGraph, params: &BootstrapParams) -> Result<LwePlan, NnError> {
     params.validate()?;
+    let mut levels = vec![KeyLevel::Full; model.nodes.len()];
+    let mut best = plan_with(model, params, &levels)?;
+    let cheaper: Vec<KeyLevel> = [KeyLevel::Coarse, KeyLevel::Light]
+        .into_iter()
+        .filter(|&l| params.resolve(l) == l)
+        .collect();
+    for i in 0..model.nodes.len() {
+        if !matches!(model.nodes[i].op, QOp::Window { .. } | QOp::MaxPool { .. }) {
+            continue;
+        }
+        for &level in &cheaper {
+            let mut trial = levels.clone();
+            trial[i] = level;
+            if let Ok(p) = plan_with(model, params, &trial) {
+                if p.bootstraps <= best.bootstraps {
+                    (levels, best) = (trial, p);
+                    break;
+                }
+            }
+        }
+    }
+    Ok(best)
+}
+
+/// The plan with the tables of node `i` through the key at `levels[i]`.
+fn plan_with(
+    model: &QuantizedGraph,
+    params: &BootstrapParams,
+    levels: &[KeyLevel],
+) -> Result<LwePlan, NnError> {
     let (shapes, ranges) = model.ranges()?;
     let planner = WidePlanner::new(params);
     let n_values = shapes.len();
@@ -290,7 +323,7 @@ pub fn plan(model: &QuantizedGraph, params: &BootstrapParams) -> Result<LwePlan,
                     .collect()
             }
             QOp::Window { channels } => {
-                level = Some(KeyLevel::Full);
+                level = Some(levels[i]);
                 let plane = shape_in.plane();
                 for (c, ch) in channels.iter().enumerate() {
                     let r = ranges[x][c];
@@ -300,7 +333,7 @@ pub fn plan(model: &QuantizedGraph, params: &BootstrapParams) -> Result<LwePlan,
                     let table = planner.plan_clamped_table(&t, w).map_err(at)?;
                     bootstraps += (floor + table) * plane;
                 }
-                vec![full; channels.len()]
+                vec![planner.output_variance_at(levels[i]); channels.len()]
             }
             QOp::MaxPool { window } => {
                 if fused[i].is_none() {
@@ -321,8 +354,8 @@ pub fn plan(model: &QuantizedGraph, params: &BootstrapParams) -> Result<LwePlan,
                 let m = WideShape::new(bucket_width, 0, (1 << w) - 1, m_var).map_err(at)?;
                 per_output += planner.plan_clamped_table(&m, w).map_err(at)?;
                 bootstraps = per_output * shape_out.len();
-                level = Some(KeyLevel::Full);
-                vec![full; shape_out.channels()]
+                level = Some(levels[i]);
+                vec![planner.output_variance_at(levels[i]); shape_out.channels()]
             }
         };
         // A window whose max pool follows computes buckets instead of its tables.
