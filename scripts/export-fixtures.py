@@ -265,6 +265,16 @@ def mnist_mlp_fixture():
     record("mnist_mlp", [tx[i] for i in range(3)])
 
 
+def mnist_cnn_fixture():
+    """The MNIST CNN of scripts/models-table.sh (scripts/mnist_cnn_qat.py)."""
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import mnist_cnn_qat
+
+    mnist_cnn_qat.main(os.path.join(OUT, "mnist_cnn.onnx"))
+    tx, _ = load_mnist("t10k")
+    record("mnist_cnn", [tx[i] for i in range(3)])
+
+
 def unsupported_fixture(rng):
     """A Tanh, which no encrypted engine of Shroud runs: the importer must name it."""
     torch.manual_seed(4)
@@ -286,6 +296,7 @@ def main():
         "iris_sklearn": iris_sklearn_fixture,
         "digits_cnn": digits_fixture,
         "mnist_mlp": mnist_mlp_fixture,
+        "mnist_cnn": mnist_cnn_fixture,
     }
     for name in sys.argv[1:] or list(fixtures):
         fixtures[name]()

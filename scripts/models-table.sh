@@ -3,7 +3,8 @@
 # security (wide_128), their accuracy in float and as the integer evaluator runs them, and
 # encrypted inference checked against the integer evaluator.
 #
-#   a. the MNIST CNN (crates/nn/tests/fixtures/mnist_cnn.onnx, PyTorch): accuracy on the
+#   a. the MNIST CNN (crates/nn/tests/fixtures/mnist_cnn.onnx, PyTorch with quantization-aware
+#      training at 4 bits, scripts/mnist_cnn_qat.py): accuracy on the
 #      10,000 test images, CNN_IMAGES encrypted test images (default 20);
 #   b. the Breast Cancer Wisconsin MLP (wdbc_mlp_torch.onnx, PyTorch; the fixed 80/20 split):
 #      accuracy on the 113 test records, all of them encrypted (WDBC_RECORDS to run fewer);
@@ -43,7 +44,7 @@ run() {
 
 echo "== a. MNIST CNN ==" >&2
 run "$DIR/cnn-compile.txt" compile "$FIX/mnist_cnn.onnx" --calibrate datasets/mnist \
-    --calibration 5000 --input-range 0,1 --bits 6 -o "$DIR/mnist_cnn.shroud"
+    --calibration 1000 --input-range 0,1 --bits 4 -o "$DIR/mnist_cnn.shroud"
 run "$DIR/cnn-infer.txt" infer "$DIR/mnist_cnn.shroud" --input datasets/mnist \
     --count "$CNN_IMAGES"
 

@@ -356,49 +356,36 @@ impl Importer {
             }
             OnnxNode::MaxPool2d(p) => {
                 let c = &p.config;
-                if c.ceil_mode {
-                    return Err(error(node, "ceil_mode = 1 (floor only)"));
-                }
-                if !matches!(c.auto_pad, AutoPad::NotSet | AutoPad::Valid) {
-                    return Err(error(
-                        node,
-                        format!("auto_pad {:?} (explicit pads only)", c.auto_pad),
-                    ));
-                }
+                let pool = window(
+                    node,
+                    c.kernel_size,
+                    c.strides,
+                    &c.padding,
+                    c.dilation,
+                    c.ceil_mode,
+                    &c.auto_pad,
+                )?;
                 let x = self.value(node, first()?)?;
-                let pool = Pool2d {
-                    kernel: c.kernel_size,
-                    stride: c.strides,
-                    padding: padding(&c.padding),
-                    dilation: c.dilation,
-                };
                 self.push(node, Op::MaxPool(pool), vec![x]).map(drop)
             }
             OnnxNode::AveragePool2d(p) => {
                 let c = &p.config;
-                if c.ceil_mode {
-                    return Err(error(node, "ceil_mode = 1 (floor only)"));
-                }
-                if !matches!(c.auto_pad, AutoPad::NotSet | AutoPad::Valid) {
-                    return Err(error(
-                        node,
-                        format!("auto_pad {:?} (explicit pads only)", c.auto_pad),
-                    ));
-                }
-                let pads = padding(&c.padding);
-                if !c.count_include_pad && pads != [0; 4] {
+                let pool = window(
+                    node,
+                    c.kernel_size,
+                    c.strides,
+                    &c.padding,
+                    c.dilation,
+                    c.ceil_mode,
+                    &c.auto_pad,
+                )?;
+                if !c.count_include_pad && pool.padding != [0; 4] {
                     return Err(error(
                         node,
                         "count_include_pad = 0 with padding (a divisor that changes with position)",
                     ));
                 }
                 let x = self.value(node, first()?)?;
-                let pool = Pool2d {
-                    kernel: c.kernel_size,
-                    stride: c.strides,
-                    padding: pads,
-                    dilation: c.dilation,
-                };
                 self.push(node, Op::AvgPool(pool), vec![x]).map(drop)
             }
             OnnxNode::GlobalAveragePool(_) => {
@@ -755,6 +742,33 @@ fn per_channel(node: &OnnxNode, c: &Constant, shape: Shape) -> Result<Vec<f32>, 
         ));
     }
     Ok(c.values.clone())
+}
+
+/// A pooling window from its ONNX attributes: floor mode and explicit pads only.
+fn window(
+    node: &OnnxNode,
+    kernel: [usize; 2],
+    stride: [usize; 2],
+    pads: &PaddingConfig2d,
+    dilation: [usize; 2],
+    ceil_mode: bool,
+    auto_pad: &AutoPad,
+) -> Result<Pool2d, NnError> {
+    if ceil_mode {
+        return Err(error(node, "ceil_mode = 1 (floor only)"));
+    }
+    if !matches!(auto_pad, AutoPad::NotSet | AutoPad::Valid) {
+        return Err(error(
+            node,
+            format!("auto_pad {auto_pad:?} (explicit pads only)"),
+        ));
+    }
+    Ok(Pool2d {
+        kernel,
+        stride,
+        padding: padding(pads),
+        dilation,
+    })
 }
 
 fn padding(p: &PaddingConfig2d) -> [usize; 4] {

@@ -148,3 +148,12 @@ fn what_is_not_onnx_is_an_error() {
         Err(NnError::Io { .. })
     ));
 }
+
+#[test]
+fn trained_mnist_networks() {
+    let g = check("mnist_cnn");
+    // ReLU clipped at 7.5 (Hardtanh), as its quantization-aware training shaped it.
+    assert_eq!(ops(&g), ["Conv2d", "Clip", "Flatten", "Dense"]);
+    let g = check("mnist_mlp");
+    assert_eq!(ops(&g), ["Dense", "Relu", "Dense", "Relu", "Dense"]);
+}

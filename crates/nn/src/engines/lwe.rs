@@ -14,7 +14,7 @@ use super::plan::{plan, LwePlan};
 use crate::graph::Shape;
 use crate::mnist::lwe_engine::{Encoding, Form};
 use crate::mnist::wire::{from_bytes, to_bytes, Kind};
-use crate::quant::{QOp, QuantizedGraph, WindowChannel};
+use crate::quant::{QOp, QuantizedGraph, Tap, WindowChannel};
 use crate::NnError;
 
 /// Elements whose bootstraps run in lock step.
@@ -306,16 +306,8 @@ fn linear(
     input: Shape,
     output: Shape,
 ) -> Result<Vec<WideCiphertext>, NnError> {
-    let dims = |s: Shape| match s {
-        Shape::Image {
-            channels,
-            height,
-            width,
-        } => (channels, height, width),
-        Shape::Vector(n) => (n, 1, 1),
-    };
-    let (channels, height, width) = dims(input);
-    let (_, oh, ow) = dims(output);
+    let (channels, height, width) = input.chw();
+    let (_, oh, ow) = output.chw();
     let plane = height * width;
     let sums: Result<Vec<WideCiphertext>, _> = match op {
         QOp::Dense {
@@ -333,40 +325,21 @@ fn linear(
                 )
             })
             .collect(),
-        QOp::Conv2d {
-            in_channels,
-            out_channels,
-            groups,
-            window,
-            weights,
-            bias,
-            pad,
-        } => {
-            let taps = window.size();
-            let group_inputs = in_channels / groups;
-            let per_out = group_inputs * taps;
-            (0..out_channels * oh * ow)
-                .into_par_iter()
-                .map(|e| {
-                    let (o, oy, ox) = (e / (oh * ow), e / ow % oh, e % ow);
-                    let first = o / (out_channels / groups) * group_inputs;
-                    let kernel = &weights[o * per_out..(o + 1) * per_out];
-                    let mut constant = bias[o];
-                    let mut terms = Vec::with_capacity(per_out);
-                    for (t, at) in window.taps(oy, ox, height, width).enumerate() {
-                        for g in 0..group_inputs {
-                            let c = first + g;
-                            let w = kernel[g * taps + t] as i64;
-                            match at {
-                                Some((iy, ix)) => terms.push((&x[c * plane + iy * width + ix], w)),
-                                None => constant += w * pad[c],
-                            }
-                        }
+        QOp::Conv2d(conv) => (0..conv.out_channels * oh * ow)
+            .into_par_iter()
+            .map(|e| {
+                let (o, oy, ox) = (e / (oh * ow), e / ow % oh, e % ow);
+                let mut constant = conv.bias[o];
+                let mut terms = Vec::new();
+                for (w, tap) in conv.terms(o, oy, ox, height, width) {
+                    match tap {
+                        Tap::Element(i) => terms.push((&x[i], w)),
+                        Tap::Pad(c) => constant += w * conv.pad[c],
                     }
-                    WideCiphertext::weighted_sum(terms, constant)
-                })
-                .collect()
-        }
+                }
+                WideCiphertext::weighted_sum(terms, constant)
+            })
+            .collect(),
         QOp::SumPool {
             window,
             pad,

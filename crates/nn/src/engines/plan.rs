@@ -282,27 +282,13 @@ fn plan_with(
                         .sum()
                 })
                 .collect(),
-            QOp::Conv2d {
-                in_channels,
-                out_channels,
-                groups,
-                window,
-                weights,
-                ..
-            } => {
-                let taps = window.size();
-                let per_out = in_channels / groups * taps;
-                (0..*out_channels)
-                    .map(|o| {
-                        let first = o / (out_channels / groups) * (in_channels / groups);
-                        weights[o * per_out..(o + 1) * per_out]
-                            .iter()
-                            .enumerate()
-                            .map(|(t, &w)| (w as f64).powi(2) * vin[first + t / taps])
-                            .sum()
-                    })
-                    .collect()
-            }
+            QOp::Conv2d(conv) => (0..conv.out_channels)
+                .map(|o| {
+                    conv.kernel(o)
+                        .map(|(w, c)| (w as f64).powi(2) * vin[c])
+                        .sum()
+                })
+                .collect(),
             QOp::SumPool { window, .. } => vin.iter().map(|v| v * window.size() as f64).collect(),
             QOp::GlobalSumPool { .. } => vin.iter().map(|v| v * shape_in.plane() as f64).collect(),
             QOp::Add { scale, .. } => vin

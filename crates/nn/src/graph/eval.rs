@@ -92,17 +92,7 @@ fn dense(d: &Dense, x: &[f32]) -> Vec<f32> {
 }
 
 fn conv2d(c: &Conv2d, input: Shape, output: Shape, x: &[f32]) -> Vec<f32> {
-    let (
-        Shape::Image { height, width, .. },
-        Shape::Image {
-            height: oh,
-            width: ow,
-            ..
-        },
-    ) = (input, output)
-    else {
-        return Vec::new();
-    };
+    let ((_, height, width), (_, oh, ow)) = (input.chw(), output.chw());
     let window = c.window();
     let plane = height * width;
     let taps = c.kernel[0] * c.kernel[1];
@@ -146,21 +136,7 @@ enum Reduce {
 }
 
 fn pool(p: &Pool2d, input: Shape, output: Shape, x: &[f32], reduce: Reduce) -> Vec<f32> {
-    let (
-        Shape::Image {
-            channels,
-            height,
-            width,
-        },
-        Shape::Image {
-            height: oh,
-            width: ow,
-            ..
-        },
-    ) = (input, output)
-    else {
-        return Vec::new();
-    };
+    let ((channels, height, width), (_, oh, ow)) = (input.chw(), output.chw());
     let plane = height * width;
     let mut y = Vec::with_capacity(channels * oh * ow);
     for c in 0..channels {

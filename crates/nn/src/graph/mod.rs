@@ -69,6 +69,18 @@ impl Shape {
         }
     }
 
+    /// `(channels, height, width)`; a vector is `n` channels of one element.
+    pub fn chw(&self) -> (usize, usize, usize) {
+        match *self {
+            Shape::Vector(n) => (n, 1, 1),
+            Shape::Image {
+                channels,
+                height,
+                width,
+            } => (channels, height, width),
+        }
+    }
+
     /// Elements per channel.
     pub fn plane(&self) -> usize {
         match *self {

@@ -24,7 +24,7 @@
 
 use rayon::prelude::*;
 
-use super::{InputQuantization, QNode, QOp, QuantizedGraph, WindowChannel};
+use super::{InputQuantization, QConv, QNode, QOp, QuantizedGraph, WindowChannel};
 use crate::graph::{Affine, Graph, Op, Shape};
 use crate::mnist::projection::alternating_projection;
 use crate::NnError;
@@ -410,26 +410,23 @@ impl Quantizer {
                 let per_row = activation_follows && self.config.per_channel_weights;
                 let (levels, units) =
                     self.project(&c.weights, per_out, per_row, &meta, channel_of)?;
-                let bias = (0..c.out_channels)
-                    .map(|o| {
-                        let z: i64 = (0..per_out)
-                            .map(|t| {
-                                levels[o * per_out + t] as i64
-                                    * meta.zero[channel_of(o * per_out + t)]
-                            })
-                            .sum();
-                        (c.bias[o] as f64 / units[o]).round() as i64 - z
-                    })
-                    .collect();
-                let op = QOp::Conv2d {
+                let mut conv = QConv {
                     in_channels: c.in_channels,
                     out_channels: c.out_channels,
                     groups: c.groups,
                     window: c.window(),
                     weights: levels,
-                    bias,
+                    bias: Vec::new(),
                     pad: meta.zero.clone(),
                 };
+                // The padding reads the zero point: what it adds is folded out of the bias.
+                conv.bias = (0..c.out_channels)
+                    .map(|o| {
+                        let z: i64 = conv.kernel(o).map(|(w, ch)| w * meta.zero[ch]).sum();
+                        (c.bias[o] as f64 / units[o]).round() as i64 - z
+                    })
+                    .collect();
+                let op = QOp::Conv2d(conv);
                 self.push(name, op, vec![x], Meta::units(units))
             }
             Op::AvgPool(p) | Op::SumPool(p) => {

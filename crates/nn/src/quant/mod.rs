@@ -23,10 +23,12 @@
 //! [`quantize`] (post-training calibration, in `calibrate`).
 
 mod calibrate;
+mod conv;
 
 use serde::{Deserialize, Serialize};
 
 pub use calibrate::{quantize, QuantConfig, WindowFit};
+pub use conv::{QConv, Tap};
 
 use crate::graph::{Affine, Pool2d, Shape};
 use crate::mnist::integer::Interval;
@@ -91,17 +93,8 @@ pub enum QOp {
         weights: Vec<i8>,
         bias: Vec<i64>,
     },
-    /// A convolution (geometry as [`crate::graph::Conv2d`]) whose padding reads `pad[c]` in
-    /// input channel `c`, plus `bias[o]`.
-    Conv2d {
-        in_channels: usize,
-        out_channels: usize,
-        groups: usize,
-        window: Pool2d,
-        weights: Vec<i8>,
-        bias: Vec<i64>,
-        pad: Vec<i64>,
-    },
+    /// A convolution.
+    Conv2d(QConv),
     /// The sum of each window (padding reads `pad[c]`), plus `offset[c]`.
     SumPool {
         window: Pool2d,
@@ -153,7 +146,7 @@ impl QOp {
     pub fn name(&self) -> &'static str {
         match self {
             QOp::Dense { .. } => "Dense",
-            QOp::Conv2d { .. } => "Conv2d",
+            QOp::Conv2d(_) => "Conv2d",
             QOp::SumPool { .. } => "SumPool",
             QOp::GlobalSumPool { .. } => "GlobalSumPool",
             QOp::MaxPool { .. } => "MaxPool",
@@ -412,56 +405,26 @@ fn node_ranges<'a>(
                 .collect::<Result<_, _>>()?;
             Ok((Shape::Vector(*outputs), out))
         }
-        QOp::Conv2d {
-            in_channels,
-            out_channels,
-            groups,
-            window,
-            weights,
-            bias,
-            pad,
-        } => {
-            let (channels, height, width) = image(shape)?;
-            let g = *groups;
-            if channels != *in_channels
-                || g == 0
-                || in_channels % g != 0
-                || out_channels % g != 0
-                || !weights_ok(weights)
-            {
-                return Err(format!(
-                    "a convolution from {in_channels} channels on {shape}"
-                ));
-            }
-            let taps = window.size();
-            let per_out = (in_channels / g) * taps;
-            if Some(weights.len()) != out_channels.checked_mul(per_out) {
-                return Err(format!("{} weights", weights.len()));
-            }
-            per_channel(bias, *out_channels, "biases")?;
-            per_channel(pad, *in_channels, "padding values")?;
-            let (h, w) = window.output_size(height, width)?;
-            let padded = window.padding != [0; 4];
-            let out = (0..*out_channels)
+        QOp::Conv2d(conv) => {
+            let (h, w) = conv.check(shape, q)?;
+            let padded = conv.window.padding != [0; 4];
+            let out = (0..conv.out_channels)
                 .map(|o| {
-                    let first = o / (out_channels / g) * (in_channels / g);
-                    let kernel = &weights[o * per_out..(o + 1) * per_out];
-                    let (lo, hi) =
-                        kernel
-                            .iter()
-                            .enumerate()
-                            .fold((0i128, 0i128), |(lo, hi), (t, &wt)| {
-                                let c = first + t / taps;
-                                let range = if padded { hull(r[c], pad[c]) } else { r[c] };
-                                let (a, b) = times(range, wt as i64);
-                                (lo + a, hi + b)
-                            });
-                    interval(lo + bias[o] as i128, hi + bias[o] as i128)
+                    let (lo, hi) = conv.kernel(o).fold((0i128, 0i128), |(lo, hi), (wt, c)| {
+                        let range = if padded {
+                            hull(r[c], conv.pad[c])
+                        } else {
+                            r[c]
+                        };
+                        let (a, b) = times(range, wt);
+                        (lo + a, hi + b)
+                    });
+                    interval(lo + conv.bias[o] as i128, hi + conv.bias[o] as i128)
                 })
                 .collect::<Result<_, _>>()?;
             Ok((
                 Shape::Image {
-                    channels: *out_channels,
+                    channels: conv.out_channels,
                     height: h,
                     width: w,
                 },
@@ -600,16 +563,8 @@ fn eval_node<'a>(
     x: &[i64],
     second: impl FnOnce() -> &'a Vec<i64>,
 ) -> Vec<i64> {
-    let image = |s: Shape| match s {
-        Shape::Image {
-            channels,
-            height,
-            width,
-        } => (channels, height, width),
-        Shape::Vector(n) => (n, 1, 1),
-    };
-    let (channels, height, width) = image(input);
-    let (_, oh, ow) = image(output);
+    let (channels, height, width) = input.chw();
+    let (_, oh, ow) = output.chw();
     let plane = height * width;
     match op {
         QOp::Dense {
@@ -623,36 +578,21 @@ fn eval_node<'a>(
                 row.iter().zip(x).map(|(&w, &v)| w as i64 * v).sum::<i64>() + bias[k]
             })
             .collect(),
-        QOp::Conv2d {
-            in_channels,
-            out_channels,
-            groups,
-            window,
-            weights,
-            bias,
-            pad,
-        } => {
-            let taps = window.size();
-            let group_inputs = in_channels / groups;
-            let per_out = group_inputs * taps;
-            let mut y = Vec::with_capacity(out_channels * oh * ow);
-            for o in 0..*out_channels {
-                let first = o / (out_channels / groups) * group_inputs;
-                let kernel = &weights[o * per_out..(o + 1) * per_out];
+        QOp::Conv2d(conv) => {
+            let mut y = Vec::with_capacity(conv.out_channels * oh * ow);
+            for o in 0..conv.out_channels {
                 for oy in 0..oh {
                     for ox in 0..ow {
-                        let mut s = bias[o];
-                        for (t, at) in window.taps(oy, ox, height, width).enumerate() {
-                            for g in 0..group_inputs {
-                                let c = first + g;
-                                let v = match at {
-                                    Some((iy, ix)) => x[c * plane + iy * width + ix],
-                                    None => pad[c],
-                                };
-                                s += kernel[g * taps + t] as i64 * v;
-                            }
-                        }
-                        y.push(s);
+                        let s: i64 = conv
+                            .terms(o, oy, ox, height, width)
+                            .map(|(w, tap)| {
+                                w * match tap {
+                                    Tap::Element(e) => x[e],
+                                    Tap::Pad(c) => conv.pad[c],
+                                }
+                            })
+                            .sum();
+                        y.push(s + conv.bias[o]);
                     }
                 }
             }
@@ -813,7 +753,7 @@ mod tests {
         // A real 0 at the input is the integer 32 (or 31): what the padding reads.
         let z = q.input.zero[0];
         assert!((31..=32).contains(&z), "{z}");
-        let QOp::Conv2d { pad, .. } = &q.nodes[0].op else {
+        let QOp::Conv2d(QConv { pad, .. }) = &q.nodes[0].op else {
             panic!()
         };
         assert_eq!(pad, &vec![z]);
