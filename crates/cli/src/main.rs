@@ -58,39 +58,7 @@ enum Command {
     /// Import an ONNX model (PyTorch, skl2onnx), quantize it calibrated on a dataset's
     /// training part, report both forms' accuracy on its test part and the LWE engine's plan,
     /// and write the compiled model.
-    Compile {
-        /// The ONNX file.
-        onnx: PathBuf,
-        /// Labelled data: an MNIST folder, a .csv table (header `rows,features,classes...`)
-        /// or the 8x8 digits .csv.gz; the first `--calibration` training examples calibrate.
-        #[arg(long)]
-        calibrate: PathBuf,
-        #[arg(long, default_value_t = 1000)]
-        calibration: usize,
-        /// Bits of weights (signed) and of inputs and activations (unsigned), 2 to 8.
-        #[arg(long, default_value_t = 6)]
-        bits: u32,
-        /// Each activation's table has 2^window-bits buckets (the LWE parameters' messages
-        /// must hold one bit more).
-        #[arg(long, default_value_t = 3)]
-        window_bits: u32,
-        /// The input's range after the model's own normalization, when known (`0,1` for
-        /// images); otherwise the calibration data's.
-        #[arg(long, value_parser = models::parse_range)]
-        input_range: Option<(f32, f32)>,
-        /// Quantize each input feature over its own range.
-        #[arg(long)]
-        per_channel_input: bool,
-        /// The MNIST window form's quantization (per-layer weight scales, windows covering
-        /// the largest calibration value, inputs in [0, 1]) instead of the mean-square fit.
-        #[arg(long)]
-        window_form: bool,
-        /// Parameters to plan for.
-        #[arg(long, default_value = "wide_128")]
-        params: String,
-        #[arg(short, long)]
-        out: PathBuf,
-    },
+    Compile(models::CompileArgs),
     /// The LWE engine's plan of a compiled model: per node its widths, bootstraps and key;
     /// the evaluation key's size and the estimated latency.
     Plan {
@@ -113,21 +81,7 @@ enum Command {
     },
     /// Encrypted inference with a compiled model: the client encrypts, the server computes on
     /// ciphertexts only, the client decrypts; checked against the integer evaluator.
-    Infer {
-        model: PathBuf,
-        /// A PNG image, a CSV of input rows (no header), or a dataset (its test part).
-        #[arg(long)]
-        input: PathBuf,
-        /// The first example of the input file.
-        #[arg(long, default_value_t = 0)]
-        index: usize,
-        #[arg(long, default_value_t = 1)]
-        count: usize,
-        /// Bootstrapping parameters (wide_128 is 128-bit; insecure_wide_test is for trying
-        /// things quickly and has no security).
-        #[arg(long, default_value = "wide_128")]
-        params: String,
-    },
+    Infer(models::InferArgs),
     /// Timing tables, one `op logN value` line each (milliseconds, or bytes for sizes).
     Bench {
         #[command(subcommand)]
@@ -406,29 +360,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 data,
             }),
         },
-        Command::Compile {
-            onnx,
-            calibrate,
-            calibration,
-            bits,
-            window_bits,
-            input_range,
-            per_channel_input,
-            window_form,
-            params,
-            out,
-        } => models::compile(&models::CompileArgs {
-            onnx,
-            calibrate,
-            calibration,
-            bits,
-            window_bits,
-            input_range,
-            per_channel_input,
-            window_form,
-            params,
-            out,
-        }),
+        Command::Compile(args) => models::compile(&args),
         Command::Plan { model, params } => models::show_plan(&model, &params),
         Command::Eval {
             model,
@@ -436,19 +368,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             against,
             count,
         } => models::eval(&model, &data, against.as_deref(), count),
-        Command::Infer {
-            model,
-            input,
-            index,
-            count,
-            params,
-        } => models::infer(&models::InferArgs {
-            model,
-            input,
-            index,
-            count,
-            params,
-        }),
+        Command::Infer(args) => models::infer(&args),
         Command::Bench {
             what:
                 BenchWhat::Ckks {

@@ -17,6 +17,7 @@ use shroud_nn::mnist::qat::{QatNet, QuantConfig};
 use shroud_nn::mnist::saved::SavedModel;
 use shroud_nn::mnist::train::{train, Learner, SgdConfig};
 use shroud_nn::mnist::window::quantize_window;
+use shroud_nn::model_file::ModelFile;
 
 /// A bar over `len` steps called `unit` (batches, bootstraps).
 pub fn progress_bar(len: usize, unit: &str) -> ProgressBar {

@@ -12,22 +12,44 @@ use shroud_nn::import::import_onnx_file;
 use shroud_nn::mnist::integer::argmax;
 use shroud_nn::mnist::lwe_engine::LweClient;
 use shroud_nn::mnist::saved::SavedModel;
-use shroud_nn::model_file::CompiledModel;
+use shroud_nn::model_file::{CompiledModel, ModelFile};
 use shroud_nn::quant::{quantize, QuantConfig};
 
 use crate::mnist::{params_by_name, progress_bar};
 
+#[derive(clap::Args)]
 pub struct CompileArgs {
-    pub onnx: PathBuf,
-    pub calibrate: PathBuf,
-    pub calibration: usize,
-    pub bits: u32,
-    pub window_bits: u32,
-    pub input_range: Option<(f32, f32)>,
-    pub per_channel_input: bool,
-    pub window_form: bool,
-    pub params: String,
-    pub out: PathBuf,
+    /// The ONNX file.
+    onnx: PathBuf,
+    /// Labelled data: an MNIST folder, a .csv table (header `rows,features,classes...`) or
+    /// the 8x8 digits .csv.gz; the first `--calibration` training examples calibrate.
+    #[arg(long)]
+    calibrate: PathBuf,
+    #[arg(long, default_value_t = 1000)]
+    calibration: usize,
+    /// Bits of weights (signed) and of inputs and activations (unsigned), 2 to 8.
+    #[arg(long, default_value_t = 6)]
+    bits: u32,
+    /// Each activation's table has 2^window-bits buckets (the LWE parameters' messages must
+    /// hold one bit more).
+    #[arg(long, default_value_t = 3)]
+    window_bits: u32,
+    /// The input's range after the model's own normalization, when known (`0,1` for
+    /// images); otherwise the calibration data's.
+    #[arg(long, value_parser = parse_range)]
+    input_range: Option<(f32, f32)>,
+    /// Quantize each input feature over its own range.
+    #[arg(long)]
+    per_channel_input: bool,
+    /// The MNIST window form's quantization (per-layer weight scales, windows covering the
+    /// largest calibration value, inputs in [0, 1]) instead of the mean-square fit.
+    #[arg(long)]
+    window_form: bool,
+    /// Parameters to plan for.
+    #[arg(long, default_value = "wide_128")]
+    params: String,
+    #[arg(short, long)]
+    out: PathBuf,
 }
 
 /// Imports, quantizes (calibrated on the dataset's training part), reports the accuracy of
@@ -153,12 +175,21 @@ fn check_shape(data: &Examples, shape: Shape) -> anyhow::Result<()> {
     Ok(())
 }
 
+#[derive(clap::Args)]
 pub struct InferArgs {
-    pub model: PathBuf,
-    pub input: PathBuf,
-    pub index: usize,
-    pub count: usize,
-    pub params: String,
+    model: PathBuf,
+    /// A PNG image, a CSV of input rows (no header), or a dataset (its test part).
+    #[arg(long)]
+    input: PathBuf,
+    /// The first example of the input file.
+    #[arg(long, default_value_t = 0)]
+    index: usize,
+    #[arg(long, default_value_t = 1)]
+    count: usize,
+    /// Bootstrapping parameters (wide_128 is 128-bit; insecure_wide_test is for trying
+    /// things quickly and has no security).
+    #[arg(long, default_value = "wide_128")]
+    params: String,
 }
 
 /// Encrypted inference, client and server in one process talking only through bytes; ends

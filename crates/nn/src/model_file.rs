@@ -3,6 +3,7 @@
 
 use std::path::Path;
 
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use shroud_math::WireFormat;
 
@@ -10,13 +11,45 @@ use crate::graph::Graph;
 use crate::quant::QuantizedGraph;
 use crate::NnError;
 
-const FORMAT: WireFormat = WireFormat {
-    magic: *b"SHGM",
-    version: 1,
-    // Far above the networks an encrypted engine runs (the 784-500-256-10 MLP is 2.6 MB).
-    max_bytes: 1 << 28,
-};
+/// A model kept in a file: its versioned envelope, and what loading checks beyond decoding.
+/// Every kind of model file reads, validates, saves and loads the same way.
+pub trait ModelFile: Serialize + DeserializeOwned {
+    /// The envelope: magic, version and size limit.
+    const FORMAT: WireFormat;
 
+    /// What deserialization cannot check.
+    fn validate(&self) -> Result<(), NnError>;
+
+    fn to_bytes(&self) -> Vec<u8> {
+        Self::FORMAT.write(Tag, self)
+    }
+
+    /// Decodes and validates; `name` is for messages.
+    fn from_bytes(bytes: &[u8], name: &str) -> Result<Self, NnError> {
+        let not_a_model = |reason: String| NnError::NotAModel {
+            path: name.to_string(),
+            reason,
+        };
+        let model: Self = Self::FORMAT
+            .read(Tag, bytes)
+            .map_err(|e| not_a_model(e.to_string()))?;
+        model.validate().map_err(|e| not_a_model(e.to_string()))?;
+        Ok(model)
+    }
+
+    fn save(&self, path: impl AsRef<Path>) -> Result<(), NnError> {
+        let path = path.as_ref();
+        std::fs::write(path, self.to_bytes()).map_err(NnError::io(path))
+    }
+
+    fn load(path: impl AsRef<Path>) -> Result<Self, NnError> {
+        let path = path.as_ref();
+        let bytes = crate::datasets::read_bounded(path)?;
+        Self::from_bytes(&bytes, &path.display().to_string())
+    }
+}
+
+/// The envelope's kind: one per format, told apart by the magic.
 #[derive(Serialize, Deserialize, PartialEq, Debug)]
 struct Tag;
 
@@ -29,48 +62,27 @@ pub struct CompiledModel {
     pub quantized: QuantizedGraph,
 }
 
-impl CompiledModel {
-    /// Errors unless both graphs validate and read the same input.
-    pub fn validate(&self) -> Result<(), NnError> {
+impl ModelFile for CompiledModel {
+    const FORMAT: WireFormat = WireFormat {
+        magic: *b"SHGM",
+        version: 1,
+        // Far above the networks an encrypted engine runs (the 784-500-256-10 MLP is 2.6 MB).
+        max_bytes: 1 << 28,
+    };
+
+    /// Errors unless both graphs validate and read and write the same sizes.
+    fn validate(&self) -> Result<(), NnError> {
         let shapes = self.float.validate()?;
-        self.quantized.validate()?;
-        let (float_out, int_out) = (
-            shapes[shapes.len() - 1].len(),
-            self.quantized.ranges()?.0.last().map_or(0, |s| s.len()),
-        );
-        if self.float.input.len() != self.quantized.input.shape.len() || float_out != int_out {
+        let (int_shapes, _) = self.quantized.ranges()?;
+        let size = |s: &[crate::graph::Shape]| s.last().map_or(0, |s| s.len());
+        if self.float.input.len() != self.quantized.input.shape.len()
+            || size(&shapes) != size(&int_shapes)
+        {
             return Err(NnError::InvalidGraph(
                 "the float and quantized graphs read or write different sizes".into(),
             ));
         }
         Ok(())
-    }
-
-    pub fn to_bytes(&self) -> Vec<u8> {
-        FORMAT.write(Tag, self)
-    }
-
-    pub fn from_bytes(bytes: &[u8], name: &str) -> Result<Self, NnError> {
-        let not_a_model = |reason: String| NnError::NotAModel {
-            path: name.to_string(),
-            reason,
-        };
-        let model: Self = FORMAT
-            .read(Tag, bytes)
-            .map_err(|e| not_a_model(e.to_string()))?;
-        model.validate().map_err(|e| not_a_model(e.to_string()))?;
-        Ok(model)
-    }
-
-    pub fn save(&self, path: impl AsRef<Path>) -> Result<(), NnError> {
-        let path = path.as_ref();
-        std::fs::write(path, self.to_bytes()).map_err(NnError::io(path))
-    }
-
-    pub fn load(path: impl AsRef<Path>) -> Result<Self, NnError> {
-        let path = path.as_ref();
-        let bytes = crate::datasets::read_bounded(path)?;
-        Self::from_bytes(&bytes, &path.display().to_string())
     }
 }
 

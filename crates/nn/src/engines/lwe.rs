@@ -106,7 +106,7 @@ impl GraphServer {
                         channels,
                         &tables,
                         self.plan.bucket_width,
-                        KeyLevel::Full,
+                        self.plan.nodes[i].level.unwrap_or(KeyLevel::Full),
                         progress,
                     )?
                 }

@@ -329,11 +329,13 @@ fn plan_with(
                 // tap and the final table; the buckets were counted with the activation.
                 let shape_out = shapes[i + 1];
                 let k = window.size();
-                let mut m_var = full;
+                let bucket = vin.iter().copied().fold(0.0, f64::max);
+                let mut m_var = bucket;
                 let mut per_output = 0;
                 for _ in 1..k {
-                    let d = WideShape::new(bucket_width, -(1 << w) + 1, (1 << w) - 1, full + m_var)
-                        .map_err(at)?;
+                    let d =
+                        WideShape::new(bucket_width, -(1 << w) + 1, (1 << w) - 1, bucket + m_var)
+                            .map_err(at)?;
                     per_output += planner.plan_clamped_table(&d, w).map_err(at)?;
                     m_var += full;
                 }
@@ -344,28 +346,9 @@ fn plan_with(
                 vec![planner.output_variance_at(levels[i]); shape_out.channels()]
             }
         };
-        // A window whose max pool follows computes buckets instead of its tables.
+        // A window whose max pool follows computes buckets (identity tables, the same
+        // bootstraps) at the buckets' width.
         let fused_here = fused_window(i);
-        if fused_here {
-            let QOp::Window { channels } = &node.op else {
-                return Err(refuse(
-                    i,
-                    &node.name,
-                    node.op.name(),
-                    "fused but not an activation",
-                ));
-            };
-            bootstraps = 0;
-            let plane = shape_in.plane();
-            for (c, ch) in channels.iter().enumerate() {
-                let r = ranges[x][c];
-                let v = WideShape::new(widths[x], r.lo + ch.offset, r.hi + ch.offset, vin[c])
-                    .map_err(at)?;
-                let (t, floor) = planner.plan_floor_shift(&v, ch.shift).map_err(at)?;
-                let table = planner.plan_clamped_table(&t, w).map_err(at)?;
-                bootstraps += (floor + table) * plane;
-            }
-        }
         let width_out = if fused_here {
             bucket_width
         } else {

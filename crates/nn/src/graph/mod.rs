@@ -81,6 +81,15 @@ impl Shape {
         }
     }
 
+    /// `(channels, height, width)` of an image; a vector is an error saying what needed an
+    /// image.
+    pub fn image(&self, what: &str) -> Result<(usize, usize, usize), String> {
+        match *self {
+            Shape::Image { .. } => Ok(self.chw()),
+            Shape::Vector(_) => Err(format!("{what} needs an image, got a vector {self}")),
+        }
+    }
+
     /// Elements per channel.
     pub fn plane(&self) -> usize {
         match *self {
@@ -188,14 +197,7 @@ impl Op {
     /// The shape of the output for inputs of shapes `inputs`, or why they do not fit.
     pub(crate) fn output_shape(&self, inputs: &[Shape]) -> Result<Shape, String> {
         let x = inputs[0];
-        let image = |what: &str| match x {
-            Shape::Image {
-                channels,
-                height,
-                width,
-            } => Ok((channels, height, width)),
-            Shape::Vector(_) => Err(format!("{what} needs an image, got a vector {x}")),
-        };
+        let image = |what: &str| x.image(what);
         let out = match self {
             Op::Dense(d) => {
                 d.check()?;

@@ -1,25 +1,13 @@
 //! Model files: a float or a quantized network in the project's versioned wire envelope.
 
-use std::path::Path;
-
 use serde::{Deserialize, Serialize};
 use shroud_math::WireFormat;
 
 use super::integer::QuantizedMlp;
 use super::model::FloatMlp;
 use super::window::WindowMlp;
+use crate::model_file::ModelFile;
 use crate::NnError;
-
-const FORMAT: WireFormat = WireFormat {
-    magic: *b"SHMN",
-    version: 1,
-    // A 784-500-256-10 float model takes 2.1 MB, a quantized one 0.5 MB; this leaves room for
-    // wider networks.
-    max_bytes: 1 << 28,
-};
-
-#[derive(Serialize, Deserialize, PartialEq, Debug)]
-struct Model;
 
 /// What a model file holds.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -30,37 +18,21 @@ pub enum SavedModel {
     Window(WindowMlp),
 }
 
-impl SavedModel {
-    pub fn to_bytes(&self) -> Vec<u8> {
-        FORMAT.write(Model, self)
-    }
+impl ModelFile for SavedModel {
+    const FORMAT: WireFormat = WireFormat {
+        magic: *b"SHMN",
+        version: 1,
+        // A 784-500-256-10 float model takes 2.1 MB, a quantized one 0.5 MB; this leaves room
+        // for wider networks.
+        max_bytes: 1 << 28,
+    };
 
-    pub fn from_bytes(bytes: &[u8], name: &str) -> Result<Self, NnError> {
-        let not_a_model = |reason: String| NnError::NotAModel {
-            path: name.to_string(),
-            reason,
-        };
-        let model: Self = FORMAT
-            .read(Model, bytes)
-            .map_err(|e| not_a_model(e.to_string()))?;
-        match &model {
+    fn validate(&self) -> Result<(), NnError> {
+        match self {
             SavedModel::Float(m) => m.validate(),
             SavedModel::Quantized(m) => m.validate(),
             SavedModel::Window(m) => m.validate(),
         }
-        .map_err(|e| not_a_model(e.to_string()))?;
-        Ok(model)
-    }
-
-    pub fn save(&self, path: impl AsRef<Path>) -> Result<(), NnError> {
-        let path = path.as_ref();
-        std::fs::write(path, self.to_bytes()).map_err(NnError::io(path))
-    }
-
-    pub fn load(path: impl AsRef<Path>) -> Result<Self, NnError> {
-        let path = path.as_ref();
-        let bytes = std::fs::read(path).map_err(NnError::io(path))?;
-        Self::from_bytes(&bytes, &path.display().to_string())
     }
 }
 

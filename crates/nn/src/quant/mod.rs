@@ -314,17 +314,6 @@ impl QuantizedGraph {
     }
 }
 
-fn image(shape: Shape) -> Result<(usize, usize, usize), String> {
-    match shape {
-        Shape::Image {
-            channels,
-            height,
-            width,
-        } => Ok((channels, height, width)),
-        Shape::Vector(_) => Err(format!("an image is needed, got {shape}")),
-    }
-}
-
 fn per_channel(v: &[i64], n: usize, what: &str) -> Result<(), String> {
     if v.len() != n {
         return Err(format!("{} {what} for {n} channels", v.len()));
@@ -436,7 +425,7 @@ fn node_ranges<'a>(
             pad,
             offset,
         } => {
-            let (channels, height, width) = image(shape)?;
+            let (channels, height, width) = shape.image(op.name())?;
             per_channel(pad, channels, "padding values")?;
             per_channel(offset, channels, "offsets")?;
             let (h, w) = window.output_size(height, width)?;
@@ -459,7 +448,7 @@ fn node_ranges<'a>(
             ))
         }
         QOp::GlobalSumPool { offset } => {
-            let (channels, height, width) = image(shape)?;
+            let (channels, height, width) = shape.image(op.name())?;
             per_channel(offset, channels, "offsets")?;
             let n = (height * width) as i64;
             let out = (0..channels)
@@ -471,7 +460,7 @@ fn node_ranges<'a>(
             Ok((Shape::Vector(channels), out))
         }
         QOp::MaxPool { window } => {
-            let (channels, height, width) = image(shape)?;
+            let (channels, height, width) = shape.image(op.name())?;
             let (h, w) = window.output_size(height, width)?;
             Ok((
                 Shape::Image {
