@@ -114,4 +114,66 @@ mod tests {
         edited.float.input = crate::graph::Shape::Vector(7);
         assert!(CompiledModel::from_bytes(&edited.to_bytes(), "m").is_err());
     }
+
+    /// Bytes changed at random: refused, or a model that validates and then evaluates any
+    /// input without panicking (the checks on load are what make the evaluators safe).
+    #[test]
+    fn mutated_model_files_never_panic() {
+        use rand::{Rng, SeedableRng};
+        let conv = crate::graph::Conv2d {
+            in_channels: 1,
+            out_channels: 2,
+            groups: 1,
+            kernel: [3, 3],
+            stride: [2, 2],
+            padding: [1; 4],
+            dilation: [1, 1],
+            weights: (0..18).map(|i| i as f32 / 9.0 - 1.0).collect(),
+            bias: vec![0.1, -0.1],
+        };
+        let float = Graph::sequential(
+            crate::graph::Shape::Image {
+                channels: 1,
+                height: 6,
+                width: 6,
+            },
+            vec![
+                ("conv".into(), crate::graph::Op::Conv2d(conv)),
+                ("relu".into(), crate::graph::Op::Relu),
+                (
+                    "pool".into(),
+                    crate::graph::Op::MaxPool(crate::graph::Pool2d::square(2, 1)),
+                ),
+                ("flat".into(), crate::graph::Op::Flatten),
+            ],
+        )
+        .unwrap();
+        let calibration: Vec<Vec<f32>> = (0..10).map(|e| vec![e as f32 / 10.0; 36]).collect();
+        let quantized = quantize(&float, &calibration, &QuantConfig::new(4)).unwrap();
+        let bytes = CompiledModel {
+            source: "m".into(),
+            float,
+            quantized,
+        }
+        .to_bytes();
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
+        let mut loaded = 0;
+        for _ in 0..20_000 {
+            let mut b = bytes.clone();
+            for _ in 0..rng.gen_range(1..4) {
+                let i = rng.gen_range(0..b.len());
+                b[i] = rng.gen();
+            }
+            if let Ok(m) = CompiledModel::from_bytes(&b, "m") {
+                loaded += 1;
+                let x = vec![0.5f32; m.float.input.len()];
+                let _ = m.float.eval(&x);
+                if let Ok(q) = m.quantized.quantize_input(&x) {
+                    let _ = m.quantized.eval(&q);
+                }
+            }
+        }
+        // Most mutations land in weights and still load; the point is that none panicked.
+        assert!(loaded > 0);
+    }
 }

@@ -139,6 +139,25 @@ fn what_is_not_onnx_is_an_error() {
         flipped[i] ^= 0x5a;
     }
     let _ = import_onnx(&flipped);
+    // Random bytes changed: an error or a graph that validates, never a panic of ours.
+    let mut state = 0x9e37_79b9_7f4a_7c15u64;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    for _ in 0..2000 {
+        let mut b = bytes.clone();
+        for _ in 0..1 + next() % 3 {
+            let i = (next() % b.len() as u64) as usize;
+            b[i] = next() as u8;
+        }
+        if let Ok(g) = import_onnx(&b) {
+            g.validate().unwrap();
+            let _ = g.eval(&vec![0.5; g.input.len()]);
+        }
+    }
     let noise: Vec<u8> = (0..4096u32)
         .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
         .collect();

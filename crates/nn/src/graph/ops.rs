@@ -106,9 +106,9 @@ impl Pool2d {
         })
     }
 
-    /// Taps per window.
+    /// Taps per window (saturating: an unchecked window from a file cannot overflow it).
     pub fn size(&self) -> usize {
-        self.kernel[0] * self.kernel[1]
+        self.kernel[0].saturating_mul(self.kernel[1])
     }
 }
 

@@ -33,6 +33,8 @@ impl QConv {
     /// the output's height and width.
     pub(crate) fn check(&self, shape: Shape, q: i64) -> Result<(usize, usize), String> {
         let (channels, height, width) = shape.chw();
+        // The window first: everything below multiplies its sizes.
+        let out = self.window.output_size(height, width)?;
         let g = self.groups;
         if !matches!(shape, Shape::Image { .. })
             || channels != self.in_channels
@@ -51,11 +53,11 @@ impl QConv {
         }
         super::per_channel(&self.bias, self.out_channels, "biases")?;
         super::per_channel(&self.pad, self.in_channels, "padding values")?;
-        self.window.output_size(height, width)
+        Ok(out)
     }
 
     fn per_out(&self) -> usize {
-        self.in_channels / self.groups * self.window.size()
+        (self.in_channels / self.groups.max(1)).saturating_mul(self.window.size())
     }
 
     /// The first input channel output channel `o` reads.

@@ -243,7 +243,7 @@ impl QuantizedGraph {
             shape.check().map_err(at)?;
             if range
                 .iter()
-                .any(|r| r.lo.abs().max(r.hi.abs()) >= MAX_MAGNITUDE)
+                .any(|r| r.lo.unsigned_abs().max(r.hi.unsigned_abs()) >= MAX_MAGNITUDE as u64)
             {
                 return Err(at(format!("values beyond 2^50 (input value {x})")));
             }
@@ -318,7 +318,7 @@ fn per_channel(v: &[i64], n: usize, what: &str) -> Result<(), String> {
     if v.len() != n {
         return Err(format!("{} {what} for {n} channels", v.len()));
     }
-    if v.iter().any(|x| x.abs() >= MAX_MAGNITUDE) {
+    if v.iter().any(|x| x.unsigned_abs() >= MAX_MAGNITUDE as u64) {
         return Err(format!("{what} beyond 2^50"));
     }
     Ok(())
@@ -482,7 +482,7 @@ fn node_ranges<'a>(
                     if !len.is_power_of_two()
                         || len > 1 << 8
                         || w.shift > 48
-                        || w.offset.abs() >= MAX_MAGNITUDE
+                        || w.offset.unsigned_abs() >= MAX_MAGNITUDE as u64
                         || w.table.iter().any(|t| !(0..=u).contains(t))
                     {
                         return Err("a malformed window".to_string());
@@ -502,7 +502,7 @@ fn node_ranges<'a>(
                 return Err(format!("an addition of {shape} and {other}"));
             }
             per_channel(offset, shape.channels(), "offsets")?;
-            if scale.iter().any(|s| s.abs() > 1 << 16) {
+            if scale.iter().any(|s| s.unsigned_abs() > 1 << 16) {
                 return Err(format!("scales {scale:?}"));
             }
             let out = (0..shape.channels())
