@@ -35,28 +35,6 @@ def evaluate(model,x,y):
     with torch.no_grad():
         for i in range(0,len(x),2000): c+=(model(x[i:i+2000]).argmax(1)==y[i:i+2000]).sum().item()
     return c/len(x)
-def train(model, epochs=8, lr=3e-3, bs=128, aug=1, seed=0, wd=0.0, out=None, label=''):
-    torch.manual_seed(seed); np.random.seed(seed)
-    xtr,ytr,xte,yte=load()
-    opt=torch.optim.AdamW(model.parameters(),lr=lr,weight_decay=wd)
-    steps=epochs*((len(xtr)+bs-1)//bs)
-    sched=torch.optim.lr_scheduler.OneCycleLR(opt,max_lr=lr,total_steps=steps,pct_start=0.15)
-    t0=time.time()
-    for ep in range(epochs):
-        model.train(); perm=torch.randperm(len(xtr))
-        for i in range(0,len(xtr),bs):
-            idb=perm[i:i+bs]; xb=xtr[idb]; yb=ytr[idb]
-            if aug: xb=shift(xb,aug)
-            loss=F.cross_entropy(model(xb),yb)
-            opt.zero_grad(); loss.backward(); opt.step(); sched.step()
-        print(f'{label} ep{ep} loss {loss.item():.4f} test {evaluate(model,xte,yte):.4f} t={time.time()-t0:.0f}s',flush=True)
-    model.eval()
-    if out:
-        ex=torch.zeros(1,1,28,28)
-        torch.onnx.export(model,ex,out,input_names=['input'],output_names=['output'],opset_version=14,
-            dynamic_axes={'input':{0:'batch'},'output':{0:'batch'}},dynamo=False)
-    return evaluate(model,xte,yte)
-
 # Quantization-aware training matched to Shroud's post-training quantizer (window form):
 # - inputs quantized to U = 2^bits-1 levels;
 # - layers followed by an activation: per-output-channel weights s_c * omega, omega in [-Q,Q] with
