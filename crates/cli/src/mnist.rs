@@ -274,15 +274,11 @@ pub fn import(onnx: &Path, out: &Path) -> anyhow::Result<()> {
 
 /// The bootstrapping parameter sets by name.
 pub fn params_by_name(name: &str) -> anyhow::Result<BootstrapParams> {
-    Ok(match name {
-        "gates_128" => presets::gates_128(),
-        "wide_128" => presets::wide_128(),
-        "pbs6_128" => presets::pbs6_128(),
-        "insecure_wide_test" => presets::insecure_wide_test(),
-        "insecure_test" => presets::insecure_test(),
-        other => anyhow::bail!(
-            "unknown parameters {other:?} (gates_128, wide_128, pbs6_128, insecure_wide_test, insecure_test)"
-        ),
+    presets::by_name(name).ok_or_else(|| {
+        anyhow::anyhow!(
+            "unknown parameters {name:?} ({})",
+            presets::NAMES.join(", ")
+        )
     })
 }
 

@@ -51,6 +51,10 @@ pub enum NnError {
         engine: &'static str,
         reason: String,
     },
+    /// The other role, reached through something this crate does not know (a network),
+    /// failed or answered with an error.
+    #[error("the server: {0}")]
+    Remote(String),
     #[error(transparent)]
     Ckks(#[from] CkksError),
     #[error(transparent)]

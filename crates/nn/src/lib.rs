@@ -12,7 +12,7 @@
 //!   integer evaluators and encrypted engines ([`mnist`], on `shroud-lwe` and `shroud-bits`).
 //!
 //! It is the top library layer: it uses `shroud-ckks`, `shroud-lwe`, `shroud-bits` and
-//! `shroud-math`, and only the CLI uses it.
+//! `shroud-math`; the service (`shroud-serve`) and the CLI use it.
 //!
 //! ```
 //! use shroud_nn::iris::prepare_iris;

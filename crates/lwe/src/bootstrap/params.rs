@@ -410,6 +410,27 @@ pub mod presets {
             security_bits: 0,
         }
     }
+
+    /// Every named set, secure ones first: what a command line or a service accepts by name.
+    pub const NAMES: [&str; 5] = [
+        "gates_128",
+        "wide_128",
+        "pbs6_128",
+        "insecure_wide_test",
+        "insecure_test",
+    ];
+
+    /// The set called `name`, if there is one (see [`NAMES`]).
+    pub fn by_name(name: &str) -> Option<BootstrapParams> {
+        Some(match name {
+            "gates_128" => gates_128(),
+            "wide_128" => wide_128(),
+            "pbs6_128" => pbs6_128(),
+            "insecure_wide_test" => insecure_wide_test(),
+            "insecure_test" => insecure_test(),
+            _ => return None,
+        })
+    }
 }
 
 #[cfg(test)]

@@ -24,7 +24,7 @@ mod trainer;
 
 pub use client::Client;
 pub use server::{PhaseTimes, Server};
-pub use trainer::{train_encrypted, EncryptedRun};
+pub use trainer::{train_encrypted, train_encrypted_with, EncryptedRun, StepServer};
 
 use shroud_ckks::packing::{DiagonalLayout, DiagonalMatrix, RowMatrix};
 use shroud_ckks::{presets, Params, ParamsLiteral};

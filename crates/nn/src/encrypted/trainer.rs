@@ -18,20 +18,51 @@ pub struct EncryptedRun {
     pub server: PhaseTimes,
     /// Client time spent encrypting batches and repacking weights.
     pub client: Duration,
+    /// The evaluation keys, sent once.
+    pub key_bytes: usize,
     /// Bytes sent client -> server and back, summed over all iterations.
     pub bytes_up: usize,
     pub bytes_down: usize,
 }
 
+/// Where the client's training steps run: the [`Server`] in this process, or a service
+/// across a network (which reports no phase times: [`PhaseTimes::default`]).
+pub trait StepServer {
+    /// One SGD step: the updated weights' shares and the server's time per phase.
+    fn step(&mut self, weights: &[u8], batch: &[u8]) -> Result<(Vec<u8>, PhaseTimes), NnError>;
+}
+
+impl StepServer for Server {
+    fn step(&mut self, weights: &[u8], batch: &[u8]) -> Result<(Vec<u8>, PhaseTimes), NnError> {
+        Server::step(self, weights, batch)
+    }
+}
+
 /// Trains like [`crate::mlp::train_plain`] (same initialization, same batches in the same
-/// order) with the data and the weights encrypted on the server. `on_epoch` sees the
-/// metrics of the weights the client decrypted at the end of each epoch.
+/// order) with the data and the weights encrypted on a [`Server`] in this process.
+/// `on_epoch` sees the metrics of the weights the client decrypted at the end of each epoch.
 pub fn train_encrypted(
     train: &Dataset,
     test: &Dataset,
     config: &TrainConfig,
     params: &Params,
     packing: Packing,
+    on_epoch: impl FnMut(&EpochStats),
+) -> Result<EncryptedRun, NnError> {
+    let connect = |shape, keys: &[u8]| Server::new(params, shape, config.lr, keys);
+    train_encrypted_with(train, test, config, params, packing, connect, on_epoch)
+}
+
+/// [`train_encrypted`] against any [`StepServer`]: `connect` receives the network's shape
+/// and the serialized evaluation keys and returns the server that runs the steps (for a
+/// service: after registering the keys with it).
+pub fn train_encrypted_with<S: StepServer>(
+    train: &Dataset,
+    test: &Dataset,
+    config: &TrainConfig,
+    params: &Params,
+    packing: Packing,
+    connect: impl FnOnce(Shape, &[u8]) -> Result<S, NnError>,
     mut on_epoch: impl FnMut(&EpochStats),
 ) -> Result<EncryptedRun, NnError> {
     if config.batch == 0 || config.epochs == 0 || train.is_empty() {
@@ -46,7 +77,7 @@ pub fn train_encrypted(
         packing,
     };
     let (mut client, keys) = Client::new(params, shape)?;
-    let server = Server::new(params, shape, config.lr, &keys)?;
+    let mut server = connect(shape, &keys)?;
     let mut model = Mlp::init(
         shape.inputs,
         shape.hidden,
@@ -62,6 +93,7 @@ pub fn train_encrypted(
         iterations: 0,
         server: PhaseTimes::default(),
         client: Duration::ZERO,
+        key_bytes: keys.len(),
         bytes_up: 0,
         bytes_down: 0,
     };

@@ -7,8 +7,12 @@
 //! constants); activations and fused max pools run their bootstraps in lock step, a chunk of
 //! elements at a time, so that each stage of bootstraps shares passes over the key.
 
+use std::sync::Arc;
+
 use rayon::prelude::*;
-use shroud_lwe::bootstrap::{KeyLevel, LweCiphertext, OpCounts, ServerKey, WideCiphertext};
+use shroud_lwe::bootstrap::{
+    BootstrapParams, KeyLevel, LweCiphertext, OpCounts, ServerKey, WideCiphertext,
+};
 
 use super::plan::{plan, LwePlan};
 use crate::graph::Shape;
@@ -20,27 +24,32 @@ use crate::NnError;
 /// Elements whose bootstraps run in lock step.
 const LOCK_STEP: usize = 64;
 
-/// The model owner's side.
-pub struct GraphServer {
-    key: ServerKey,
+/// A quantized graph compiled for one parameter set: the model, its plan and its values'
+/// shapes. A service keeps one per hosted model and runs it with each client's key.
+#[derive(Debug)]
+pub struct CompiledGraph {
+    params: BootstrapParams,
     model: QuantizedGraph,
     plan: LwePlan,
     shapes: Vec<Shape>,
 }
 
-impl GraphServer {
-    /// Loads the evaluation key and compiles the model for its parameters: a model that
-    /// cannot run is refused here, before any ciphertext arrives.
-    pub fn new(model: QuantizedGraph, evaluation_key: &[u8]) -> Result<Self, NnError> {
-        let key = ServerKey::from_bytes(evaluation_key)?;
-        let plan = plan(&model, key.params())?;
+impl CompiledGraph {
+    /// Plans `model` for `params`: a model that cannot run is refused here, before any key
+    /// or ciphertext exists.
+    pub fn new(model: QuantizedGraph, params: &BootstrapParams) -> Result<Self, NnError> {
+        let plan = plan(&model, params)?;
         let (shapes, _) = model.ranges()?;
         Ok(Self {
-            key,
+            params: params.clone(),
             model,
             plan,
             shapes,
         })
+    }
+
+    pub fn params(&self) -> &BootstrapParams {
+        &self.params
     }
 
     pub fn plan(&self) -> &LwePlan {
@@ -62,6 +71,51 @@ impl GraphServer {
             },
         }
     }
+}
+
+/// The model owner's side: a compiled graph and a client's evaluation key, no secret.
+pub struct GraphServer {
+    key: ServerKey,
+    graph: Arc<CompiledGraph>,
+}
+
+impl GraphServer {
+    /// Loads the evaluation key and compiles the model for its parameters.
+    pub fn new(model: QuantizedGraph, evaluation_key: &[u8]) -> Result<Self, NnError> {
+        let key = ServerKey::from_bytes(evaluation_key)?;
+        let graph = Arc::new(CompiledGraph::new(model, key.params())?);
+        Ok(Self { key, graph })
+    }
+
+    /// A compiled graph with a loaded key; refused unless the key is of the parameters the
+    /// graph was planned for (the plan's widths and failure bounds hold for those only).
+    pub fn with_key(graph: Arc<CompiledGraph>, key: ServerKey) -> Result<Self, NnError> {
+        if key.params() != graph.params() {
+            return Err(NnError::InvalidConfig(format!(
+                "the evaluation key is of parameters {}, the model was compiled for {}",
+                key.params().name,
+                graph.params().name
+            )));
+        }
+        Ok(Self { key, graph })
+    }
+
+    pub fn graph(&self) -> &CompiledGraph {
+        &self.graph
+    }
+
+    pub fn plan(&self) -> &LwePlan {
+        &self.graph.plan
+    }
+
+    pub fn model(&self) -> &QuantizedGraph {
+        &self.graph.model
+    }
+
+    /// How the client encrypts inputs and reads outputs.
+    pub fn encoding(&self) -> Encoding {
+        self.graph.encoding()
+    }
 
     /// What the evaluation key has run so far.
     pub fn counts(&self) -> OpCounts {
@@ -76,80 +130,80 @@ impl GraphServer {
         progress: &(dyn Fn(usize) + Sync),
     ) -> Result<Vec<u8>, NnError> {
         let params = self.key.params();
-        let cts = from_bytes(Kind::Image, params, input, self.shapes[0].len())?;
-        let u = self.model.unsigned_max();
+        let cts = from_bytes(Kind::Image, params, input, self.graph.shapes[0].len())?;
+        let u = self.graph.model.unsigned_max();
         let fresh = self.key.planner().fresh_variance();
         let input: Vec<WideCiphertext> = cts
             .into_iter()
-            .map(|ct| WideCiphertext::new(ct, self.plan.widths[0], 0, u, fresh))
+            .map(|ct| WideCiphertext::new(ct, self.graph.plan.widths[0], 0, u, fresh))
             .collect::<Result<_, _>>()?;
         let mut values: Vec<Option<Vec<WideCiphertext>>> = vec![Some(input)];
-        let last_reader: Vec<usize> = (0..self.shapes.len())
+        let last_reader: Vec<usize> = (0..self.graph.shapes.len())
             .map(|v| {
-                (0..self.model.nodes.len())
-                    .filter(|&i| self.model.nodes[i].inputs.contains(&v))
+                (0..self.graph.model.nodes.len())
+                    .filter(|&i| self.graph.model.nodes[i].inputs.contains(&v))
                     .max()
                     .unwrap_or(usize::MAX)
             })
             .collect();
-        for (i, node) in self.model.nodes.iter().enumerate() {
+        for (i, node) in self.graph.model.nodes.iter().enumerate() {
             let x = node.inputs[0];
             let input = values[x].as_ref().ok_or_else(|| lost(i))?;
             let out = match &node.op {
-                QOp::Window { channels } if self.plan.nodes[i].fused => {
+                QOp::Window { channels } if self.graph.plan.nodes[i].fused => {
                     // Buckets for the max pool: identity tables.
                     let identity: Vec<i64> = (0..channels[0].table.len() as i64).collect();
                     let tables = vec![identity; channels.len()];
                     self.windows(
                         input,
-                        self.shapes[x],
+                        self.graph.shapes[x],
                         channels,
                         &tables,
-                        self.plan.bucket_width,
-                        self.plan.nodes[i].level.unwrap_or(KeyLevel::Full),
+                        self.graph.plan.bucket_width,
+                        self.graph.plan.nodes[i].level.unwrap_or(KeyLevel::Full),
                         progress,
                     )?
                 }
                 QOp::Window { channels } => {
                     let tables: Vec<Vec<i64>> = channels.iter().map(|c| c.table.clone()).collect();
-                    let level = self.plan.nodes[i].level.unwrap_or(KeyLevel::Full);
+                    let level = self.graph.plan.nodes[i].level.unwrap_or(KeyLevel::Full);
                     self.windows(
                         input,
-                        self.shapes[x],
+                        self.graph.shapes[x],
                         channels,
                         &tables,
-                        self.plan.widths[i + 1],
+                        self.graph.plan.widths[i + 1],
                         level,
                         progress,
                     )?
                 }
                 QOp::MaxPool { window } => {
-                    let Some(source) = self.plan.fused[i] else {
+                    let Some(source) = self.graph.plan.fused[i] else {
                         return Err(lost(i));
                     };
-                    let QOp::Window { channels } = &self.model.nodes[source].op else {
+                    let QOp::Window { channels } = &self.graph.model.nodes[source].op else {
                         return Err(lost(i));
                     };
                     self.max_pool(
                         input,
-                        self.shapes[x],
-                        self.shapes[i + 1],
+                        self.graph.shapes[x],
+                        self.graph.shapes[i + 1],
                         window,
                         channels,
-                        self.plan.widths[i + 1],
-                        self.plan.nodes[i].level.unwrap_or(KeyLevel::Full),
+                        self.graph.plan.widths[i + 1],
+                        self.graph.plan.nodes[i].level.unwrap_or(KeyLevel::Full),
                         progress,
                     )?
                 }
                 op => {
                     let second = node.inputs.get(1).and_then(|&v| values[v].as_ref());
-                    linear(op, input, second, self.shapes[x], self.shapes[i + 1])?
+                    linear(op, input, second, self.graph.shapes[x], self.graph.shapes[i + 1])?
                 }
             };
             values.push(Some(out));
             // Free what no later node reads.
             for &v in &node.inputs {
-                if last_reader[v] == i && v + 1 != self.shapes.len() {
+                if last_reader[v] == i && v + 1 != self.graph.shapes.len() {
                     values[v] = None;
                 }
             }
@@ -157,7 +211,7 @@ impl GraphServer {
         let output = values
             .pop()
             .flatten()
-            .ok_or_else(|| lost(self.model.nodes.len()))?;
+            .ok_or_else(|| lost(self.graph.model.nodes.len()))?;
         let cts: Vec<LweCiphertext> = output.into_iter().map(|v| v.ciphertext().clone()).collect();
         Ok(to_bytes(Kind::Logits, &cts))
     }
@@ -267,7 +321,7 @@ impl GraphServer {
                 let relus = self.key.clamped_table_many(
                     &diffs,
                     &tables,
-                    self.plan.bucket_width,
+                    self.graph.plan.bucket_width,
                     KeyLevel::Full,
                 )?;
                 for (&o, r) in chunk.iter().zip(&relus) {

@@ -8,5 +8,5 @@
 pub mod lwe;
 pub mod plan;
 
-pub use lwe::GraphServer;
+pub use lwe::{CompiledGraph, GraphServer};
 pub use plan::{plan, LwePlan, NodePlan};

@@ -50,6 +50,22 @@ impl LweClient {
         Ok((Self { key }, evaluation_key))
     }
 
+    /// A client around a secret key kept from an earlier run (`ClientKey::from_bytes`).
+    pub fn from_key(key: ClientKey) -> Self {
+        Self { key }
+    }
+
+    /// The secret key, to keep (`ClientKey::to_bytes` zeroizes its copy).
+    pub fn key(&self) -> &ClientKey {
+        &self.key
+    }
+
+    /// A fresh evaluation key for this secret key, as bytes: what a server needs, and
+    /// nothing it could decrypt with.
+    pub fn evaluation_key(&mut self) -> Vec<u8> {
+        self.key.server_key().to_bytes()
+    }
+
     pub fn params(&self) -> &BootstrapParams {
         self.key.params()
     }

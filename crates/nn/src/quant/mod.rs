@@ -179,7 +179,76 @@ pub struct QuantizedGraph {
     pub softmax: bool,
 }
 
+/// What a client needs of a quantized model to use it without seeing its weights: how inputs
+/// are quantized and how outputs read. A service publishes it with each model.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ModelInterface {
+    pub bits: u32,
+    pub input: InputQuantization,
+    pub output_unit: f64,
+    pub softmax: bool,
+}
+
+impl ModelInterface {
+    /// Whether the interface can be used: it may come from a server the client does not trust.
+    pub fn check(&self) -> Result<(), String> {
+        if !(2..=8).contains(&self.bits) {
+            return Err(format!("{} bits (2 to 8)", self.bits));
+        }
+        let u = (1i64 << self.bits) - 1;
+        let input = &self.input;
+        input.shape.check()?;
+        let channels = input.shape.channels();
+        if input.unit.len() != channels
+            || input.zero.len() != channels
+            || input.unit.iter().any(|&x| !(x.is_finite() && x > 0.0))
+            || input.zero.iter().any(|z| !(0..=u).contains(z))
+            || input.preprocess.as_ref().is_some_and(|a| {
+                a.scale.len() != channels
+                    || a.shift.len() != channels
+                    || a.scale.iter().chain(&a.shift).any(|v| !v.is_finite())
+            })
+        {
+            return Err("the input's quantization is malformed".into());
+        }
+        if !(self.output_unit.is_finite() && self.output_unit > 0.0) {
+            return Err(format!("output unit {}", self.output_unit));
+        }
+        Ok(())
+    }
+
+    /// A float input, preprocessed and quantized.
+    pub fn quantize(&self, x: &[f32]) -> Result<Vec<i64>, NnError> {
+        self.input.quantize(self.bits, x)
+    }
+
+    /// The real values of an output (probabilities if the model ends with a softmax).
+    pub fn dequantize(&self, output: &[i64]) -> Vec<f64> {
+        let real: Vec<f64> = output
+            .iter()
+            .map(|&v| v as f64 * self.output_unit)
+            .collect();
+        if !self.softmax {
+            return real;
+        }
+        let top = real.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        let e: Vec<f64> = real.iter().map(|v| (v - top).exp()).collect();
+        let total: f64 = e.iter().sum();
+        e.iter().map(|v| v / total).collect()
+    }
+}
+
 impl QuantizedGraph {
+    /// The client's view of the model.
+    pub fn interface(&self) -> ModelInterface {
+        ModelInterface {
+            bits: self.bits,
+            input: self.input.clone(),
+            output_unit: self.output_unit,
+            softmax: self.softmax,
+        }
+    }
+
     /// Largest unsigned level `U`.
     pub fn unsigned_max(&self) -> i64 {
         (1 << self.bits) - 1
@@ -190,27 +259,11 @@ impl QuantizedGraph {
     /// reaches [`MAX_MAGNITUDE`].
     pub fn ranges(&self) -> Result<(Vec<Shape>, Vec<Vec<Interval>>), NnError> {
         let bad = |reason: String| NnError::InvalidGraph(format!("quantized graph: {reason}"));
-        if !(2..=8).contains(&self.bits) {
-            return Err(bad(format!("{} bits (2 to 8)", self.bits)));
-        }
+        self.interface().check().map_err(bad)?;
         let u = self.unsigned_max();
         let q = (1i64 << (self.bits - 1)) - 1;
         let input = &self.input;
-        input.shape.check().map_err(bad)?;
         let channels = input.shape.channels();
-        if input.unit.len() != channels
-            || input.zero.len() != channels
-            || input.unit.iter().any(|&x| !(x.is_finite() && x > 0.0))
-            || input.zero.iter().any(|z| !(0..=u).contains(z))
-            || input.preprocess.as_ref().is_some_and(|a| {
-                a.scale.len() != channels || a.scale.iter().chain(&a.shift).any(|v| !v.is_finite())
-            })
-        {
-            return Err(bad("the input's quantization is malformed".into()));
-        }
-        if !(self.output_unit.is_finite() && self.output_unit > 0.0) {
-            return Err(bad(format!("output unit {}", self.output_unit)));
-        }
         if self.nodes.is_empty() || self.nodes.len() > crate::graph::MAX_NODES {
             return Err(bad(format!("{} nodes", self.nodes.len())));
         }
@@ -300,17 +353,7 @@ impl QuantizedGraph {
     /// What the client makes of the decrypted output: `unit * v`, then the softmax if the
     /// model ended with one.
     pub fn dequantize(&self, output: &[i64]) -> Vec<f64> {
-        let real: Vec<f64> = output
-            .iter()
-            .map(|&v| v as f64 * self.output_unit)
-            .collect();
-        if !self.softmax {
-            return real;
-        }
-        let top = real.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-        let e: Vec<f64> = real.iter().map(|v| (v - top).exp()).collect();
-        let total: f64 = e.iter().sum();
-        e.iter().map(|v| v / total).collect()
+        self.interface().dequantize(output)
     }
 }
 

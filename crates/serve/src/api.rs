@@ -1,0 +1,232 @@
+//! What travels between the client and the service besides ciphertexts and keys: the JSON
+//! documents of the API (docs/api.md), the headers, and the framing of a training step.
+//! Both sides use these types, so the two cannot drift apart.
+
+use serde::{Deserialize, Serialize};
+use shroud_nn::encrypted::{Packing, Shape};
+use shroud_nn::mnist::lwe_engine::Encoding;
+use shroud_nn::quant::ModelInterface;
+
+use shroud_ckks::packing::DiagonalLayout;
+
+/// The header naming the key a request uses.
+pub const KEY_HEADER: &str = "x-shroud-key";
+/// Response headers of an inference: bootstraps run and server seconds.
+pub const BOOTSTRAPS_HEADER: &str = "x-shroud-bootstraps";
+pub const SECONDS_HEADER: &str = "x-shroud-seconds";
+
+/// Largest training network the service accepts, per layer.
+pub const MAX_TRAINING_WIDTH: usize = 256;
+
+/// A hosted model, as the client needs it: which evaluation key to make, how to encrypt an
+/// input and how to read the output. The weights stay on the server.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ModelSpec {
+    pub name: String,
+    /// Where the model came from (its ONNX file's name and the quantization).
+    pub source: String,
+    /// The bootstrapping parameter set the model is compiled for (`shroud_lwe` preset name).
+    pub params: String,
+    pub security_bits: u32,
+    pub interface: ModelInterface,
+    pub encoding: Encoding,
+    /// Bootstraps per inference and the server's estimate of its latency.
+    pub bootstraps: usize,
+    pub estimated_seconds: f64,
+    /// Every bootstrap fails with probability at most `2^max_log2_failure`.
+    pub max_log2_failure: f64,
+    /// Size of the evaluation key to register for it.
+    pub evaluation_key_bytes: usize,
+}
+
+/// What a registered key serves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum KeyKind {
+    /// An LWE evaluation key: inference with every model compiled for its parameters.
+    Lwe,
+    /// CKKS relinearization and rotation keys for one training network.
+    Training,
+}
+
+/// The training network a CKKS key is registered for, and its learning rate. The
+/// parameters follow from the packing (`shroud_nn::encrypted::training_params`).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TrainingSpec {
+    pub inputs: usize,
+    pub hidden: usize,
+    pub outputs: usize,
+    pub packing: PackingName,
+    pub lr: f64,
+}
+
+/// The packings by name, as the query string and the JSON carry them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PackingName {
+    Row,
+    Diagonal,
+    Stepped,
+}
+
+impl PackingName {
+    pub fn packing(self) -> Packing {
+        match self {
+            PackingName::Row => Packing::Row,
+            PackingName::Diagonal => Packing::Diagonal(DiagonalLayout::Plain),
+            PackingName::Stepped => Packing::Diagonal(DiagonalLayout::Stepped { baby: 4 }),
+        }
+    }
+
+    /// The name of a packing the service offers, if it is one.
+    pub fn of(packing: Packing) -> Option<Self> {
+        [Self::Row, Self::Diagonal, Self::Stepped]
+            .into_iter()
+            .find(|p| p.packing() == packing)
+    }
+}
+
+impl TrainingSpec {
+    /// The shape both roles use; refused if a layer is empty or wider than the service
+    /// trains, or the learning rate is not a positive number.
+    pub fn shape(&self) -> Result<Shape, String> {
+        for (what, n) in [
+            ("inputs", self.inputs),
+            ("hidden", self.hidden),
+            ("outputs", self.outputs),
+        ] {
+            if !(1..=MAX_TRAINING_WIDTH).contains(&n) {
+                return Err(format!("{what} = {n} (1 to {MAX_TRAINING_WIDTH})"));
+            }
+        }
+        if !(self.lr.is_finite() && self.lr > 0.0 && self.lr <= 10.0) {
+            return Err(format!("learning rate {} (in (0, 10])", self.lr));
+        }
+        Ok(Shape {
+            inputs: self.inputs,
+            hidden: self.hidden,
+            outputs: self.outputs,
+            packing: self.packing.packing(),
+        })
+    }
+}
+
+/// The query string of a key registration.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct RegisterQuery {
+    /// Who registers: quotas count keys per client.
+    pub client: String,
+    pub kind: Option<KeyKind>,
+    // The training network, for `kind=training`.
+    pub inputs: Option<usize>,
+    pub hidden: Option<usize>,
+    pub outputs: Option<usize>,
+    pub packing: Option<PackingName>,
+    pub lr: Option<f64>,
+}
+
+/// The answer to a registration: the key's id and the token that alone may use it. The
+/// service keeps only the token's hash.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Registration {
+    pub key_id: String,
+    pub token: String,
+    pub kind: KeyKind,
+    /// The key's parameter set.
+    pub params: String,
+    pub bytes: u64,
+}
+
+/// The body of every error response.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    pub error: String,
+}
+
+/// `/health`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Health {
+    pub status: String,
+    pub version: String,
+    pub models: usize,
+}
+
+/// A training step's body: the encrypted weights and the encrypted batch, each preceded by
+/// its length (8 bytes, little-endian) so that neither can run into the other.
+pub fn frame_step(weights: &[u8], batch: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(16 + weights.len() + batch.len());
+    for part in [weights, batch] {
+        out.extend_from_slice(&(part.len() as u64).to_le_bytes());
+        out.extend_from_slice(part);
+    }
+    out
+}
+
+/// The two parts of a training step's body, or why it is not one.
+pub fn unframe_step(body: &[u8]) -> Result<(&[u8], &[u8]), String> {
+    fn part(rest: &[u8]) -> Result<(&[u8], &[u8]), String> {
+        let (len, rest) = rest
+            .split_first_chunk::<8>()
+            .ok_or("truncated: a length is missing")?;
+        let len = usize::try_from(u64::from_le_bytes(*len)).map_err(|_| "length too large")?;
+        if len > rest.len() {
+            return Err(format!(
+                "a part of {len} bytes where {} remain",
+                rest.len()
+            ));
+        }
+        Ok(rest.split_at(len))
+    }
+    let (weights, rest) = part(body)?;
+    let (batch, rest) = part(rest)?;
+    if !rest.is_empty() {
+        return Err(format!("{} bytes after the batch", rest.len()));
+    }
+    Ok((weights, batch))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn step_frames_round_trip_and_refuse_garbage() {
+        let body = frame_step(b"weights", b"batch!");
+        assert_eq!(unframe_step(&body).unwrap(), (&b"weights"[..], &b"batch!"[..]));
+        for cut in 0..body.len() {
+            assert!(unframe_step(&body[..cut]).is_err(), "cut at {cut}");
+        }
+        let mut long = body.clone();
+        long.push(0);
+        assert!(unframe_step(&long).is_err());
+        let mut huge = body;
+        huge[..8].copy_from_slice(&u64::MAX.to_le_bytes());
+        assert!(unframe_step(&huge).is_err());
+    }
+
+    #[test]
+    fn training_specs_are_bounded() {
+        let spec = TrainingSpec {
+            inputs: 4,
+            hidden: 10,
+            outputs: 3,
+            packing: PackingName::Diagonal,
+            lr: 0.1,
+        };
+        assert!(spec.shape().is_ok());
+        for bad in [
+            TrainingSpec { inputs: 0, ..spec },
+            TrainingSpec {
+                hidden: 100_000,
+                ..spec
+            },
+            TrainingSpec { lr: f64::NAN, ..spec },
+            TrainingSpec { lr: -1.0, ..spec },
+        ] {
+            assert!(bad.shape().is_err(), "{bad:?}");
+        }
+        for p in [PackingName::Row, PackingName::Diagonal, PackingName::Stepped] {
+            assert_eq!(PackingName::of(p.packing()), Some(p));
+        }
+    }
+}

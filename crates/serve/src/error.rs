@@ -1,0 +1,87 @@
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+
+use crate::api::ErrorBody;
+
+/// Errors of the service and of its client. On the server each maps to one HTTP status
+/// ([`ServeError::status`]); the client turns a status back into the same variant.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// The request is malformed: a ciphertext, key, query or body the service cannot use.
+    #[error("bad request: {0}")]
+    BadRequest(String),
+    /// No credentials, or credentials that are not a token.
+    #[error("unauthorized: {0}")]
+    Unauthorized(String),
+    /// A token that is not the one of the key the request names.
+    #[error("forbidden: {0}")]
+    Forbidden(String),
+    #[error("no key {0}")]
+    UnknownKey(String),
+    #[error("no model {0}")]
+    UnknownModel(String),
+    #[error("quota exceeded: {0}")]
+    Quota(String),
+    #[error("body too large: {0}")]
+    TooLarge(String),
+    /// The service's start: a model or an option it cannot use.
+    #[error("configuration: {0}")]
+    Config(String),
+    /// Anything else on the server; the client sees the reason too.
+    #[error("internal error: {0}")]
+    Internal(String),
+    /// The client could not reach the service (after its retries), or the answer was not
+    /// one of the API's.
+    #[error("transport: {0}")]
+    Transport(String),
+    /// The service answered with a status this client does not know.
+    #[error("status {status}: {message}")]
+    Status { status: u16, message: String },
+}
+
+impl ServeError {
+    pub fn bad(reason: impl Into<String>) -> Self {
+        ServeError::BadRequest(reason.into())
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ServeError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ServeError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            ServeError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ServeError::UnknownKey(_) | ServeError::UnknownModel(_) => StatusCode::NOT_FOUND,
+            ServeError::Quota(_) => StatusCode::TOO_MANY_REQUESTS,
+            ServeError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ServeError::Config(_) | ServeError::Internal(_) | ServeError::Transport(_) => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
+            ServeError::Status { status, .. } => {
+                StatusCode::from_u16(*status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+            }
+        }
+    }
+
+    /// The client's reading of an error response.
+    pub fn from_status(status: u16, message: String) -> Self {
+        match status {
+            400 => ServeError::BadRequest(message),
+            401 => ServeError::Unauthorized(message),
+            403 => ServeError::Forbidden(message),
+            404 => ServeError::UnknownKey(message),
+            413 => ServeError::TooLarge(message),
+            429 => ServeError::Quota(message),
+            500 => ServeError::Internal(message),
+            _ => ServeError::Status { status, message },
+        }
+    }
+}
+
+impl IntoResponse for ServeError {
+    fn into_response(self) -> Response {
+        let body = ErrorBody {
+            error: self.to_string(),
+        };
+        (self.status(), Json(body)).into_response()
+    }
+}
