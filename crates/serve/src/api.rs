@@ -170,10 +170,7 @@ pub fn unframe_step(body: &[u8]) -> Result<(&[u8], &[u8]), String> {
             .ok_or("truncated: a length is missing")?;
         let len = usize::try_from(u64::from_le_bytes(*len)).map_err(|_| "length too large")?;
         if len > rest.len() {
-            return Err(format!(
-                "a part of {len} bytes where {} remain",
-                rest.len()
-            ));
+            return Err(format!("a part of {len} bytes where {} remain", rest.len()));
         }
         Ok(rest.split_at(len))
     }
@@ -192,7 +189,10 @@ mod tests {
     #[test]
     fn step_frames_round_trip_and_refuse_garbage() {
         let body = frame_step(b"weights", b"batch!");
-        assert_eq!(unframe_step(&body).unwrap(), (&b"weights"[..], &b"batch!"[..]));
+        assert_eq!(
+            unframe_step(&body).unwrap(),
+            (&b"weights"[..], &b"batch!"[..])
+        );
         for cut in 0..body.len() {
             assert!(unframe_step(&body[..cut]).is_err(), "cut at {cut}");
         }
@@ -220,12 +220,19 @@ mod tests {
                 hidden: 100_000,
                 ..spec
             },
-            TrainingSpec { lr: f64::NAN, ..spec },
+            TrainingSpec {
+                lr: f64::NAN,
+                ..spec
+            },
             TrainingSpec { lr: -1.0, ..spec },
         ] {
             assert!(bad.shape().is_err(), "{bad:?}");
         }
-        for p in [PackingName::Row, PackingName::Diagonal, PackingName::Stepped] {
+        for p in [
+            PackingName::Row,
+            PackingName::Diagonal,
+            PackingName::Stepped,
+        ] {
             assert_eq!(PackingName::of(p.packing()), Some(p));
         }
     }

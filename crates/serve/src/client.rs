@@ -421,7 +421,8 @@ impl ServiceClient {
             .read_to_vec()
             .map_err(|e| Failure::Retry(e.to_string()))?;
         self.sent.fetch_add(sent as u64, Ordering::Relaxed);
-        self.received.fetch_add(body.len() as u64, Ordering::Relaxed);
+        self.received
+            .fetch_add(body.len() as u64, Ordering::Relaxed);
         match status {
             200..=299 => Ok((body, response.headers().clone())),
             502..=504 => Err(Failure::Retry(format!("status {status}"))),
@@ -434,7 +435,10 @@ impl ServiceClient {
         }
     }
 
-    fn retrying<T>(&self, mut attempt: impl FnMut() -> Result<T, Failure>) -> Result<T, ServeError> {
+    fn retrying<T>(
+        &self,
+        mut attempt: impl FnMut() -> Result<T, Failure>,
+    ) -> Result<T, ServeError> {
         let mut wait = self.retry.first_wait;
         let mut last = String::new();
         for n in 1..=self.retry.attempts.max(1) {
@@ -503,7 +507,9 @@ fn segment(s: &str) -> Result<&str, ServeError> {
     if valid_client(s) {
         Ok(s)
     } else {
-        Err(ServeError::bad(format!("{s:?} is not a model name or key id")))
+        Err(ServeError::bad(format!(
+            "{s:?} is not a model name or key id"
+        )))
     }
 }
 

@@ -17,10 +17,9 @@ pub enum ServeError {
     /// A token that is not the one of the key the request names.
     #[error("forbidden: {0}")]
     Forbidden(String),
-    #[error("no key {0}")]
-    UnknownKey(String),
-    #[error("no model {0}")]
-    UnknownModel(String),
+    /// No such key or model.
+    #[error("not found: {0}")]
+    NotFound(String),
     #[error("quota exceeded: {0}")]
     Quota(String),
     #[error("body too large: {0}")]
@@ -50,7 +49,7 @@ impl ServeError {
             ServeError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ServeError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             ServeError::Forbidden(_) => StatusCode::FORBIDDEN,
-            ServeError::UnknownKey(_) | ServeError::UnknownModel(_) => StatusCode::NOT_FOUND,
+            ServeError::NotFound(_) => StatusCode::NOT_FOUND,
             ServeError::Quota(_) => StatusCode::TOO_MANY_REQUESTS,
             ServeError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ServeError::Config(_) | ServeError::Internal(_) | ServeError::Transport(_) => {
@@ -62,13 +61,30 @@ impl ServeError {
         }
     }
 
+    /// The reason alone, without the kind `Display` puts before it: what an error response
+    /// carries, since its status already says the kind.
+    pub fn reason(&self) -> &str {
+        match self {
+            ServeError::BadRequest(m)
+            | ServeError::Unauthorized(m)
+            | ServeError::Forbidden(m)
+            | ServeError::NotFound(m)
+            | ServeError::Quota(m)
+            | ServeError::TooLarge(m)
+            | ServeError::Config(m)
+            | ServeError::Internal(m)
+            | ServeError::Transport(m)
+            | ServeError::Status { message: m, .. } => m,
+        }
+    }
+
     /// The client's reading of an error response.
     pub fn from_status(status: u16, message: String) -> Self {
         match status {
             400 => ServeError::BadRequest(message),
             401 => ServeError::Unauthorized(message),
             403 => ServeError::Forbidden(message),
-            404 => ServeError::UnknownKey(message),
+            404 => ServeError::NotFound(message),
             413 => ServeError::TooLarge(message),
             429 => ServeError::Quota(message),
             500 => ServeError::Internal(message),
@@ -80,7 +96,7 @@ impl ServeError {
 impl IntoResponse for ServeError {
     fn into_response(self) -> Response {
         let body = ErrorBody {
-            error: self.to_string(),
+            error: self.reason().to_string(),
         };
         (self.status(), Json(body)).into_response()
     }

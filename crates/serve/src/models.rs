@@ -97,7 +97,11 @@ impl Models {
 
 fn load_one(source: &ModelSource) -> Result<HostedModel, ServeError> {
     let at = |e: &dyn std::fmt::Display| {
-        ServeError::Config(format!("model {} ({}): {e}", source.name, source.path.display()))
+        ServeError::Config(format!(
+            "model {} ({}): {e}",
+            source.name,
+            source.path.display()
+        ))
     };
     let params = presets::by_name(&source.params).ok_or_else(|| at(&"unknown parameters"))?;
     let model = CompiledModel::load(Path::new(&source.path)).map_err(|e| at(&e))?;
@@ -132,7 +136,12 @@ mod tests {
         let m: ModelSource = "w=a@b/w.shroud@insecure_wide_test".parse().unwrap();
         assert_eq!(m.path, PathBuf::from("a@b/w.shroud"));
         assert_eq!(m.params, "insecure_wide_test");
-        for bad in ["nameonly", "a/b=x.shroud", "m=x.shroud@no_such_params", "=x"] {
+        for bad in [
+            "nameonly",
+            "a/b=x.shroud",
+            "m=x.shroud@no_such_params",
+            "=x",
+        ] {
             assert!(bad.parse::<ModelSource>().is_err(), "{bad}");
         }
     }

@@ -131,13 +131,15 @@ impl Service {
         let io = |e: std::io::Error| ServeError::Internal(e.to_string());
         match self.tls {
             Some((cert, key)) => {
-                let tls = RustlsConfig::from_pem_file(&cert, &key).await.map_err(|e| {
-                    ServeError::Config(format!(
-                        "TLS certificate {} or key {}: {e}",
-                        cert.display(),
-                        key.display()
-                    ))
-                })?;
+                let tls = RustlsConfig::from_pem_file(&cert, &key)
+                    .await
+                    .map_err(|e| {
+                        ServeError::Config(format!(
+                            "TLS certificate {} or key {}: {e}",
+                            cert.display(),
+                            key.display()
+                        ))
+                    })?;
                 axum_server::from_tcp_rustls(self.listener, tls)
                     .map_err(io)?
                     .handle(handle)
@@ -160,14 +162,14 @@ pub async fn stop_signal() {
     let interrupt = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        {
-            Ok(s) => s,
-            Err(_) => {
-                let _ = interrupt.await;
-                return;
-            }
-        };
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => {
+                    let _ = interrupt.await;
+                    return;
+                }
+            };
         tokio::select! {
             _ = interrupt => {}
             _ = term.recv() => {}
@@ -266,10 +268,9 @@ fn credentials(headers: &HeaderMap) -> Result<(String, String), ServeError> {
 /// server failed (500).
 fn engine_error(e: NnError) -> ServeError {
     match e {
-        NnError::Malformed(_)
-        | NnError::InvalidConfig(_)
-        | NnError::Lwe(_)
-        | NnError::Ckks(_) => ServeError::bad(e.to_string()),
+        NnError::Malformed(_) | NnError::InvalidConfig(_) | NnError::Lwe(_) | NnError::Ckks(_) => {
+            ServeError::bad(e.to_string())
+        }
         other => ServeError::Internal(other.to_string()),
     }
 }
@@ -309,7 +310,7 @@ async fn model_spec(
         .models
         .get(&name)
         .map(|m| Json(m.spec.clone()))
-        .ok_or(ServeError::UnknownModel(name))
+        .ok_or_else(|| ServeError::NotFound(format!("no model {name}")))
 }
 
 async fn register(
@@ -376,7 +377,7 @@ async fn infer(
     let model = state
         .models
         .get(&name)
-        .ok_or_else(|| ServeError::UnknownModel(name.clone()))?;
+        .ok_or_else(|| ServeError::NotFound(format!("no model {name}")))?;
     let graph = model.graph.clone();
     let (id, token) = credentials(&headers)?;
     let upload = body(upload)?;
@@ -397,7 +398,11 @@ async fn infer(
         let server = GraphServer::with_key(graph, key).map_err(engine_error)?;
         let start = Instant::now();
         let output = server.infer(&upload, &|_| {}).map_err(engine_error)?;
-        Ok((output, start.elapsed().as_secs_f64(), server.plan().bootstraps))
+        Ok((
+            output,
+            start.elapsed().as_secs_f64(),
+            server.plan().bootstraps,
+        ))
     })
     .await?;
     let m = &state.metrics;
@@ -408,8 +413,14 @@ async fn infer(
     Ok((
         [
             (header::CONTENT_TYPE, "application/octet-stream".to_string()),
-            (HeaderName::from_static(BOOTSTRAPS_HEADER), bootstraps.to_string()),
-            (HeaderName::from_static(SECONDS_HEADER), format!("{seconds:.3}")),
+            (
+                HeaderName::from_static(BOOTSTRAPS_HEADER),
+                bootstraps.to_string(),
+            ),
+            (
+                HeaderName::from_static(SECONDS_HEADER),
+                format!("{seconds:.3}"),
+            ),
         ],
         output,
     )
@@ -430,7 +441,9 @@ async fn train_step(
             return Err(ServeError::bad(format!("key {id} is not a training key")));
         }
         let LoadedKey::Training(server) = store.load(&record)? else {
-            return Err(ServeError::Internal(format!("key {id} is not a training key")));
+            return Err(ServeError::Internal(format!(
+                "key {id} is not a training key"
+            )));
         };
         let (weights, batch) = unframe_step(&upload).map_err(ServeError::bad)?;
         let (updated, _) = server.step(weights, batch).map_err(engine_error)?;
@@ -438,9 +451,5 @@ async fn train_step(
     })
     .await?;
     state.metrics.training_steps.inc();
-    Ok((
-        [(header::CONTENT_TYPE, "application/octet-stream")],
-        output,
-    )
-        .into_response())
+    Ok(([(header::CONTENT_TYPE, "application/octet-stream")], output).into_response())
 }

@@ -82,7 +82,10 @@ struct Cache {
 
 /// A key id: 32 hexadecimal digits. Anything else is refused before it reaches a path.
 fn valid_id(id: &str) -> bool {
-    id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+    id.len() == 32
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
 }
 
 /// A client name: 1 to 64 characters of `[A-Za-z0-9._-]`.
@@ -137,10 +140,13 @@ pub fn parse_key(
         }
         KeyKind::Training => {
             let spec = training.ok_or_else(|| {
-                ServeError::bad("a training key needs its network: inputs, hidden, outputs, packing, lr")
+                ServeError::bad(
+                    "a training key needs its network: inputs, hidden, outputs, packing, lr",
+                )
             })?;
             let shape = spec.shape().map_err(ServeError::bad)?;
-            let params = default_params(shape.packing).map_err(|e| ServeError::Internal(e.to_string()))?;
+            let params =
+                default_params(shape.packing).map_err(|e| ServeError::Internal(e.to_string()))?;
             let server = TrainingServer::new(&params, shape, spec.lr, bytes)
                 .map_err(|e| ServeError::bad(e.to_string()))?;
             let name = format!("ckks-n{}-l{}", params.n(), params.max_level());
@@ -154,7 +160,10 @@ impl KeyStore {
     pub fn open(dir: &Path, limits: StoreLimits) -> Result<Self, ServeError> {
         let keys = dir.join("keys");
         fs::create_dir_all(&keys).map_err(|e| {
-            ServeError::Internal(format!("cannot create the key store {}: {e}", keys.display()))
+            ServeError::Internal(format!(
+                "cannot create the key store {}: {e}",
+                keys.display()
+            ))
         })?;
         Ok(Self {
             dir: keys,
@@ -188,20 +197,26 @@ impl KeyStore {
     }
 
     fn record(&self, id: &str) -> Result<KeyRecord, ServeError> {
-        let missing = || ServeError::UnknownKey(id.to_string());
+        let missing = || ServeError::NotFound(format!("no key {id}"));
         if !valid_id(id) {
             return Err(missing());
         }
         let path = self.record_path(id);
         let meta = fs::metadata(&path).map_err(|_| missing())?;
         if meta.len() > MAX_RECORD_BYTES {
-            return Err(ServeError::Internal(format!("record {id} is {} bytes", meta.len())));
+            return Err(ServeError::Internal(format!(
+                "record {id} is {} bytes",
+                meta.len()
+            )));
         }
         let text = fs::read(&path).map_err(|_| missing())?;
         let record: KeyRecord = serde_json::from_slice(&text)
             .map_err(|e| ServeError::Internal(format!("record {id}: {e}")))?;
         if record.id != id {
-            return Err(ServeError::Internal(format!("record {id} names key {}", record.id)));
+            return Err(ServeError::Internal(format!(
+                "record {id} names key {}",
+                record.id
+            )));
         }
         Ok(record)
     }
@@ -257,7 +272,8 @@ impl KeyStore {
         };
         let io = |e: std::io::Error| ServeError::Internal(format!("storing key {id}: {e}"));
         write_atomic(&self.key_path(&id), bytes).map_err(io)?;
-        let json = serde_json::to_vec_pretty(&record).map_err(|e| ServeError::Internal(e.to_string()))?;
+        let json =
+            serde_json::to_vec_pretty(&record).map_err(|e| ServeError::Internal(e.to_string()))?;
         if let Err(e) = write_atomic(&self.record_path(&id), &json) {
             let _ = fs::remove_file(self.key_path(&id));
             return Err(io(e));
@@ -272,7 +288,7 @@ impl KeyStore {
         })
     }
 
-    /// The record of key `id` if `token` is its token: [`ServeError::UnknownKey`] if there is
+    /// The record of key `id` if `token` is its token: [`ServeError::NotFound`] if there is
     /// no such key, [`ServeError::Forbidden`] if the token is another's.
     pub fn authorize(&self, id: &str, token: &str) -> Result<KeyRecord, ServeError> {
         let record = self.record(id)?;
@@ -291,11 +307,10 @@ impl KeyStore {
             return Ok(key);
         }
         let path = self.key_path(&record.id);
-        let bytes = fs::read(&path)
-            .map_err(|e| ServeError::Internal(format!("key {}: {e}", record.id)))?;
-        let (key, _) = parse_key(record.kind, record.training.as_ref(), &bytes).map_err(|e| {
-            ServeError::Internal(format!("key {} no longer loads: {e}", record.id))
-        })?;
+        let bytes =
+            fs::read(&path).map_err(|e| ServeError::Internal(format!("key {}: {e}", record.id)))?;
+        let (key, _) = parse_key(record.kind, record.training.as_ref(), &bytes)
+            .map_err(|e| ServeError::Internal(format!("key {} no longer loads: {e}", record.id)))?;
         self.insert(&record.id, key.clone(), bytes.len() as u64);
         Ok(key)
     }
@@ -358,7 +373,12 @@ mod tests {
     #[test]
     fn ids_and_client_names_are_checked_before_any_path() {
         assert!(valid_id(&random_hex(16)));
-        for bad in ["", "../../etc/passwd", "ABCDEF0123456789ABCDEF0123456789", &"a".repeat(33)] {
+        for bad in [
+            "",
+            "../../etc/passwd",
+            "ABCDEF0123456789ABCDEF0123456789",
+            &"a".repeat(33),
+        ] {
             assert!(!valid_id(bad), "{bad}");
         }
         assert!(valid_client("clinic-7.a_b"));

@@ -197,7 +197,13 @@ impl GraphServer {
                 }
                 op => {
                     let second = node.inputs.get(1).and_then(|&v| values[v].as_ref());
-                    linear(op, input, second, self.graph.shapes[x], self.graph.shapes[i + 1])?
+                    linear(
+                        op,
+                        input,
+                        second,
+                        self.graph.shapes[x],
+                        self.graph.shapes[i + 1],
+                    )?
                 }
             };
             values.push(Some(out));
