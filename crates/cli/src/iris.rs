@@ -49,7 +49,7 @@ pub struct TrainArgs {
     pub out: PathBuf,
 }
 
-fn progress(epochs: usize, label: &str) -> ProgressBar {
+pub fn progress(epochs: usize, label: &str) -> ProgressBar {
     let bar = ProgressBar::new(epochs as u64);
     bar.set_style(
         ProgressStyle::with_template(
@@ -62,7 +62,7 @@ fn progress(epochs: usize, label: &str) -> ProgressBar {
     bar
 }
 
-fn report(bar: &ProgressBar, s: &EpochStats) {
+pub fn report(bar: &ProgressBar, s: &EpochStats) {
     bar.set_message(format!(
         "loss {:.4} train {:.3} test {:.3}",
         s.train_loss, s.train_acc, s.test_acc

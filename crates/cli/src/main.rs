@@ -26,6 +26,7 @@ mod iris;
 mod mnist;
 mod models;
 mod plot;
+mod service;
 
 use std::path::PathBuf;
 
@@ -82,6 +83,14 @@ enum Command {
     /// Encrypted inference with a compiled model: the client encrypts, the server computes on
     /// ciphertexts only, the client decrypts; checked against the integer evaluator.
     Infer(models::InferArgs),
+    /// Serve encrypted inference with compiled models, and encrypted training, over HTTP(S).
+    Serve(service::ServeArgs),
+    /// The client of `shroud serve`: keys (the secret one stays here), registration,
+    /// encrypted inference, encrypted training.
+    Client {
+        #[command(subcommand)]
+        what: service::ClientCommand,
+    },
     /// Timing tables, one `op logN value` line each (milliseconds, or bytes for sizes).
     Bench {
         #[command(subcommand)]
@@ -369,6 +378,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             count,
         } => models::eval(&model, &data, against.as_deref(), count),
         Command::Infer(args) => models::infer(&args),
+        Command::Serve(args) => service::serve(args),
+        Command::Client { what } => service::client(what),
         Command::Bench {
             what:
                 BenchWhat::Ckks {

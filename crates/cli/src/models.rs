@@ -275,7 +275,7 @@ pub fn infer(args: &InferArgs) -> anyhow::Result<()> {
 
 /// Inputs to classify: a PNG image, rows of numbers (`.csv` without a header), or a dataset
 /// (an MNIST folder, a table, the digits), whose test part is used, with its labels.
-fn read_inputs(path: &Path, shape: Shape) -> anyhow::Result<(Vec<Vec<f32>>, Vec<usize>)> {
+pub fn read_inputs(path: &Path, shape: Shape) -> anyhow::Result<(Vec<Vec<f32>>, Vec<usize>)> {
     let name = path.to_string_lossy();
     if name.ends_with(".png") {
         return Ok((vec![read_png(path, shape)?], Vec::new()));
