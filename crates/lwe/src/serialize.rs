@@ -6,12 +6,13 @@
 //! input becomes [`LweError::Malformed`], never a panic or a silently wrong result.
 
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
+use shroud_math::serde_bytes::ByteBuf;
 use shroud_math::WireFormat;
 use zeroize::Zeroizing;
 
 use crate::bootstrap::{
-    BootstrapKey, BootstrapParams, ClientKey, KeyLevel, KeySwitchKey, LweCiphertext, NegacyclicFft,
-    ServerKey,
+    BootstrapKey, BootstrapParams, ClientKey, CompressedServerKey, KeyLevel, KeySwitchKey,
+    LweCiphertext, NegacyclicFft, ServerKey, BODY_BITS,
 };
 use crate::gsw::{GswCiphertext, GswParams};
 use crate::LweError;
@@ -31,6 +32,7 @@ enum Kind {
     ServerKey,
     LweCiphertext,
     GswCiphertext,
+    CompressedServerKey,
 }
 
 fn encode<T: Serialize>(kind: Kind, body: &T) -> Vec<u8> {
@@ -122,7 +124,16 @@ impl ServerKey {
         )
     }
 
+    /// Loads a server key from either of its forms: as [`Self::to_bytes`] writes it (the
+    /// transformed key, as held in memory) or compressed ([`CompressedServerKey::to_bytes`],
+    /// what clients send), which is expanded here.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, LweError> {
+        let kind: Kind = FORMAT
+            .kind(bytes)
+            .map_err(|e| LweError::Malformed(e.to_string()))?;
+        if kind == Kind::CompressedServerKey {
+            return Ok(CompressedServerKey::from_bytes(bytes)?.decompress());
+        }
         let body: ServerKeyBody = decode(Kind::ServerKey, bytes)?;
         let p = &body.params;
         checked_params(p)?;
@@ -154,6 +165,100 @@ impl ServerKey {
             body.ksk,
             fft,
         ))
+    }
+}
+
+/// Bytes a bootstrapping-key body word takes on the wire: its top [`BODY_BITS`] bits.
+const BODY_BYTES: usize = BODY_BITS as usize / 8;
+
+fn pack_bodies(words: &[u64]) -> ByteBuf {
+    let mut out = Vec::with_capacity(words.len() * BODY_BYTES);
+    for w in words {
+        out.extend_from_slice(&w.to_be_bytes()[..BODY_BYTES]);
+    }
+    ByteBuf::from(out)
+}
+
+fn unpack_bodies(what: &str, bytes: &[u8], words: usize) -> Result<Vec<u64>, LweError> {
+    check_len(what, bytes.len(), words * BODY_BYTES)?;
+    Ok(bytes
+        .chunks_exact(BODY_BYTES)
+        .map(|c| {
+            let mut w = [0u8; 8];
+            w[..BODY_BYTES].copy_from_slice(c);
+            u64::from_be_bytes(w)
+        })
+        .collect())
+}
+
+#[derive(Serialize, Deserialize)]
+struct CompressedBody {
+    params: BootstrapParams,
+    seed: [u8; 32],
+    bsk: ByteBuf,
+    light: Option<ByteBuf>,
+    coarse: Option<ByteBuf>,
+    ksk: Vec<u32>,
+}
+
+impl CompressedServerKey {
+    pub fn to_bytes(&self) -> Vec<u8> {
+        encode(
+            Kind::CompressedServerKey,
+            &CompressedBody {
+                params: self.params.clone(),
+                seed: self.seed,
+                bsk: pack_bodies(&self.bsk),
+                light: self.light.as_deref().map(pack_bodies),
+                coarse: self.coarse.as_deref().map(pack_bodies),
+                ksk: self.ksk.clone(),
+            },
+        )
+    }
+
+    /// Loads a compressed key and checks every length against its parameters; any body
+    /// words of the right count make a well-formed key.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, LweError> {
+        let body: CompressedBody = decode(Kind::CompressedServerKey, bytes)?;
+        let p = &body.params;
+        checked_params(p)?;
+        let bodies = |what: &str, level: KeyLevel, bytes: &[u8]| {
+            unpack_bodies(what, bytes, BootstrapKey::bodies_len(&p.at(level)))
+        };
+        let optional =
+            |what: &str, level: KeyLevel, present: bool, b: &Option<ByteBuf>| match (present, b) {
+                (true, Some(b)) => bodies(what, level, b).map(Some),
+                (false, None) => Ok(None),
+                _ => Err(LweError::Malformed(format!(
+                    "{what} does not match the parameters"
+                ))),
+            };
+        let light = optional(
+            "light bootstrapping key",
+            KeyLevel::Light,
+            p.light_pbs.is_some(),
+            &body.light,
+        )?;
+        let coarse = optional(
+            "coarse bootstrapping key",
+            KeyLevel::Coarse,
+            p.coarse_pbs.is_some(),
+            &body.coarse,
+        )?;
+        let bsk = bodies("bootstrapping key", KeyLevel::Full, &body.bsk)?;
+        check_len(
+            "key-switching key",
+            body.ksk.len(),
+            KeySwitchKey::bodies_len(p),
+        )?;
+        Ok(Self {
+            params: body.params,
+            seed: body.seed,
+            bsk,
+            light,
+            coarse,
+            ksk: body.ksk,
+        })
     }
 }
 

@@ -1,6 +1,6 @@
 //! Round trips and rejection of malformed input.
 
-use shroud_lwe::bootstrap::{presets, ClientKey, LweCiphertext, ServerKey};
+use shroud_lwe::bootstrap::{presets, ClientKey, CompressedServerKey, LweCiphertext, ServerKey};
 use shroud_lwe::gsw::{self, GswCiphertext, GswSecretKey};
 
 #[test]
@@ -81,4 +81,48 @@ fn malformed_input_is_rejected() {
     // Sixteen 0xff bytes cover at least one whole f64, and all-ones is a NaN.
     nan[offset..offset + 16].fill(0xff);
     assert!(ServerKey::from_bytes(&nan).is_err());
+}
+
+#[test]
+fn compressed_keys_expand_to_working_keys_and_refuse_garbage() {
+    for p in [presets::insecure_test(), presets::insecure_wide_test()] {
+        let mut client = ClientKey::from_seed(&p, 31).unwrap();
+        let compressed = client.compressed_server_key();
+        let bytes = compressed.to_bytes();
+        // The announced size, and the saving over the transformed key.
+        let payload = CompressedServerKey::payload_bytes(&p);
+        assert!(
+            payload <= bytes.len() && bytes.len() < payload + 1024,
+            "{payload} {}",
+            bytes.len()
+        );
+        assert!(
+            bytes.len() * 2 < ServerKey::payload_bytes(&p),
+            "{} {}",
+            bytes.len(),
+            ServerKey::payload_bytes(&p)
+        );
+        assert_eq!(CompressedServerKey::from_bytes(&bytes).unwrap(), compressed);
+        // Loaded through ServerKey::from_bytes, expanded: the same key as expanding here.
+        let server = ServerKey::from_bytes(&bytes).unwrap();
+        assert_eq!(server.to_bytes(), compressed.decompress().to_bytes());
+        for (x, y) in [(false, false), (false, true), (true, false), (true, true)] {
+            let (a, b) = (client.encrypt_bit(x), client.encrypt_bit(y));
+            let out = server.nand(&a, &b).unwrap();
+            assert_eq!(client.decrypt_bit(&out).unwrap(), !(x && y));
+        }
+        // Truncations and a flipped length are refused; flipped bytes elsewhere are a
+        // (useless) well-formed key or a refusal, never a panic.
+        for cut in [0, 10, bytes.len() / 2, bytes.len() - 1] {
+            assert!(CompressedServerKey::from_bytes(&bytes[..cut]).is_err());
+        }
+        let mut seed = 5u64;
+        for _ in 0..200 {
+            let mut m = bytes.clone();
+            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1);
+            let at = (seed >> 20) as usize % m.len().min(4096);
+            m[at] ^= 1 << (seed >> 61);
+            let _ = CompressedServerKey::from_bytes(&m).map(|k| k.decompress());
+        }
+    }
 }

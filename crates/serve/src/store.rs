@@ -50,11 +50,22 @@ pub enum LoadedKey {
     Training(Arc<TrainingServer>),
 }
 
+impl LoadedKey {
+    /// Memory the key holds, for the cache's cap: an LWE key as expanded (about three times
+    /// its compressed upload), a training key about as uploaded.
+    fn memory_bytes(&self, uploaded: usize) -> u64 {
+        match self {
+            LoadedKey::Lwe(key) => ServerKey::payload_bytes(key.params()) as u64,
+            LoadedKey::Training(_) => uploaded as u64,
+        }
+    }
+}
+
 /// Limits of the store.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct StoreLimits {
-    /// Bytes of keys held loaded (as their serialized size, which is about their size in
-    /// memory); the least recently used are dropped beyond it. A single key larger than
+    /// Bytes of keys held loaded (as expanded in memory); the least recently used are
+    /// dropped beyond it. A single key larger than
     /// the cap is still served, alone.
     pub memory_bytes: u64,
     /// Keys one client may register.
@@ -278,7 +289,8 @@ impl KeyStore {
             let _ = fs::remove_file(self.key_path(&id));
             return Err(io(e));
         }
-        self.insert(&id, loaded, size);
+        let memory = loaded.memory_bytes(bytes.len());
+        self.insert(&id, loaded, memory);
         Ok(Registration {
             key_id: id,
             token,
@@ -311,7 +323,7 @@ impl KeyStore {
             fs::read(&path).map_err(|e| ServeError::Internal(format!("key {}: {e}", record.id)))?;
         let (key, _) = parse_key(record.kind, record.training.as_ref(), &bytes)
             .map_err(|e| ServeError::Internal(format!("key {} no longer loads: {e}", record.id)))?;
-        self.insert(&record.id, key.clone(), bytes.len() as u64);
+        self.insert(&record.id, key.clone(), key.memory_bytes(bytes.len()));
         Ok(key)
     }
 

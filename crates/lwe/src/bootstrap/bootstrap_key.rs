@@ -14,6 +14,17 @@ use super::fft::{
 use super::params::BootstrapParams;
 use super::random::TorusSampler;
 
+/// Bits of a GGSW row's body a seeded key keeps, the lower ones rounded off: the rounding
+/// adds `2^-96 / 12` to the key's noise variance (13% of `wide_128`'s GLWE noise, about 3% of
+/// a bootstrap's output noise), which the noise model counts
+/// ([`BootstrapParams::key_noise_variance`]); 16 bits fewer of every body to send.
+pub const BODY_BITS: u32 = 48;
+
+/// A body word rounded to [`BODY_BITS`] (the low bits zero).
+pub(crate) fn round_body(b: u64) -> u64 {
+    b.wrapping_add(1 << (63 - BODY_BITS)) & (u64::MAX << (64 - BODY_BITS))
+}
+
 /// The GGSW ciphertexts of the blind rotation's steps ([`BlindRotation`]'s `grouping` key bits
 /// each, the last step taking what is left). A step over the bits `T` holds one GGSW per
 /// nonzero pattern `u` of them (bit `t` of `u` for the `t`-th bit of `T`), encrypting
@@ -73,13 +84,36 @@ impl BootstrapKey {
         Self::steps(p).map(|t| Self::step_len(p, t.len())).sum()
     }
 
-    pub(crate) fn generate(
+    /// Every GGSW row of the key in the order it is stored, generated and expanded: for each
+    /// step (its key bits), each nonzero pattern `u`, component `c` and level `j`.
+    fn rows(p: &BootstrapParams) -> impl Iterator<Item = (Range<usize>, usize, usize, usize)> {
+        let (k, l) = (p.glwe_dimension, p.pbs.levels as usize);
+        Self::steps(p).flat_map(move |bits| {
+            let patterns = (1usize << bits.len()) - 1;
+            (1..=patterns).flat_map(move |u| {
+                let bits = bits.clone();
+                (0..=k).flat_map(move |c| {
+                    let bits = bits.clone();
+                    (0..l).map(move |j| (bits.clone(), u, c, j))
+                })
+            })
+        })
+    }
+
+    /// Body polynomials of a seeded key: what the client sends with the seed. Row `(u, c,
+    /// j)` is a GLWE encryption whose mask is the next `k N` words of the public stream and
+    /// whose body is rounded to [`BODY_BITS`]; it encrypts `m g_j` in the body (`c = k`) or
+    /// `-m g_j S_c` (`c < k`), which is what adding `m g_j` to mask component `c` of an
+    /// encryption of zero amounts to, so the mask stays the stream's. `m` is the pattern's
+    /// product of key bits and `g_j = 2^(64 - (j+1) base_log)`.
+    pub(crate) fn seeded_bodies(
         p: &BootstrapParams,
         small_key: &[u64],
         glwe_key: &[u64],
         fft: &NegacyclicFft,
-        rng: &mut TorusSampler,
-    ) -> Self {
+        masks: &mut TorusSampler,
+        noise: &mut TorusSampler,
+    ) -> Vec<u64> {
         let (k, n) = (p.glwe_dimension, p.polynomial_size);
         // Spectra of the key polynomials, for the exact products of key generation.
         let zero = Complex64::default();
@@ -94,48 +128,87 @@ impl BootstrapKey {
                 blocks
             })
             .collect();
+        let mut bodies = Vec::with_capacity(Self::expected_len(p) / (k + 1));
+        let mut mask = vec![0u64; k * n];
+        for (bits, u, c, j) in Self::rows(p) {
+            let m = bits.clone().enumerate().fold(1, |m, (t, i)| {
+                m * if u >> t & 1 == 1 {
+                    small_key[i]
+                } else {
+                    1 - small_key[i]
+                }
+            });
+            masks.uniform(&mut mask);
+            let mut body: Vec<u64> = (0..n).map(|_| noise.gaussian(p.glwe_noise_std)).collect();
+            for (a, s) in mask.chunks(n).zip(&key_spectra) {
+                fft.mul_binary_add(a, s, &mut body);
+            }
+            let g = m.wrapping_mul(1u64 << (64 - (j as u32 + 1) * p.pbs.base_log));
+            if c == k {
+                body[0] = body[0].wrapping_add(g);
+            } else {
+                for (b, &s) in body.iter_mut().zip(&glwe_key[c * n..][..n]) {
+                    *b = b.wrapping_sub(g.wrapping_mul(s));
+                }
+            }
+            bodies.extend(body.into_iter().map(round_body));
+        }
+        bodies
+    }
+
+    /// The key from its bodies and the public stream of its masks (the server's side of a
+    /// seeded key). `bodies` must hold [`Self::bodies_len`] words.
+    pub(crate) fn from_seeded(
+        p: &BootstrapParams,
+        bodies: &[u64],
+        fft: &NegacyclicFft,
+        masks: &mut TorusSampler,
+    ) -> Self {
+        let (k, n) = (p.glwe_dimension, p.polynomial_size);
         let (rows, ggsw_len) = ((k + 1) * p.pbs.levels as usize, Self::ggsw_len(p));
         let mut fourier = Vec::with_capacity(Self::expected_len(p));
         let mut row = vec![0u64; (k + 1) * n];
-        let mut spec = vec![zero; n / 2];
+        let mut spec = vec![Complex64::default(); n / 2];
         // One step's GGSWs in row order (pattern u, row r, column c: `n` floats in blocks
         // at ((u (k+1) l + r) (k+1) + c) n).
         let mut ggsws = vec![0.0; Self::step_len(p, p.pbs.grouping as usize)];
-        for bits in Self::steps(p) {
-            let patterns = (1usize << bits.len()) - 1;
-            for u in 1..=patterns {
-                let m = bits.clone().enumerate().fold(1, |m, (t, i)| {
-                    m * if u >> t & 1 == 1 {
-                        small_key[i]
-                    } else {
-                        1 - small_key[i]
-                    }
-                });
-                let ggsw = &mut ggsws[(u - 1) * ggsw_len..][..ggsw_len];
-                for c in 0..=k {
-                    for j in 0..p.pbs.levels as usize {
-                        glwe_encrypt_zero(p, &key_spectra, fft, rng, &mut row);
-                        let g = 1u64 << (64 - (j as u32 + 1) * p.pbs.base_log);
-                        row[c * n] = row[c * n].wrapping_add(m.wrapping_mul(g));
-                        let r = c * p.pbs.levels as usize + j;
-                        for (col, poly) in row.chunks(n).enumerate() {
-                            fft.forward_torus(poly, &mut spec);
-                            to_blocks(&spec, &mut ggsw[(r * (k + 1) + col) * n..][..n]);
-                        }
-                    }
-                }
-            }
+        let mut bodies = bodies.chunks(n);
+        let mut last = None;
+        let flush = |bits: &Range<usize>, ggsws: &[f64], fourier: &mut Vec<f64>| {
             // Block-major: for each block, every (pattern, row, column) block in turn.
+            let patterns = (1usize << bits.len()) - 1;
             for b in 0..n / (2 * BLOCK) {
                 for urc in 0..patterns * rows * (k + 1) {
                     fourier.extend_from_slice(&ggsws[urc * n + 2 * BLOCK * b..][..2 * BLOCK]);
                 }
             }
+        };
+        for (bits, u, c, j) in Self::rows(p) {
+            if let Some(prev) = last.as_ref().filter(|prev: &&Range<usize>| **prev != bits) {
+                flush(prev, &ggsws, &mut fourier);
+            }
+            last = Some(bits);
+            masks.uniform(&mut row[..k * n]);
+            row[k * n..].copy_from_slice(bodies.next().unwrap_or(&[]));
+            let ggsw = &mut ggsws[(u - 1) * ggsw_len..][..ggsw_len];
+            let r = c * p.pbs.levels as usize + j;
+            for (col, poly) in row.chunks(n).enumerate() {
+                fft.forward_torus(poly, &mut spec);
+                to_blocks(&spec, &mut ggsw[(r * (k + 1) + col) * n..][..n]);
+            }
+        }
+        if let Some(prev) = &last {
+            flush(prev, &ggsws, &mut fourier);
         }
         Self {
             fourier,
             cursor: AtomicUsize::new(0),
         }
+    }
+
+    /// Words of a seeded key's bodies: one polynomial per GGSW row.
+    pub(crate) fn bodies_len(p: &BootstrapParams) -> usize {
+        Self::expected_len(p) / (p.glwe_dimension + 1)
     }
 
     /// Runs blind rotations: starting from `X^(-b) v_j` (job `j`'s test polynomial),
@@ -362,25 +435,6 @@ fn rotate_sub_prepare(poly: &[u64], r: usize, gadget: Gadget, out: &mut [u64]) {
     }
     for ((o, &v), &x) in straight.iter_mut().zip(low).zip(&poly[r..]) {
         *o = gadget.prepare(sign(v, negate).wrapping_sub(x));
-    }
-}
-
-/// A GLWE encryption of zero into `row` (k mask polynomials, then the body).
-fn glwe_encrypt_zero(
-    p: &BootstrapParams,
-    key_spectra: &[Vec<f64>],
-    fft: &NegacyclicFft,
-    rng: &mut TorusSampler,
-    row: &mut [u64],
-) {
-    let (k, n) = (p.glwe_dimension, p.polynomial_size);
-    let (mask, body) = row.split_at_mut(k * n);
-    rng.uniform(mask);
-    for b in body.iter_mut() {
-        *b = rng.gaussian(p.glwe_noise_std);
-    }
-    for (a, s) in mask.chunks(n).zip(key_spectra) {
-        fft.mul_binary_add(a, s, body);
     }
 }
 

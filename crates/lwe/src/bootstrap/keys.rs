@@ -8,10 +8,11 @@ use serde::{Deserialize, Serialize};
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
 use super::bootstrap_key::BootstrapKey;
+use super::compressed::CompressedServerKey;
 use super::fft::NegacyclicFft;
 use super::keyswitch::KeySwitchKey;
 use super::lwe::{delta, encode_bit, LweCiphertext};
-use super::params::{BlindRotation, BootstrapParams, KeyLevel};
+use super::params::{BootstrapParams, KeyLevel};
 use super::random::TorusSampler;
 use crate::LweError;
 
@@ -85,22 +86,18 @@ impl ClientKey {
         &self.params
     }
 
-    /// Generates the server key: `n` GGSW encryptions of the small key's bits and the key
-    /// switch from the large key to the small one.
+    /// Generates the server key: `n` GGSW encryptions of the small key's bits (or of their
+    /// patterns, for grouped keys) at each key level and the key switch from the large key
+    /// to the small one. It is the expansion of [`Self::compressed_server_key`], which is
+    /// what to send a server.
     pub fn server_key(&mut self) -> ServerKey {
-        let p = &self.params;
-        let fft = NegacyclicFft::new(p.polynomial_size);
-        let bsk = BootstrapKey::generate(p, &self.small, &self.glwe, &fft, &mut self.rng);
-        let mut extra = |level: KeyLevel, rotation: Option<BlindRotation>| {
-            rotation.map(|_| {
-                let at = p.at(level);
-                BootstrapKey::generate(&at, &self.small, &self.glwe, &fft, &mut self.rng)
-            })
-        };
-        let light = extra(KeyLevel::Light, p.light_pbs);
-        let coarse = extra(KeyLevel::Coarse, p.coarse_pbs);
-        let ksk = KeySwitchKey::generate(p, &self.glwe, &self.small, &mut self.rng);
-        ServerKey::from_parts(p.clone(), bsk, [light, coarse], ksk, fft)
+        self.compressed_server_key().decompress()
+    }
+
+    /// The server key as a seed and the bodies of its rows: a third of its size for
+    /// `wide_128`. The server rebuilds the key with [`CompressedServerKey::decompress`].
+    pub fn compressed_server_key(&mut self) -> CompressedServerKey {
+        CompressedServerKey::generate(&self.params, &self.small, &self.glwe, &mut self.rng)
     }
 
     /// Encrypts a torus value under the large key with the GLWE noise.

@@ -24,29 +24,50 @@ impl KeySwitchKey {
         p.big_lwe_dimension() * p.ks.levels as usize * (p.lwe_dimension + 1)
     }
 
-    pub(crate) fn generate(
+    /// Words of a seeded key's bodies: one per row.
+    pub(crate) fn bodies_len(p: &BootstrapParams) -> usize {
+        p.big_lwe_dimension() * p.ks.levels as usize
+    }
+
+    /// The bodies of a seeded key: row `(i, j)` encrypts `s_big[i] / B^(j+1)` under the
+    /// small key with the next `n` words of the public stream (their top 32 bits) as mask.
+    pub(crate) fn seeded_bodies(
         p: &BootstrapParams,
         big_key: &[u64],
         small_key: &[u64],
-        rng: &mut TorusSampler,
+        masks: &mut TorusSampler,
+        noise: &mut TorusSampler,
+    ) -> Vec<u32> {
+        let (b, l) = (p.ks.base_log, p.ks.levels);
+        let mut mask = vec![0u64; p.lwe_dimension];
+        let mut bodies = Vec::with_capacity(Self::bodies_len(p));
+        for &s in big_key {
+            for j in 0..l {
+                masks.uniform(&mut mask);
+                let mut body = (s as u32).wrapping_shl(32 - (j + 1) * b);
+                body = body.wrapping_add(round_to_u32(noise.gaussian(p.lwe_noise_std)));
+                for (&a, &sk) in mask.iter().zip(small_key) {
+                    body = body.wrapping_add(((a >> 32) as u32).wrapping_mul(sk as u32));
+                }
+                bodies.push(body);
+            }
+        }
+        bodies
+    }
+
+    /// The key from its bodies ([`Self::bodies_len`] words) and its masks' public stream.
+    pub(crate) fn from_seeded(
+        p: &BootstrapParams,
+        bodies: &[u32],
+        masks: &mut TorusSampler,
     ) -> Self {
         let n = p.lwe_dimension;
-        let (b, l) = (p.ks.base_log, p.ks.levels);
-        let mut data = vec![0u32; Self::expected_len(p)];
+        let mut data = Vec::with_capacity(Self::expected_len(p));
         let mut mask = vec![0u64; n];
-        for (i, &s) in big_key.iter().enumerate() {
-            for j in 0..l {
-                let row = &mut data[((i * l as usize) + j as usize) * (n + 1)..][..n + 1];
-                rng.uniform(&mut mask);
-                let mut body = (s as u32).wrapping_shl(32 - (j + 1) * b);
-                body = body.wrapping_add(round_to_u32(rng.gaussian(p.lwe_noise_std)));
-                for ((r, &a), &sk) in row.iter_mut().zip(&mask).zip(small_key) {
-                    let a = (a >> 32) as u32;
-                    *r = a;
-                    body = body.wrapping_add(a.wrapping_mul(sk as u32));
-                }
-                row[n] = body;
-            }
+        for &body in bodies {
+            masks.uniform(&mut mask);
+            data.extend(mask.iter().map(|&a| (a >> 32) as u32));
+            data.push(body);
         }
         Self { data }
     }

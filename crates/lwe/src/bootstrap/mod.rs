@@ -2,12 +2,13 @@
 //! integers, with noise reset by every bootstrap so circuits have unlimited depth.
 //!
 //! Roles: [`params`] (parameter sets, security and noise analysis), `keys` (client and server
-//! keys), `lwe` (ciphertexts and encodings), `bootstrap_key` (GGSW key, external product,
+//! keys), `compressed` (seeded server keys, what a client sends), `lwe` (ciphertexts and encodings), `bootstrap_key` (GGSW key, external product,
 //! blind rotation, sample extraction), `keyswitch`, `pbs` (bootstrapping, lookup tables,
 //! gates, batches), `fft` (negacyclic FFT around `rustfft`), `wide` (exact floors and clamped
 //! tables on integers wider than a bootstrap's message space).
 
 mod bootstrap_key;
+mod compressed;
 mod fft;
 mod keys;
 mod keyswitch;
@@ -18,6 +19,8 @@ mod random;
 mod wide;
 
 pub(crate) use bootstrap_key::BootstrapKey;
+pub use bootstrap_key::BODY_BITS;
+pub use compressed::CompressedServerKey;
 // Public for the benchmark of the transform the bootstrap spends its time in.
 pub use fft::NegacyclicFft;
 pub use keys::{ClientKey, OpCounts, ServerKey};

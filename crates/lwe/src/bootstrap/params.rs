@@ -188,6 +188,13 @@ impl BootstrapParams {
             }
     }
 
+    /// Variance of the noise of a bootstrapping key's rows: the GLWE noise and the rounding
+    /// of their bodies to [`BODY_BITS`](super::BODY_BITS) bits (seeded keys,
+    /// `bootstrap::compressed`).
+    pub fn key_noise_variance(&self) -> f64 {
+        self.glwe_noise_std.powi(2) + 2f64.powi(-2 * super::BODY_BITS as i32) / 12.0
+    }
+
     /// Variance one step of the blind rotation over `g` key bits adds.
     fn step_variance(&self, g: u32) -> f64 {
         let (k, n) = (self.glwe_dimension as f64, self.polynomial_size as f64);
@@ -196,7 +203,7 @@ impl BootstrapParams {
         // An external product adds its digits (variance ~ B^2/12) times the key's noise, over
         // (k+1) l rows of N coefficients, and the transforms' error.
         let product =
-            (k + 1.0) * l * n * (b * b / 12.0) * self.glwe_noise_std.powi(2) + self.fft_variance();
+            (k + 1.0) * l * n * (b * b / 12.0) * self.key_noise_variance() + self.fft_variance();
         // The precision the decomposition drops, times the secret key (binary, mean square
         // 1/2) and the body; 1.2 covers how keys differ (measured 0.86 to 1.12 of the term
         // without that factor; `keys::tests::fft_noise_grid`).

@@ -27,6 +27,18 @@ impl TorusSampler {
         }
     }
 
+    /// Public stream `stream` of `seed` (the masks of a seeded key), never for secrets.
+    pub fn expand_stream(seed: [u8; 32], stream: u64) -> Self {
+        Self {
+            inner: Sampler::expand_stream(seed, stream),
+        }
+    }
+
+    /// A fresh seed for public streams.
+    pub fn seed(&mut self) -> [u8; 32] {
+        self.inner.seed()
+    }
+
     pub fn uniform(&mut self, out: &mut [u64]) {
         self.inner.words(out);
     }

@@ -20,7 +20,8 @@
 //!   too.
 
 use shroud_lwe::bootstrap::{
-    BootstrapParams, KeyLevel, ServerKey, WidePlanner, WideShape, MAX_LOG2_FAILURE,
+    BootstrapParams, CompressedServerKey, KeyLevel, ServerKey, WidePlanner, WideShape,
+    MAX_LOG2_FAILURE,
 };
 
 use crate::mnist::integer::Interval;
@@ -62,7 +63,10 @@ pub struct LwePlan {
     pub bootstraps: usize,
     /// Every bootstrap fails with probability at most `2^max_log2_failure`.
     pub max_log2_failure: f64,
+    /// The evaluation key the client sends (compressed: seed and bodies).
     pub evaluation_key_bytes: usize,
+    /// The same key expanded, as the server holds it in memory.
+    pub loaded_key_bytes: usize,
     pub estimated_seconds: f64,
     /// For each max pool fused into the activation before it, that activation's node.
     pub(crate) fused: Vec<Option<usize>>,
@@ -97,13 +101,14 @@ impl LwePlan {
         }
         s += &format!(
             "total: {} bootstraps per inference at {} ({}-bit security), each failing with \
-             probability below 2^{:.0}; evaluation key {:.1} MB; estimated {:.2} s per inference \
-             on 2 cores\n",
+             probability below 2^{:.0}; evaluation key {:.1} MB to send, {:.1} MB loaded; \
+             estimated {:.2} s per inference on 2 cores\n",
             self.bootstraps,
             self.params,
             self.security_bits,
             self.max_log2_failure,
             self.evaluation_key_bytes as f64 / 1e6,
+            self.loaded_key_bytes as f64 / 1e6,
             self.estimated_seconds
         );
         s
@@ -385,7 +390,8 @@ fn plan_with(
         nodes,
         bootstraps,
         max_log2_failure: MAX_LOG2_FAILURE,
-        evaluation_key_bytes: ServerKey::payload_bytes(params),
+        evaluation_key_bytes: CompressedServerKey::payload_bytes(params),
+        loaded_key_bytes: ServerKey::payload_bytes(params),
         estimated_seconds: bootstraps as f64 * WIDE_128_SECONDS * scale,
         fused,
         bucket_width,

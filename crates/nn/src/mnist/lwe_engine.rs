@@ -60,12 +60,6 @@ impl LweClient {
         &self.key
     }
 
-    /// A fresh evaluation key for this secret key, as bytes: what a server needs, and
-    /// nothing it could decrypt with.
-    pub fn evaluation_key(&mut self) -> Vec<u8> {
-        self.key.server_key().to_bytes()
-    }
-
     pub fn params(&self) -> &BootstrapParams {
         self.key.params()
     }

@@ -51,6 +51,7 @@ pub(crate) fn from_bytes(
 /// A fresh secret key (seeded from the OS) and the evaluation key for the server, as bytes.
 pub(crate) fn fresh_keys(params: &BootstrapParams) -> Result<(ClientKey, Vec<u8>), NnError> {
     let mut key = ClientKey::new(params)?;
-    let evaluation_key = key.server_key().to_bytes();
+    // Compressed: a third of the bytes, and `ServerKey::from_bytes` expands it.
+    let evaluation_key = key.compressed_server_key().to_bytes();
     Ok((key, evaluation_key))
 }
