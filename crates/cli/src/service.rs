@@ -13,9 +13,11 @@ use shroud_nn::encrypted::default_params;
 use shroud_nn::iris::prepare_iris;
 use shroud_nn::mlp::{train_plain, TrainConfig};
 use shroud_nn::mnist::lwe_engine::LweClient;
+use shroud_nn::model_file::{CompiledModel, ModelFile};
 use shroud_serve::api::Registration;
 use shroud_serve::client::ServiceClient;
 use shroud_serve::models::ModelSource;
+use shroud_serve::probe::{probe, ProbeInputs};
 use shroud_serve::server::{stop_signal, ServeConfig, Service};
 
 use crate::iris::{progress, report, Packing};
@@ -162,6 +164,28 @@ pub enum ClientCommand {
         index: usize,
         #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=100_000))]
         count: u64,
+        /// The compiled model, if you have it too: every decrypted output is compared with
+        /// its integer evaluator's (checks that the service runs the model you expect).
+        #[arg(long)]
+        verify: Option<PathBuf>,
+        #[command(flatten)]
+        connection: Connection,
+        #[arg(long, default_value = "target/client")]
+        keys: PathBuf,
+    },
+    /// Send hostile requests (malformed, mutated, oversized, unauthorized) and check that
+    /// the service refuses every one with a 4xx and keeps serving.
+    Probe {
+        #[arg(long)]
+        model: String,
+        #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+        count: u64,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Size of the oversized bodies sent every 100th request, in MiB (0: none); more
+        /// than the service's --max-body-mib.
+        #[arg(long, default_value_t = 65)]
+        oversized_mib: u64,
         #[command(flatten)]
         connection: Connection,
         #[arg(long, default_value = "target/client")]
@@ -217,9 +241,32 @@ pub fn client(command: ClientCommand) -> anyhow::Result<()> {
             input,
             index,
             count,
+            verify,
             connection,
             keys,
-        } => infer(&model, &input, index, count as usize, &connection, &keys),
+        } => infer(
+            &model,
+            &input,
+            index..index.saturating_add(count as usize),
+            verify.as_deref(),
+            &connection,
+            &keys,
+        ),
+        ClientCommand::Probe {
+            model,
+            count,
+            seed,
+            oversized_mib,
+            connection,
+            keys,
+        } => run_probe(
+            &model,
+            count as usize,
+            seed,
+            oversized_mib,
+            &connection,
+            &keys,
+        ),
         ClientCommand::Train {
             what:
                 TrainWhat::Iris {
@@ -331,23 +378,15 @@ fn register(client: &str, connection: &Connection, keys: &Path) -> anyhow::Resul
     Ok(())
 }
 
-fn infer(
-    model: &str,
-    input: &Path,
-    index: usize,
-    count: usize,
-    connection: &Connection,
-    keys: &Path,
-) -> anyhow::Result<()> {
-    let service = connection.client()?;
-    let spec = service.model(model)?;
+/// The secret key and the registration a client keeps in its keys directory.
+fn load_client(keys: &Path) -> anyhow::Result<(LweClient, Registration)> {
     let secret = std::fs::read(keys.join(SECRET_FILE)).with_context(|| {
         format!(
             "{} (run `shroud client keygen`)",
             keys.join(SECRET_FILE).display()
         )
     })?;
-    let mut lwe = LweClient::from_key(ClientKey::from_bytes(&secret)?);
+    let lwe = LweClient::from_key(ClientKey::from_bytes(&secret)?);
     let text = std::fs::read(keys.join(REGISTRATION_FILE)).with_context(|| {
         format!(
             "{} (run `shroud client register`)",
@@ -356,20 +395,36 @@ fn infer(
     })?;
     let registration: Registration = serde_json::from_slice(&text)
         .with_context(|| format!("{}", keys.join(REGISTRATION_FILE).display()))?;
+    Ok((lwe, registration))
+}
+
+fn infer(
+    model: &str,
+    input: &Path,
+    examples: std::ops::Range<usize>,
+    verify: Option<&Path>,
+    connection: &Connection,
+    keys: &Path,
+) -> anyhow::Result<()> {
+    let service = connection.client()?;
+    let spec = service.model(model)?;
+    let (mut lwe, registration) = load_client(keys)?;
+    let reference = verify.map(CompiledModel::load).transpose()?;
     let (inputs, labels) = read_inputs(input, spec.interface.input.shape)?;
-    let end = index.checked_add(count).filter(|&e| e <= inputs.len());
-    let Some(end) = end else {
+    let (index, end) = (examples.start, examples.end);
+    let count = end - index;
+    if end > inputs.len() {
         anyhow::bail!(
-            "examples {index}..{index}+{count} outside the {} of {}",
+            "examples {index}..{end} outside the {} of {}",
             inputs.len(),
             input.display()
         );
-    };
+    }
     println!(
         "model {} at {} ({}-bit security): about {:.1} s per inference",
         spec.name, spec.params, spec.security_bits, spec.estimated_seconds
     );
-    let mut total = 0.0;
+    let (mut total, mut exact) = (0.0, 0);
     for (i, x) in inputs.iter().enumerate().take(end).skip(index) {
         let spinner = ProgressBar::new_spinner();
         spinner.set_message(format!("example {i}: the service computes"));
@@ -377,13 +432,25 @@ fn infer(
         let answer = service.classify(&spec, &mut lwe, &registration, x)?;
         spinner.finish_and_clear();
         total += answer.seconds;
+        let verdict = match &reference {
+            Some(m) => {
+                let want = m.quantized.eval(&m.quantized.quantize_input(x)?)?;
+                exact += usize::from(want == answer.outputs);
+                if want == answer.outputs {
+                    "; outputs equal the integer evaluator's"
+                } else {
+                    "; outputs DIFFER from the integer evaluator's"
+                }
+            }
+            None => "",
+        };
         let label = labels
             .get(i)
             .map(|l| format!(" (label {l})"))
             .unwrap_or_default();
         println!(
             "example {i}{label}: class {}, {:.2} s ({} s on the service); sent {:.2} MB, \
-             received {:.3} MB; scores {:?}",
+             received {:.3} MB{verdict}; scores {:?}",
             answer.class,
             answer.seconds,
             answer
@@ -399,11 +466,58 @@ fn infer(
         );
     }
     let (sent, received) = service.traffic();
+    let exact = match reference {
+        Some(_) => format!("{:.4}", exact as f64 / count as f64),
+        None => "unverified".into(),
+    };
     println!(
-        "client infer: examples={count} mean_latency_s={:.3} sent_mb={:.3} received_mb={:.3}",
+        "client infer: examples={count} exact={exact} mean_latency_s={:.3} sent_mb={:.3} \
+         received_mb={:.3}",
         total / count as f64,
         sent as f64 / 1e6,
         received as f64 / 1e6
+    );
+    Ok(())
+}
+
+fn run_probe(
+    model: &str,
+    count: usize,
+    seed: u64,
+    oversized_mib: u64,
+    connection: &Connection,
+    keys: &Path,
+) -> anyhow::Result<()> {
+    let service = connection.client()?;
+    let spec = service.model(model)?;
+    let (mut lwe, registration) = load_client(keys)?;
+    let evaluation_key = std::fs::read(keys.join(EVALUATION_FILE))
+        .with_context(|| format!("{}", keys.join(EVALUATION_FILE).display()))?;
+    let ciphertext = lwe.encrypt_image(&spec.encoding, &vec![0; spec.encoding.inputs])?;
+    let t = Instant::now();
+    let report = probe(
+        &service,
+        &ProbeInputs {
+            model,
+            key: &registration,
+            ciphertext: &ciphertext,
+            evaluation_key: &evaluation_key,
+            oversized_bytes: usize::try_from(oversized_mib.saturating_mul(1 << 20))?,
+        },
+        count,
+        seed,
+    );
+    for f in &report.failures {
+        println!("not refused: {f}");
+    }
+    println!(
+        "probe: requests={} refused_4xx={} server_errors={} accepted={} unreachable={} seconds={:.1}",
+        report.requests,
+        report.refused,
+        report.server_errors,
+        report.accepted,
+        report.unreachable,
+        t.elapsed().as_secs_f64()
     );
     Ok(())
 }

@@ -371,6 +371,33 @@ impl ServiceClient {
         })
     }
 
+    /// One request exactly as given, no retry, no check of the answer: its status, or why
+    /// there was none. For probing a service with requests the API does not allow.
+    pub fn raw(
+        &self,
+        method: Method,
+        path_and_query: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> Result<u16, String> {
+        let mut request = Request::builder()
+            .method(method)
+            .uri(format!("{}{path_and_query}", self.base));
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let request = request.body(body).map_err(|e| e.to_string())?;
+        let mut response = self.agent.run(request).map_err(|e| e.to_string())?;
+        // Drain the answer so the connection can be reused.
+        let _ = response
+            .body_mut()
+            .with_config()
+            .limit(1 << 20)
+            .read_to_vec();
+        self.sent.fetch_add(body.len() as u64, Ordering::Relaxed);
+        Ok(response.status().as_u16())
+    }
+
     fn json<T: serde::de::DeserializeOwned>(
         &self,
         method: Method,

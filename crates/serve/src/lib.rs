@@ -14,7 +14,8 @@
 //! - [`models`]: the compiled models a service hosts;
 //! - [`client`]: the client API (registration, inference, training), which retries by
 //!   itself when the service restarts;
-//! - [`api`]: the JSON documents and framing both sides use.
+//! - [`api`]: the JSON documents and framing both sides use;
+//! - [`probe`]: hostile requests that check a running service refuses what it must.
 //!
 //! It sits above `shroud-nn` and under the CLI (`shroud serve`, `shroud client`).
 //!
@@ -40,6 +41,7 @@ pub mod client;
 mod error;
 pub mod metrics;
 pub mod models;
+pub mod probe;
 pub mod server;
 pub mod store;
 

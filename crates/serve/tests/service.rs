@@ -18,6 +18,7 @@ use shroud_nn::model_file::{CompiledModel, ModelFile};
 use shroud_nn::quant::{quantize, QuantConfig, QuantizedGraph};
 use shroud_serve::api::Registration;
 use shroud_serve::client::{RetryPolicy, ServiceClient};
+use shroud_serve::probe::{probe, ProbeInputs};
 use shroud_serve::server::{ServeConfig, Service};
 use shroud_serve::ServeError;
 
@@ -182,6 +183,30 @@ fn register_infer_train_and_refuse_over_http() {
         refused(service.register("clinic-a", &test_key, None, &|_| {})),
         ServeError::BadRequest(_)
     ));
+
+    // Hostile requests of every kind: all refused with a 4xx, the service unharmed.
+    let report = probe(
+        &service,
+        &ProbeInputs {
+            model: "wdbc",
+            key: &key,
+            ciphertext: &ciphertext,
+            evaluation_key: &evaluation_key,
+            oversized_bytes: (32 << 20) + 1,
+        },
+        200,
+        1,
+    );
+    assert_eq!(report.refused, 200, "{report:?}");
+    let answer = service
+        .classify(&spec, &mut secret, &key, &inputs[3])
+        .unwrap();
+    assert_eq!(
+        answer.outputs,
+        model
+            .eval(&model.quantize_input(&inputs[3]).unwrap())
+            .unwrap()
+    );
 
     // A few encrypted Iris steps with the service as the server: the plaintext steps'
     // weights, to CKKS precision.

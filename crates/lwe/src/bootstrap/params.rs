@@ -159,6 +159,34 @@ impl BootstrapParams {
         }
     }
 
+    /// The set with only the bootstrapping keys of `levels` (the full key always stays):
+    /// smaller evaluation keys, at the cost of bootstraps that then run through a more
+    /// precise, slower key. Its name says which keys it keeps (`wide_128:full+coarse`);
+    /// the security is the same.
+    pub fn keeping(&self, levels: &[KeyLevel]) -> BootstrapParams {
+        let base = self.name.split(':').next().unwrap_or_default();
+        let light = self.light_pbs.filter(|_| levels.contains(&KeyLevel::Light));
+        let coarse = self
+            .coarse_pbs
+            .filter(|_| levels.contains(&KeyLevel::Coarse));
+        let full_set = light.is_some() == self.light_pbs.is_some()
+            && coarse.is_some() == self.coarse_pbs.is_some();
+        let name = if full_set && !self.name.contains(':') {
+            self.name.clone()
+        } else {
+            let mut kept = vec!["full"];
+            kept.extend(light.map(|_| "light"));
+            kept.extend(coarse.map(|_| "coarse"));
+            format!("{base}:{}", kept.join("+"))
+        };
+        BootstrapParams {
+            name,
+            light_pbs: light,
+            coarse_pbs: coarse,
+            ..self.clone()
+        }
+    }
+
     /// The parameters of the bootstrapping key at `level` (resolved as [`Self::resolve`]
     /// does), as a set with that single key.
     pub fn at(&self, level: KeyLevel) -> BootstrapParams {
@@ -427,8 +455,24 @@ pub mod presets {
         "insecure_test",
     ];
 
-    /// The set called `name`, if there is one (see [`NAMES`]).
+    /// The set called `name`, if there is one: one of [`NAMES`], or one of them with the
+    /// bootstrapping keys it keeps (`wide_128:full+coarse`, see
+    /// [`BootstrapParams::keeping`]).
     pub fn by_name(name: &str) -> Option<BootstrapParams> {
+        if let Some((base, kept)) = name.split_once(':') {
+            let mut levels = Vec::new();
+            for level in kept.split('+') {
+                levels.push(match level {
+                    "full" => KeyLevel::Full,
+                    "light" => KeyLevel::Light,
+                    "coarse" => KeyLevel::Coarse,
+                    _ => return None,
+                });
+            }
+            let set = by_name(base)?.keeping(&levels);
+            // Only the canonical spelling of a set that exists names it.
+            return (set.name == name).then_some(set);
+        }
         Some(match name {
             "gates_128" => gates_128(),
             "wide_128" => wide_128(),
@@ -443,6 +487,37 @@ pub mod presets {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sets_by_name_and_with_fewer_keys() {
+        for name in presets::NAMES {
+            assert_eq!(presets::by_name(name).unwrap().name, name);
+        }
+        let wide = presets::wide_128();
+        let fc = wide.keeping(&[KeyLevel::Full, KeyLevel::Coarse]);
+        assert_eq!(fc.name, "wide_128:full+coarse");
+        assert_eq!((fc.light_pbs, fc.coarse_pbs), (None, wide.coarse_pbs));
+        assert_eq!(presets::by_name("wide_128:full+coarse"), Some(fc.clone()));
+        assert_eq!(fc.resolve(KeyLevel::Light), KeyLevel::Full);
+        assert_eq!(
+            wide.keeping(&[KeyLevel::Full, KeyLevel::Light, KeyLevel::Coarse]),
+            wide
+        );
+        assert_eq!(
+            presets::by_name("wide_128:full").unwrap().name,
+            "wide_128:full"
+        );
+        for bad in [
+            "wide_128:",
+            "wide_128:coarse+full",
+            "wide_128:full+x",
+            "x:full",
+            "gates_128:full+light",
+        ] {
+            assert_eq!(presets::by_name(bad), None, "{bad}");
+        }
+        fc.validate().unwrap();
+    }
 
     #[test]
     fn presets_validate_and_decrypt_reliably() {
