@@ -270,3 +270,36 @@ fn register_infer_train_and_refuse_over_http() {
     ));
     running.stop();
 }
+
+#[test]
+fn serves_https_with_a_given_certificate() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, _, path) = wdbc_model(dir.path());
+    let cert = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
+    let (cert_path, key_path) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    std::fs::write(&cert_path, cert.cert.pem()).unwrap();
+    std::fs::write(&key_path, cert.signing_key.serialize_pem()).unwrap();
+    let mut config = config(dir.path(), &path);
+    config.tls = Some((cert_path, key_path));
+    let running = Running::start(&config);
+    let url = format!("https://localhost:{}", running.addr.port());
+    let trusted = ServiceClient::with_ca(&url, cert.cert.pem().as_bytes()).unwrap();
+    assert_eq!(trusted.health().unwrap().models, 1);
+    assert_eq!(trusted.model("wdbc").unwrap().name, "wdbc");
+    // Without the certificate the client trusts nothing it cannot verify, and plain HTTP
+    // gets no service.
+    let retry = RetryPolicy {
+        attempts: 1,
+        ..RetryPolicy::default()
+    };
+    let untrusted = ServiceClient::new(&url).unwrap().with_retry(retry);
+    assert!(matches!(
+        refused(untrusted.health()),
+        ServeError::Transport(_)
+    ));
+    let plain = ServiceClient::new(&format!("http://localhost:{}", running.addr.port()))
+        .unwrap()
+        .with_retry(retry);
+    assert!(plain.health().is_err());
+    running.stop();
+}

@@ -20,6 +20,9 @@ use super::random::TorusSampler;
 /// ([`BootstrapParams::key_noise_variance`]); 16 bits fewer of every body to send.
 pub const BODY_BITS: u32 = 48;
 
+// Bodies travel as whole bytes (`serialize.rs`).
+const _: () = assert!(BODY_BITS % 8 == 0 && BODY_BITS <= 64);
+
 /// A body word rounded to [`BODY_BITS`] (the low bits zero).
 pub(crate) fn round_body(b: u64) -> u64 {
     b.wrapping_add(1 << (63 - BODY_BITS)) & (u64::MAX << (64 - BODY_BITS))
