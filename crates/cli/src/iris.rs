@@ -41,6 +41,38 @@ impl Packing {
     }
 }
 
+/// The options of an Iris training run, shared by `iris train` and `client train iris`.
+#[derive(clap::Args)]
+pub struct TrainOptions {
+    /// Matrix packing of the encrypted trainer.
+    #[arg(long, value_enum, default_value = "diagonal")]
+    pub packing: Packing,
+    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..=1000))]
+    pub batch: u64,
+    #[arg(long, default_value_t = 400, value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    pub epochs: u64,
+    #[arg(long, default_value_t = 0.1)]
+    pub lr: f64,
+    /// Seed of the split, the initial weights and the batch order.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// The Iris CSV.
+    #[arg(long, default_value = "datasets/iris/iris.csv")]
+    pub data: PathBuf,
+}
+
+impl TrainOptions {
+    pub fn config(&self) -> TrainConfig {
+        TrainConfig {
+            batch: self.batch as usize,
+            epochs: self.epochs as usize,
+            lr: self.lr,
+            seed: self.seed,
+            ..TrainConfig::default()
+        }
+    }
+}
+
 pub struct TrainArgs {
     pub encrypted: bool,
     pub packing: Packing,

@@ -31,7 +31,6 @@ mod service;
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
-use shroud_nn::mlp::TrainConfig;
 use shroud_nn::mnist::qat::QuantConfig;
 use shroud_nn::mnist::train::SgdConfig;
 
@@ -106,21 +105,8 @@ enum IrisCommand {
         /// Also train on encrypted data (CKKS, 128-bit) and compare.
         #[arg(long)]
         encrypted: bool,
-        /// Matrix packing of the encrypted trainer.
-        #[arg(long, value_enum, default_value = "diagonal")]
-        packing: iris::Packing,
-        #[arg(long, default_value_t = 20)]
-        batch: usize,
-        #[arg(long, default_value_t = 400)]
-        epochs: usize,
-        #[arg(long, default_value_t = 0.1)]
-        lr: f64,
-        /// Seed of the split, the initial weights and the batch order.
-        #[arg(long, default_value_t = 1)]
-        seed: u64,
-        /// The Iris CSV.
-        #[arg(long, default_value = "datasets/iris/iris.csv")]
-        data: PathBuf,
+        #[command(flatten)]
+        options: iris::TrainOptions,
         /// Folder for the CSV curves and plots.
         #[arg(long, default_value = "out/iris")]
         out: PathBuf,
@@ -277,30 +263,16 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             what:
                 IrisCommand::Train {
                     encrypted,
-                    packing,
-                    batch,
-                    epochs,
-                    lr,
-                    seed,
-                    data,
+                    options,
                     out,
                 },
-        } => {
-            let config = TrainConfig {
-                batch,
-                epochs,
-                lr,
-                seed,
-                ..TrainConfig::default()
-            };
-            iris::train(iris::TrainArgs {
-                encrypted,
-                packing,
-                config,
-                data,
-                out,
-            })
-        }
+        } => iris::train(iris::TrainArgs {
+            encrypted,
+            packing: options.packing,
+            config: options.config(),
+            data: options.data,
+            out,
+        }),
         Command::Iris {
             what: IrisCommand::Table4 { iterations, data },
         } => iris::table4(&data, iterations),

@@ -14,13 +14,13 @@ use shroud_nn::iris::prepare_iris;
 use shroud_nn::mlp::{train_plain, TrainConfig};
 use shroud_nn::mnist::lwe_engine::LweClient;
 use shroud_nn::model_file::{CompiledModel, ModelFile};
-use shroud_serve::api::Registration;
+use shroud_serve::api::{ModelSpec, Registration};
 use shroud_serve::client::ServiceClient;
 use shroud_serve::models::ModelSource;
 use shroud_serve::probe::{probe, ProbeInputs};
 use shroud_serve::server::{stop_signal, ServeConfig, Service};
 
-use crate::iris::{progress, report, Packing};
+use crate::iris::{progress, report, Packing, TrainOptions};
 use crate::mnist::{params_by_name, progress_bar};
 use crate::models::read_inputs;
 
@@ -205,18 +205,8 @@ pub enum TrainWhat {
     Iris {
         #[arg(long)]
         client: String,
-        #[arg(long, value_enum, default_value = "diagonal")]
-        packing: Packing,
-        #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..=1000))]
-        batch: u64,
-        #[arg(long, default_value_t = 400, value_parser = clap::value_parser!(u64).range(1..=100_000))]
-        epochs: u64,
-        #[arg(long, default_value_t = 0.1)]
-        lr: f64,
-        #[arg(long, default_value_t = 1)]
-        seed: u64,
-        #[arg(long, default_value = "datasets/iris/iris.csv")]
-        data: PathBuf,
+        #[command(flatten)]
+        options: TrainOptions,
         #[command(flatten)]
         connection: Connection,
     },
@@ -271,24 +261,16 @@ pub fn client(command: ClientCommand) -> anyhow::Result<()> {
             what:
                 TrainWhat::Iris {
                     client,
-                    packing,
-                    batch,
-                    epochs,
-                    lr,
-                    seed,
-                    data,
+                    options,
                     connection,
                 },
-        } => {
-            let config = TrainConfig {
-                batch: batch as usize,
-                epochs: epochs as usize,
-                lr,
-                seed,
-                ..TrainConfig::default()
-            };
-            train_iris(&client, packing, &config, &data, &connection)
-        }
+        } => train_iris(
+            &client,
+            options.packing,
+            &options.config(),
+            &options.data,
+            &connection,
+        ),
     }
 }
 
@@ -378,6 +360,19 @@ fn register(client: &str, connection: &Connection, keys: &Path) -> anyhow::Resul
     Ok(())
 }
 
+/// The service, one of its models, and the secret key and registration this client keeps
+/// in its keys directory.
+fn session(
+    connection: &Connection,
+    model: &str,
+    keys: &Path,
+) -> anyhow::Result<(ServiceClient, ModelSpec, LweClient, Registration)> {
+    let service = connection.client()?;
+    let spec = service.model(model)?;
+    let (lwe, registration) = load_client(keys)?;
+    Ok((service, spec, lwe, registration))
+}
+
 /// The secret key and the registration a client keeps in its keys directory.
 fn load_client(keys: &Path) -> anyhow::Result<(LweClient, Registration)> {
     let secret = std::fs::read(keys.join(SECRET_FILE)).with_context(|| {
@@ -406,9 +401,7 @@ fn infer(
     connection: &Connection,
     keys: &Path,
 ) -> anyhow::Result<()> {
-    let service = connection.client()?;
-    let spec = service.model(model)?;
-    let (mut lwe, registration) = load_client(keys)?;
+    let (service, spec, mut lwe, registration) = session(connection, model, keys)?;
     let reference = verify.map(CompiledModel::load).transpose()?;
     let (inputs, labels) = read_inputs(input, spec.interface.input.shape)?;
     let (index, end) = (examples.start, examples.end);
@@ -488,9 +481,7 @@ fn run_probe(
     connection: &Connection,
     keys: &Path,
 ) -> anyhow::Result<()> {
-    let service = connection.client()?;
-    let spec = service.model(model)?;
-    let (mut lwe, registration) = load_client(keys)?;
+    let (service, spec, mut lwe, registration) = session(connection, model, keys)?;
     let evaluation_key = std::fs::read(keys.join(EVALUATION_FILE))
         .with_context(|| format!("{}", keys.join(EVALUATION_FILE).display()))?;
     let ciphertext = lwe.encrypt_image(&spec.encoding, &vec![0; spec.encoding.inputs])?;

@@ -21,7 +21,7 @@ use super::random::TorusSampler;
 pub const BODY_BITS: u32 = 48;
 
 // Bodies travel as whole bytes (`serialize.rs`).
-const _: () = assert!(BODY_BITS % 8 == 0 && BODY_BITS <= 64);
+const _: () = assert!(BODY_BITS.is_multiple_of(8) && BODY_BITS <= 64);
 
 /// A body word rounded to [`BODY_BITS`] (the low bits zero).
 pub(crate) fn round_body(b: u64) -> u64 {
