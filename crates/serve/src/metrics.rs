@@ -31,6 +31,8 @@ pub struct Metrics {
     pub keys_loaded: Gauge,
     pub key_bytes_loaded: Gauge,
     pub training_steps: Counter,
+    /// Requests being answered now.
+    pub in_flight: Gauge,
 }
 
 impl Default for Metrics {
@@ -46,6 +48,7 @@ impl Default for Metrics {
         let keys_loaded = Gauge::default();
         let key_bytes_loaded = Gauge::default();
         let training_steps = Counter::default();
+        let in_flight = Gauge::default();
         registry.register("requests", "Requests by route and status", requests.clone());
         registry.register(
             "request_seconds",
@@ -69,6 +72,11 @@ impl Default for Metrics {
             "Encrypted training steps run",
             training_steps.clone(),
         );
+        registry.register(
+            "requests_in_flight",
+            "Requests being answered",
+            in_flight.clone(),
+        );
         Self {
             registry,
             requests,
@@ -78,6 +86,7 @@ impl Default for Metrics {
             keys_loaded,
             key_bytes_loaded,
             training_steps,
+            in_flight,
         }
     }
 }

@@ -215,8 +215,10 @@ async fn track(State(state): State<AppState>, request: Request, next: Next) -> R
         .get::<MatchedPath>()
         .map_or_else(|| "unmatched".to_string(), |m| m.as_str().to_string());
     let start = Instant::now();
+    state.metrics.in_flight.inc();
     let response = next.run(request).await;
     let m = &state.metrics;
+    m.in_flight.dec();
     m.requests
         .get_or_create(&RequestLabels {
             route: route.clone(),

@@ -303,3 +303,63 @@ fn serves_https_with_a_given_certificate() {
     assert!(plain.health().is_err());
     running.stop();
 }
+
+/// `shroud_requests_in_flight` as `/metrics` says (the metrics request itself included).
+fn in_flight(addr: SocketAddr) -> u64 {
+    let text = ureq::get(&format!("http://{addr}/metrics"))
+        .call()
+        .unwrap()
+        .body_mut()
+        .read_to_string()
+        .unwrap();
+    text.lines()
+        .find_map(|l| l.strip_prefix("shroud_requests_in_flight "))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0)
+}
+
+#[test]
+fn a_stop_lets_running_requests_finish() {
+    let dir = tempfile::tempdir().unwrap();
+    let (model, inputs, path) = wdbc_model(dir.path());
+    let running = Running::start(&config(dir.path(), &path));
+    let service = running.client();
+    let spec = service.model("wdbc").unwrap();
+    let params = presets::by_name(&spec.params).unwrap();
+    let (secret, evaluation_key) = LweClient::new(&params).unwrap();
+    let key = service
+        .register("clinic-a", &evaluation_key, None, &|_| {})
+        .unwrap();
+    let addr = running.addr;
+    // Send inferences until the service is seen answering one, then ask it to stop: that
+    // inference still gets its answer, and the service stops afterwards.
+    let x = inputs[0].clone();
+    let mut secret = Some(secret);
+    for _ in 0..50 {
+        let (spec, key, sent) = (spec.clone(), key.clone(), x.clone());
+        let mut lwe = secret.take().unwrap();
+        let request = std::thread::spawn(move || {
+            let client = ServiceClient::new(&format!("http://{addr}")).unwrap();
+            let answer = client.classify(&spec, &mut lwe, &key, &sent);
+            (answer, lwe)
+        });
+        let mut seen = false;
+        while !request.is_finished() {
+            if in_flight(addr) >= 2 {
+                seen = true;
+                break;
+            }
+        }
+        if seen {
+            running.stop();
+            let (answer, _) = request.join().unwrap();
+            let want = model.eval(&model.quantize_input(&x).unwrap()).unwrap();
+            assert_eq!(answer.unwrap().outputs, want);
+            return;
+        }
+        let (answer, lwe) = request.join().unwrap();
+        answer.unwrap();
+        secret = Some(lwe);
+    }
+    panic!("no inference was ever seen running");
+}
