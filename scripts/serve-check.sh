@@ -108,11 +108,11 @@ ok=0
 total=0
 : >"$DIR/test-latencies.txt"
 : >"$DIR/mnist-latencies.txt"
-for f in "$DIR"/c*.txt "$DIR"/m*.txt; do
+for f in "$DIR"/c[0-9]*.txt "$DIR"/m[0-9]*.txt; do
     n=$(grep -c "outputs equal the integer evaluator's" "$f" || true)
     ok=$((ok + n))
     case "$f" in
-        */c*) total=$((total + TEST_INFERS)); out="$DIR/test-latencies.txt" ;;
+        */c[0-9]*) total=$((total + TEST_INFERS)); out="$DIR/test-latencies.txt" ;;
         *) total=$((total + 1)); out="$DIR/mnist-latencies.txt" ;;
     esac
     sed -n 's/^example [0-9]*.*: class [0-9]*, \([0-9.]*\) s .*/\1/p' "$f" >>"$out"

@@ -3,7 +3,8 @@
 //! the Iris classifier on encrypted data and encrypted weights; then integers as lists of
 //! encrypted bits, multiplied and passed through a ReLU gate by gate; then an encrypted MNIST
 //! image classified by a quantized network that never sees it; then a model a user brings,
-//! imported from ONNX, classifying an encrypted patient record.
+//! imported from ONNX and hosted by a service on 127.0.0.1, classifying an encrypted patient
+//! record sent over HTTP.
 
 use std::time::Instant;
 
@@ -16,7 +17,6 @@ use shroud_ckks::{
 use shroud_lwe::bootstrap::{presets as lwe_presets, ClientKey};
 use shroud_nn::datasets::load_labelled;
 use shroud_nn::encrypted::{default_params, train_encrypted, Packing};
-use shroud_nn::engines::GraphServer;
 use shroud_nn::import::import_onnx_file;
 use shroud_nn::iris::prepare_iris;
 use shroud_nn::mlp::{train_plain, TrainConfig};
@@ -26,7 +26,11 @@ use shroud_nn::mnist::lwe_engine::{LweClient, LweModel, LweServer};
 use shroud_nn::mnist::model::{accuracy as mnist_accuracy, FloatMlp};
 use shroud_nn::mnist::train::{train, SgdConfig};
 use shroud_nn::mnist::window::quantize_window;
+use shroud_nn::model_file::{CompiledModel, ModelFile};
 use shroud_nn::quant::{quantize, QuantConfig};
+use shroud_serve::client::ServiceClient;
+use shroud_serve::models::ModelSource;
+use shroud_serve::server::{ServeConfig, Service};
 
 /// The Iris data shipped with the repository, relative to the workspace root.
 const IRIS: &str = "datasets/iris/iris.csv";
@@ -47,41 +51,78 @@ pub fn run() -> anyhow::Result<()> {
 const WDBC_MODEL: &str = "crates/nn/tests/fixtures/wdbc_mlp_sklearn.onnx";
 const WDBC: &str = "datasets/breast-cancer/wdbc.csv";
 
-/// A model a user brings: the Breast Cancer Wisconsin classifier (30 features of a
-/// fine-needle aspirate, scikit-learn's MLPClassifier with its StandardScaler) imported from
-/// ONNX, quantized on the training records, and one held-out patient record classified on
-/// ciphertexts under the MNIST step's keys.
+/// A model a user brings, served across a network: the Breast Cancer Wisconsin classifier
+/// (30 features of a fine-needle aspirate, scikit-learn's MLPClassifier with its
+/// StandardScaler) imported from ONNX and quantized on the training records, hosted by a
+/// service on 127.0.0.1; the client registers the MNIST step's evaluation key with it and
+/// has one held-out patient record classified on ciphertexts over HTTP.
 fn imported_model(client: &mut LweClient, evaluation_key: &[u8]) -> anyhow::Result<()> {
     let t = Instant::now();
     let float = import_onnx_file(WDBC_MODEL)?;
     let (train, test) = load_labelled(WDBC)?;
     let model = quantize(&float, &train.inputs, &QuantConfig::new(6))?;
-    let server = GraphServer::new(model.clone(), evaluation_key)?;
-    let encoding = server.encoding();
+    let dir = std::env::temp_dir().join(format!("shroud-demo-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let path = dir.join("wdbc.shroud");
+    let nodes = float.nodes.len();
+    CompiledModel {
+        source: WDBC_MODEL.into(),
+        float,
+        quantized: model.clone(),
+    }
+    .save(&path)?;
+    let config = ServeConfig::new(
+        "127.0.0.1:0".parse()?,
+        dir.join("store"),
+        vec![ModelSource {
+            name: "wdbc".into(),
+            path,
+            params: "wide_128".into(),
+        }],
+    );
+    let service = Service::bind(&config)?;
+    let addr = service.local_addr()?;
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let running = std::thread::spawn(move || -> anyhow::Result<()> {
+        tokio::runtime::Runtime::new()?.block_on(service.run(async {
+            let _ = stopped.await;
+        }))?;
+        Ok(())
+    });
+    let http = ServiceClient::new(&format!("http://{addr}"))?;
+    let spec = http.model("wdbc")?;
     println!(
-        "A model you bring: {WDBC_MODEL} ({} nodes after import: scaler, dense, ReLU, dense, \
-         binary head), quantized to 6 bits in {:.1?}; {} bootstraps per record",
-        float.nodes.len(),
+        "A model you bring: {WDBC_MODEL} ({nodes} nodes after import: scaler, dense, ReLU, \
+         dense, binary head), quantized to 6 bits in {:.1?}; served on http://{addr}, {} \
+         bootstraps per record",
         t.elapsed(),
-        server.plan().bootstraps
+        spec.bootstraps
+    );
+    let t = Instant::now();
+    let key = http.register("demo", evaluation_key, None, &|_| {})?;
+    println!(
+        "  the client registers its evaluation key with the service ({:.1} MB, seeded) in {:.1?}",
+        key.bytes as f64 / 1e6,
+        t.elapsed()
     );
     let record = 0;
-    let q = model.quantize_input(&test.inputs[record])?;
-    let x: Vec<i32> = q.iter().map(|&v| v as i32).collect();
-    let upload = client.encrypt_image(&encoding, &x)?;
-    let t = Instant::now();
-    let download = server.infer(&upload, &|_| {})?;
-    let secs = t.elapsed().as_secs_f64();
-    let out = client.decrypt_logits(&encoding, &download)?;
-    let p = model.dequantize(&out);
+    let answer = http.classify(&spec, client, &key, &test.inputs[record])?;
     println!(
-        "  held-out patient {record} ({}): encrypted inference in {secs:.1} s; the client \
-         decrypts P(benign) = {:.3}",
+        "  held-out patient {record} ({}): encrypted inference over HTTP in {:.1} s (sent \
+         {:.2} MB, received {:.3} MB); the client decrypts P(benign) = {:.3}",
         ["malignant", "benign"][test.labels[record]],
-        p[1]
+        answer.seconds,
+        answer.bytes_sent as f64 / 1e6,
+        answer.bytes_received as f64 / 1e6,
+        answer.scores[1]
     );
+    let _ = stop.send(());
+    running
+        .join()
+        .map_err(|_| anyhow::anyhow!("the service's thread panicked"))??;
+    let _ = std::fs::remove_dir_all(&dir);
     anyhow::ensure!(
-        out == model.eval(&q)?,
+        answer.outputs == model.eval(&model.quantize_input(&test.inputs[record])?)?,
         "encrypted outputs differ from the integer evaluator's"
     );
     println!("  the decrypted outputs equal the integer evaluator's, bit for bit");

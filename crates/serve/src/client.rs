@@ -17,6 +17,7 @@ use shroud_nn::encrypted::{
 };
 use shroud_nn::iris::Dataset;
 use shroud_nn::mlp::{EpochStats, TrainConfig};
+use shroud_nn::mnist::integer::argmax;
 use shroud_nn::mnist::lwe_engine::LweClient;
 use shroud_nn::NnError;
 use ureq::http::{Method, Request};
@@ -32,6 +33,10 @@ use crate::ServeError;
 
 /// Largest answer read: JSON documents and encrypted outputs are far smaller.
 const MAX_ANSWER_BYTES: u64 = 1 << 30;
+
+/// Bodies from this size on ask the service first (`expect: 100-continue`): a refusal (a
+/// wrong token, a quota, a limit) comes before the upload instead of after it.
+const ASK_FIRST_BYTES: usize = 1 << 20;
 
 /// How a call retries.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -214,6 +219,7 @@ impl ServiceClient {
                 .uri(format!("{}{path}", self.base))
                 .header("content-type", "application/octet-stream")
                 .header("content-length", key.len())
+                .header("expect", "100-continue")
                 .body(SendBody::from_reader(&mut reader))
                 .map_err(|e| Failure::Final(ServeError::Internal(e.to_string())))?;
             self.finish(self.agent.run(request), key.len())
@@ -426,6 +432,9 @@ impl ServiceClient {
             if call.body.is_some() {
                 request = request.header("content-type", "application/octet-stream");
             }
+            if body.len() >= ASK_FIRST_BYTES {
+                request = request.header("expect", "100-continue");
+            }
             let request = request
                 .body(body)
                 .map_err(|e| Failure::Final(ServeError::bad(e.to_string())))?;
@@ -549,11 +558,4 @@ fn check_spec(spec: &ModelSpec) -> Result<(), ServeError> {
         return Err(bad("its encoding does not match its input".into()));
     }
     Ok(())
-}
-
-fn argmax(v: &[i64]) -> usize {
-    v.iter()
-        .enumerate()
-        .max_by_key(|(i, x)| (**x, std::cmp::Reverse(*i)))
-        .map_or(0, |(i, _)| i)
 }

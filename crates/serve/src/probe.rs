@@ -92,11 +92,16 @@ fn hostile(n: usize, rng: &mut Lcg, inputs: &ProbeInputs) -> Hostile {
         body,
     };
     if inputs.oversized_bytes > 0 && n % 100 == 99 {
+        // As a well-behaved client sends a large body: the service's 413 comes before the
+        // upload (without the header, a service that answers early closes the connection
+        // under the client's feet, as HTTP allows).
+        let mut headers = ours;
+        headers.push(("expect".to_string(), "100-continue".to_string()));
         return request(
             "oversized body",
             Method::POST,
             &infer,
-            ours,
+            headers,
             vec![0; inputs.oversized_bytes],
         );
     }
