@@ -182,6 +182,17 @@ pub async fn stop_signal() {
 }
 
 fn router(state: AppState, max_key_bytes: usize, max_body_bytes: usize) -> Router {
+    // A body limit is checked twice: against the declared length before anything is read
+    // (so a client that sent `expect: 100-continue` gets its 413 before uploading), and by
+    // axum while reading a body of undeclared length.
+    let limited = |max: usize| {
+        (
+            DefaultBodyLimit::max(max),
+            middleware::from_fn(move |request: Request, next: Next| {
+                declared_size(max, request, next)
+            }),
+        )
+    };
     Router::new()
         .route("/health", get(health))
         .route("/metrics", get(metrics))
@@ -189,16 +200,13 @@ fn router(state: AppState, max_key_bytes: usize, max_body_bytes: usize) -> Route
         .route("/v1/models/{name}", get(model_spec))
         .route(
             "/v1/models/{name}/infer",
-            post(infer).layer(DefaultBodyLimit::max(max_body_bytes)),
+            post(infer).layer(limited(max_body_bytes)),
         )
-        .route(
-            "/v1/keys",
-            post(register).layer(DefaultBodyLimit::max(max_key_bytes)),
-        )
+        .route("/v1/keys", post(register).layer(limited(max_key_bytes)))
         .route("/v1/keys/{id}", delete(delete_key))
         .route(
             "/v1/training/step",
-            post(train_step).layer(DefaultBodyLimit::max(max_body_bytes)),
+            post(train_step).layer(limited(max_body_bytes)),
         )
         .route_layer(middleware::from_fn_with_state(state.clone(), track))
         .fallback(|| async { ServeError::bad("no such route (see docs/api.md)").into_response() })
@@ -206,6 +214,21 @@ fn router(state: AppState, max_key_bytes: usize, max_body_bytes: usize) -> Route
             ServeError::Internal("the request panicked".into()).into_response()
         }))
         .with_state(state)
+}
+
+/// 413 for a request whose declared length is over `max`, before its body is read.
+async fn declared_size(max: usize, request: Request, next: Next) -> Response {
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    match declared {
+        Some(n) if n > max as u64 => {
+            ServeError::TooLarge(format!("{n} bytes; the limit is {max}")).into_response()
+        }
+        _ => next.run(request).await,
+    }
 }
 
 /// Counts every routed request by route and status, and times it.

@@ -192,7 +192,7 @@ fn register_infer_train_and_refuse_over_http() {
             key: &key,
             ciphertext: &ciphertext,
             evaluation_key: &evaluation_key,
-            oversized_bytes: (32 << 20) + 1,
+            oversized_bytes: 48 << 20,
         },
         200,
         1,
