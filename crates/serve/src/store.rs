@@ -399,6 +399,90 @@ mod tests {
         }
     }
 
+    /// A small LWE key and its upload.
+    fn key(seed: u64) -> (LoadedKey, Vec<u8>) {
+        let p = shroud_lwe::bootstrap::presets::insecure_test();
+        let bytes = shroud_lwe::bootstrap::ClientKey::from_seed(&p, seed)
+            .unwrap()
+            .compressed_server_key()
+            .to_bytes();
+        let (key, _) = parse_key(KeyKind::Lwe, None, &bytes).unwrap();
+        (key, bytes)
+    }
+
+    #[test]
+    fn quotas_cap_and_eviction_and_restart() {
+        let dir = tempfile::tempdir().unwrap();
+        let (k, bytes) = key(1);
+        let one = k.memory_bytes(bytes.len());
+        let limits = StoreLimits {
+            memory_bytes: 2 * one + one / 2,
+            keys_per_client: 2,
+            bytes_per_client: u64::MAX,
+        };
+        let store = KeyStore::open(dir.path(), limits).unwrap();
+        let register = |client: &str, seed| {
+            let (k, bytes) = key(seed);
+            store.register(
+                client,
+                KeyKind::Lwe,
+                None,
+                "insecure_test".into(),
+                &bytes,
+                k,
+            )
+        };
+        let a = register("x", 1).unwrap();
+        let b = register("x", 2).unwrap();
+        assert!(matches!(register("x", 3), Err(ServeError::Quota(_))));
+        assert!(matches!(
+            register("../x", 3),
+            Err(ServeError::BadRequest(_))
+        ));
+        assert_eq!(store.loaded(), (2, 2 * one));
+        // A third key (another client) goes over the memory cap: the least recently used
+        // one (a) is dropped, and loaded again from disk when asked for.
+        let c = register("y", 3).unwrap();
+        assert_eq!(store.loaded(), (2, 2 * one));
+        let ra = store.authorize(&a.key_id, &a.token).unwrap();
+        assert!(store.cached(&a.key_id).is_none());
+        store.load(&ra).unwrap();
+        assert!(store.cached(&a.key_id).is_some());
+        assert!(
+            store.cached(&b.key_id).is_none(),
+            "b was the least recently used"
+        );
+        assert_eq!(store.loaded().0, 2);
+        // Tokens are scoped to their key.
+        assert!(matches!(
+            store.authorize(&a.key_id, &b.token),
+            Err(ServeError::Forbidden(_))
+        ));
+        assert!(matches!(
+            store.authorize(&random_hex(16), &a.token),
+            Err(ServeError::NotFound(_))
+        ));
+        // Deleted, it is gone; the others survive a new store on the same directory (a
+        // restart, or another replica).
+        store.delete(&a.key_id).unwrap();
+        assert!(matches!(
+            store.authorize(&a.key_id, &a.token),
+            Err(ServeError::NotFound(_))
+        ));
+        let again = KeyStore::open(dir.path(), limits).unwrap();
+        for r in [&b, &c] {
+            let record = again.authorize(&r.key_id, &r.token).unwrap();
+            assert!(matches!(again.load(&record).unwrap(), LoadedKey::Lwe(_)));
+        }
+        // A record edited on disk to name another key is refused, not followed.
+        let path = again.record_path(&b.key_id);
+        let text = fs::read_to_string(&path)
+            .unwrap()
+            .replace(&b.key_id, &c.key_id);
+        fs::write(&path, text).unwrap();
+        assert!(again.authorize(&b.key_id, &b.token).is_err());
+    }
+
     #[test]
     fn tokens_are_stored_hashed() {
         let t = random_hex(32);
