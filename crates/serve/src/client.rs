@@ -28,7 +28,7 @@ use crate::api::{
     frame_step, ErrorBody, Health, KeyKind, ModelSpec, PackingName, Registration, TrainingSpec,
     BOOTSTRAPS_HEADER, KEY_HEADER, SECONDS_HEADER,
 };
-use crate::store::valid_client;
+use crate::store::{check_client, valid_name};
 use crate::ServeError;
 
 /// Largest answer read: JSON documents and encrypted outputs are far smaller.
@@ -188,11 +188,7 @@ impl ServiceClient {
         training: Option<&TrainingSpec>,
         progress: &dyn Fn(u64),
     ) -> Result<Registration, ServeError> {
-        if !valid_client(client) {
-            return Err(ServeError::bad(
-                "client names are 1 to 64 characters of letters, digits, '.', '_' and '-'",
-            ));
-        }
+        check_client(client)?;
         let mut path = format!("/v1/keys?client={client}");
         match training {
             None => path += "&kind=lwe",
@@ -540,7 +536,7 @@ fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ServeErr
 
 /// A name or id as one path segment: the characters model names and key ids use.
 fn segment(s: &str) -> Result<&str, ServeError> {
-    if valid_client(s) {
+    if valid_name(s) {
         Ok(s)
     } else {
         Err(ServeError::bad(format!(

@@ -31,7 +31,7 @@ impl std::str::FromStr for ModelSource {
             .split_once('=')
             .ok_or_else(|| format!("{s:?}: expected NAME=PATH[@PARAMS]"))?;
         let (path, params) = rest.rsplit_once('@').unwrap_or((rest, "wide_128"));
-        if !crate::store::valid_client(name) {
+        if !crate::store::valid_name(name) {
             return Err(format!(
                 "model name {name:?}: 1 to 64 letters, digits, '.', '_' or '-'"
             ));

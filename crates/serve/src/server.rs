@@ -29,7 +29,7 @@ use crate::api::{
 };
 use crate::metrics::{Metrics, RequestLabels, RouteLabels};
 use crate::models::{ModelSource, Models};
-use crate::store::{parse_key, KeyStore, LoadedKey, StoreLimits};
+use crate::store::{check_client, parse_key, KeyStore, LoadedKey, StoreLimits};
 use crate::ServeError;
 
 /// How a service runs.
@@ -361,6 +361,8 @@ async fn register(
     };
     let (store, models) = (state.store.clone(), state.models.clone());
     let registration = blocking(move || {
+        check_client(&q.client)?;
+        store.check_quota(&q.client, upload.len())?;
         let (loaded, params) = parse_key(kind, training.as_ref(), &upload)?;
         if kind == KeyKind::Lwe && !models.specs().iter().any(|m| m.params == params) {
             return Err(ServeError::bad(format!(

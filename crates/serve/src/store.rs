@@ -99,12 +99,24 @@ fn valid_id(id: &str) -> bool {
             .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
 }
 
-/// A client name: 1 to 64 characters of `[A-Za-z0-9._-]`.
-pub fn valid_client(name: &str) -> bool {
+/// A client or model name: 1 to 64 characters of `[A-Za-z0-9._-]`, so that it is safe in a
+/// path segment, a query string and a file name.
+pub fn valid_name(name: &str) -> bool {
     (1..=64).contains(&name.len())
         && name
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
+}
+
+/// [`valid_name`] for a client's name, as an error.
+pub fn check_client(name: &str) -> Result<(), ServeError> {
+    if valid_name(name) {
+        Ok(())
+    } else {
+        Err(ServeError::bad(
+            "client names are 1 to 64 characters of letters, digits, '.', '_' and '-'",
+        ))
+    }
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -232,6 +244,30 @@ impl KeyStore {
         Ok(record)
     }
 
+    /// Whether `client` may register a key of `size` more bytes. [`Self::register`] checks
+    /// it again under its lock; checking it first as well spares parsing a key that will be
+    /// refused.
+    pub fn check_quota(&self, client: &str, size: usize) -> Result<(), ServeError> {
+        let mine: Vec<KeyRecord> = self
+            .records()
+            .into_iter()
+            .filter(|r| r.client == client)
+            .collect();
+        let used: u64 = mine.iter().map(|r| r.bytes).sum();
+        if mine.len() >= self.limits.keys_per_client
+            || used.saturating_add(size as u64) > self.limits.bytes_per_client
+        {
+            return Err(ServeError::Quota(format!(
+                "client {client} has {} keys of {} bytes; the quota is {} keys of {} bytes",
+                mine.len(),
+                used,
+                self.limits.keys_per_client,
+                self.limits.bytes_per_client
+            )));
+        }
+        Ok(())
+    }
+
     /// Stores a new key that [`parse_key`] accepted and returns its id and token; refused
     /// beyond the client's quota.
     pub fn register(
@@ -243,30 +279,10 @@ impl KeyStore {
         bytes: &[u8],
         loaded: LoadedKey,
     ) -> Result<Registration, ServeError> {
-        if !valid_client(client) {
-            return Err(ServeError::bad(
-                "client names are 1 to 64 characters of letters, digits, '.', '_' and '-'",
-            ));
-        }
+        check_client(client)?;
         let _guard = self.registering.lock().unwrap_or_else(|e| e.into_inner());
-        let mine: Vec<KeyRecord> = self
-            .records()
-            .into_iter()
-            .filter(|r| r.client == client)
-            .collect();
-        let used: u64 = mine.iter().map(|r| r.bytes).sum();
+        self.check_quota(client, bytes.len())?;
         let size = bytes.len() as u64;
-        if mine.len() >= self.limits.keys_per_client
-            || used.saturating_add(size) > self.limits.bytes_per_client
-        {
-            return Err(ServeError::Quota(format!(
-                "client {client} has {} keys of {} bytes; the quota is {} keys of {} bytes",
-                mine.len(),
-                used,
-                self.limits.keys_per_client,
-                self.limits.bytes_per_client
-            )));
-        }
         let id = random_hex(16);
         let token = random_hex(32);
         let record = KeyRecord {
@@ -393,9 +409,9 @@ mod tests {
         ] {
             assert!(!valid_id(bad), "{bad}");
         }
-        assert!(valid_client("clinic-7.a_b"));
+        assert!(valid_name("clinic-7.a_b"));
         for bad in ["", "a/b", "..\\x", "é", &"c".repeat(65)] {
-            assert!(!valid_client(bad), "{bad}");
+            assert!(!valid_name(bad), "{bad}");
         }
     }
 
