@@ -103,9 +103,8 @@ impl ServerKey {
     /// the bootstrapping keys' spectra (8 bytes a float) and the key-switching key (4 bytes a
     /// word); the envelope adds a few hundred bytes.
     pub fn payload_bytes(params: &BootstrapParams) -> usize {
-        let floats: usize = [KeyLevel::Full, KeyLevel::Light, KeyLevel::Coarse]
-            .into_iter()
-            .filter(|&level| params.resolve(level) == level)
+        let floats: usize = params
+            .key_levels()
             .map(|level| BootstrapKey::expected_len(&params.at(level)))
             .sum();
         floats * 8 + KeySwitchKey::expected_len(params) * 4

@@ -78,9 +78,8 @@ impl CompressedServerKey {
     /// bootstrapping-key body word ([`BODY_BITS`] bits), 4 per key-switching body word, and
     /// the seed; the envelope adds a few hundred bytes.
     pub fn payload_bytes(params: &BootstrapParams) -> usize {
-        let words: usize = [KeyLevel::Full, KeyLevel::Light, KeyLevel::Coarse]
-            .into_iter()
-            .filter(|&level| params.resolve(level) == level)
+        let words: usize = params
+            .key_levels()
             .map(|level| BootstrapKey::bodies_len(&params.at(level)))
             .sum();
         words * (BODY_BITS as usize / 8) + KeySwitchKey::bodies_len(params) * 4 + 32

@@ -263,14 +263,6 @@ mod tests {
         sum2 / samples as f64 / server.planner().output_variance_at(level)
     }
 
-    /// The bootstrapping keys `p` has.
-    fn levels(p: &BootstrapParams) -> Vec<KeyLevel> {
-        [KeyLevel::Full, KeyLevel::Light, KeyLevel::Coarse]
-            .into_iter()
-            .filter(|&l| p.resolve(l) == l)
-            .collect()
-    }
-
     /// Bootstrap outputs against `bootstrap_output_variance`: the model must bound what is
     /// measured (it decides every failure probability the planners check) without being
     /// wildly pessimistic. On the two wide presets the transforms' rounding dominates, on
@@ -285,7 +277,7 @@ mod tests {
             presets::gates_128(),
             presets::wide_128(),
         ] {
-            for level in levels(&p) {
+            for level in p.key_levels() {
                 for seed in 1..=3 {
                     let ratio = noise_ratio(&p, seed, level, 96);
                     assert!(
@@ -371,7 +363,7 @@ mod tests {
     #[ignore]
     fn noise_ratio_over_keys() {
         for p in [presets::gates_128(), presets::wide_128()] {
-            for level in levels(&p) {
+            for level in p.key_levels() {
                 let ratios: Vec<f64> = (1..=10).map(|s| noise_ratio(&p, s, level, 200)).collect();
                 let mean = ratios.iter().sum::<f64>() / ratios.len() as f64;
                 let max = ratios.iter().cloned().fold(0.0, f64::max);

@@ -159,6 +159,13 @@ impl BootstrapParams {
         }
     }
 
+    /// The bootstrapping keys the set has, the full key first.
+    pub fn key_levels(&self) -> impl Iterator<Item = KeyLevel> + '_ {
+        [KeyLevel::Full, KeyLevel::Light, KeyLevel::Coarse]
+            .into_iter()
+            .filter(|&level| self.resolve(level) == level)
+    }
+
     /// The set with only the bootstrapping keys of `levels` (the full key always stays):
     /// smaller evaluation keys, at the cost of bootstraps that then run through a more
     /// precise, slower key. Its name says which keys it keeps (`wide_128:full+coarse`);
