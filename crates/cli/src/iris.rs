@@ -6,47 +6,20 @@ use std::time::Instant;
 
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
-use shroud_ckks::packing::DiagonalLayout;
-use shroud_nn::encrypted::{default_params, train_encrypted, Packing as EncPacking};
+use shroud_nn::encrypted::{default_params, train_encrypted, PackingName};
 use shroud_nn::iris::prepare_iris;
 use shroud_nn::mlp::{train_plain, EpochStats, TrainConfig};
 
 use crate::plot::plot_curves;
 
-/// How the encrypted trainer packs its matrices.
-#[derive(Clone, Copy, Debug, clap::ValueEnum)]
-pub enum Packing {
-    /// One ciphertext per matrix row (the design's Algorithms 1 and 3).
-    Row,
-    /// One ciphertext per generalized diagonal (Gazelle's method; Algorithms 2 and 4).
-    Diagonal,
-    /// Diagonals pre-rotated for baby-step giant-step products (Algorithm 5).
-    Stepped,
-}
-
-impl Packing {
-    /// The name the command line takes.
-    fn name(self) -> String {
-        use clap::ValueEnum;
-        self.to_possible_value()
-            .map_or_else(String::new, |v| v.get_name().to_string())
-    }
-
-    pub fn encrypted(self) -> EncPacking {
-        match self {
-            Packing::Row => EncPacking::Row,
-            Packing::Diagonal => EncPacking::Diagonal(DiagonalLayout::Plain),
-            Packing::Stepped => EncPacking::Diagonal(DiagonalLayout::Stepped { baby: 4 }),
-        }
-    }
-}
-
 /// The options of an Iris training run, shared by `iris train` and `client train iris`.
 #[derive(clap::Args)]
 pub struct TrainOptions {
-    /// Matrix packing of the encrypted trainer.
-    #[arg(long, value_enum, default_value = "diagonal")]
-    pub packing: Packing,
+    /// Matrix packing of the encrypted trainer: row (one ciphertext per matrix row, the
+    /// design's Algorithms 1 and 3), diagonal (one per generalized diagonal, Algorithms 2 and
+    /// 4) or stepped (diagonals pre-rotated for baby-step giant-step products, Algorithm 5).
+    #[arg(long, default_value = "diagonal")]
+    pub packing: PackingName,
     #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..=1000))]
     pub batch: u64,
     #[arg(long, default_value_t = 400, value_parser = clap::value_parser!(u64).range(1..=100_000))]
@@ -75,7 +48,7 @@ impl TrainOptions {
 
 pub struct TrainArgs {
     pub encrypted: bool,
-    pub packing: Packing,
+    pub packing: PackingName,
     pub config: TrainConfig,
     pub data: PathBuf,
     pub out: PathBuf,
@@ -145,7 +118,7 @@ pub fn train(args: TrainArgs) -> anyhow::Result<()> {
 
     let mut curves = vec![("plaintext", plain)];
     if args.encrypted {
-        let packing = args.packing.encrypted();
+        let packing = args.packing.packing();
         let params = default_params(packing)?;
         println!(
             "encrypted: CKKS N = {}, {} levels, {}-bit security ({}), {:?} packing",
@@ -206,13 +179,17 @@ pub fn table4(data: &Path, iterations: usize) -> anyhow::Result<()> {
 
     let (train, _) = prepare_iris(data, 0.2, 1)?;
     let y = train.one_hot();
-    let packings = [Packing::Diagonal, Packing::Stepped, Packing::Row];
+    let packings = [
+        PackingName::Diagonal,
+        PackingName::Stepped,
+        PackingName::Row,
+    ];
     println!(
         "{iterations} batch-1 iterations per packing after one warm-up, mean seconds; CKKS parameters:"
     );
     let mut rows: Vec<Vec<f64>> = vec![Vec::new(); 6];
     for packing in packings {
-        let params = default_params(packing.encrypted())?;
+        let params = default_params(packing.packing())?;
         println!(
             "  {:<9} N = {}, {} levels, {}-bit security",
             packing.name(),
@@ -224,7 +201,7 @@ pub fn table4(data: &Path, iterations: usize) -> anyhow::Result<()> {
             inputs: train.features.ncols(),
             hidden: 10,
             outputs: train.classes(),
-            packing: packing.encrypted(),
+            packing: packing.packing(),
         };
         let (mut client, keys) = Client::new(&params, shape)?;
         let server = Server::new(&params, shape, 0.1, &keys)?;
@@ -294,12 +271,12 @@ pub fn table4(data: &Path, iterations: usize) -> anyhow::Result<()> {
     println!("\nOperations of one iteration, 6-3-1 network (ciphertext products / rotations):");
     let mut counts = Vec::new();
     for packing in packings {
-        let params = default_params(packing.encrypted())?;
+        let params = default_params(packing.packing())?;
         let shape = Shape {
             inputs: 6,
             hidden: 3,
             outputs: 1,
-            packing: packing.encrypted(),
+            packing: packing.packing(),
         };
         let (mut client, keys) = Client::new(&params, shape)?;
         let server = Server::new(&params, shape, 0.1, &keys)?;

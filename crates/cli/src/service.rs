@@ -9,7 +9,7 @@ use anyhow::Context;
 use clap::{Args, Subcommand};
 use indicatif::ProgressBar;
 use shroud_lwe::bootstrap::ClientKey;
-use shroud_nn::encrypted::default_params;
+use shroud_nn::encrypted::{default_params, PackingName};
 use shroud_nn::iris::prepare_iris;
 use shroud_nn::mlp::{train_plain, TrainConfig};
 use shroud_nn::mnist::lwe_engine::LweClient;
@@ -20,7 +20,7 @@ use shroud_serve::models::ModelSource;
 use shroud_serve::probe::{probe, ProbeInputs};
 use shroud_serve::server::{stop_signal, ServeConfig, Service};
 
-use crate::iris::{progress, report, Packing, TrainOptions};
+use crate::iris::{progress, report, TrainOptions};
 use crate::mnist::{params_by_name, progress_bar};
 use crate::models::read_inputs;
 
@@ -515,14 +515,14 @@ fn run_probe(
 
 fn train_iris(
     client: &str,
-    packing: Packing,
+    packing: PackingName,
     config: &TrainConfig,
     data: &Path,
     connection: &Connection,
 ) -> anyhow::Result<()> {
     let service = connection.client()?;
     let (train, test) = prepare_iris(data, config.test_fraction, config.seed)?;
-    let packing = packing.encrypted();
+    let packing = packing.packing();
     let params = default_params(packing)?;
     println!(
         "Iris on {}: {} training samples, batch {}, {} epochs; CKKS N = {} ({}-bit security)",

@@ -33,6 +33,22 @@ use onnx_ir::Node as OnnxNode;
 use crate::graph::{Affine, Conv2d, Dense, Graph, Node, Op, Pool2d, Shape};
 use crate::NnError;
 
+/// [`window`] of a pooling node: max and average pools' configurations have the same fields
+/// but no common type.
+macro_rules! pool_window {
+    ($node:expr, $c:expr) => {
+        window(
+            $node,
+            $c.kernel_size,
+            $c.strides,
+            &$c.padding,
+            $c.dilation,
+            $c.ceil_mode,
+            &$c.auto_pad,
+        )
+    };
+}
+
 /// Largest ONNX file read: 256 MB, well above any network the encrypted engines run.
 pub const MAX_ONNX_BYTES: u64 = 1 << 28;
 
@@ -356,29 +372,13 @@ impl Importer {
             }
             OnnxNode::MaxPool2d(p) => {
                 let c = &p.config;
-                let pool = window(
-                    node,
-                    c.kernel_size,
-                    c.strides,
-                    &c.padding,
-                    c.dilation,
-                    c.ceil_mode,
-                    &c.auto_pad,
-                )?;
+                let pool = pool_window!(node, c)?;
                 let x = self.value(node, first()?)?;
                 self.push(node, Op::MaxPool(pool), vec![x]).map(drop)
             }
             OnnxNode::AveragePool2d(p) => {
                 let c = &p.config;
-                let pool = window(
-                    node,
-                    c.kernel_size,
-                    c.strides,
-                    &c.padding,
-                    c.dilation,
-                    c.ceil_mode,
-                    &c.auto_pad,
-                )?;
+                let pool = pool_window!(node, c)?;
                 if !c.count_include_pad && pool.padding != [0; 4] {
                     return Err(error(
                         node,

@@ -3,11 +3,10 @@
 //! Both sides use these types, so the two cannot drift apart.
 
 use serde::{Deserialize, Serialize};
-use shroud_nn::encrypted::{Packing, Shape};
+pub use shroud_nn::encrypted::PackingName;
+use shroud_nn::encrypted::Shape;
 use shroud_nn::mnist::lwe_engine::Encoding;
 use shroud_nn::quant::ModelInterface;
-
-use shroud_ckks::packing::DiagonalLayout;
 
 /// The header naming the key a request uses.
 pub const KEY_HEADER: &str = "x-shroud-key";
@@ -58,32 +57,6 @@ pub struct TrainingSpec {
     pub outputs: usize,
     pub packing: PackingName,
     pub lr: f64,
-}
-
-/// The packings by name, as the query string and the JSON carry them.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum PackingName {
-    Row,
-    Diagonal,
-    Stepped,
-}
-
-impl PackingName {
-    pub fn packing(self) -> Packing {
-        match self {
-            PackingName::Row => Packing::Row,
-            PackingName::Diagonal => Packing::Diagonal(DiagonalLayout::Plain),
-            PackingName::Stepped => Packing::Diagonal(DiagonalLayout::Stepped { baby: 4 }),
-        }
-    }
-
-    /// The name of a packing the service offers, if it is one.
-    pub fn of(packing: Packing) -> Option<Self> {
-        [Self::Row, Self::Diagonal, Self::Stepped]
-            .into_iter()
-            .find(|p| p.packing() == packing)
-    }
 }
 
 impl TrainingSpec {

@@ -193,14 +193,13 @@ impl ServiceClient {
         match training {
             None => path += "&kind=lwe",
             Some(t) => {
-                let packing = match t.packing {
-                    PackingName::Row => "row",
-                    PackingName::Diagonal => "diagonal",
-                    PackingName::Stepped => "stepped",
-                };
                 path += &format!(
-                    "&kind=training&inputs={}&hidden={}&outputs={}&packing={packing}&lr={}",
-                    t.inputs, t.hidden, t.outputs, t.lr
+                    "&kind=training&inputs={}&hidden={}&outputs={}&packing={}&lr={}",
+                    t.inputs,
+                    t.hidden,
+                    t.outputs,
+                    t.packing.name(),
+                    t.lr
                 );
             }
         }

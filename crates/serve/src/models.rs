@@ -86,6 +86,11 @@ impl Models {
         self.models.values().map(|m| m.spec.clone()).collect()
     }
 
+    /// Whether some model runs at the parameter set called `params`.
+    pub fn serves(&self, params: &str) -> bool {
+        self.models.values().any(|m| m.spec.params == params)
+    }
+
     pub fn len(&self) -> usize {
         self.models.len()
     }

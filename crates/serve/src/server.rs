@@ -364,7 +364,7 @@ async fn register(
         check_client(&q.client)?;
         store.check_quota(&q.client, upload.len())?;
         let (loaded, params) = parse_key(kind, training.as_ref(), &upload)?;
-        if kind == KeyKind::Lwe && !models.specs().iter().any(|m| m.params == params) {
+        if kind == KeyKind::Lwe && !models.serves(&params) {
             return Err(ServeError::bad(format!(
                 "no model here is compiled for parameters {params}"
             )));

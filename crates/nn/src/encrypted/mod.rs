@@ -59,6 +59,54 @@ impl Packing {
     }
 }
 
+/// The packings by name, as a command line, a query string and JSON carry them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PackingName {
+    /// One ciphertext per matrix row (the design's Algorithms 1 and 3).
+    Row,
+    /// One ciphertext per generalized diagonal (Gazelle's method; Algorithms 2 and 4).
+    Diagonal,
+    /// Diagonals pre-rotated for baby-step giant-step products (Algorithm 5).
+    Stepped,
+}
+
+impl PackingName {
+    pub const ALL: [PackingName; 3] = [Self::Row, Self::Diagonal, Self::Stepped];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            PackingName::Row => "row",
+            PackingName::Diagonal => "diagonal",
+            PackingName::Stepped => "stepped",
+        }
+    }
+
+    pub fn packing(self) -> Packing {
+        match self {
+            PackingName::Row => Packing::Row,
+            PackingName::Diagonal => Packing::Diagonal(DiagonalLayout::Plain),
+            PackingName::Stepped => Packing::Diagonal(DiagonalLayout::Stepped { baby: 4 }),
+        }
+    }
+
+    /// The name of a packing, if it has one.
+    pub fn of(packing: Packing) -> Option<Self> {
+        Self::ALL.into_iter().find(|p| p.packing() == packing)
+    }
+}
+
+impl std::str::FromStr for PackingName {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        Self::ALL
+            .into_iter()
+            .find(|p| p.name() == s)
+            .ok_or_else(|| format!("{s:?}: the packings are row, diagonal and stepped"))
+    }
+}
+
 /// Where one training step first reads what the client sends (`h = W1 x`, `a = h^2`,
 /// `o = W2 a`): the client encrypts each ciphertext at that level and no lower, since
 /// fewer primes are less to encrypt, send and parse.
