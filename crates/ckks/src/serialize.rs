@@ -15,7 +15,7 @@ use crate::keys::{GaloisKeys, KeyGenerator, PublicKey, RelinKey, SecretKey, Swit
 use crate::{Ciphertext, CkksError, Params, ParamsLiteral, Plaintext, SeededCiphertext};
 
 /// Version of the binary format written by this build.
-pub const FORMAT_VERSION: u16 = 1;
+pub const FORMAT_VERSION: u16 = 2;
 const FORMAT: WireFormat = WireFormat {
     magic: *b"SHRD",
     version: FORMAT_VERSION,

@@ -1,5 +1,7 @@
 //! The one error type of the crate: every refusal names what was wrong.
 
+use shroud_math::TagMismatch;
+
 /// What can go wrong in `shroud-lwe`.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum LweError {
@@ -21,8 +23,12 @@ pub enum LweError {
     FailureProbability { log2: f64, limit_log2: f64 },
     #[error("GSW ciphertext does not encrypt a bit (message may be up to {0})")]
     NotABit(u64),
-    #[error("objects belong to different parameter sets")]
-    ParamsMismatch,
+    #[error(transparent)]
+    Mismatch(#[from] TagMismatch),
+    #[error("wide integers of widths {0} and {1} cannot be combined")]
+    WidthMismatch(u32, u32),
+    #[error("the interval of a weighted sum overflows 64 bits")]
+    RangeOverflow,
     #[error("malformed serialized input: {0}")]
     Malformed(String),
 }

@@ -7,7 +7,7 @@
 
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 use shroud_math::serde_bytes::ByteBuf;
-use shroud_math::WireFormat;
+use shroud_math::{Fingerprint, KeyTag, WireFormat};
 use zeroize::Zeroizing;
 
 use crate::bootstrap::{
@@ -18,7 +18,7 @@ use crate::gsw::{GswCiphertext, GswParams};
 use crate::LweError;
 
 /// Bumped whenever a serialized layout changes.
-pub const FORMAT_VERSION: u16 = 4;
+pub const FORMAT_VERSION: u16 = 5;
 const FORMAT: WireFormat = WireFormat {
     magic: *b"SHRL",
     version: FORMAT_VERSION,
@@ -83,6 +83,7 @@ fn checked_params(p: &BootstrapParams) -> Result<(), LweError> {
 #[derive(Serialize, Deserialize)]
 struct ServerKeyBody {
     params: BootstrapParams,
+    key: Fingerprint,
     bsk: BootstrapKey,
     light_bsk: Option<BootstrapKey>,
     coarse_bsk: Option<BootstrapKey>,
@@ -92,6 +93,7 @@ struct ServerKeyBody {
 #[derive(Serialize)]
 struct ServerKeyRef<'a> {
     params: &'a BootstrapParams,
+    key: Fingerprint,
     bsk: &'a BootstrapKey,
     light_bsk: Option<&'a BootstrapKey>,
     coarse_bsk: Option<&'a BootstrapKey>,
@@ -115,6 +117,7 @@ impl ServerKey {
             Kind::ServerKey,
             &ServerKeyRef {
                 params: &self.params,
+                key: self.tag.key,
                 bsk: &self.bsk,
                 light_bsk: self.light.as_deref().map(|(_, bsk)| bsk),
                 coarse_bsk: self.coarse.as_deref().map(|(_, bsk)| bsk),
@@ -159,6 +162,7 @@ impl ServerKey {
         let fft = NegacyclicFft::new(p.polynomial_size);
         Ok(ServerKey::from_parts(
             body.params,
+            body.key,
             body.bsk,
             [body.light_bsk, body.coarse_bsk],
             body.ksk,
@@ -193,6 +197,7 @@ fn unpack_bodies(what: &str, bytes: &[u8], words: usize) -> Result<Vec<u64>, Lwe
 #[derive(Serialize, Deserialize)]
 struct CompressedBody {
     params: BootstrapParams,
+    key: Fingerprint,
     seed: [u8; 32],
     bsk: ByteBuf,
     light: Option<ByteBuf>,
@@ -206,6 +211,7 @@ impl CompressedServerKey {
             Kind::CompressedServerKey,
             &CompressedBody {
                 params: self.params.clone(),
+                key: self.key,
                 seed: self.seed,
                 bsk: pack_bodies(&self.bsk),
                 light: self.light.as_deref().map(pack_bodies),
@@ -252,6 +258,7 @@ impl CompressedServerKey {
         )?;
         Ok(Self {
             params: body.params,
+            key: body.key,
             seed: body.seed,
             bsk,
             light,
@@ -268,7 +275,7 @@ impl ClientKey {
     }
 
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, LweError> {
-        let key: ClientKey = decode(Kind::ClientKey, bytes)?;
+        let mut key: ClientKey = decode(Kind::ClientKey, bytes)?;
         let p = &key.params;
         checked_params(p)?;
         check_len("small key", key.small.len(), p.lwe_dimension)?;
@@ -276,6 +283,7 @@ impl ClientKey {
         if key.small.iter().chain(&key.glwe).any(|&b| b > 1) {
             return Err(LweError::Malformed("secret keys must be binary".into()));
         }
+        key.tag = key.identity();
         Ok(key)
     }
 }
@@ -285,9 +293,20 @@ impl LweCiphertext {
         encode(Kind::LweCiphertext, self)
     }
 
-    /// Loads a ciphertext and checks that it belongs to `params`.
+    /// Loads a ciphertext and checks that it belongs to `params`; the server key it meets
+    /// checks the key it is under.
     pub fn from_bytes(params: &BootstrapParams, bytes: &[u8]) -> Result<Self, LweError> {
         let ct: LweCiphertext = decode(Kind::LweCiphertext, bytes)?;
+        let expected = params.fingerprint();
+        if ct.tag.params != expected {
+            return Err(LweError::Mismatch(shroud_math::TagMismatch {
+                expected: KeyTag {
+                    params: expected,
+                    key: ct.tag.key,
+                },
+                found: ct.tag,
+            }));
+        }
         check_len(
             "LWE ciphertext",
             ct.data.len(),
@@ -305,8 +324,10 @@ impl GswCiphertext {
     /// Loads a GSW ciphertext and checks its shape and noise record against `params`.
     pub fn from_bytes(params: &GswParams, bytes: &[u8]) -> Result<Self, LweError> {
         let ct: GswCiphertext = decode(Kind::GswCiphertext, bytes)?;
-        ct.validate(params)
-            .map_err(|e| LweError::Malformed(e.to_string()))?;
+        ct.validate(params).map_err(|e| match e {
+            LweError::Mismatch(_) => e,
+            other => LweError::Malformed(other.to_string()),
+        })?;
         Ok(ct)
     }
 }

@@ -2,6 +2,8 @@
 
 use shroud_lwe::bootstrap::{presets, ClientKey, CompressedServerKey, LweCiphertext, ServerKey};
 use shroud_lwe::gsw::{self, GswCiphertext, GswSecretKey};
+use shroud_lwe::LweError;
+use shroud_math::reseal;
 
 #[test]
 fn keys_and_ciphertexts_round_trip() {
@@ -49,16 +51,23 @@ fn malformed_input_is_rejected() {
     assert!(ClientKey::from_bytes(&ct).is_err());
     assert!(LweCiphertext::from_bytes(&presets::gates_128(), &ct).is_err());
     assert!(ServerKey::from_bytes(&[]).is_err());
-    // A huge announced length must not allocate or panic.
+    // A huge announced length must not allocate or panic, even behind a valid digest.
     let mut huge = ct.clone();
-    huge[10..18].copy_from_slice(&u64::MAX.to_le_bytes());
+    huge[42..50].copy_from_slice(&u64::MAX.to_le_bytes());
+    assert!(LweCiphertext::from_bytes(&p, &huge).is_err());
+    assert!(reseal(&mut huge));
     assert!(LweCiphertext::from_bytes(&p, &huge).is_err());
 
-    // A non-binary secret key.
+    // A non-binary secret key: refused by its digest, and by the key check behind it.
     let mut key = client.to_bytes().to_vec();
     let last = key.len() - 1;
     key[last - 7] = 2;
     assert!(ClientKey::from_bytes(&key).is_err());
+    assert!(reseal(&mut key));
+    assert!(matches!(
+        ClientKey::from_bytes(&key),
+        Err(LweError::Malformed(m)) if m.contains("binary")
+    ));
 
     // Random garbage never panics.
     let mut seed = 1u64;
@@ -74,13 +83,19 @@ fn malformed_input_is_rejected() {
         assert!(GswCiphertext::from_bytes(&gsw::presets::insecure_test(), &bytes).is_err());
     }
 
-    // A server key with a non-finite Fourier value (a third of the way in: the Fourier key).
+    // A server key with a non-finite Fourier value (a third of the way in: the Fourier key),
+    // behind a valid digest.
     let server = client.server_key().to_bytes();
     let mut nan = server.clone();
     let offset = nan.len() / 3;
     // Sixteen 0xff bytes cover at least one whole f64, and all-ones is a NaN.
     nan[offset..offset + 16].fill(0xff);
     assert!(ServerKey::from_bytes(&nan).is_err());
+    assert!(reseal(&mut nan));
+    assert!(matches!(
+        ServerKey::from_bytes(&nan),
+        Err(LweError::Malformed(m)) if m.contains("non-finite")
+    ));
 }
 
 #[test]
@@ -122,6 +137,10 @@ fn compressed_keys_expand_to_working_keys_and_refuse_garbage() {
             seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1);
             let at = (seed >> 20) as usize % m.len().min(4096);
             m[at] ^= 1 << (seed >> 61);
+            if at >= 10 {
+                assert!(CompressedServerKey::from_bytes(&m).is_err(), "flip at {at}");
+                reseal(&mut m);
+            }
             let _ = CompressedServerKey::from_bytes(&m).map(|k| k.decompress());
         }
     }

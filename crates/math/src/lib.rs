@@ -3,8 +3,9 @@
 //! The arithmetic under every Shroud scheme: word-sized modular arithmetic ([`Modulus`], with
 //! Barrett and Shoup multiplication), NTT-friendly prime generation ([`ntt_primes`]), the
 //! negacyclic NTT ([`NttTable`]), residue number systems ([`RnsBasis`], [`BasisConverter`],
-//! [`CrtComposer`]), RNS polynomials ([`RnsPoly`]), a CSPRNG-backed [`Sampler`], and the
-//! versioned envelope every scheme serializes with ([`WireFormat`]).
+//! [`CrtComposer`]), RNS polynomials ([`RnsPoly`]), a CSPRNG-backed [`Sampler`], the
+//! versioned envelope every scheme serializes with ([`WireFormat`]) and the identities of
+//! parameter sets and keys ([`Fingerprint`], [`KeyTag`]).
 //!
 //! It is the lowest layer: `ckks` and `lwe` build on it and it depends on neither.
 //!
@@ -29,6 +30,7 @@
 //! assert_eq!(a.limb(1)[n - 1], 1);
 //! ```
 
+mod identity;
 mod modulus;
 mod ntt;
 mod poly;
@@ -37,6 +39,7 @@ mod rns;
 mod sampler;
 mod wire;
 
+pub use identity::{Fingerprint, KeyTag, TagMismatch};
 pub use modulus::{Modulus, NarrowModulus, MAX_MODULUS_BITS};
 pub use ntt::{automorphism_permutation, NttTable};
 pub use poly::RnsPoly;
@@ -45,7 +48,7 @@ pub use rns::{BasisConverter, CrtComposer, RnsBasis, TailDivider};
 pub use sampler::{Sampler, ERROR_BOUND, ERROR_STD_DEV};
 /// Byte strings that serialize as one block rather than byte by byte.
 pub use serde_bytes;
-pub use wire::{WireError, WireFormat};
+pub use wire::{reseal, WireError, WireFormat};
 
 /// What can go wrong in the arithmetic layer; every variant names the offending value.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -1,10 +1,18 @@
 //! Versioned binary envelopes, shared by every scheme's serialization: a header (magic, format
-//! version, object kind) and a bincode body, read with a size limit and with trailing bytes
-//! rejected, so that truncated, padded, foreign or oversized input is an error.
+//! version, object kind), the SHA-256 digest of the body, and a bincode body, read with a size
+//! limit and with trailing bytes rejected, so that truncated, padded, foreign, oversized or
+//! edited input is an error. The digest is checked before the body is decoded: a flipped bit
+//! anywhere (in a key's parameters, say) is caught even where the edited value would still
+//! be well-formed. It guards against corruption and careless edits, not against someone who
+//! recomputes it; identities ([`crate::KeyTag`]) catch what such an edit would mix up.
 
 use bincode::Options;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// Bytes of the body's digest.
+const DIGEST_BYTES: usize = 32;
 
 /// One serialization format: its magic, version and the largest object it accepts.
 #[derive(Clone, Copy, Debug)]
@@ -25,6 +33,10 @@ pub enum WireError {
     Version { found: u16, expected: u16 },
     #[error("expected a {expected}, found a {found}")]
     Kind { expected: String, found: String },
+    #[error("{found} bytes, more than the {limit} this format accepts")]
+    TooLarge { found: u64, limit: u64 },
+    #[error("the body does not match its digest: the object was corrupted or edited")]
+    Digest,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -48,22 +60,54 @@ impl WireFormat {
             version: self.version,
             kind,
         };
+        // Plain data serializes into memory without a failure mode.
+        let mut out = self
+            .options()
+            .serialize(&header)
+            .expect("in-memory serialization of plain data");
+        let digest_at = out.len();
+        out.extend_from_slice(&[0; DIGEST_BYTES]);
         self.options()
-            .serialize(&(header, body))
-            .expect("in-memory serialization of plain data")
+            .serialize_into(&mut out, body)
+            .expect("in-memory serialization of plain data");
+        let digest = Sha256::digest(&out[digest_at + DIGEST_BYTES..]);
+        out[digest_at..digest_at + DIGEST_BYTES].copy_from_slice(&digest);
+        out
     }
 
-    /// The kind an object declares, after checking magic and version: for readers that
-    /// accept several kinds.
-    pub fn kind<K: DeserializeOwned>(&self, bytes: &[u8]) -> Result<K, WireError> {
+    /// The header and the verified body bytes that follow it.
+    fn split<'a, K: DeserializeOwned>(
+        &self,
+        bytes: &'a [u8],
+    ) -> Result<(Header<K>, &'a [u8]), WireError> {
+        if bytes.len() as u64 > self.max_bytes {
+            return Err(WireError::TooLarge {
+                found: bytes.len() as u64,
+                limit: self.max_bytes,
+            });
+        }
+        let mut reader = bytes;
         let header: Header<K> = bincode::DefaultOptions::new()
             .with_fixint_encoding()
             .with_limit(self.max_bytes)
             .allow_trailing_bytes()
-            .deserialize(bytes)
+            .deserialize_from(&mut reader)
             .map_err(|e| WireError::Decode(e.to_string()))?;
         self.check_header(&header)?;
-        Ok(header.kind)
+        if reader.len() < DIGEST_BYTES {
+            return Err(WireError::Decode("no digest after the header".into()));
+        }
+        let (digest, body) = reader.split_at(DIGEST_BYTES);
+        if Sha256::digest(body).as_slice() != digest {
+            return Err(WireError::Digest);
+        }
+        Ok((header, body))
+    }
+
+    /// The kind an object declares, after checking magic, version and digest: for readers
+    /// that accept several kinds.
+    pub fn kind<K: DeserializeOwned>(&self, bytes: &[u8]) -> Result<K, WireError> {
+        Ok(self.split(bytes)?.0.kind)
     }
 
     fn check_header<K>(&self, header: &Header<K>) -> Result<(), WireError> {
@@ -79,25 +123,37 @@ impl WireFormat {
         Ok(())
     }
 
-    /// The body of an object of `kind`, after checking magic, version and kind.
+    /// The body of an object of `kind`, after checking magic, version, kind and digest.
     pub fn read<K, T>(&self, kind: K, bytes: &[u8]) -> Result<T, WireError>
     where
         K: DeserializeOwned + PartialEq + std::fmt::Debug,
         T: DeserializeOwned,
     {
-        let (header, body): (Header<K>, T) = self
-            .options()
-            .deserialize(bytes)
-            .map_err(|e| WireError::Decode(e.to_string()))?;
-        self.check_header(&header)?;
+        let (header, body) = self.split::<K>(bytes)?;
         if header.kind != kind {
             return Err(WireError::Kind {
                 expected: format!("{kind:?}"),
                 found: format!("{:?}", header.kind),
             });
         }
-        Ok(body)
+        self.options()
+            .deserialize(body)
+            .map_err(|e| WireError::Decode(e.to_string()))
     }
+}
+
+/// Recomputes the digest of an object after its body was edited, so that tests and fuzzers
+/// can reach the checks behind the digest. Every format's header is its magic, version and a
+/// kind whose encoding is a 4-byte variant index. Returns false if `bytes` is too short to
+/// hold a header and a digest.
+pub fn reseal(bytes: &mut [u8]) -> bool {
+    const HEADER: usize = 4 + 2 + 4;
+    if bytes.len() < HEADER + DIGEST_BYTES {
+        return false;
+    }
+    let (head, body) = bytes.split_at_mut(HEADER + DIGEST_BYTES);
+    head[HEADER..].copy_from_slice(&Sha256::digest(body));
+    true
 }
 
 #[cfg(test)]
@@ -150,9 +206,28 @@ mod tests {
         assert!(F
             .read::<_, Vec<u64>>(Kind::A, &[bytes.clone(), vec![0]].concat())
             .is_err());
-        // A length prefix far beyond the limit is refused without allocating it.
+        // Any flipped bit of the body is caught by the digest.
+        for i in 42..bytes.len() {
+            let mut flipped = bytes.clone();
+            flipped[i] ^= 1 << (i % 8);
+            assert_eq!(
+                F.read::<_, Vec<u64>>(Kind::A, &flipped),
+                Err(WireError::Digest)
+            );
+        }
+        // A length prefix far beyond the limit (with a digest recomputed to match) is refused
+        // without allocating it.
         let mut huge = bytes.clone();
-        huge[10..18].copy_from_slice(&u64::MAX.to_le_bytes());
-        assert!(F.read::<_, Vec<u64>>(Kind::A, &huge).is_err());
+        huge[42..50].copy_from_slice(&u64::MAX.to_le_bytes());
+        assert!(reseal(&mut huge));
+        assert!(matches!(
+            F.read::<_, Vec<u64>>(Kind::A, &huge),
+            Err(WireError::Decode(_))
+        ));
+        let oversized = vec![0u8; (F.max_bytes + 1) as usize];
+        assert!(matches!(
+            F.read::<_, Vec<u64>>(Kind::A, &oversized),
+            Err(WireError::TooLarge { .. })
+        ));
     }
 }

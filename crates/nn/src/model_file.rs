@@ -65,7 +65,7 @@ pub struct CompiledModel {
 impl ModelFile for CompiledModel {
     const FORMAT: WireFormat = WireFormat {
         magic: *b"SHGM",
-        version: 1,
+        version: 2,
         // Far above the networks an encrypted engine runs (the 784-500-256-10 MLP is 2.6 MB).
         max_bytes: 1 << 28,
     };

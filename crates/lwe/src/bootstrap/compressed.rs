@@ -16,6 +16,7 @@ use super::keys::ServerKey;
 use super::keyswitch::KeySwitchKey;
 use super::params::{BootstrapParams, KeyLevel};
 use super::random::TorusSampler;
+use shroud_math::{Fingerprint, KeyTag};
 
 /// The public stream of each key's masks.
 const FULL_STREAM: u64 = 0;
@@ -28,6 +29,8 @@ const KSK_STREAM: u64 = 3;
 #[derive(Clone, Debug, PartialEq)]
 pub struct CompressedServerKey {
     pub(crate) params: BootstrapParams,
+    /// The identity of the client key it was made from.
+    pub(crate) key: Fingerprint,
     pub(crate) seed: [u8; 32],
     /// Bodies of the bootstrapping keys (full, light, coarse), rounded to [`BODY_BITS`].
     pub(crate) bsk: Vec<u64>,
@@ -41,6 +44,7 @@ impl CompressedServerKey {
     /// comes from it too.
     pub(crate) fn generate(
         p: &BootstrapParams,
+        key: Fingerprint,
         small: &[u64],
         glwe: &[u64],
         noise: &mut TorusSampler,
@@ -62,6 +66,7 @@ impl CompressedServerKey {
         let ksk = KeySwitchKey::seeded_bodies(p, glwe, small, &mut masks, noise);
         Self {
             params: p.clone(),
+            key,
             seed,
             bsk,
             light,
@@ -72,6 +77,15 @@ impl CompressedServerKey {
 
     pub fn params(&self) -> &BootstrapParams {
         &self.params
+    }
+
+    /// The parameters and client key it evaluates for (the fingerprint recomputed from the
+    /// parameters it holds).
+    pub fn tag(&self) -> KeyTag {
+        KeyTag {
+            params: self.params.fingerprint(),
+            key: self.key,
+        }
     }
 
     /// Bytes of the serialized form for `params`, known before it is generated: 6 bytes per
@@ -113,6 +127,6 @@ impl CompressedServerKey {
         );
         let mut masks = TorusSampler::expand_stream(self.seed, KSK_STREAM);
         let ksk = KeySwitchKey::from_seeded(p, &self.ksk, &mut masks);
-        ServerKey::from_parts(p.clone(), bsk, [light, coarse], ksk, fft)
+        ServerKey::from_parts(p.clone(), self.key, bsk, [light, coarse], ksk, fft)
     }
 }

@@ -5,6 +5,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
+use shroud_math::{Fingerprint, KeyTag};
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
 use super::bootstrap_key::BootstrapKey;
@@ -24,6 +25,10 @@ pub struct ClientKey {
     pub(crate) params: BootstrapParams,
     pub(crate) small: Vec<u64>,
     pub(crate) glwe: Vec<u64>,
+    /// Recomputed from the keys, never read from a file.
+    #[serde(skip)]
+    #[zeroize(skip)]
+    pub(crate) tag: KeyTag,
     #[serde(skip, default = "TorusSampler::from_os")]
     #[zeroize(skip)]
     rng: TorusSampler,
@@ -33,6 +38,8 @@ pub struct ClientKey {
 #[derive(Clone)]
 pub struct ServerKey {
     pub(crate) params: BootstrapParams,
+    /// The parameters' fingerprint and the identity of the client key that made it.
+    pub(crate) tag: KeyTag,
     pub(crate) bsk: Arc<BootstrapKey>,
     /// The bootstrapping keys of `params.light_pbs` and `params.coarse_pbs` with their
     /// parameters, if the set has them.
@@ -74,16 +81,35 @@ impl ClientKey {
 
     fn with_sampler(params: &BootstrapParams, mut rng: TorusSampler) -> Result<Self, LweError> {
         params.validate()?;
-        Ok(Self {
+        let mut key = Self {
             params: params.clone(),
             small: rng.binary(params.lwe_dimension),
             glwe: rng.binary(params.big_lwe_dimension()),
+            tag: KeyTag::default(),
             rng,
-        })
+        };
+        key.tag = key.identity();
+        Ok(key)
+    }
+
+    /// The tag of this key's ciphertexts: the parameters' fingerprint, and a hash of the
+    /// secret keys (one-way, and the keys have hundreds of bits of entropy) as the key's
+    /// identity, so that a key read back from a file is the same key.
+    pub(crate) fn identity(&self) -> KeyTag {
+        let params = self.params.fingerprint();
+        KeyTag {
+            params,
+            key: Fingerprint::of_words("shroud-lwe-key", params, &[&self.small, &self.glwe]),
+        }
     }
 
     pub fn params(&self) -> &BootstrapParams {
         &self.params
+    }
+
+    /// What this key's ciphertexts and evaluation keys carry.
+    pub fn tag(&self) -> KeyTag {
+        self.tag
     }
 
     /// Generates the server key: `n` GGSW encryptions of the small key's bits (or of their
@@ -97,7 +123,13 @@ impl ClientKey {
     /// The server key as a seed and the bodies of its rows: a third of its size for
     /// `wide_128`. The server rebuilds the key with [`CompressedServerKey::decompress`].
     pub fn compressed_server_key(&mut self) -> CompressedServerKey {
-        CompressedServerKey::generate(&self.params, &self.small, &self.glwe, &mut self.rng)
+        CompressedServerKey::generate(
+            &self.params,
+            self.tag.key,
+            &self.small,
+            &self.glwe,
+            &mut self.rng,
+        )
     }
 
     /// Encrypts a torus value under the large key with the GLWE noise.
@@ -110,11 +142,15 @@ impl ClientKey {
             body = body.wrapping_add(a.wrapping_mul(*s));
         }
         data[d] = body;
-        LweCiphertext { data }
+        LweCiphertext {
+            data,
+            tag: self.tag,
+        }
     }
 
     /// The phase `b - <a, s>`; errors if the ciphertext is not under this key.
     fn phase(&self, ct: &LweCiphertext) -> Result<u64, LweError> {
+        self.tag.expect(ct.tag)?;
         if ct.dimension() != self.glwe.len() {
             return Err(LweError::DimensionMismatch {
                 expected: self.glwe.len(),
@@ -193,14 +229,21 @@ impl ClientKey {
 }
 
 impl ServerKey {
+    /// Assembles a server key; its tag is the fingerprint of `params` (recomputed, so that
+    /// edited parameters cannot keep the tag of the originals) and the client's `key`.
     pub(crate) fn from_parts(
         params: BootstrapParams,
+        key: Fingerprint,
         bsk: BootstrapKey,
         [light, coarse]: [Option<BootstrapKey>; 2],
         ksk: KeySwitchKey,
         fft: NegacyclicFft,
     ) -> Self {
         Self {
+            tag: KeyTag {
+                params: params.fingerprint(),
+                key,
+            },
             light: light.map(|bsk| Arc::new((params.at(KeyLevel::Light), bsk))),
             coarse: coarse.map(|bsk| Arc::new((params.at(KeyLevel::Coarse), bsk))),
             params,
@@ -213,6 +256,11 @@ impl ServerKey {
 
     pub fn params(&self) -> &BootstrapParams {
         &self.params
+    }
+
+    /// The parameters and client key this server key evaluates for.
+    pub fn tag(&self) -> KeyTag {
+        self.tag
     }
 
     pub fn counts(&self) -> OpCounts {

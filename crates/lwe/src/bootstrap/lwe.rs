@@ -2,13 +2,16 @@
 //! use.
 
 use serde::{Deserialize, Serialize};
+use shroud_math::KeyTag;
 
 use crate::LweError;
 
-/// `(a_1, ..., a_d, b)` with phase `b - <a, s>` = encoded message + noise.
+/// `(a_1, ..., a_d, b)` with phase `b - <a, s>` = encoded message + noise, and the tag of
+/// the parameters and key it is under: ciphertexts of different keys are never combined.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LweCiphertext {
     pub(crate) data: Vec<u64>,
+    pub(crate) tag: KeyTag,
 }
 
 /// The encoding of gate bootstrapping: true is +1/8 of the torus, false -1/8, so that sums of
@@ -36,11 +39,17 @@ impl LweCiphertext {
         self.data.len().saturating_sub(1)
     }
 
+    /// The parameters and key this ciphertext is under.
+    pub fn tag(&self) -> KeyTag {
+        self.tag
+    }
+
     pub(crate) fn body_mut(&mut self) -> &mut u64 {
         self.data.last_mut().expect("an LWE ciphertext has a body")
     }
 
     fn check(&self, other: &Self) -> Result<(), LweError> {
+        self.tag.expect(other.tag)?;
         if self.data.len() != other.data.len() {
             return Err(LweError::DimensionMismatch {
                 expected: self.dimension(),
@@ -59,7 +68,10 @@ impl LweCiphertext {
             .zip(&other.data)
             .map(|(x, y)| x.wrapping_add(*y))
             .collect();
-        Ok(Self { data })
+        Ok(Self {
+            data,
+            tag: self.tag,
+        })
     }
 
     pub fn sub(&self, other: &Self) -> Result<Self, LweError> {
@@ -70,13 +82,19 @@ impl LweCiphertext {
             .zip(&other.data)
             .map(|(x, y)| x.wrapping_sub(*y))
             .collect();
-        Ok(Self { data })
+        Ok(Self {
+            data,
+            tag: self.tag,
+        })
     }
 
     /// Multiplies the message by a small integer (the noise grows by the same factor).
     pub fn scalar_mul(&self, k: i64) -> Self {
         let data = self.data.iter().map(|x| x.wrapping_mul(k as u64)).collect();
-        Self { data }
+        Self {
+            data,
+            tag: self.tag,
+        }
     }
 
     /// Negation; on a gate-encoded bit this is a free NOT.

@@ -6,6 +6,7 @@
 //! large key again.
 
 use serde::{Deserialize, Serialize};
+use shroud_math::Fingerprint;
 
 use crate::LweError;
 
@@ -102,6 +103,11 @@ impl BootstrapParams {
     /// Dimension `k N` of the large LWE key, the one ciphertexts are encrypted under.
     pub fn big_lwe_dimension(&self) -> usize {
         self.glwe_dimension * self.polynomial_size
+    }
+
+    /// A hash of every field: what ciphertexts and keys of this set carry.
+    pub fn fingerprint(&self) -> Fingerprint {
+        Fingerprint::of("shroud-lwe-params", self)
     }
 
     /// Structural checks; every object built from these parameters trusts them afterwards.

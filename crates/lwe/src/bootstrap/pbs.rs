@@ -11,6 +11,7 @@ use super::keys::ServerKey;
 use super::lwe::{delta, encode_bit, LweCiphertext, EIGHTH};
 use super::params::KeyLevel;
 use crate::LweError;
+use shroud_math::KeyTag;
 
 /// The largest failure probability (log2) [`ServerKey::sum_bit`] accepts: the bound the
 /// presets' gates are checked against.
@@ -32,10 +33,12 @@ pub(crate) struct Rotation<'a> {
 }
 
 /// A function on `bits`-bit integers, as the test polynomial that evaluates it.
+/// It belongs to the server key that built it.
 #[derive(Clone, Debug)]
 pub struct Lut {
     bits: u32,
     pub(crate) poly: Vec<u64>,
+    tag: KeyTag,
 }
 
 impl Lut {
@@ -61,7 +64,11 @@ impl Lut {
         let poly = (0..n)
             .map(|j| table[j / box_size].wrapping_mul(delta(bits)))
             .collect();
-        Ok(Self { bits, poly })
+        Ok(Self {
+            bits,
+            poly,
+            tag: key.tag,
+        })
     }
 
     /// A table whose outputs are raw torus values (any encoding the caller chooses).
@@ -111,7 +118,9 @@ impl Lut {
 }
 
 impl ServerKey {
+    /// Refuses a ciphertext of other parameters or under another key, or of the wrong size.
     pub(crate) fn check(&self, ct: &LweCiphertext) -> Result<(), LweError> {
+        self.tag.expect(ct.tag)?;
         let d = self.params.big_lwe_dimension();
         if ct.dimension() != d {
             return Err(LweError::DimensionMismatch {
@@ -143,6 +152,7 @@ impl ServerKey {
     pub(crate) fn extract(&self, acc: &[u64], j: usize) -> LweCiphertext {
         LweCiphertext {
             data: sample_extract(&self.params, acc, j),
+            tag: self.tag,
         }
     }
 
@@ -260,11 +270,9 @@ impl ServerKey {
     }
 
     /// Half a box of `lut`, the phase shift that centres every box on its message; errors if
-    /// the table was built for another ring.
+    /// the table was built by another server key.
     pub(crate) fn lut_offset(&self, lut: &Lut) -> Result<usize, LweError> {
-        if lut.poly.len() != self.params.polynomial_size {
-            return Err(LweError::ParamsMismatch);
-        }
+        self.tag.expect(lut.tag)?;
         Ok((self.params.polynomial_size >> lut.bits) / 2)
     }
 
@@ -354,6 +362,7 @@ impl ServerKey {
     fn zero(&self) -> LweCiphertext {
         LweCiphertext {
             data: vec![0u64; self.params.big_lwe_dimension() + 1],
+            tag: self.tag,
         }
     }
 
@@ -461,6 +470,9 @@ impl ServerKey {
     /// of the key; the outputs come in the order of `gates`.
     pub fn finish(&self, gates: Vec<PendingGate>) -> Result<Vec<LweCiphertext>, LweError> {
         let inputs: Vec<&LweCiphertext> = gates.iter().flat_map(|g| &g.inputs).collect();
+        for input in &inputs {
+            self.check(input)?;
+        }
         let mut signs = self
             .bootstrap_batch(&inputs, &self.sign_poly(), 0)
             .into_iter();

@@ -131,11 +131,12 @@ impl WideCiphertext {
         let (mut lo, mut hi, mut variance) = (constant, constant, 0.0);
         for (x, k) in terms.clone() {
             if x.shape.width != width {
-                return Err(LweError::ParamsMismatch);
+                return Err(LweError::WidthMismatch(width, x.shape.width));
             }
-            let (a, b) = (x.shape.lo * k, x.shape.hi * k);
-            lo += a.min(b);
-            hi += a.max(b);
+            let scaled = |v: i64| v.checked_mul(k).ok_or(LweError::RangeOverflow);
+            let (a, b) = (scaled(x.shape.lo)?, scaled(x.shape.hi)?);
+            lo = lo.checked_add(a.min(b)).ok_or(LweError::RangeOverflow)?;
+            hi = hi.checked_add(a.max(b)).ok_or(LweError::RangeOverflow)?;
             variance += (k as f64).powi(2) * x.shape.variance;
         }
         let ct = LweCiphertext::weighted_sum(terms.into_iter().map(|(x, k)| (&x.ct, k)))?;

@@ -1,18 +1,25 @@
 //! GSW ciphertexts: the compact matrix and its noise record.
 
 use serde::{Deserialize, Serialize};
+use shroud_math::{Fingerprint, KeyTag, TagMismatch};
 
 use super::params::{fresh_variance, GswParams, NOISE_SIGMAS};
 use crate::LweError;
 
 /// The compact form `C'` (`N` rows of `n + 1` words: `[b | a]`, `b = <a, s> + e`, plus
-/// `mu G`), with the record of its noise and of how large its message may be.
+/// `mu G`), with the record of its noise and of how large its message may be, and the tag
+/// of its parameters and key.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct GswCiphertext {
     pub(super) rows: Vec<u32>,
     pub(super) noise_variance: f64,
     pub(super) max_message: u64,
+    pub(super) tag: KeyTag,
 }
+
+/// The key of noiseless encryptions of public values (`mu G`), which combine with the
+/// ciphertexts of any key.
+pub(super) const PUBLIC: Fingerprint = Fingerprint(0);
 
 impl GswCiphertext {
     /// The noise bound this ciphertext guarantees (`NOISE_SIGMAS` standard deviations).
@@ -20,8 +27,22 @@ impl GswCiphertext {
         NOISE_SIGMAS * self.noise_variance.sqrt()
     }
 
-    /// Shape and noise-record checks against `params`.
+    /// The parameters and key this ciphertext is under (key 0 for public constants).
+    pub fn tag(&self) -> KeyTag {
+        self.tag
+    }
+
+    /// Parameter, shape and noise-record checks against `params`. The noise record is the
+    /// sender's claim: it is checked to be possible, but only the key holder could check
+    /// that it is true.
     pub fn validate(&self, p: &GswParams) -> Result<(), LweError> {
+        let params = p.fingerprint();
+        if self.tag.params != params {
+            return Err(LweError::Mismatch(TagMismatch {
+                expected: KeyTag { params, ..self.tag },
+                found: self.tag,
+            }));
+        }
         let expected = p.rows() * (p.lwe_dimension + 1);
         if self.rows.len() != expected {
             return Err(LweError::DimensionMismatch {
@@ -29,7 +50,10 @@ impl GswCiphertext {
                 found: self.rows.len(),
             });
         }
-        if !(self.noise_variance.is_finite() && self.noise_variance >= fresh_variance()) {
+        let possible = self.noise_variance.is_finite()
+            && self.noise_variance >= fresh_variance()
+            && self.noise_bound() < p.noise_limit();
+        if !possible {
             return Err(LweError::Malformed("GSW noise record is invalid".into()));
         }
         if self.max_message == 0 || self.max_message >= p.plaintext_modulus() {
@@ -50,6 +74,23 @@ impl GswCiphertext {
             rows,
             noise_variance: 0.0,
             max_message: mu as u64,
+            tag: KeyTag {
+                params: p.fingerprint(),
+                key: PUBLIC,
+            },
+        }
+    }
+
+    /// The key of a combination of `self` and `other`: their common key, or the one that is
+    /// not public; an error if they are under different keys.
+    pub(super) fn joined_tag(&self, other: &Self) -> Result<KeyTag, LweError> {
+        match (self.tag.key, other.tag.key) {
+            (PUBLIC, _) if self.tag.params == other.tag.params => Ok(other.tag),
+            (_, PUBLIC) if self.tag.params == other.tag.params => Ok(self.tag),
+            _ => {
+                self.tag.expect(other.tag)?;
+                Ok(self.tag)
+            }
         }
     }
 
@@ -64,6 +105,7 @@ impl GswCiphertext {
         Ok(self)
     }
 
+    /// `self + k other`; the caller has checked that their tags join.
     pub(super) fn combine(&self, other: &Self, k: u32) -> Self {
         let rows = self
             .rows
@@ -76,6 +118,7 @@ impl GswCiphertext {
             rows,
             noise_variance: self.noise_variance + kf * kf * other.noise_variance,
             max_message: self.max_message + other.max_message,
+            tag: self.joined_tag(other).unwrap_or(self.tag),
         }
     }
 }

@@ -5,6 +5,7 @@ use rayon::prelude::*;
 use super::ciphertext::GswCiphertext;
 use super::params::{fresh_variance, GswParams};
 use crate::LweError;
+use shroud_math::KeyTag;
 
 /// The homomorphic operations; each checks its operands against the parameters and refuses
 /// a result whose noise bound reaches the decryption limit.
@@ -20,12 +21,22 @@ impl GswEvaluator {
         })
     }
 
+    /// Validates operands against the parameters and each other (one key, or public).
+    fn check(&self, a: &GswCiphertext, b: &GswCiphertext) -> Result<KeyTag, LweError> {
+        a.validate(&self.params)?;
+        b.validate(&self.params)?;
+        a.joined_tag(b)
+    }
+
     fn check_bits(&self, cts: &[&GswCiphertext]) -> Result<(), LweError> {
         for ct in cts {
             ct.validate(&self.params)?;
             if ct.max_message > 1 {
                 return Err(LweError::NotABit(ct.max_message));
             }
+        }
+        if let [a, b] = cts {
+            a.joined_tag(b)?;
         }
         Ok(())
     }
@@ -42,8 +53,7 @@ impl GswEvaluator {
 
     /// `C1 + C2`: the sum of the messages (an integer, not a bit).
     pub fn add(&self, a: &GswCiphertext, b: &GswCiphertext) -> Result<GswCiphertext, LweError> {
-        a.validate(&self.params)?;
-        b.validate(&self.params)?;
+        self.check(a, b)?;
         a.combine(b, 1).checked(&self.params)
     }
 
@@ -51,12 +61,12 @@ impl GswEvaluator {
     /// digits of `a`, so put the fresher ciphertext first.
     pub fn mul(&self, a: &GswCiphertext, b: &GswCiphertext) -> Result<GswCiphertext, LweError> {
         let p = &self.params;
-        a.validate(p)?;
-        b.validate(p)?;
+        let tag = self.check(a, b)?;
         let out = GswCiphertext {
             rows: Vec::new(),
             noise_variance: p.product_variance(a.noise_variance, b.noise_variance, b.max_message),
             max_message: a.max_message * b.max_message,
+            tag,
         }
         .checked(p)?;
         Ok(GswCiphertext {

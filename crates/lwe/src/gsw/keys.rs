@@ -1,7 +1,7 @@
 //! The GSW secret key: key generation, encryption and decryption.
 
-use shroud_math::{Modulus, Sampler};
-use zeroize::{Zeroize, ZeroizeOnDrop};
+use shroud_math::{Fingerprint, KeyTag, Modulus, Sampler};
+use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
 use super::ciphertext::GswCiphertext;
 use super::params::{fresh_variance, GswParams, LOG_Q};
@@ -13,6 +13,9 @@ pub struct GswSecretKey {
     #[zeroize(skip)]
     params: GswParams,
     s: Vec<u32>,
+    /// The parameters' fingerprint and a hash of `s`.
+    #[zeroize(skip)]
+    tag: KeyTag,
     #[zeroize(skip)]
     sampler: Sampler,
 }
@@ -33,12 +36,24 @@ impl GswSecretKey {
             .ternary(params.lwe_dimension)
             .into_iter()
             .map(|x| x as u32)
-            .collect();
+            .collect::<Vec<_>>();
+        let fingerprint = params.fingerprint();
+        let words = Zeroizing::new(s.iter().map(|&x| x as u64).collect::<Vec<_>>());
+        let tag = KeyTag {
+            params: fingerprint,
+            key: Fingerprint::of_words("shroud-gsw-key", fingerprint, &[&words]),
+        };
         Ok(Self {
             params: params.clone(),
             s,
+            tag,
             sampler,
         })
+    }
+
+    /// What this key's ciphertexts carry.
+    pub fn tag(&self) -> KeyTag {
+        self.tag
     }
 
     pub fn params(&self) -> &GswParams {
@@ -75,6 +90,7 @@ impl GswSecretKey {
             rows,
             noise_variance: fresh_variance(),
             max_message: mu.max(1),
+            tag: self.tag,
         })
     }
 
@@ -82,6 +98,9 @@ impl GswSecretKey {
     pub fn decrypt(&self, ct: &GswCiphertext) -> Result<u64, LweError> {
         let p = &self.params;
         ct.validate(p)?;
+        if ct.tag.key != super::ciphertext::PUBLIC {
+            self.tag.expect(ct.tag)?;
+        }
         let w = p.lwe_dimension + 1;
         let row = &ct.rows[(p.levels() - 1) * w..][..w];
         let dot = row[1..]

@@ -2,7 +2,7 @@
 //! circuit may go.
 
 use serde::{Deserialize, Serialize};
-use shroud_math::ERROR_STD_DEV;
+use shroud_math::{Fingerprint, ERROR_STD_DEV};
 
 use crate::LweError;
 
@@ -32,6 +32,11 @@ pub struct GswParams {
 }
 
 impl GswParams {
+    /// A hash of every field: what ciphertexts of this set carry.
+    pub fn fingerprint(&self) -> Fingerprint {
+        Fingerprint::of("shroud-gsw-params", self)
+    }
+
     pub fn validate(&self) -> Result<(), LweError> {
         let bad = |m: &str| Err(LweError::InvalidParams(m.to_string()));
         if !(1..=16).contains(&self.base_log) {

@@ -36,7 +36,7 @@ pub struct BatchMessage {
 
 const FORMAT: WireFormat = WireFormat {
     magic: *b"SHRN",
-    version: 1,
+    version: 2,
     // Weights of the largest supported network at N = 2^15 stay far below this.
     max_bytes: 1 << 32,
 };

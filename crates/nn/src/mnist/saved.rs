@@ -21,7 +21,7 @@ pub enum SavedModel {
 impl ModelFile for SavedModel {
     const FORMAT: WireFormat = WireFormat {
         magic: *b"SHMN",
-        version: 1,
+        version: 2,
         // A 784-500-256-10 float model takes 2.1 MB, a quantized one 0.5 MB; this leaves room
         // for wider networks.
         max_bytes: 1 << 28,

@@ -10,7 +10,7 @@ use crate::NnError;
 
 const FORMAT: WireFormat = WireFormat {
     magic: *b"SHRM",
-    version: 1,
+    version: 2,
     // 784 ciphertexts at the largest big LWE dimension (2^15 + 1 words), or 784 pixels of
     // 9 encrypted bits at the gate parameters (86 MB), stay below this.
     max_bytes: 1 << 29,
