@@ -1,17 +1,22 @@
-use shroud_math::RnsPoly;
+use shroud_math::{KeyTag, RnsPoly};
 
 /// An encryption of a vector of `N/2` complex numbers: polynomials `(c_0, c_1[, c_2])` in
 /// evaluation form with `c_0 + c_1 s (+ c_2 s^2) = m + e`. A product has three until it is
 /// relinearized.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Ciphertext {
-    pub(crate) params_id: u64,
+    pub(crate) tag: KeyTag,
     pub(crate) level: usize,
     pub(crate) scale: f64,
     pub(crate) polys: Vec<RnsPoly>,
 }
 
 impl Ciphertext {
+    /// The parameters and key it is under.
+    pub fn tag(&self) -> KeyTag {
+        self.tag
+    }
+
     /// Remaining rescales: a ciphertext at level `l` has `l + 1` primes.
     pub fn level(&self) -> usize {
         self.level
@@ -33,7 +38,7 @@ impl Ciphertext {
 /// expands the seed. Made by [`crate::Encryptor::encrypt_values_seeded`].
 #[derive(Clone, Debug, PartialEq)]
 pub struct SeededCiphertext {
-    pub(crate) params_id: u64,
+    pub(crate) tag: KeyTag,
     pub(crate) level: usize,
     pub(crate) scale: f64,
     pub(crate) c0: RnsPoly,

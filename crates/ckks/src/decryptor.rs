@@ -8,7 +8,7 @@ pub struct Decryptor {
 
 impl Decryptor {
     pub fn new(params: &Params, sk: &SecretKey) -> Result<Self, CkksError> {
-        params.check_same(sk.params_id)?;
+        params.check_same(sk.tag.params)?;
         Ok(Self {
             params: params.clone(),
             sk: sk.clone(),
@@ -16,7 +16,8 @@ impl Decryptor {
     }
 
     pub fn decrypt(&self, ct: &Ciphertext) -> Result<Plaintext, CkksError> {
-        self.params.check_same(ct.params_id)?;
+        self.params.check_same(ct.tag.params)?;
+        self.sk.tag.expect(ct.tag)?;
         let basis = &self.params.level_ctx(ct.level)?.q;
         let s = self.sk.poly.prefix(ct.level + 1);
         // Horner: ((c_d s + c_{d-1}) s + ...) + c_0.
@@ -30,7 +31,7 @@ impl Decryptor {
             acc.add_assign(basis, c);
         }
         Ok(Plaintext {
-            params_id: ct.params_id,
+            params_id: ct.tag.params,
             level: ct.level,
             scale: ct.scale,
             poly: acc,

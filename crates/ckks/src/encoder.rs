@@ -102,9 +102,7 @@ impl Encoder {
                 slots,
             });
         }
-        if !scale.is_finite() || scale < 1.0 {
-            return Err(CkksError::InvalidScale(scale.log2()));
-        }
+        self.params.check_scale(level, scale)?;
         if let Some(bad) = values
             .iter()
             .find(|v| !v.re.is_finite() || !v.im.is_finite())

@@ -13,6 +13,15 @@ enum Key {
     Secret(SecretKey),
 }
 
+impl Key {
+    fn tag(&self) -> shroud_math::KeyTag {
+        match self {
+            Key::Public(pk) => pk.tag,
+            Key::Secret(sk) => sk.tag,
+        }
+    }
+}
+
 /// Encrypts plaintexts under a public key (anyone) or the secret key (its owner, with less
 /// noise and one fewer product).
 pub struct Encryptor {
@@ -25,7 +34,7 @@ pub struct Encryptor {
 
 impl Encryptor {
     pub fn with_public_key(params: &Params, pk: &PublicKey) -> Result<Self, CkksError> {
-        params.check_same(pk.params_id)?;
+        params.check_same(pk.tag.params)?;
         Ok(Self {
             params: params.clone(),
             key: Arc::new(Key::Public(pk.clone())),
@@ -44,7 +53,7 @@ impl Encryptor {
     }
 
     pub fn with_secret_key(params: &Params, sk: &SecretKey) -> Result<Self, CkksError> {
-        params.check_same(sk.params_id)?;
+        params.check_same(sk.tag.params)?;
         Ok(Self {
             params: params.clone(),
             key: Arc::new(Key::Secret(sk.clone())),
@@ -98,7 +107,7 @@ impl Encryptor {
         let a = KeyGenerator::expand_seed(seed, basis);
         let c0 = KeyGenerator::encrypt_with(&mut self.sampler, basis, &sk.poly, Some(&m), &a);
         Ok(SeededCiphertext {
-            params_id: self.params.id(),
+            tag: self.key.tag(),
             level,
             scale,
             c0,
@@ -170,7 +179,7 @@ impl Encryptor {
 
     fn ciphertext(&self, level: usize, scale: f64, c0: RnsPoly, c1: RnsPoly) -> Ciphertext {
         Ciphertext {
-            params_id: self.params.id(),
+            tag: self.key.tag(),
             level,
             scale,
             polys: vec![c0, c1],

@@ -1,4 +1,4 @@
-use shroud_math::MathError;
+use shroud_math::{Fingerprint, MathError, TagMismatch};
 
 /// Every way a CKKS operation can refuse its inputs. Operations never panic on bad input and
 /// never return a silently wrong result: they return one of these.
@@ -8,8 +8,15 @@ pub enum CkksError {
     InvalidParams(String),
     #[error("parameters give only {bits} bits of security (need 128); use an insecure constructor for tests")]
     Insecure { bits: u32 },
-    #[error("operands come from different parameters")]
-    ParamsMismatch,
+    #[error("objects of different parameter sets (expected parameters {expected}, found {found})")]
+    ParamsMismatch {
+        expected: Fingerprint,
+        found: Fingerprint,
+    },
+    #[error(transparent)]
+    KeyMismatch(#[from] TagMismatch),
+    #[error("scale 2^{scale_log2:.2} out of bounds for a modulus of 2^{modulus_log2:.2}")]
+    ScaleOutOfBounds { scale_log2: f64, modulus_log2: f64 },
     #[error("level mismatch: {0} vs {1} (use mod_drop to align)")]
     LevelMismatch(usize, usize),
     #[error("scale mismatch: 2^{0:.3} vs 2^{1:.3}")]
@@ -28,8 +35,6 @@ pub enum CkksError {
     TooManyValues { given: usize, slots: usize },
     #[error("value {0} times the scale does not fit under the modulus")]
     ValueOutOfRange(f64),
-    #[error("scale 2^{0:.3} is not usable here")]
-    InvalidScale(f64),
     #[error("malformed serialized object: {0}")]
     Malformed(String),
     #[error("serialization format version {found}, this build reads {expected}")]

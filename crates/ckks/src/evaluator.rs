@@ -3,7 +3,7 @@
 //! `evaluator_keyswitch.rs`.
 
 use rayon::prelude::*;
-use shroud_math::{automorphism_permutation, RnsPoly};
+use shroud_math::{automorphism_permutation, Fingerprint, KeyTag, RnsPoly};
 use std::borrow::Cow;
 use std::collections::HashMap;
 
@@ -26,6 +26,9 @@ pub struct Evaluator {
     pub(crate) relin: Option<PreparedKey>,
     /// Per Galois element: its key and the slot permutation it applies.
     pub(crate) galois: HashMap<u64, (PreparedKey, Vec<u32>)>,
+    /// The key every evaluation key given so far is for; ciphertexts under another are
+    /// refused.
+    pub(crate) key: Option<KeyTag>,
     pub(crate) counters: Counters,
 }
 
@@ -35,12 +38,23 @@ impl Evaluator {
             params: params.clone(),
             relin: None,
             galois: HashMap::new(),
+            key: None,
             counters: Counters::default(),
         }
     }
 
+    /// Records the key of an evaluation key, which must be the one of any given before.
+    fn adopt_key(&mut self, tag: KeyTag) -> Result<(), CkksError> {
+        self.params.check_same(tag.params)?;
+        match self.key {
+            Some(key) => key.expect(tag)?,
+            None => self.key = Some(tag),
+        }
+        Ok(())
+    }
+
     pub fn with_relin_key(mut self, rk: RelinKey) -> Result<Self, CkksError> {
-        self.params.check_same(rk.0.params_id)?;
+        self.adopt_key(rk.0.tag)?;
         self.relin = Some(PreparedKey::new(&self.params, &rk.0, None));
         Ok(self)
     }
@@ -48,7 +62,7 @@ impl Evaluator {
     pub fn with_galois_keys(mut self, gk: GaloisKeys) -> Result<Self, CkksError> {
         let exps = self.params.ctx().levels[0].q.table(0).exponents().to_vec();
         for (&g, key) in &gk.keys {
-            self.params.check_same(key.params_id)?;
+            self.adopt_key(key.tag)?;
             let perm = automorphism_permutation(&exps, g);
             let mut inverse = vec![0u32; perm.len()];
             for (j, &p) in perm.iter().enumerate() {
@@ -69,19 +83,32 @@ impl Evaluator {
         self.counters.snapshot()
     }
 
+    /// Refuses a ciphertext of other parameters, or under another key than the evaluation
+    /// keys'.
     pub(crate) fn check_ct(&self, ct: &Ciphertext) -> Result<(), CkksError> {
-        self.params.check_same(ct.params_id)
+        self.params.check_same(ct.tag.params)?;
+        if let Some(key) = self.key {
+            key.expect(ct.tag)?;
+        }
+        Ok(())
+    }
+
+    /// Two ciphertexts under one key.
+    fn check_cts(&self, a: &Ciphertext, b: &Ciphertext) -> Result<(), CkksError> {
+        self.check_ct(a)?;
+        a.tag.expect(b.tag)?;
+        Ok(())
     }
 
     fn check_pair(
         &self,
         a: &Ciphertext,
-        b_id: u64,
+        b_params: Fingerprint,
         b_level: usize,
         b_scale: f64,
     ) -> Result<(), CkksError> {
         self.check_ct(a)?;
-        self.params.check_same(b_id)?;
+        self.params.check_same(b_params)?;
         if a.level != b_level {
             return Err(CkksError::LevelMismatch(a.level, b_level));
         }
@@ -118,7 +145,8 @@ impl Evaluator {
         b: &Ciphertext,
         subtract: bool,
     ) -> Result<(), CkksError> {
-        self.check_pair(a, b.params_id, b.level, b.scale)?;
+        self.check_cts(a, b)?;
+        self.check_pair(a, b.tag.params, b.level, b.scale)?;
         let basis = self.basis(a.level).clone();
         // Polynomials only `b` has are `b`'s (negated for a difference), not zeros plus them.
         let shared = a.polys.len().min(b.polys.len());
@@ -185,6 +213,7 @@ impl Evaluator {
     /// Adds the constant `c` to every slot.
     pub fn add_scalar(&self, a: &Ciphertext, c: f64) -> Result<Ciphertext, CkksError> {
         self.check_ct(a)?;
+        self.params.check_constant(a.level, a.scale, c)?;
         // A constant polynomial evaluates to itself at every point, so in evaluation form it
         // is added to every entry.
         let r = self.integer_residues(c * a.scale, a.level)?;
@@ -196,6 +225,7 @@ impl Evaluator {
     /// Multiplies every slot by the integer `k`; scale and level are unchanged.
     pub fn mul_integer(&self, a: &Ciphertext, k: i64) -> Result<Ciphertext, CkksError> {
         self.check_ct(a)?;
+        self.params.check_constant(a.level, a.scale, k as f64)?;
         self.times_integer(a, k as f64, a.scale)
     }
 
@@ -230,10 +260,10 @@ impl Evaluator {
         if a.level == 0 {
             return Err(CkksError::LevelsExhausted(0));
         }
-        if !target.is_finite() || target < 1.0 {
-            return Err(CkksError::InvalidScale(target.log2()));
-        }
         let q_last = self.basis(a.level).modulus(a.level).value() as f64;
+        // The target must hold a message after the rescale, and `c` at the scale before it.
+        self.params.check_scale(a.level - 1, target)?;
+        self.params.check_constant(a.level, target * q_last, c)?;
         let factor = target * q_last / a.scale;
         let out = self.times_integer(a, c * factor, target * q_last)?;
         self.counters.bump(Op::PtMul);
@@ -253,9 +283,8 @@ impl Evaluator {
         target: f64,
     ) -> Result<Option<Ciphertext>, CkksError> {
         self.check_ct(a)?;
-        if !target.is_finite() || target < 1.0 {
-            return Err(CkksError::InvalidScale(target.log2()));
-        }
+        self.params.check_scale(a.level, target)?;
+        self.params.check_constant(a.level, target, c)?;
         let k = c * target / a.scale;
         if k.is_nan() || k.abs() < LARGE_FACTOR {
             return Ok(None);
@@ -272,6 +301,7 @@ impl Evaluator {
         if a.level != pt.level {
             return Err(CkksError::LevelMismatch(a.level, pt.level));
         }
+        self.params.check_scale(a.level, a.scale * pt.scale)?;
         let mut out = a.clone();
         let basis = self.basis(a.level);
         out.polys
@@ -286,8 +316,7 @@ impl Evaluator {
     /// the lower of their levels: the primes of the higher one that the other lacks are simply
     /// not read, which is what dropping them first would do, without the copy.
     pub fn multiply(&self, a: &Ciphertext, b: &Ciphertext) -> Result<Ciphertext, CkksError> {
-        self.check_ct(a)?;
-        self.check_ct(b)?;
+        self.check_cts(a, b)?;
         if a.degree() != 1 {
             return Err(CkksError::NotRelinearized(a.degree()));
         }
@@ -295,6 +324,7 @@ impl Evaluator {
             return Err(CkksError::NotRelinearized(b.degree()));
         }
         let level = a.level.min(b.level);
+        self.params.check_scale(level, a.scale * b.scale)?;
         let basis = self.basis(level);
         let n = basis.n();
         let limbs = level + 1;
@@ -328,7 +358,7 @@ impl Evaluator {
             });
         self.counters.bump(Op::CtMul);
         Ok(Ciphertext {
-            params_id: a.params_id,
+            tag: a.tag,
             level,
             scale: a.scale * b.scale,
             polys: vec![d0, d1, d2],
@@ -411,11 +441,13 @@ impl Evaluator {
             .rescale_mod_down
             .as_ref()
             .ok_or(CkksError::LevelsExhausted(level))?;
+        let scale = prod.scale / lc.q.modulus(level).value() as f64;
+        self.params.check_scale(level - 1, scale)?;
         self.counters.bump(Op::Rescale);
         Ok(Ciphertext {
-            params_id: prod.params_id,
+            tag: prod.tag,
             level: level - 1,
-            scale: prod.scale / lc.q.modulus(level).value() as f64,
+            scale,
             polys: {
                 let (u0, u1) = rayon::join(|| divider.divide(u0), || divider.divide(u1));
                 vec![u0, u1]
@@ -439,8 +471,10 @@ impl Evaluator {
             .rescale
             .as_ref()
             .ok_or(CkksError::LevelsExhausted(a.level))?;
+        let scale = a.scale / lc.q.modulus(a.level).value() as f64;
+        self.params.check_scale(a.level - 1, scale)?;
         self.counters.bump(Op::Rescale);
-        a.scale /= lc.q.modulus(a.level).value() as f64;
+        a.scale = scale;
         a.level -= 1;
         a.polys = std::mem::take(&mut a.polys)
             .into_iter()
@@ -471,7 +505,7 @@ impl Evaluator {
             return Err(CkksError::LevelMismatch(a.level, level));
         }
         Ok(Ciphertext {
-            params_id: a.params_id,
+            tag: a.tag,
             level,
             scale: a.scale,
             // Copies only the limbs that stay.

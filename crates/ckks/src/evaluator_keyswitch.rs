@@ -187,7 +187,7 @@ impl Evaluator {
         c0.add_assign(basis, &u0);
         c1.add_assign(basis, &u1);
         Ok(Ciphertext {
-            params_id: a.params_id,
+            tag: a.tag,
             level: a.level,
             scale: a.scale,
             polys: vec![c0, c1],
@@ -223,7 +223,7 @@ impl Evaluator {
         u0.add_assign(&lc.q, &a.polys[0]);
         self.counters.bump(Op::Rotation);
         Ciphertext {
-            params_id: a.params_id,
+            tag: a.tag,
             level: a.level,
             scale: a.scale,
             polys: vec![u0.permute(perm), u1.permute(perm)],

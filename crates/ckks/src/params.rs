@@ -1,11 +1,12 @@
 //! CKKS parameters: what the user chooses ([`ParamsLiteral`]) and the validated, precomputed
 //! context every object is tied to ([`Params`]).
 
-use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
-use shroud_math::{ntt_primes, BasisConverter, CrtComposer, Modulus, RnsBasis, TailDivider};
+use shroud_math::{
+    ntt_primes, BasisConverter, CrtComposer, Fingerprint, Modulus, RnsBasis, TailDivider,
+};
 
 use crate::security::{estimate_bits, SECURITY_SOURCE};
 use crate::CkksError;
@@ -54,7 +55,7 @@ impl PartialEq for Params {
 
 pub(crate) struct Context {
     pub literal: ParamsLiteral,
-    pub id: u64,
+    pub id: Fingerprint,
     pub security_bits: Option<u32>,
     pub n: usize,
     pub q: Vec<Modulus>,
@@ -155,14 +156,9 @@ impl Params {
             .map(|level| Self::level_context(&q_basis, &p_basis, level, digit_size))
             .collect::<Result<Vec<_>, _>>()?;
 
-        let mut hasher = std::collections::hash_map::DefaultHasher::new();
-        literal.log_n.hash(&mut hasher);
-        literal.digits.hash(&mut hasher);
-        literal.log_scale.hash(&mut hasher);
-        q.iter().for_each(|m| m.value().hash(&mut hasher));
-        0u64.hash(&mut hasher);
-        p.iter().for_each(|m| m.value().hash(&mut hasher));
-        let id = hasher.finish();
+        // Every field of the literal and the primes it chose.
+        let primes = |m: &[Modulus]| m.iter().map(|m| m.value()).collect::<Vec<_>>();
+        let id = Fingerprint::of("shroud-ckks-params", &(&literal, primes(&q), primes(&p)));
 
         Ok(Self {
             inner: Arc::new(Context {
@@ -239,7 +235,7 @@ impl Params {
     }
 
     /// A fingerprint of the primes and settings; stored in every key and ciphertext.
-    pub fn id(&self) -> u64 {
+    pub fn id(&self) -> Fingerprint {
         self.inner.id
     }
 
@@ -289,12 +285,49 @@ impl Params {
         SECURITY_SOURCE
     }
 
-    pub(crate) fn check_same(&self, id: u64) -> Result<(), CkksError> {
-        if id == self.inner.id {
+    pub(crate) fn check_same(&self, found: Fingerprint) -> Result<(), CkksError> {
+        if found == self.inner.id {
             Ok(())
         } else {
-            Err(CkksError::ParamsMismatch)
+            Err(CkksError::ParamsMismatch {
+                expected: self.inner.id,
+                found,
+            })
         }
+    }
+
+    /// `log2 Q_level`, the bits of the modulus a ciphertext at `level` has.
+    pub fn log_q(&self, level: usize) -> Result<f64, CkksError> {
+        Ok(self
+            .level_ctx(level)?
+            .q
+            .moduli()
+            .map(|m| (m.value() as f64).log2())
+            .sum())
+    }
+
+    /// Refuses a scale that cannot hold a message at `level`: not finite, below 1, or with
+    /// no room under the modulus for a value of magnitude 1 and its sign (SEAL's "scale out
+    /// of bounds").
+    pub fn check_scale(&self, level: usize, scale: f64) -> Result<(), CkksError> {
+        let log_q = self.log_q(level)?;
+        if !scale.is_finite() || scale < 1.0 || scale.log2() >= log_q - 1.0 {
+            return Err(CkksError::ScaleOutOfBounds {
+                scale_log2: scale.log2(),
+                modulus_log2: log_q,
+            });
+        }
+        Ok(())
+    }
+
+    /// Refuses a constant `c` that does not fit at `scale` and `level`: `|c| scale` must
+    /// stay below `Q / 2` (a slot of magnitude 1 times `c` would wrap otherwise).
+    pub fn check_constant(&self, level: usize, scale: f64, c: f64) -> Result<(), CkksError> {
+        let log_q = self.log_q(level)?;
+        if !c.is_finite() || (c.abs() * scale).log2() >= log_q - 1.0 {
+            return Err(CkksError::ValueOutOfRange(c));
+        }
+        Ok(())
     }
 }
 

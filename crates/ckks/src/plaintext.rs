@@ -1,10 +1,10 @@
-use shroud_math::RnsPoly;
+use shroud_math::{Fingerprint, RnsPoly};
 
 /// An encoded (not encrypted) vector: a polynomial in evaluation form at some level, with the
 /// scale its values were multiplied by.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Plaintext {
-    pub(crate) params_id: u64,
+    pub(crate) params_id: Fingerprint,
     pub(crate) level: usize,
     pub(crate) scale: f64,
     pub(crate) poly: RnsPoly,

@@ -9,7 +9,7 @@
 
 use serde::{Deserialize, Serialize};
 use shroud_math::serde_bytes::ByteBuf;
-use shroud_math::{RnsBasis, RnsPoly, WireError, WireFormat};
+use shroud_math::{Fingerprint, KeyTag, RnsBasis, RnsPoly, WireError, WireFormat};
 
 use crate::keys::{GaloisKeys, KeyGenerator, PublicKey, RelinKey, SecretKey, SwitchingKey};
 use crate::{Ciphertext, CkksError, Params, ParamsLiteral, Plaintext, SeededCiphertext};
@@ -65,25 +65,35 @@ fn malformed(e: impl std::fmt::Display) -> CkksError {
     CkksError::Malformed(e.to_string())
 }
 
-/// Every body travels with the fingerprint of the parameters it belongs to.
-fn write<T: Serialize>(kind: Kind, params_id: u64, body: &T) -> Vec<u8> {
-    FORMAT.write(kind, &(params_id, body))
+/// Every body travels with the tag of the parameters and key it belongs to (key 0 for
+/// objects of no key: parameters and plaintexts).
+fn write<T: Serialize>(kind: Kind, tag: KeyTag, body: &T) -> Vec<u8> {
+    FORMAT.write(kind, &(tag, body))
 }
 
-/// Reads and checks the envelope and, when given, the parameters; returns the body.
+/// Reads and checks the envelope and, when given, the parameters; returns the tag and the
+/// body.
 fn read<T: for<'de> Deserialize<'de>>(
     bytes: &[u8],
     kind: Kind,
     params: Option<&Params>,
-) -> Result<T, CkksError> {
-    let (params_id, body): (u64, T) = FORMAT.read(kind, bytes).map_err(|e| match e {
+) -> Result<(KeyTag, T), CkksError> {
+    let (tag, body): (KeyTag, T) = FORMAT.read(kind, bytes).map_err(|e| match e {
         WireError::Version { found, expected } => CkksError::UnsupportedVersion { found, expected },
         other => malformed(other),
     })?;
     if let Some(p) = params {
-        p.check_same(params_id)?;
+        p.check_same(tag.params)?;
     }
-    Ok(body)
+    Ok((tag, body))
+}
+
+/// The tag of objects that belong to parameters only.
+fn keyless(params: Fingerprint) -> KeyTag {
+    KeyTag {
+        params,
+        key: Fingerprint::default(),
+    }
 }
 
 /// Packs each limb at the bit width of its modulus into one little-endian bit stream, eight
@@ -165,7 +175,7 @@ impl Params {
             q: self.q_moduli().iter().map(|m| m.value()).collect(),
             p: self.p_moduli().iter().map(|m| m.value()).collect(),
         };
-        write(Kind::Params, self.id(), &wire)
+        write(Kind::Params, keyless(self.id()), &wire)
     }
 
     /// Rebuilds parameters and checks they are the ones that were saved and 128-bit secure.
@@ -182,7 +192,7 @@ impl Params {
         bytes: &[u8],
         build: fn(ParamsLiteral) -> Result<Params, CkksError>,
     ) -> Result<Self, CkksError> {
-        let wire: ParamsWire = read(bytes, Kind::Params, None)?;
+        let (tag, wire): (KeyTag, ParamsWire) = read(bytes, Kind::Params, None)?;
         let params = build(wire.literal)?;
         let same = params
             .q_moduli()
@@ -197,6 +207,7 @@ impl Params {
         if !same {
             return Err(malformed("primes do not match the parameter literal"));
         }
+        params.check_same(tag.params)?;
         Ok(params)
     }
 }
@@ -217,9 +228,7 @@ fn ct_from_wire(
 ) -> Result<(usize, f64, Vec<RnsPoly>), CkksError> {
     let level = wire.level as usize;
     let basis = &params.level_ctx(level)?.q;
-    if !wire.scale.is_finite() || wire.scale < 1.0 {
-        return Err(CkksError::InvalidScale(wire.scale.log2()));
-    }
+    params.check_scale(level, wire.scale)?;
     if !allowed.contains(&wire.polys.len()) {
         return Err(malformed(format!("{} polynomials", wire.polys.len())));
     }
@@ -234,11 +243,11 @@ fn ct_from_wire(
 impl Ciphertext {
     /// Serializes with its parameters' fingerprint; `params` must be the ones it belongs to.
     pub fn to_bytes(&self, params: &Params) -> Result<Vec<u8>, CkksError> {
-        params.check_same(self.params_id)?;
+        params.check_same(self.tag.params)?;
         let polys: Vec<&RnsPoly> = self.polys.iter().collect();
         Ok(write(
             Kind::Ciphertext,
-            self.params_id,
+            self.tag,
             &ct_to_wire(self.level, self.scale, &polys, params),
         ))
     }
@@ -251,18 +260,18 @@ impl Ciphertext {
             }
             other => malformed(other),
         })?;
-        let (level, scale, polys) = if kind == Kind::SeededCiphertext {
-            let wire: SeededCiphertextWire = read(bytes, kind, Some(params))?;
+        let (tag, (level, scale, polys)) = if kind == Kind::SeededCiphertext {
+            let (tag, wire): (_, SeededCiphertextWire) = read(bytes, kind, Some(params))?;
             let (level, scale, mut polys) = ct_from_wire(wire.c0, params, 1..=1)?;
             let basis = &params.level_ctx(level)?.q;
             polys.push(KeyGenerator::expand_seed(wire.seed, basis));
-            (level, scale, polys)
+            (tag, (level, scale, polys))
         } else {
-            let wire: CiphertextWire = read(bytes, Kind::Ciphertext, Some(params))?;
-            ct_from_wire(wire, params, 2..=3)?
+            let (tag, wire): (_, CiphertextWire) = read(bytes, Kind::Ciphertext, Some(params))?;
+            (tag, ct_from_wire(wire, params, 2..=3)?)
         };
         Ok(Ciphertext {
-            params_id: params.id(),
+            tag,
             level,
             scale,
             polys,
@@ -273,10 +282,10 @@ impl Ciphertext {
 impl SeededCiphertext {
     /// Serializes `c_0` and the seed; [`Ciphertext::from_bytes`] reads it back whole.
     pub fn to_bytes(&self, params: &Params) -> Result<Vec<u8>, CkksError> {
-        params.check_same(self.params_id)?;
+        params.check_same(self.tag.params)?;
         Ok(write(
             Kind::SeededCiphertext,
-            self.params_id,
+            self.tag,
             &SeededCiphertextWire {
                 c0: ct_to_wire(self.level, self.scale, &[&self.c0], params),
                 seed: self.seed,
@@ -290,13 +299,13 @@ impl Plaintext {
         params.check_same(self.params_id)?;
         Ok(write(
             Kind::Plaintext,
-            self.params_id,
+            keyless(self.params_id),
             &ct_to_wire(self.level, self.scale, &[&self.poly], params),
         ))
     }
 
     pub fn from_bytes(params: &Params, bytes: &[u8]) -> Result<Self, CkksError> {
-        let wire: CiphertextWire = read(bytes, Kind::Plaintext, Some(params))?;
+        let (_, wire): (_, CiphertextWire) = read(bytes, Kind::Plaintext, Some(params))?;
         let (level, scale, mut polys) = ct_from_wire(wire, params, 1..=1)?;
         Ok(Plaintext {
             params_id: params.id(),
@@ -309,20 +318,20 @@ impl Plaintext {
 
 impl PublicKey {
     pub fn to_bytes(&self, params: &Params) -> Result<Vec<u8>, CkksError> {
-        params.check_same(self.params_id)?;
+        params.check_same(self.tag.params)?;
         let basis = &params.ctx().levels[params.max_level()].q;
         Ok(write(
             Kind::PublicKey,
-            self.params_id,
+            self.tag,
             &(pack(&self.b, basis), pack(&self.a, basis)),
         ))
     }
 
     pub fn from_bytes(params: &Params, bytes: &[u8]) -> Result<Self, CkksError> {
-        let (b, a): (ByteBuf, ByteBuf) = read(bytes, Kind::PublicKey, Some(params))?;
+        let (tag, (b, a)): (_, (ByteBuf, ByteBuf)) = read(bytes, Kind::PublicKey, Some(params))?;
         let basis = &params.ctx().levels[params.max_level()].q;
         Ok(PublicKey {
-            params_id: params.id(),
+            tag,
             b: unpack(&b, basis)?,
             a: unpack(&a, basis)?,
         })
@@ -341,7 +350,7 @@ impl SwitchingKey {
         }
     }
 
-    fn from_wire(wire: SwitchingKeyWire, params: &Params) -> Result<Self, CkksError> {
+    fn from_wire(wire: SwitchingKeyWire, tag: KeyTag, params: &Params) -> Result<Self, CkksError> {
         let top = &params.ctx().levels[params.max_level()];
         if wire.parts.len() != top.digits.len() {
             return Err(malformed(format!(
@@ -355,51 +364,53 @@ impl SwitchingKey {
             .iter()
             .map(|(b, a)| Ok((unpack(b, &top.qp)?, unpack(a, &top.qp)?)))
             .collect::<Result<Vec<_>, CkksError>>()?;
-        Ok(SwitchingKey {
-            params_id: params.id(),
-            parts,
-        })
+        Ok(SwitchingKey { tag, parts })
     }
 }
 
 impl RelinKey {
     pub fn to_bytes(&self, params: &Params) -> Result<Vec<u8>, CkksError> {
-        params.check_same(self.0.params_id)?;
-        Ok(write(
-            Kind::RelinKey,
-            self.0.params_id,
-            &self.0.to_wire(params),
-        ))
+        params.check_same(self.0.tag.params)?;
+        Ok(write(Kind::RelinKey, self.0.tag, &self.0.to_wire(params)))
     }
 
     pub fn from_bytes(params: &Params, bytes: &[u8]) -> Result<Self, CkksError> {
-        let wire: SwitchingKeyWire = read(bytes, Kind::RelinKey, Some(params))?;
-        Ok(RelinKey(SwitchingKey::from_wire(wire, params)?))
+        let (tag, wire) = read(bytes, Kind::RelinKey, Some(params))?;
+        Ok(RelinKey(SwitchingKey::from_wire(wire, tag, params)?))
     }
 }
 
 impl GaloisKeys {
     pub fn to_bytes(&self, params: &Params) -> Result<Vec<u8>, CkksError> {
+        // The set's key is its first key's (an empty set has none); every key must share it.
+        let tag = self
+            .keys
+            .values()
+            .next()
+            .map_or(keyless(params.id()), |k| k.tag);
         let wire = self
             .keys
             .iter()
             .map(|(&g, k)| {
-                params.check_same(k.params_id)?;
+                params.check_same(k.tag.params)?;
+                tag.expect(k.tag)?;
                 Ok((g, k.to_wire(params)))
             })
             .collect::<Result<Vec<_>, CkksError>>()?;
-        Ok(write(Kind::GaloisKeys, params.id(), &wire))
+        Ok(write(Kind::GaloisKeys, tag, &wire))
     }
 
     pub fn from_bytes(params: &Params, bytes: &[u8]) -> Result<Self, CkksError> {
-        let wire: Vec<(u64, SwitchingKeyWire)> = read(bytes, Kind::GaloisKeys, Some(params))?;
+        let (tag, wire): (_, Vec<(u64, SwitchingKeyWire)>) =
+            read(bytes, Kind::GaloisKeys, Some(params))?;
         let two_n = 2 * params.n() as u64;
         let mut keys = GaloisKeys::default();
         for (g, k) in wire {
             if g % 2 == 0 || g >= two_n || keys.keys.contains_key(&g) {
                 return Err(malformed(format!("bad or repeated Galois element {g}")));
             }
-            keys.keys.insert(g, SwitchingKey::from_wire(k, params)?);
+            keys.keys
+                .insert(g, SwitchingKey::from_wire(k, tag, params)?);
         }
         Ok(keys)
     }
@@ -408,33 +419,36 @@ impl GaloisKeys {
 impl SecretKey {
     /// The ternary coefficients, one byte each. Handle the result as the secret it is.
     pub fn to_bytes(&self, params: &Params) -> Result<zeroize::Zeroizing<Vec<u8>>, CkksError> {
-        params.check_same(self.params_id)?;
+        params.check_same(self.tag.params)?;
         let coeffs: zeroize::Zeroizing<Vec<i8>> =
             zeroize::Zeroizing::new(self.coeffs.iter().map(|&c| c as i8).collect());
         Ok(zeroize::Zeroizing::new(write(
             Kind::SecretKey,
-            self.params_id,
+            self.tag,
             &*coeffs,
         )))
     }
 
     pub fn from_bytes(params: &Params, bytes: &[u8]) -> Result<Self, CkksError> {
-        let coeffs: zeroize::Zeroizing<Vec<i8>> =
-            zeroize::Zeroizing::new(read(bytes, Kind::SecretKey, Some(params))?);
+        let (stored, coeffs): (KeyTag, Vec<i8>) = read(bytes, Kind::SecretKey, Some(params))?;
+        let coeffs = zeroize::Zeroizing::new(coeffs);
         if coeffs.len() != params.n() || coeffs.iter().any(|c| !(-1..=1).contains(c)) {
             return Err(malformed(
                 "secret key coefficients must be n values in {-1, 0, 1}",
             ));
         }
         let coeffs: Vec<i64> = coeffs.iter().map(|&c| c as i64).collect();
+        // The identity is recomputed from the key, and must be the one it was saved with.
+        let tag = SecretKey::identity(params.id(), &coeffs);
+        if tag != stored {
+            return Err(malformed(
+                "the secret key does not match its recorded identity",
+            ));
+        }
         let basis = &params.ctx().levels[params.max_level()].qp;
         let mut poly = RnsPoly::from_signed(basis, &coeffs);
         poly.ntt_forward(basis);
-        Ok(SecretKey {
-            params_id: params.id(),
-            coeffs,
-            poly,
-        })
+        Ok(SecretKey { tag, coeffs, poly })
     }
 }
 

@@ -283,13 +283,13 @@ fn refusals_are_errors() {
     let foreign_params = shroud_ckks::Params::new_insecure(lit).unwrap();
     assert!(matches!(
         shroud_ckks::Decryptor::new(&foreign_params, &other.sk),
-        Err(CkksError::ParamsMismatch)
+        Err(CkksError::ParamsMismatch { .. })
     ));
     let foreign = shroud_ckks::Evaluator::new(&foreign_params);
     let cy = other.encrypt(&x);
     assert!(matches!(
         foreign.add(&cy, &cy),
-        Err(CkksError::ParamsMismatch)
+        Err(CkksError::ParamsMismatch { .. })
     ));
 }
 

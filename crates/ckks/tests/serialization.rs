@@ -100,7 +100,7 @@ fn wrong_kind_params_or_version_is_rejected() {
     let other = foreign_params();
     assert!(matches!(
         Ciphertext::from_bytes(&other, &bytes),
-        Err(CkksError::ParamsMismatch)
+        Err(CkksError::ParamsMismatch { .. })
     ));
     let mut v2 = bytes.clone();
     v2[4] = 9; // the version follows the 4-byte magic
@@ -227,7 +227,7 @@ fn seeded_ciphertexts_travel_at_half_the_size() {
     let other = foreign_params();
     assert!(matches!(
         Ciphertext::from_bytes(&other, &bytes),
-        Err(CkksError::ParamsMismatch)
+        Err(CkksError::ParamsMismatch { .. })
     ));
     assert!(Ciphertext::from_bytes(&p, &bytes[..bytes.len() - 1]).is_err());
     assert!(matches!(

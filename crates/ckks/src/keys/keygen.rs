@@ -35,7 +35,7 @@ impl KeyGenerator {
         let mut poly = RnsPoly::from_signed(self.full_basis(), &coeffs);
         poly.ntt_forward(self.full_basis());
         SecretKey {
-            params_id: self.params.id(),
+            tag: SecretKey::identity(self.params.id(), &coeffs),
             coeffs,
             poly,
         }
@@ -97,18 +97,14 @@ impl KeyGenerator {
     }
 
     fn check(&self, sk: &SecretKey) -> Result<(), CkksError> {
-        self.params.check_same(sk.params_id)
+        self.params.check_same(sk.tag.params)
     }
 
     pub fn public_key(&mut self, sk: &SecretKey) -> Result<PublicKey, CkksError> {
         self.check(sk)?;
         let q = &self.params.ctx().levels[self.params.max_level()].q;
         let (b, a) = Self::encrypt_zero(&mut self.sampler, q, &sk.poly, None);
-        Ok(PublicKey {
-            params_id: self.params.id(),
-            b,
-            a,
-        })
+        Ok(PublicKey { tag: sk.tag, b, a })
     }
 
     /// A key switching from `s_from` (evaluation form over all primes) to `sk`.
@@ -133,10 +129,7 @@ impl KeyGenerator {
                 (b, a)
             })
             .collect();
-        SwitchingKey {
-            params_id: self.params.id(),
-            parts,
-        }
+        SwitchingKey { tag: sk.tag, parts }
     }
 
     pub fn relin_key(&mut self, sk: &SecretKey) -> Result<RelinKey, CkksError> {

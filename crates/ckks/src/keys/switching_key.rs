@@ -1,13 +1,13 @@
 use std::collections::BTreeMap;
 
-use shroud_math::RnsPoly;
+use shroud_math::{KeyTag, RnsPoly};
 
 /// Encryptions of `P * s'` (one per digit, each carrying `P` only in its digit's primes) under
 /// `s`, over all ciphertext and special primes. Key switching with it turns a polynomial that
 /// multiplies `s'` into a pair that decrypts under `s`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct SwitchingKey {
-    pub(crate) params_id: u64,
+    pub(crate) tag: KeyTag,
     /// `(b_j, a_j)` per digit, evaluation form.
     pub(crate) parts: Vec<(RnsPoly, RnsPoly)>,
 }
