@@ -24,7 +24,7 @@ pub struct TrainOptions {
     pub batch: u64,
     #[arg(long, default_value_t = 400, value_parser = clap::value_parser!(u64).range(1..=100_000))]
     pub epochs: u64,
-    #[arg(long, default_value_t = 0.1)]
+    #[arg(long, default_value_t = 0.1, value_parser = crate::args::rate)]
     pub lr: f64,
     /// Seed of the split, the initial weights and the batch order.
     #[arg(long, default_value_t = 1)]

@@ -20,6 +20,7 @@ fn keep_freed_pages() {
     unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, -1) };
 }
 
+mod args;
 mod bench;
 mod demo;
 mod iris;
@@ -76,7 +77,7 @@ enum Command {
         #[arg(long)]
         against: Option<PathBuf>,
         /// Examples compared with --against.
-        #[arg(long, default_value_t = 100)]
+        #[arg(long, default_value_t = 100, value_parser = args::count)]
         count: usize,
     },
     /// Encrypted inference with a compiled model: the client encrypts, the server computes on
@@ -114,7 +115,7 @@ enum IrisCommand {
     /// Per-phase time of batch-1 iterations for each packing, beside the design's Table 4,
     /// and the operation counts of one 6-3-1 iteration (its Table 2).
     Table4 {
-        #[arg(long, default_value_t = 5)]
+        #[arg(long, default_value_t = 5, value_parser = args::count)]
         iterations: usize,
         #[arg(long, default_value = "datasets/iris/iris.csv")]
         data: PathBuf,
@@ -125,21 +126,21 @@ enum IrisCommand {
 enum MnistCommand {
     /// Train the float 784-500-256-10 ReLU network and save it.
     Train {
-        #[arg(long, default_value_t = SgdConfig::float_default().epochs)]
+        #[arg(long, default_value_t = SgdConfig::float_default().epochs, value_parser = args::count)]
         epochs: usize,
-        #[arg(long, default_value_t = SgdConfig::float_default().batch)]
+        #[arg(long, default_value_t = SgdConfig::float_default().batch, value_parser = args::count)]
         batch: usize,
-        #[arg(long, default_value_t = SgdConfig::float_default().lr)]
+        #[arg(long, default_value_t = SgdConfig::float_default().lr, value_parser = args::rate32)]
         lr: f32,
         /// Seed of the initial weights and the batch order.
         #[arg(long, default_value_t = SgdConfig::float_default().seed)]
         seed: u64,
         /// Hidden layer sizes.
-        #[arg(long, value_delimiter = ',', default_values_t = [500usize, 256])]
+        #[arg(long, value_delimiter = ',', default_values_t = [500usize, 256], value_parser = args::count)]
         hidden: Vec<usize>,
         /// Average-pool the 28x28 images by this factor first (2: 14x14, 4: 7x7); models
         /// remember it through their input count.
-        #[arg(long, default_value_t = 1)]
+        #[arg(long, default_value_t = 1, value_parser = args::count)]
         pool: usize,
         /// Folder with the gzip IDX files.
         #[arg(long, default_value = "datasets/mnist")]
@@ -150,25 +151,25 @@ enum MnistCommand {
     /// Quantize a float model to N bits (alternating projection, scaling layers), fine-tune
     /// it with shadow weights, and save the integer model.
     Quantize {
-        #[arg(long)]
+        #[arg(long, value_parser = args::bits)]
         bits: u32,
         /// Fine-tuning epochs (0: calibration only).
-        #[arg(long, default_value_t = SgdConfig::fine_tune_default().epochs)]
+        #[arg(long, default_value_t = SgdConfig::fine_tune_default().epochs, value_parser = args::count_or_zero)]
         epochs: usize,
-        #[arg(long, default_value_t = SgdConfig::fine_tune_default().lr)]
+        #[arg(long, default_value_t = SgdConfig::fine_tune_default().lr, value_parser = args::rate32)]
         lr: f32,
         /// Decay of the running maxima of the scaling layers.
-        #[arg(long, default_value_t = 0.99)]
+        #[arg(long, default_value_t = 0.99, value_parser = args::decay)]
         rho: f32,
         /// Inputs per phase-one block (default: the square root of each layer's inputs).
-        #[arg(long)]
+        #[arg(long, value_parser = args::count)]
         block: Option<usize>,
         /// Build the window form for the LWE engine (one lookup per neuron; post-training
         /// quantization, no fine-tuning) instead of the two-phase form.
         #[arg(long)]
         window: bool,
         /// Training images the running maxima start from.
-        #[arg(long, default_value_t = 5000)]
+        #[arg(long, default_value_t = 5000, value_parser = args::count)]
         calibration: usize,
         #[arg(long, default_value_t = SgdConfig::fine_tune_default().seed)]
         seed: u64,
@@ -192,7 +193,7 @@ enum MnistCommand {
         #[arg(long, default_value_t = 0)]
         image: usize,
         /// Number of consecutive test images.
-        #[arg(long, default_value_t = 1)]
+        #[arg(long, default_value_t = 1, value_parser = args::count)]
         count: usize,
         /// Only plan: check that the engine can run the model exactly and print the
         /// bootstraps per image, without encrypting anything.
@@ -237,10 +238,10 @@ enum BenchWhat {
         #[arg(long, num_args = 1.., default_values_t = [13u32, 14, 15])]
         log_n: Vec<u32>,
         /// Worker threads (1 matches the single-threaded comparison with SEAL).
-        #[arg(long, default_value_t = 1)]
+        #[arg(long, default_value_t = 1, value_parser = args::count)]
         threads: usize,
         /// Repetitions per operation; the median is reported.
-        #[arg(long, default_value_t = 10)]
+        #[arg(long, default_value_t = 10, value_parser = args::count)]
         reps: usize,
     },
 }

@@ -25,10 +25,10 @@ pub struct CompileArgs {
     /// the 8x8 digits .csv.gz; the first `--calibration` training examples calibrate.
     #[arg(long)]
     calibrate: PathBuf,
-    #[arg(long, default_value_t = 1000)]
+    #[arg(long, default_value_t = 1000, value_parser = crate::args::count)]
     calibration: usize,
     /// Bits of weights (signed) and of inputs and activations (unsigned), 2 to 8.
-    #[arg(long, default_value_t = 6)]
+    #[arg(long, default_value_t = 6, value_parser = crate::args::bits)]
     bits: u32,
     /// Each activation's table has 2^window-bits buckets (the LWE parameters' messages must
     /// hold one bit more).
@@ -184,7 +184,7 @@ pub struct InferArgs {
     /// The first example of the input file.
     #[arg(long, default_value_t = 0)]
     index: usize,
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = 1, value_parser = crate::args::count)]
     count: usize,
     /// Bootstrapping parameters (wide_128 is 128-bit; insecure_wide_test is for trying
     /// things quickly and has no security).

@@ -9,6 +9,7 @@ use anyhow::Context;
 use clap::{Args, Subcommand};
 use indicatif::ProgressBar;
 use shroud_lwe::bootstrap::ClientKey;
+use shroud_nn::datasets::read_at_most;
 use shroud_nn::encrypted::{default_params, PackingName};
 use shroud_nn::iris::prepare_iris;
 use shroud_nn::mlp::{train_plain, TrainConfig};
@@ -27,6 +28,11 @@ use crate::models::read_inputs;
 const SECRET_FILE: &str = "secret.key";
 const EVALUATION_FILE: &str = "evaluation.key";
 const REGISTRATION_FILE: &str = "registration.json";
+/// The largest files of the keys directory read back: an evaluation key (the LWE format's
+/// own limit), a secret key, and the small ones (a registration, a PEM file).
+const MAX_KEY_FILE: u64 = 1 << 31;
+const MAX_SECRET_FILE: u64 = 1 << 24;
+const MAX_SMALL_FILE: u64 = 1 << 20;
 
 #[derive(Args)]
 pub struct ServeArgs {
@@ -114,7 +120,8 @@ impl Connection {
     fn client(&self) -> anyhow::Result<ServiceClient> {
         Ok(match &self.ca {
             Some(path) => {
-                let pem = std::fs::read(path).with_context(|| format!("{}", path.display()))?;
+                let pem = read_at_most(path, MAX_SMALL_FILE)
+                    .with_context(|| format!("{}", path.display()))?;
                 ServiceClient::with_ca(&self.server, &pem)?
             }
             None => ServiceClient::new(&self.server)?,
@@ -340,7 +347,7 @@ fn keygen(
 
 fn register(client: &str, connection: &Connection, keys: &Path) -> anyhow::Result<()> {
     let path = keys.join(EVALUATION_FILE);
-    let key = std::fs::read(&path)
+    let key = read_at_most(&path, MAX_KEY_FILE)
         .with_context(|| format!("{} (run `shroud client keygen` first)", path.display()))?;
     let service = connection.client()?;
     let bar = progress_bar(key.len(), "bytes");
@@ -375,14 +382,16 @@ fn session(
 
 /// The secret key and the registration a client keeps in its keys directory.
 fn load_client(keys: &Path) -> anyhow::Result<(LweClient, Registration)> {
-    let secret = std::fs::read(keys.join(SECRET_FILE)).with_context(|| {
-        format!(
-            "{} (run `shroud client keygen`)",
-            keys.join(SECRET_FILE).display()
-        )
-    })?;
+    let secret = zeroize::Zeroizing::new(
+        read_at_most(&keys.join(SECRET_FILE), MAX_SECRET_FILE).with_context(|| {
+            format!(
+                "{} (run `shroud client keygen`)",
+                keys.join(SECRET_FILE).display()
+            )
+        })?,
+    );
     let lwe = LweClient::from_key(ClientKey::from_bytes(&secret)?);
-    let text = std::fs::read(keys.join(REGISTRATION_FILE)).with_context(|| {
+    let text = read_at_most(&keys.join(REGISTRATION_FILE), MAX_SMALL_FILE).with_context(|| {
         format!(
             "{} (run `shroud client register`)",
             keys.join(REGISTRATION_FILE).display()
@@ -482,7 +491,7 @@ fn run_probe(
     keys: &Path,
 ) -> anyhow::Result<()> {
     let (service, spec, mut lwe, registration) = session(connection, model, keys)?;
-    let evaluation_key = std::fs::read(keys.join(EVALUATION_FILE))
+    let evaluation_key = read_at_most(&keys.join(EVALUATION_FILE), MAX_KEY_FILE)
         .with_context(|| format!("{}", keys.join(EVALUATION_FILE).display()))?;
     let ciphertext = lwe.encrypt_image(&spec.encoding, &vec![0; spec.encoding.inputs])?;
     let t = Instant::now();

@@ -68,6 +68,15 @@ fn ciphertexts_tables_and_gates_of_another_key_are_refused() {
         4
     );
     mismatch(server_b.apply_lut(&y, &lut), "different keys");
+    // Widths no table of the key can have are refused before anything is allocated (a
+    // 36-bit table used to abort on a 2^36-entry allocation).
+    for bits in [0, 7, 36, 64, 200] {
+        assert!(matches!(
+            Lut::from_fn(&server_a, bits, |m| m),
+            Err(LweError::MessageOutOfRange { .. })
+        ));
+        assert!(Lut::signed(&server_a, bits, &[]).is_err());
+    }
     // Gates deferred by one server cannot be finished by another.
     let pending = server_a
         .pending_gate(shroud_lwe::bootstrap::Gate::And, &a, &a)

@@ -85,8 +85,14 @@ impl Examples {
 
 /// Reads a file of at most [`MAX_FILE`] bytes.
 pub fn read_bounded(path: &Path) -> Result<Vec<u8>, NnError> {
+    read_at_most(path, MAX_FILE)
+}
+
+/// Reads a file of at most `limit` bytes: a larger one is refused without reading past the
+/// limit (its announced size is not trusted either: it may grow while being read).
+pub fn read_at_most(path: &Path, limit: u64) -> Result<Vec<u8>, NnError> {
     let file = std::fs::File::open(path).map_err(NnError::io(path))?;
-    read_limited(file, MAX_FILE, path)
+    read_limited(file, limit, path)
 }
 
 /// Decompresses a gzip file, refusing more than [`MAX_DECOMPRESSED`] bytes of output.

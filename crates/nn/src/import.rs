@@ -62,7 +62,7 @@ pub fn import_onnx_file(path: impl AsRef<Path>) -> Result<Graph, NnError> {
             reason: format!("{size} bytes, more than the {MAX_ONNX_BYTES} an ONNX model may take"),
         });
     }
-    let bytes = std::fs::read(path).map_err(NnError::io(path))?;
+    let bytes = crate::datasets::read_at_most(path, MAX_ONNX_BYTES)?;
     import_onnx(&bytes).map_err(|e| match e {
         NnError::NotAModel { reason, .. } => NnError::NotAModel {
             path: path.display().to_string(),

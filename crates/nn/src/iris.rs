@@ -106,8 +106,13 @@ pub fn prepare_iris(
 pub fn load_iris(path: impl AsRef<Path>) -> Result<Dataset, NnError> {
     let path = path.as_ref();
     let name = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(NnError::io(path))?;
-    parse_iris(&text, &name)
+    let bytes = crate::datasets::read_bounded(path)?;
+    let text = std::str::from_utf8(&bytes).map_err(|e| NnError::MalformedDataset {
+        path: name.clone(),
+        line: 0,
+        reason: format!("not UTF-8: {e}"),
+    })?;
+    parse_iris(text, &name)
 }
 
 /// The parser behind [`load_iris`], for text already in memory.

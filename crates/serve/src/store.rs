@@ -21,6 +21,7 @@ use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use shroud_lwe::bootstrap::ServerKey;
+use shroud_nn::datasets::read_at_most;
 use shroud_nn::encrypted::{default_params, Server as TrainingServer};
 
 use crate::api::{KeyKind, Registration, TrainingSpec};
@@ -225,14 +226,11 @@ impl KeyStore {
             return Err(missing());
         }
         let path = self.record_path(id);
-        let meta = fs::metadata(&path).map_err(|_| missing())?;
-        if meta.len() > MAX_RECORD_BYTES {
-            return Err(ServeError::Internal(format!(
-                "record {id} is {} bytes",
-                meta.len()
-            )));
+        if !path.exists() {
+            return Err(missing());
         }
-        let text = fs::read(&path).map_err(|_| missing())?;
+        let text = read_at_most(&path, MAX_RECORD_BYTES)
+            .map_err(|e| ServeError::Internal(format!("record {id}: {e}")))?;
         let record: KeyRecord = serde_json::from_slice(&text)
             .map_err(|e| ServeError::Internal(format!("record {id}: {e}")))?;
         if record.id != id {
@@ -335,8 +333,9 @@ impl KeyStore {
             return Ok(key);
         }
         let path = self.key_path(&record.id);
-        let bytes =
-            fs::read(&path).map_err(|e| ServeError::Internal(format!("key {}: {e}", record.id)))?;
+        // No larger than when it was registered.
+        let bytes = read_at_most(&path, record.bytes)
+            .map_err(|e| ServeError::Internal(format!("key {}: {e}", record.id)))?;
         let (key, _) = parse_key(record.kind, record.training.as_ref(), &bytes)
             .map_err(|e| ServeError::Internal(format!("key {} no longer loads: {e}", record.id)))?;
         self.insert(&record.id, key.clone(), key.memory_bytes(bytes.len()));

@@ -133,7 +133,9 @@ impl BootstrapParams {
             // faster than the transforms' model counts (three levels of 17 bits measured 1.08
             // times the model, of 18 bits about 3; at most 0.8 up to 48 bits,
             // `tests::fft_noise_grid`).
-            if d.base_log == 0 || d.levels == 0 || d.base_log * d.levels > 48 || d.base_log > 30 {
+            let bits = d.base_log.checked_mul(d.levels);
+            if d.base_log == 0 || d.levels == 0 || !bits.is_some_and(|b| b <= 48) || d.base_log > 30
+            {
                 return bad("PBS decompositions must have 1..=30-bit digits and at most 48 bits");
             }
             if !(1..=BlindRotation::MAX_GROUPING).contains(&d.grouping) {
@@ -141,7 +143,10 @@ impl BootstrapParams {
             }
         }
         let d = self.ks;
-        if d.base_log == 0 || d.levels == 0 || d.base_log * d.levels > 32 {
+        if d.base_log == 0
+            || d.levels == 0
+            || !d.base_log.checked_mul(d.levels).is_some_and(|b| b <= 32)
+        {
             return bad("key-switch decomposition must cover 1..=32 bits");
         }
         // One box of the lookup table per message value (with the padding bit) must hold at
@@ -581,6 +586,16 @@ mod tests {
         assert!(p.validate().is_err());
         let mut p = presets::insecure_test();
         p.pbs.levels = 0;
+        assert!(p.validate().is_err());
+        // Products of digit sizes and counts that overflow 32 bits are refused, not wrapped.
+        let mut p = presets::insecure_test();
+        p.pbs = BlindRotation::classic(1 << 16, 1 << 16);
+        assert!(p.validate().is_err());
+        let mut p = presets::insecure_test();
+        p.ks.levels = u32::MAX;
+        assert!(p.validate().is_err());
+        let mut p = presets::insecure_test();
+        p.lwe_noise_std = f64::NAN;
         assert!(p.validate().is_err());
     }
 }

@@ -42,12 +42,19 @@ pub struct Lut {
 }
 
 impl Lut {
+    /// Refuses a width the key's tables cannot have, before anything of size `2^bits` is
+    /// allocated.
+    fn check_width(key: &ServerKey, bits: u32) -> Result<(), LweError> {
+        if bits == 0 || bits > key.params.message_bits {
+            return Err(LweError::MessageOutOfRange { message: 0, bits });
+        }
+        Ok(())
+    }
+
     /// `table[m]` is the output for input `m`; it needs `2^bits` entries below `2^bits`.
     pub fn new(key: &ServerKey, bits: u32, table: &[u64]) -> Result<Self, LweError> {
         let p = &key.params;
-        if bits == 0 || bits > p.message_bits {
-            return Err(LweError::MessageOutOfRange { message: 0, bits });
-        }
+        Self::check_width(key, bits)?;
         if table.len() != 1 << bits {
             return Err(LweError::LutSize {
                 expected: 1 << bits,
@@ -73,6 +80,7 @@ impl Lut {
 
     /// A table whose outputs are raw torus values (any encoding the caller chooses).
     pub(crate) fn raw(key: &ServerKey, bits: u32, outputs: &[u64]) -> Result<Self, LweError> {
+        Self::check_width(key, bits)?;
         if outputs.len() != 1 << bits {
             return Err(LweError::LutSize {
                 expected: 1 << bits,
@@ -93,9 +101,7 @@ impl Lut {
     /// `[0, 2^bits)` when it enters another table, or is read with
     /// [`ClientKey::decrypt_signed`](super::ClientKey::decrypt_signed).
     pub fn signed(key: &ServerKey, bits: u32, table: &[i64]) -> Result<Self, LweError> {
-        if bits == 0 || bits > key.params.message_bits {
-            return Err(LweError::MessageOutOfRange { message: 0, bits });
-        }
+        Self::check_width(key, bits)?;
         let outputs: Vec<u64> = table
             .iter()
             .map(|&v| {
@@ -110,6 +116,7 @@ impl Lut {
 
     /// A table from a function, for convenience.
     pub fn from_fn(key: &ServerKey, bits: u32, f: impl Fn(u64) -> u64) -> Result<Self, LweError> {
+        Self::check_width(key, bits)?;
         let table: Vec<u64> = (0..1u64 << bits)
             .map(|m| f(m) & ((1 << bits) - 1))
             .collect();

@@ -278,7 +278,9 @@ impl QuantizedLayer {
         if self.inputs == 0 || self.outputs == 0 || self.block == 0 || self.block > self.inputs {
             return Err("empty layer or block size out of range".into());
         }
-        if self.weights.len() != self.inputs * self.outputs || self.neurons.len() != self.outputs {
+        if Some(self.weights.len()) != self.inputs.checked_mul(self.outputs)
+            || self.neurons.len() != self.outputs
+        {
             return Err("weight or neuron count does not match the shape".into());
         }
         if self.weights.iter().any(|&w| (w as i32).abs() > q) {
@@ -289,12 +291,14 @@ impl QuantizedLayer {
             !rescale_ok(n.block_rescale)
                 || !rescale_ok(n.output_rescale)
                 || n.align_shift > 40
-                || n.bias.abs() > 1 << 40
+                // With |a| < 2^35 (a 256 MB file holds fewer than 2^28 weights, each block
+                // output is at most 127), |z| < 2^37 and z m2 < 2^61: nothing can wrap.
+                || n.bias.unsigned_abs() > 1 << 36
         }) {
             return Err("rescale, alignment or bias out of range".into());
         }
         // Phase-one sums are computed in i32; everything after stays far inside i64.
-        if unsigned_max(bits) * q as i64 * self.block as i64 >= 1 << 31 {
+        if unsigned_max(bits) as i128 * q as i128 * self.block as i128 >= 1 << 31 {
             return Err("blocks too long for 32-bit phase-one sums".into());
         }
         Ok(())

@@ -79,6 +79,15 @@ impl FloatMlp {
                 "float model: layer shapes do not chain".into(),
             ));
         }
+        let finite = self
+            .layers
+            .iter()
+            .all(|d| d.w.iter().chain(&d.b).all(|v| v.is_finite()));
+        if !finite {
+            return Err(NnError::InvalidConfig(
+                "float model: weights or biases that are not finite".into(),
+            ));
+        }
         Ok(())
     }
 

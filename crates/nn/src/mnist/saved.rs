@@ -70,6 +70,40 @@ mod tests {
             SavedModel::from_bytes(&idx, "labels"),
             Err(NnError::NotAModel { .. })
         ));
+        // Extreme values are refused, never overflowed (a debug build panicked on them, a
+        // release build evaluated nonsense).
+        let mut q = QatNet::new(
+            FloatMlp::init(&[9, 4, 3], 1),
+            &QuantConfig::new(3),
+            x.view(),
+            4,
+        )
+        .to_quantized();
+        q.layers[0].neurons[0].bias = i64::MIN;
+        let mut wide = q.clone();
+        wide.layers[0].neurons[0].bias = 0;
+        wide.layers[0].inputs = usize::MAX;
+        let mut w =
+            crate::mnist::window::quantize_window(&FloatMlp::init(&[9, 4, 3], 1), 4, &images)
+                .unwrap();
+        w.layers[0].neurons[0].offset = i64::MIN;
+        let mut huge = w.clone();
+        huge.layers[0].neurons[0].offset = 0;
+        huge.layers[1].outputs = usize::MAX / 2;
+        let mut nan = FloatMlp::init(&[9, 4, 3], 1);
+        nan.layers[0].w[[0, 0]] = f32::NAN;
+        for model in [
+            SavedModel::Quantized(q),
+            SavedModel::Quantized(wide),
+            SavedModel::Window(w),
+            SavedModel::Window(huge),
+            SavedModel::Float(nan),
+        ] {
+            assert!(matches!(
+                SavedModel::from_bytes(&model.to_bytes(), "m"),
+                Err(NnError::NotAModel { .. })
+            ));
+        }
         // Well-formed bytes of an inconsistent model: a layer that does not chain.
         let mut broken = FloatMlp::init(&[9, 4, 3], 1);
         broken.layers[1] = crate::mnist::model::Dense::zeros(5, 3);

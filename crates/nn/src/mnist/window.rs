@@ -113,14 +113,14 @@ impl WindowMlp {
             let last = l + 1 == self.layers.len();
             let table_len = if last { 0 } else { 1 << self.window_bits };
             if layer.inputs == 0
-                || layer.weights.len() != layer.inputs * layer.outputs
+                || Some(layer.weights.len()) != layer.inputs.checked_mul(layer.outputs)
                 || layer.neurons.len() != layer.outputs
                 || layer.weights.iter().any(|&w| (w as i32).abs() > q)
                 || layer.neurons.iter().any(|n| {
                     n.table.len() != table_len
                         || n.table.iter().any(|&y| !(0..=u).contains(&y))
                         || n.shift > 40
-                        || n.offset.abs() > 1 << 40
+                        || n.offset.unsigned_abs() > 1 << 40
                 })
             {
                 return Err(bad(format!("layer {l} is malformed")));
