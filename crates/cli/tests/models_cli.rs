@@ -70,7 +70,7 @@ fn compile_plan_eval_and_infer_a_digits_cnn() {
                 "--count",
                 "0",
             ],
-            "outside",
+            "at least 1",
         ),
         (
             vec!["infer", model, "--input", "datasets/iris/iris.csv"],

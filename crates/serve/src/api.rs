@@ -59,6 +59,17 @@ pub struct TrainingSpec {
     pub lr: f64,
 }
 
+impl ModelSpec {
+    /// Whether a client can use the spec: it comes from a service the client does not trust.
+    pub fn check(&self) -> Result<(), String> {
+        self.interface.check()?;
+        if self.encoding.inputs != self.interface.input.shape.len() || self.encoding.outputs == 0 {
+            return Err("its encoding does not match its input".into());
+        }
+        Ok(())
+    }
+}
+
 impl TrainingSpec {
     /// The shape both roles use; refused if a layer is empty or wider than the service
     /// trains, or the learning rate is not a positive number.

@@ -545,12 +545,7 @@ fn segment(s: &str) -> Result<&str, ServeError> {
 }
 
 fn check_spec(spec: &ModelSpec) -> Result<(), ServeError> {
-    let bad = |reason: String| {
+    spec.check().map_err(|reason| {
         ServeError::Transport(format!("the service's model {}: {reason}", spec.name))
-    };
-    spec.interface.check().map_err(bad)?;
-    if spec.encoding.inputs != spec.interface.input.shape.len() || spec.encoding.outputs == 0 {
-        return Err(bad("its encoding does not match its input".into()));
-    }
-    Ok(())
+    })
 }

@@ -134,8 +134,7 @@ impl BootstrapParams {
             // times the model, of 18 bits about 3; at most 0.8 up to 48 bits,
             // `tests::fft_noise_grid`).
             let bits = d.base_log.checked_mul(d.levels);
-            if d.base_log == 0 || d.levels == 0 || !bits.is_some_and(|b| b <= 48) || d.base_log > 30
-            {
+            if d.base_log == 0 || d.levels == 0 || bits.is_none_or(|b| b > 48) || d.base_log > 30 {
                 return bad("PBS decompositions must have 1..=30-bit digits and at most 48 bits");
             }
             if !(1..=BlindRotation::MAX_GROUPING).contains(&d.grouping) {
@@ -145,7 +144,7 @@ impl BootstrapParams {
         let d = self.ks;
         if d.base_log == 0
             || d.levels == 0
-            || !d.base_log.checked_mul(d.levels).is_some_and(|b| b <= 32)
+            || d.base_log.checked_mul(d.levels).is_none_or(|b| b > 32)
         {
             return bad("key-switch decomposition must cover 1..=32 bits");
         }

@@ -1,0 +1,198 @@
+//! The functions under test. Results are dropped: only panics, aborts and runaway
+//! allocations are failures.
+
+use std::io::Write;
+use std::sync::OnceLock;
+
+use shroud_ckks::{Ciphertext, GaloisKeys, Params, Plaintext, PublicKey, RelinKey, SecretKey};
+use shroud_lwe::bootstrap::{presets, BootstrapParams, ClientKey, LweCiphertext, ServerKey};
+use shroud_lwe::gsw::{self, GswCiphertext, GswParams};
+use shroud_math::reseal;
+use shroud_nn::graph::Shape;
+use shroud_nn::mnist::saved::SavedModel;
+use shroud_nn::model_file::{CompiledModel, ModelFile};
+use shroud_serve::api::{unframe_step, ModelSpec, RegisterQuery, Registration, TrainingSpec};
+use shroud_serve::models::ModelSource;
+
+/// The parameters objects are loaded against (the seeds are made with the same).
+pub(crate) fn lwe_fixture() -> &'static BootstrapParams {
+    static P: OnceLock<BootstrapParams> = OnceLock::new();
+    P.get_or_init(presets::insecure_test)
+}
+
+pub(crate) fn gsw_fixture() -> &'static GswParams {
+    static P: OnceLock<GswParams> = OnceLock::new();
+    P.get_or_init(gsw::presets::insecure_test)
+}
+
+pub(crate) fn ckks_fixture() -> &'static Params {
+    static P: OnceLock<Params> = OnceLock::new();
+    P.get_or_init(|| {
+        Params::new_insecure(shroud_ckks::presets::insecure_test_n12())
+            .unwrap_or_else(|e| unreachable!("the test preset is valid: {e}"))
+    })
+}
+
+/// Runs `f` on `data` as given, and with its digest recomputed.
+fn sealed_and_resealed(data: &[u8], f: impl Fn(&[u8])) {
+    f(data);
+    let mut resealed = data.to_vec();
+    if reseal(&mut resealed) {
+        f(&resealed);
+    }
+}
+
+pub(crate) fn lwe_ciphertext(data: &[u8]) {
+    sealed_and_resealed(data, |b| {
+        let _ = LweCiphertext::from_bytes(lwe_fixture(), b);
+    });
+}
+
+pub(crate) fn lwe_client_key(data: &[u8]) {
+    sealed_and_resealed(data, |b| {
+        if let Ok(key) = ClientKey::from_bytes(b) {
+            // A key that loads decrypts anything of its own size without panicking.
+            let mut key = key;
+            let ct = key.encrypt_bit(true);
+            let _ = key.decrypt_bit(&ct);
+        }
+    });
+}
+
+pub(crate) fn lwe_server_key(data: &[u8]) {
+    sealed_and_resealed(data, |b| {
+        let _ = ServerKey::from_bytes(b);
+    });
+}
+
+pub(crate) fn gsw_ciphertext(data: &[u8]) {
+    sealed_and_resealed(data, |b| {
+        let _ = GswCiphertext::from_bytes(gsw_fixture(), b);
+    });
+}
+
+pub(crate) fn ckks_params(data: &[u8]) {
+    sealed_and_resealed(data, |b| {
+        let _ = Params::from_bytes_insecure(b);
+    });
+}
+
+pub(crate) fn ckks_ciphertext(data: &[u8]) {
+    let p = ckks_fixture();
+    sealed_and_resealed(data, |b| {
+        let _ = Ciphertext::from_bytes(p, b);
+        let _ = Plaintext::from_bytes(p, b);
+    });
+}
+
+pub(crate) fn ckks_keys(data: &[u8]) {
+    let p = ckks_fixture();
+    sealed_and_resealed(data, |b| {
+        let _ = PublicKey::from_bytes(p, b);
+        let _ = RelinKey::from_bytes(p, b);
+        let _ = GaloisKeys::from_bytes(p, b);
+        let _ = SecretKey::from_bytes(p, b);
+    });
+}
+
+pub(crate) fn model_files(data: &[u8]) {
+    sealed_and_resealed(data, |b| {
+        if let Ok(m) = CompiledModel::from_bytes(b, "fuzz") {
+            // A model that loads evaluates any input of its size without panicking.
+            let x = vec![0.5f32; m.float.input.len()];
+            let _ = m.float.eval(&x);
+            if let Ok(q) = m.quantized.quantize_input(&x) {
+                let _ = m.quantized.eval(&q);
+            }
+        }
+        if let Ok(SavedModel::Quantized(m)) = SavedModel::from_bytes(b, "fuzz") {
+            let _ = m.logits(&vec![1; m.layers[0].inputs]);
+        }
+    });
+}
+
+pub(crate) fn onnx(data: &[u8]) {
+    if let Ok(graph) = shroud_nn::import::import_onnx(data) {
+        let _ = graph.eval(&vec![0.5f32; graph.input.len()]);
+    }
+}
+
+/// The first 4 bytes (little-endian) say where the image file ends and the label file
+/// begins.
+pub(crate) fn idx(data: &[u8]) {
+    let Some((cut, rest)) = data.split_first_chunk::<4>() else {
+        return;
+    };
+    let cut = (u32::from_le_bytes(*cut) as usize).min(rest.len());
+    let (images, labels) = rest.split_at(cut);
+    let _ = shroud_nn::mnist::idx::parse_set(images, labels, "fuzz");
+}
+
+/// The first byte chooses the loader, the rest is the file: a table (`.csv`), the digits
+/// (`.csv.gz`, compressed or not), rows of inputs.
+pub(crate) fn datasets(data: &[u8]) {
+    let Some((&which, file)) = data.split_first() else {
+        return;
+    };
+    let suffix = match which % 3 {
+        0 => ".csv",
+        1 => ".csv.gz",
+        _ => ".rows",
+    };
+    let Ok(mut tmp) = tempfile::Builder::new().suffix(suffix).tempfile() else {
+        return;
+    };
+    if tmp.write_all(file).and_then(|_| tmp.flush()).is_err() {
+        return;
+    }
+    match which % 3 {
+        0 | 1 => {
+            let _ = shroud_nn::datasets::load_labelled(tmp.path());
+        }
+        _ => {
+            let _ = shroud_nn::datasets::load_rows(tmp.path(), Shape::Vector(4));
+        }
+    }
+}
+
+/// What a service reads from requests, and a client from answers; the first byte chooses.
+pub(crate) fn service_requests(data: &[u8]) {
+    let Some((&which, body)) = data.split_first() else {
+        return;
+    };
+    match which % 5 {
+        0 => {
+            let _ = unframe_step(body);
+        }
+        1 => {
+            if let Ok(spec) = serde_json::from_slice::<TrainingSpec>(body) {
+                let _ = spec.shape();
+            }
+        }
+        2 => {
+            if let Ok(spec) = serde_json::from_slice::<ModelSpec>(body) {
+                if spec.check().is_ok() {
+                    let _ = spec.interface.quantize(&vec![0.5; spec.encoding.inputs]);
+                    let _ = spec.interface.dequantize(&vec![1; spec.encoding.outputs]);
+                }
+            }
+        }
+        3 => {
+            let _ = serde_json::from_slice::<Registration>(body);
+        }
+        _ => {
+            let _ = serde_json::from_slice::<RegisterQuery>(body);
+        }
+    }
+}
+
+/// Values of command-line options and of the service's configuration.
+pub(crate) fn option_values(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let _ = presets::by_name(text);
+    let _ = text.parse::<shroud_nn::encrypted::PackingName>();
+    let _ = text.parse::<ModelSource>();
+    let _ = shroud_serve::store::valid_name(text);
+}
