@@ -105,3 +105,11 @@ pub const TARGETS: &[Target] = &[
 pub fn target(name: &str) -> Option<&'static Target> {
     TARGETS.iter().find(|t| t.name == name)
 }
+
+/// Runs the target `name` on `data`; what the libFuzzer harnesses call. An unknown name is
+/// a harness out of step with [`TARGETS`], which the smoke tests rule out.
+pub fn run(name: &str, data: &[u8]) {
+    if let Some(t) = target(name) {
+        (t.run)(data);
+    }
+}

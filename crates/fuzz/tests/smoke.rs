@@ -89,8 +89,14 @@ macro_rules! smoke_tests {
         #[test]
         fn every_target_is_smoked() {
             let tested = [$(stringify!($name)),*];
+            let harnesses = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/fuzz_targets");
             for t in shroud_fuzz::TARGETS {
                 assert!(tested.contains(&t.name), "{} has no smoke test", t.name);
+                assert!(
+                    harnesses.join(format!("{}.rs", t.name)).exists(),
+                    "{} has no libFuzzer harness",
+                    t.name
+                );
             }
         }
     };

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Long fuzzing runs: every target of crates/fuzz under libFuzzer (cargo fuzz) for MINUTES
+# minutes each (default 10), one after the other on one core each, starting from the
+# targets' seeds and the committed corpus (fuzz/corpus). New inputs that add coverage are
+# minimized back into fuzz/corpus (except lwe_server_key's, megabytes each); a crash is
+# copied to fuzz/regressions/TARGET, where the smoke tests replay it from then on.
+#
+#   scripts/fuzz.sh                      # all targets, 10 minutes each
+#   MINUTES=1 TARGETS="idx onnx" scripts/fuzz.sh
+#
+# Needs cargo-fuzz (installed here if missing) and a nightly toolchain for the sanitizer
+# (without one it runs on stable without AddressSanitizer: -s none).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+MINUTES=${MINUTES:-10}
+seconds=$(python3 -c "print(int(float('$MINUTES') * 60))")
+command -v cargo-fuzz > /dev/null || cargo install cargo-fuzz --locked
+if rustup toolchain list | grep -q '^nightly'; then
+    fuzz=(cargo +nightly fuzz)
+    sanitizer=(-s address)
+else
+    fuzz=(cargo fuzz)
+    sanitizer=(-s none)
+fi
+targets=${TARGETS:-$("${fuzz[@]}" list)}
+
+cargo run --release -q -p shroud-fuzz --bin write-seeds -- target/fuzz-seeds
+log=target/fuzz-logs
+mkdir -p "$log"
+n=0
+crashes=0
+printf '%-18s %12s %8s %s\n' target runs seconds result
+for t in $targets; do
+    n=$((n + 1))
+    mkdir -p "fuzz/corpus/$t" "target/fuzz-new/$t"
+    status=ok
+    # New coverage goes to a scratch folder; the committed corpus is only read.
+    if ! "${fuzz[@]}" run "${sanitizer[@]}" "$t" "target/fuzz-new/$t" \
+            "fuzz/corpus/$t" "target/fuzz-seeds/$t" -- \
+            -max_total_time="$seconds" -timeout=60 -rss_limit_mb=4096 -print_final_stats=1 \
+            > "$log/$t.log" 2>&1; then
+        status=CRASH
+        crashes=$((crashes + 1))
+        mkdir -p "fuzz/regressions/$t"
+        for f in fuzz/artifacts/"$t"/*; do
+            [ -f "$f" ] && cp "$f" "fuzz/regressions/$t/"
+        done
+    fi
+    runs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log/$t.log" | grep -o '[0-9]*$' | tail -1)
+    took=$(grep -o 'Done [0-9]* runs in [0-9]* second' "$log/$t.log" | grep -o 'in [0-9]*' | grep -o '[0-9]*' | tail -1)
+    printf '%-18s %12s %8s %s\n' "$t" "${runs:-?}" "${took:-?}" "$status"
+    if [ "$status" = ok ] && [ "$t" != lwe_server_key ]; then
+        # Fold what was found into the committed corpus: only inputs that add coverage.
+        "${fuzz[@]}" run "${sanitizer[@]}" "$t" "fuzz/corpus/$t" "target/fuzz-new/$t" -- \
+            -merge=1 > "$log/$t.merge.log" 2>&1 || true
+    fi
+done
+echo "logs in $log; crashes (if any) in fuzz/regressions"
+echo "summary: targets=$n minutes_per_target=$MINUTES crashes=$crashes"
