@@ -338,6 +338,9 @@ impl Circuit {
             .collect()
     }
 
+    // The builder only refers to nodes made before (so they are evaluated first), and the
+    // evaluation binds inputs instead of evaluating them: neither arm can be reached.
+    #[allow(clippy::unreachable)]
     fn op<'a, T>(&self, i: usize, values: &'a [Slot<T>]) -> GateOp<'a, T> {
         let v = |j: &usize| values[*j].get();
         match &self.nodes[i] {
@@ -369,6 +372,8 @@ enum Slot<'a, T> {
 }
 
 impl<T> Slot<'_, T> {
+    // See `Circuit::op`: a node is read only after it was evaluated or bound.
+    #[allow(clippy::unreachable)]
     fn get(&self) -> &T {
         match self {
             Slot::Borrowed(t) => t,

@@ -17,14 +17,14 @@ impl Decryptor {
 
     pub fn decrypt(&self, ct: &Ciphertext) -> Result<Plaintext, CkksError> {
         self.params.check_same(ct.tag.params)?;
-        self.sk.tag.expect(ct.tag)?;
+        self.sk.tag.check(ct.tag)?;
         let basis = &self.params.level_ctx(ct.level)?.q;
         let s = self.sk.poly.prefix(ct.level + 1);
         // Horner: ((c_d s + c_{d-1}) s + ...) + c_0.
         let mut acc = ct
             .polys
             .last()
-            .expect("a ciphertext has at least two polynomials")
+            .ok_or(CkksError::Internal("a ciphertext has polynomials"))?
             .clone();
         for c in ct.polys.iter().rev().skip(1) {
             acc.mul_assign(basis, &s);

@@ -39,6 +39,10 @@ pub enum CkksError {
     Malformed(String),
     #[error("serialization format version {found}, this build reads {expected}")]
     UnsupportedVersion { found: u16, expected: u16 },
+    /// An invariant of the crate's own code did not hold: a bug, reported as an error rather
+    /// than a crash.
+    #[error("internal error: {0} (a bug in Shroud; please report it)")]
+    Internal(&'static str),
     #[error(transparent)]
     Math(#[from] MathError),
 }

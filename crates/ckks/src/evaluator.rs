@@ -47,7 +47,7 @@ impl Evaluator {
     fn adopt_key(&mut self, tag: KeyTag) -> Result<(), CkksError> {
         self.params.check_same(tag.params)?;
         match self.key {
-            Some(key) => key.expect(tag)?,
+            Some(key) => key.check(tag)?,
             None => self.key = Some(tag),
         }
         Ok(())
@@ -88,7 +88,7 @@ impl Evaluator {
     pub(crate) fn check_ct(&self, ct: &Ciphertext) -> Result<(), CkksError> {
         self.params.check_same(ct.tag.params)?;
         if let Some(key) = self.key {
-            key.expect(ct.tag)?;
+            key.check(ct.tag)?;
         }
         Ok(())
     }
@@ -96,7 +96,7 @@ impl Evaluator {
     /// Two ciphertexts under one key.
     fn check_cts(&self, a: &Ciphertext, b: &Ciphertext) -> Result<(), CkksError> {
         self.check_ct(a)?;
-        a.tag.expect(b.tag)?;
+        a.tag.check(b.tag)?;
         Ok(())
     }
 
@@ -395,7 +395,7 @@ impl Evaluator {
                 self.add_assign(&mut acc, &p)?;
                 Ok(acc)
             })
-            .expect("at least one pair")?;
+            .ok_or(CkksError::Internal("a dot product of at least one pair"))??;
         self.relin_rescale(&acc)
     }
 

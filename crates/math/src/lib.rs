@@ -30,6 +30,21 @@
 //! assert_eq!(a.limb(1)[n - 1], 1);
 //! ```
 
+// Library code reports errors instead of panicking (docs/reliability.md); tests may panic.
+// Indexing stays allowed: hot loops index by lengths checked where objects are built or
+// loaded.
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::unreachable,
+        clippy::todo,
+        clippy::unimplemented
+    )
+)]
+
 mod identity;
 mod modulus;
 mod ntt;

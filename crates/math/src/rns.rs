@@ -280,9 +280,12 @@ impl BasisConverter {
 /// `out[k] = sum_i y[k][i] * coeffs[i] mod m` for rows of `A <= 8` terms, whose 128-bit sum
 /// stays below `m * 2^64` and so needs a single Montgomery reduction.
 fn dot_rows<const A: usize>(m: &Modulus, coeffs: &[u64], y: &[u64], out: &mut [u64]) {
-    let c: [u64; A] = coeffs
-        .try_into()
-        .expect("one coefficient per source modulus");
+    // Callers pass exactly `A` coefficients (one per source modulus); fewer would leave the
+    // rest zero rather than read out of bounds.
+    let mut c = [0u64; A];
+    for (c, &x) in c.iter_mut().zip(coeffs) {
+        *c = x;
+    }
     for (o, row) in out.iter_mut().zip(y.chunks_exact(A)) {
         let mut acc = 0u128;
         for i in 0..A {

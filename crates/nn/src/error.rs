@@ -55,6 +55,10 @@ pub enum NnError {
     /// failed or answered with an error.
     #[error("the server: {0}")]
     Remote(String),
+    /// An invariant of the crate's own code did not hold: a bug, reported as an error rather
+    /// than a crash.
+    #[error("internal error: {0} (a bug in Shroud; please report it)")]
+    Internal(&'static str),
     #[error(transparent)]
     Ckks(#[from] CkksError),
     #[error(transparent)]

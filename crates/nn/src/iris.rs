@@ -96,7 +96,7 @@ pub fn prepare_iris(
         let scaled = scaler.transform(&d.features);
         d.features =
             ndarray::concatenate(Axis(1), &[scaled.view(), Array2::ones((d.len(), 1)).view()])
-                .expect("same number of rows");
+                .map_err(|_| NnError::Internal("the bias column has a row per example"))?;
     }
     Ok((train, test))
 }

@@ -36,6 +36,21 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+// Library code reports errors instead of panicking (docs/reliability.md); tests may panic.
+// Indexing stays allowed: hot loops index by lengths checked where objects are built or
+// loaded.
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::unreachable,
+        clippy::todo,
+        clippy::unimplemented
+    )
+)]
+
 pub mod api;
 pub mod client;
 mod error;

@@ -286,7 +286,7 @@ impl DiagonalMatrix {
                 Some(t) => eval.add_assign(t, &partial)?,
             }
         }
-        let mut total = total.expect("a matrix has at least one diagonal");
+        let mut total = total.ok_or(CkksError::Internal("a matrix has at least one diagonal"))?;
         eval.rescale_assign(&mut total)?;
         Ok(total)
     }
@@ -420,8 +420,12 @@ impl DiagonalMatrix {
         giant.sort_unstable();
         giant.dedup();
         let index = (0..dim)
-            .map(|i| giant.binary_search(&step(i)).expect("listed"))
-            .collect();
+            .map(|i| {
+                giant
+                    .binary_search(&step(i))
+                    .map_err(|_| CkksError::Internal("every step is listed"))
+            })
+            .collect::<Result<_, _>>()?;
         let rotated = distinct_nonzero(giant.clone());
         let mut factors = Vec::with_capacity(giant.len());
         if giant[0] == 0 {

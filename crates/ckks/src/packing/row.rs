@@ -207,7 +207,8 @@ impl RowMatrix {
             .iter()
             .map(Ciphertext::level)
             .min()
-            .expect("at least one row")
+            // A matrix has at least one row; an empty one would have no level left.
+            .unwrap_or(0)
     }
 
     pub fn row_ciphertexts(&self) -> &[Ciphertext] {
@@ -241,7 +242,7 @@ impl RowMatrix {
                     Some(acc) => eval.add_assign(acc, &placed)?,
                 }
             }
-            Ok(y.expect("at least one row"))
+            y.ok_or(CkksError::Internal("a matrix has at least one row"))
         })
     }
 

@@ -150,7 +150,7 @@ impl ClientKey {
 
     /// The phase `b - <a, s>`; errors if the ciphertext is not under this key.
     fn phase(&self, ct: &LweCiphertext) -> Result<u64, LweError> {
-        self.tag.expect(ct.tag)?;
+        self.tag.check(ct.tag)?;
         if ct.dimension() != self.glwe.len() {
             return Err(LweError::DimensionMismatch {
                 expected: self.glwe.len(),

@@ -44,12 +44,15 @@ impl LweCiphertext {
         self.tag
     }
 
-    pub(crate) fn body_mut(&mut self) -> &mut u64 {
-        self.data.last_mut().expect("an LWE ciphertext has a body")
+    /// Adds `c` to the body (nothing for an empty ciphertext, which every check refuses).
+    pub(crate) fn add_to_body(&mut self, c: u64) {
+        if let Some(body) = self.data.last_mut() {
+            *body = body.wrapping_add(c);
+        }
     }
 
     fn check(&self, other: &Self) -> Result<(), LweError> {
-        self.tag.expect(other.tag)?;
+        self.tag.check(other.tag)?;
         if self.data.len() != other.data.len() {
             return Err(LweError::DimensionMismatch {
                 expected: self.dimension(),
@@ -112,9 +115,7 @@ impl LweCiphertext {
     /// Adds a raw torus value to the phase.
     pub(crate) fn with_body_added(&self, c: u64) -> Self {
         let mut out = self.clone();
-        if let Some(body) = out.data.last_mut() {
-            *body = body.wrapping_add(c);
-        }
+        out.add_to_body(c);
         out
     }
 

@@ -207,10 +207,10 @@ impl BootstrapParams {
     /// The parameters of the bootstrapping key at `level` (resolved as [`Self::resolve`]
     /// does), as a set with that single key.
     pub fn at(&self, level: KeyLevel) -> BootstrapParams {
-        let pbs = match self.resolve(level) {
-            KeyLevel::Full => self.pbs,
-            KeyLevel::Light => self.light_pbs.expect("resolved"),
-            KeyLevel::Coarse => self.coarse_pbs.expect("resolved"),
+        let pbs = match (self.resolve(level), self.light_pbs, self.coarse_pbs) {
+            (KeyLevel::Light, Some(light), _) => light,
+            (KeyLevel::Coarse, _, Some(coarse)) => coarse,
+            _ => self.pbs,
         };
         BootstrapParams {
             pbs,

@@ -127,7 +127,7 @@ impl Lut {
 impl ServerKey {
     /// Refuses a ciphertext of other parameters or under another key, or of the wrong size.
     pub(crate) fn check(&self, ct: &LweCiphertext) -> Result<(), LweError> {
-        self.tag.expect(ct.tag)?;
+        self.tag.check(ct.tag)?;
         let d = self.params.big_lwe_dimension();
         if ct.dimension() != d {
             return Err(LweError::DimensionMismatch {
@@ -279,7 +279,7 @@ impl ServerKey {
     /// Half a box of `lut`, the phase shift that centres every box on its message; errors if
     /// the table was built by another server key.
     pub(crate) fn lut_offset(&self, lut: &Lut) -> Result<usize, LweError> {
-        self.tag.expect(lut.tag)?;
+        self.tag.check(lut.tag)?;
         Ok((self.params.polynomial_size >> lut.bits) / 2)
     }
 
@@ -304,8 +304,7 @@ impl ServerKey {
         self.check(b)?;
         let (constant_eighths, ka, kb) = gate.coefficients();
         let mut lin = a.scalar_mul(ka).add(&b.scalar_mul(kb))?;
-        let body = lin.body_mut();
-        *body = body.wrapping_add(EIGHTH.wrapping_mul(constant_eighths as u64));
+        lin.add_to_body(EIGHTH.wrapping_mul(constant_eighths as u64));
         Ok(lin)
     }
 
@@ -362,7 +361,7 @@ impl ServerKey {
     /// A noiseless encryption of a public bit (zero mask), for constants in circuits.
     pub fn trivial_bit(&self, bit: bool) -> LweCiphertext {
         let mut ct = self.zero();
-        *ct.body_mut() = encode_bit(bit);
+        ct.add_to_body(encode_bit(bit));
         ct
     }
 
@@ -465,8 +464,7 @@ impl ServerKey {
         // With m_i encoded as (2 m_i - 1) / 8, this constant puts residue q on (2 q + 1) / 8;
         // the sign is true for q in {0, 1}, so the negation is bit 1 of q.
         let eighths = 2 * constant.rem_euclid(4) + 1 + weight_sum;
-        let body = lin.body_mut();
-        *body = body.wrapping_add(EIGHTH.wrapping_mul(eighths as u64));
+        lin.add_to_body(EIGHTH.wrapping_mul(eighths as u64));
         Ok(PendingGate {
             inputs: vec![lin],
             output: Output::NegatedSign,
@@ -483,17 +481,20 @@ impl ServerKey {
         let mut signs = self
             .bootstrap_batch(&inputs, &self.sign_poly(), 0)
             .into_iter();
-        let mut next = || signs.next().expect("one bootstrap per pending input");
+        let mut next = || {
+            signs
+                .next()
+                .ok_or(LweError::Internal("one bootstrap per pending input"))
+        };
         gates
             .into_iter()
             .map(|g| match g.output {
                 Output::Ready(ct) => Ok(ct),
-                Output::Sign => Ok(next()),
-                Output::NegatedSign => Ok(next().neg()),
+                Output::Sign => next(),
+                Output::NegatedSign => Ok(next()?.neg()),
                 Output::SumPlusEighth => {
-                    let mut out = next().add(&next())?;
-                    let body = out.body_mut();
-                    *body = body.wrapping_add(EIGHTH);
+                    let mut out = next()?.add(&next()?)?;
+                    out.add_to_body(EIGHTH);
                     Ok(out)
                 }
             })

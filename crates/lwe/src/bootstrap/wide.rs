@@ -269,7 +269,9 @@ impl<'a> WidePlanner<'a> {
                         None
                     }
                 });
-            let round = step.ok_or_else(|| last_error.expect("at least one size tried"))?;
+            let round = step.ok_or_else(|| {
+                last_error.unwrap_or(LweError::Internal("at least one round size tried"))
+            })?;
             shape = round.next;
             left -= round.bits;
             rounds.push(round);
@@ -338,7 +340,7 @@ impl<'a> WidePlanner<'a> {
                 Err(e) => last_error = Some(e),
             }
         }
-        Err(last_error.expect("four pairs tried"))
+        Err(last_error.unwrap_or(LweError::Internal("four pairs of keys tried")))
     }
 
     fn try_clamped_plan(
@@ -597,6 +599,7 @@ impl ServerKey {
             self.check(&x.ct)?;
         }
         let (mut ws, mut plans) = (Vec::with_capacity(xs.len()), Vec::with_capacity(xs.len()));
+        let mut bounds = Vec::with_capacity(xs.len());
         for (x, table) in xs.iter().zip(tables) {
             if !table.len().is_power_of_two() || !(3..=62).contains(&out_width) {
                 return Err(LweError::LutSize {
@@ -604,9 +607,20 @@ impl ServerKey {
                     found: table.len(),
                 });
             }
+            // Every entry fits the output width, so the centred outputs below cannot wrap.
+            let (lo, hi) = table
+                .iter()
+                .fold((i64::MAX, i64::MIN), |(lo, hi), &t| (lo.min(t), hi.max(t)));
+            if signed_bits(lo, hi) > out_width {
+                return Err(LweError::SignedOutOfRange {
+                    value: if hi > -lo { hi } else { lo },
+                    bits: out_width,
+                });
+            }
             let w = table.len().trailing_zeros();
             plans.push(self.planner().clamped_plan(&x.shape, w)?);
             ws.push(w);
+            bounds.push((lo, hi));
         }
         let out_unit = 1u64 << (64 - out_width);
 
@@ -661,8 +675,13 @@ impl ServerKey {
                 }
                 None => {
                     // [h < 0] BELOW and [h - 1 >= 0] ABOVE: sign outputs -+c, plus c.
-                    let below = sign_inputs.next().expect("two sign inputs per wide rest");
-                    let above = sign_inputs.next().expect("two sign inputs per wide rest");
+                    let mut sign_input = || {
+                        sign_inputs
+                            .next()
+                            .ok_or(LweError::Internal("two sign inputs per wide rest"))
+                    };
+                    let below = sign_input()?;
+                    let above = sign_input()?;
                     jobs.push(self.sign_job(below, (BELOW >> 1).wrapping_neg(), plan.flag));
                     jobs.push(self.sign_job(above, ABOVE >> 1, plan.flag));
                 }
@@ -672,12 +691,16 @@ impl ServerKey {
         let mut accs = accs.iter();
         let (mut finals, mut centres) = (Vec::with_capacity(xs.len()), Vec::new());
         for (i, rest) in narrow.iter().enumerate() {
-            let mut next = || self.extract(accs.next().expect("one job per flag part"), 0);
+            let mut next = || {
+                accs.next()
+                    .map(|acc| self.extract(acc, 0))
+                    .ok_or(LweError::Internal("one job per flag part"))
+            };
             let flag = match rest {
-                Some(_) => next(),
+                Some(_) => next()?,
                 None => {
-                    let below = next().with_body_added(BELOW >> 1);
-                    let above = next().with_body_added(ABOVE >> 1);
+                    let below = next()?.with_body_added(BELOW >> 1);
+                    let above = next()?.with_body_added(ABOVE >> 1);
                     below.add(&above)?
                 }
             };
@@ -697,14 +720,10 @@ impl ServerKey {
         }
         let accs = self.run(&finals);
         accs.iter()
-            .zip(tables)
+            .zip(bounds)
             .zip(centres)
-            .map(|((acc, table), c)| {
+            .map(|((acc, (min_t, max_t)), c)| {
                 let y = self.extract(acc, 0).with_body_added(c);
-                let (min_t, max_t) = (
-                    *table.iter().min().expect("non-empty"),
-                    *table.iter().max().expect("non-empty"),
-                );
                 WideCiphertext::new(
                     y,
                     out_width,

@@ -88,7 +88,7 @@ impl GswCiphertext {
             (PUBLIC, _) if self.tag.params == other.tag.params => Ok(other.tag),
             (_, PUBLIC) if self.tag.params == other.tag.params => Ok(self.tag),
             _ => {
-                self.tag.expect(other.tag)?;
+                self.tag.check(other.tag)?;
                 Ok(self.tag)
             }
         }

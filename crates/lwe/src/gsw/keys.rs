@@ -70,7 +70,7 @@ impl GswSecretKey {
             });
         }
         let (n, l, w) = (p.lwe_dimension, p.levels(), p.lwe_dimension + 1);
-        let q = Modulus::new(1 << LOG_Q).expect("2^32 is a valid modulus");
+        let q = Modulus::new(1 << LOG_Q).map_err(|_| LweError::Internal("2^32 as a modulus"))?;
         let mut rows = vec![0u32; p.rows() * w];
         let mut mask = vec![0u64; n];
         for (r, row) in rows.chunks_mut(w).enumerate() {
@@ -99,7 +99,7 @@ impl GswSecretKey {
         let p = &self.params;
         ct.validate(p)?;
         if ct.tag.key != super::ciphertext::PUBLIC {
-            self.tag.expect(ct.tag)?;
+            self.tag.check(ct.tag)?;
         }
         let w = p.lwe_dimension + 1;
         let row = &ct.rows[(p.levels() - 1) * w..][..w];

@@ -38,7 +38,11 @@ pub fn parse_idx<'a>(
     if bytes.len() < 4 {
         return Err(truncated(header));
     }
-    let word = |i: usize| u32::from_be_bytes(bytes[4 * i..4 * i + 4].try_into().expect("4 bytes"));
+    let word = |i: usize| {
+        let mut w = [0u8; 4];
+        w.copy_from_slice(&bytes[4 * i..4 * i + 4]);
+        u32::from_be_bytes(w)
+    };
     let expected = ubyte_magic(dims);
     if word(0) != expected {
         return Err(NnError::IdxMagic {

@@ -362,7 +362,10 @@ impl QuantizedMlp {
     /// The last layer's outputs `y` for an already quantized input.
     pub fn logits(&self, x: &[i32]) -> Vec<i64> {
         let mut a: Vec<i32> = x.to_vec();
-        let (last, hidden) = self.layers.split_last().expect("validated: layers");
+        // A validated model has layers; an empty one has no logits.
+        let Some((last, hidden)) = self.layers.split_last() else {
+            return Vec::new();
+        };
         for layer in hidden {
             // Hidden outputs are in [0, U], U < 2^8.
             a = layer.eval(&a).into_iter().map(|v| v as i32).collect();

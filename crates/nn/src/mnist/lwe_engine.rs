@@ -201,15 +201,15 @@ impl LweServer {
         match &self.engine {
             Engine::Window(m, plan) => Encoding {
                 inputs: m.inputs(),
-                outputs: m.layers.last().expect("validated").outputs,
+                outputs: m.layers.last().map_or(0, |l| l.outputs),
                 form: Form::Scaled {
                     input_width: plan.widths[0],
-                    output_width: *plan.widths.last().expect("validated"),
+                    output_width: plan.widths.last().copied().unwrap_or(0),
                 },
             },
             Engine::TwoPhase(m) => Encoding {
                 inputs: m.layers[0].inputs,
-                outputs: m.layers.last().expect("validated").outputs,
+                outputs: m.layers.last().map_or(0, |l| l.outputs),
                 form: Form::Padded {
                     bits: self.key.params().message_bits,
                 },
@@ -467,8 +467,10 @@ fn plan_window(model: &WindowMlp, key: &ServerKey) -> Result<WindowPlan, NnError
             .neurons
             .iter()
             .map(|n| {
-                let (lo, hi) = (n.table.iter().min(), n.table.iter().max());
-                (*lo.expect("validated"), *hi.expect("validated"))
+                // Hidden layers' tables are not empty (validated).
+                let lo = n.table.iter().min().copied().unwrap_or(0);
+                let hi = n.table.iter().max().copied().unwrap_or(0);
+                (lo, hi)
             })
             .collect();
         // The layer's tables through the cheapest key whose noise leaves the next layer's

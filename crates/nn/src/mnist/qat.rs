@@ -184,12 +184,14 @@ impl QatNet {
 }
 
 fn weights(d: &Dense) -> &[f32] {
-    d.w.as_slice().expect("weights are contiguous")
+    // Weights are built in standard layout (and `validate` refuses others on load).
+    d.w.as_slice().unwrap_or_default()
 }
 
 fn running(m: &RunningMax) -> f64 {
     // A scaling layer that only ever saw zeros maps anything tiny to its top level.
-    m.value.expect("calibrated at construction").max(1e-12) as f64
+    // Calibrated at construction; an uncalibrated one reads as all zeros.
+    m.value.unwrap_or(0.0).max(1e-12) as f64
 }
 
 /// Precision of the secure scales' multipliers: the output units of a layer's neurons agree

@@ -208,7 +208,7 @@ pub fn train<L: Learner>(
             let lr =
                 config.lr * 0.5 * (1.0 + (std::f32::consts::PI * step as f32 / steps as f32).cos());
             step += 1;
-            let grads = grads.expect("a batch has at least one chunk");
+            let grads = grads.ok_or(NnError::Internal("a batch has at least one chunk"))?;
             let model = learner.shadow_mut();
             for ((d, g), v) in model.layers.iter_mut().zip(&grads).zip(&mut velocity) {
                 let decayed = &g.w + &(&d.w * config.weight_decay);

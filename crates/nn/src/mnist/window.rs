@@ -145,7 +145,10 @@ impl WindowMlp {
     /// The last layer's `y` for a quantized input.
     pub fn logits(&self, x: &[i32]) -> Vec<i64> {
         let mut a = x.to_vec();
-        let (last, hidden) = self.layers.split_last().expect("validated: layers");
+        // A validated model has layers; an empty one has no logits.
+        let Some((last, hidden)) = self.layers.split_last() else {
+            return Vec::new();
+        };
         for layer in hidden {
             a = (0..layer.outputs)
                 .map(|k| layer.activate(k, layer.accumulate(k, &a)) as i32)
