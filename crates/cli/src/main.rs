@@ -390,6 +390,28 @@ mod tests {
         out
     }
 
+    /// Options that make no sense are refused by name before anything runs.
+    #[test]
+    fn nonsense_options_are_refused() {
+        for (argv, option) in [
+            (&["mnist", "train", "--batch", "0"][..], "--batch"),
+            (&["iris", "train", "--batch", "0"], "--batch"),
+            (
+                &["mnist", "quantize", "--bits", "4", "--calibration", "0"],
+                "--calibration",
+            ),
+            (&["mnist", "quantize", "--bits", "36"], "--bits"),
+            (&["iris", "train", "--lr", "nan"], "--lr"),
+            (&["mnist", "infer", "--count", "0"], "--count"),
+            (&["bench", "ckks", "--threads", "0"], "--threads"),
+        ] {
+            let Err(e) = Cli::try_parse_from(std::iter::once(&"shroud").chain(argv)) else {
+                panic!("{argv:?} was accepted");
+            };
+            assert!(e.to_string().contains(option), "{e}");
+        }
+    }
+
     #[test]
     fn the_command_line_is_well_formed() {
         Cli::command().debug_assert();

@@ -101,6 +101,10 @@ pub fn prepare_iris(
     Ok((train, test))
 }
 
+/// The widest table a CSV may describe: far beyond any tabular dataset, and small enough
+/// that nothing computed from it can overflow.
+pub const MAX_FEATURES: usize = 1 << 20;
+
 /// Loads the shipped CSV: a header `rows,features,class names...`, then one sample per line,
 /// features then the class index. Every deviation is an error naming the line.
 pub fn load_iris(path: impl AsRef<Path>) -> Result<Dataset, NnError> {
@@ -140,8 +144,11 @@ pub fn parse_iris(text: &str, name: &str) -> Result<Dataset, NnError> {
     let n_features: usize = head[1]
         .parse()
         .map_err(|_| bad(1, format!("feature count {:?}", head[1])))?;
-    if n_features == 0 {
-        return Err(bad(1, "no features".into()));
+    if !(1..=MAX_FEATURES).contains(&n_features) {
+        return Err(bad(
+            1,
+            format!("{n_features} features (1 to {MAX_FEATURES})"),
+        ));
     }
     let class_names: Vec<String> = head[2..].iter().map(|s| s.to_string()).collect();
     // The header is input: what it announces bounds nothing until the lines are counted.
@@ -218,6 +225,14 @@ mod tests {
             ("1,2,a,b\n1.0,2.0,7\n", "only 2 classes"),
             ("2,2,a,b\n1.0,2.0,0\n", "announces 2 rows"),
             ("1,2,a,b\n1.0,NaN,0\n", "not finite"),
+            // Sizes announced by the header allocate nothing: ten billion rows are counted,
+            // not reserved; an absurd feature count is refused before any arithmetic on it.
+            (
+                "10000000000,2,a,b\n1.0,2.0,0\n",
+                "announces 10000000000 rows",
+            ),
+            ("1,18446744073709551615,a,b\n1.0,2.0,0\n", "features (1 to"),
+            ("1,0,a,b\n0\n", "features (1 to"),
         ];
         for (text, needle) in cases {
             let err = parse_iris(text, "t.csv").unwrap_err().to_string();
