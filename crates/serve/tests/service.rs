@@ -165,6 +165,11 @@ fn register_infer_train_and_refuse_over_http() {
         .unwrap()
         .status();
     assert_eq!(status, 401);
+    // Clinic B's own key and token on clinic A's ciphertexts: refused, not computed through.
+    match refused(service.infer("wdbc", &other, &ciphertext)) {
+        ServeError::BadRequest(m) => assert!(m.contains("different keys"), "{m}"),
+        e => panic!("{e:?}"),
+    }
 
     // An oversized body, a malformed ciphertext, a key of parameters no model uses.
     let huge = vec![0u8; 33 << 20];
