@@ -2,8 +2,9 @@
 # Long fuzzing runs: every target of crates/fuzz under libFuzzer (cargo fuzz) for MINUTES
 # minutes each (default 10), one after the other on one core each, starting from the
 # targets' seeds and the committed corpus (fuzz/corpus). New inputs that add coverage are
-# minimized back into fuzz/corpus (except lwe_server_key's, megabytes each); a crash is
-# copied to fuzz/regressions/TARGET, where the smoke tests replay it from then on.
+# merged back into fuzz/corpus (except those over 256 KB, keys mostly, which the seeds
+# regenerate); a crash is copied to fuzz/regressions/TARGET, where the smoke tests replay it
+# from then on.
 #
 #   scripts/fuzz.sh                      # all targets, 10 minutes each, one at a time
 #   JOBS=2 scripts/fuzz.sh               # two at a time (one core each)
@@ -56,6 +57,8 @@ fuzz_one() {
         # Only inputs that add coverage join the committed corpus.
         "${fuzz[@]}" run "${sanitizer[@]}" "$t" "fuzz/corpus/$t" "target/fuzz-new/$t" -- \
             -merge=1 > "$log/$t.merge.log" 2>&1 || true
+        # Key-sized inputs stay out of the repository: the seeds regenerate them.
+        find "fuzz/corpus/$t" -type f -size +256k -delete
     fi
     printf '%-18s %12s %8s %s\n' "$t" "${runs:-?}" "${took:-?}" "$status" > "$log/$t.row"
 }
