@@ -51,8 +51,9 @@ fuzz_one() {
         done
     fi
     local runs took
-    runs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log/$t.log" | grep -o '[0-9]*$' | tail -1)
-    took=$(grep -o 'Done [0-9]* runs in [0-9]* second' "$log/$t.log" | grep -o 'in [0-9]*' | grep -o '[0-9]*' | tail -1)
+    # A crashed run has no final statistics.
+    runs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log/$t.log" | grep -o '[0-9]*$' | tail -1 || true)
+    took=$(grep -o 'Done [0-9]* runs in [0-9]* second' "$log/$t.log" | grep -o 'in [0-9]*' | grep -o '[0-9]*' | tail -1 || true)
     if [ "$status" = ok ] && [ "$t" != lwe_server_key ]; then
         # Only inputs that add coverage join the committed corpus.
         "${fuzz[@]}" run "${sanitizer[@]}" "$t" "fuzz/corpus/$t" "target/fuzz-new/$t" -- \
@@ -67,11 +68,11 @@ fuzz_one() {
 JOBS=${JOBS:-1}
 for t in $targets; do
     while [ "$(jobs -rp | wc -l)" -ge "$JOBS" ]; do
-        wait -n
+        wait -n || true
     done
     fuzz_one "$t" &
 done
-wait
+wait || true
 
 n=0
 crashes=0

@@ -112,6 +112,23 @@ pub(crate) fn model_files(data: &[u8]) {
 }
 
 pub(crate) fn onnx(data: &[u8]) {
+    // onnx-ir panics on some malformed models; the importer catches those and reports a
+    // malformed file (docs/dependencies.md). libFuzzer's panic hook aborts before anything
+    // can catch, so panics raised inside onnx-ir are let through to the importer's
+    // `catch_unwind`; any other panic still reaches the previous hook.
+    static QUIET_ONNX_IR: std::sync::Once = std::sync::Once::new();
+    QUIET_ONNX_IR.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if info
+                .location()
+                .is_some_and(|l| l.file().contains("/onnx-ir-"))
+            {
+                return;
+            }
+            previous(info);
+        }));
+    });
     if let Ok(graph) = shroud_nn::import::import_onnx(data) {
         let _ = graph.eval(&vec![0.5f32; graph.input.len()]);
     }
