@@ -95,6 +95,16 @@ pub const TARGETS: &[Target] = &[
         seeds: seeds::service_requests,
     },
     Target {
+        name: "training_messages",
+        run: targets::training_messages,
+        seeds: seeds::training_messages,
+    },
+    Target {
+        name: "lwe_inference",
+        run: targets::lwe_inference,
+        seeds: seeds::lwe_inference,
+    },
+    Target {
         name: "option_values",
         run: targets::option_values,
         seeds: seeds::option_values,

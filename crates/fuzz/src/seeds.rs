@@ -11,7 +11,7 @@ use shroud_nn::model_file::{CompiledModel, ModelFile};
 use shroud_nn::quant::{quantize, QuantConfig};
 use shroud_serve::api::frame_step;
 
-use crate::targets::{ckks_fixture, gsw_fixture, lwe_fixture};
+use crate::targets::{ckks_fixture, gsw_fixture, inference_fixture, lwe_fixture, training_fixture};
 
 fn client() -> ClientKey {
     ClientKey::from_seed(lwe_fixture(), 1).unwrap_or_else(|e| unreachable!("{e}"))
@@ -161,4 +161,24 @@ pub(crate) fn option_values() -> Vec<Vec<u8>> {
     .iter()
     .map(|s| s.as_bytes().to_vec())
     .collect()
+}
+
+pub(crate) fn training_messages() -> Vec<Vec<u8>> {
+    let t = training_fixture();
+    let with = |which: u8, body: &[u8]| [&[which][..], body].concat();
+    vec![
+        with(0, &t.keys),
+        with(1, &t.weights),
+        with(2, &t.batch),
+        with(3, &t.updated),
+    ]
+}
+
+pub(crate) fn lwe_inference() -> Vec<Vec<u8>> {
+    let f = inference_fixture();
+    let logits = f
+        .server
+        .infer(&f.image, &|_| {})
+        .unwrap_or_else(|e| unreachable!("{e}"));
+    vec![[&[0][..], &f.image].concat(), [&[1][..], &logits].concat()]
 }

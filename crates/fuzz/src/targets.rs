@@ -4,13 +4,23 @@
 use std::io::Write;
 use std::sync::OnceLock;
 
-use shroud_ckks::{Ciphertext, GaloisKeys, Params, Plaintext, PublicKey, RelinKey, SecretKey};
+use ndarray::Array2;
+use shroud_ckks::packing::DiagonalLayout;
+use shroud_ckks::{
+    Ciphertext, GaloisKeys, Params, ParamsLiteral, Plaintext, PublicKey, RelinKey, SecretKey,
+};
 use shroud_lwe::bootstrap::{presets, BootstrapParams, ClientKey, LweCiphertext, ServerKey};
 use shroud_lwe::gsw::{self, GswCiphertext, GswParams};
 use shroud_math::reseal;
+use shroud_nn::encrypted::{self, Client, Packing, Server};
+use shroud_nn::engines::GraphServer;
 use shroud_nn::graph::Shape;
+use shroud_nn::mlp::Mlp;
+use shroud_nn::mnist::lwe_engine::{Encoding, LweClient};
+use shroud_nn::mnist::model::FloatMlp;
 use shroud_nn::mnist::saved::SavedModel;
 use shroud_nn::model_file::{CompiledModel, ModelFile};
+use shroud_nn::quant::{quantize, QuantConfig};
 use shroud_serve::api::{unframe_step, ModelSpec, RegisterQuery, Registration, TrainingSpec};
 use shroud_serve::models::ModelSource;
 
@@ -30,6 +40,102 @@ pub(crate) fn ckks_fixture() -> &'static Params {
     P.get_or_init(|| {
         Params::new_insecure(shroud_ckks::presets::insecure_test_n12())
             .unwrap_or_else(|e| unreachable!("the test preset is valid: {e}"))
+    })
+}
+
+/// Fixtures are built from valid inputs: a failure is a bug of the fixture.
+trait Valid<T> {
+    fn valid(self) -> T;
+}
+
+impl<T, E: std::fmt::Display> Valid<T> for Result<T, E> {
+    fn valid(self) -> T {
+        self.unwrap_or_else(|e| unreachable!("a fixture is valid: {e}"))
+    }
+}
+
+/// Both roles of encrypted training on a 2-2-2 network, with valid messages of one step.
+pub(crate) struct Training {
+    pub params: Params,
+    pub shape: encrypted::Shape,
+    pub client: Client,
+    pub server: Server,
+    pub keys: Vec<u8>,
+    pub weights: Vec<u8>,
+    pub batch: Vec<u8>,
+    pub updated: Vec<u8>,
+}
+
+/// Samples in the fixture's batch.
+const TRAINING_BATCH: usize = 2;
+
+pub(crate) fn training_fixture() -> &'static Training {
+    static T: OnceLock<Training> = OnceLock::new();
+    T.get_or_init(|| {
+        // Five levels, as a diagonal-packed step needs, in a ring small enough that a step
+        // takes milliseconds. INSECURE.
+        let params = Params::new_insecure(ParamsLiteral {
+            log_n: 10,
+            q_bits: [vec![35], vec![28; 5]].concat(),
+            p_bits: vec![43],
+            log_scale: 28,
+            digits: 6,
+        })
+        .unwrap_or_else(|e| unreachable!("{e}"));
+        let shape = encrypted::Shape {
+            inputs: 2,
+            hidden: 2,
+            outputs: 2,
+            packing: Packing::Diagonal(DiagonalLayout::Plain),
+        };
+        // Seeded keys: the seeds written by one process load in the next.
+        let (mut client, keys) = Client::with_seed(&params, shape, 6).valid();
+        let server = Server::new(&params, shape, 0.1, &keys).valid();
+        let weights = client.encrypt_weights(&Mlp::init(2, 2, 2, 0.3, 7)).valid();
+        let x = Array2::from_shape_fn((TRAINING_BATCH, 2), |(i, j)| (i + j) as f64 / 4.0);
+        let y = Array2::from_shape_fn((TRAINING_BATCH, 2), |(i, j)| f64::from(u8::from(i == j)));
+        let batch = client.encrypt_batch(&x, &y).valid();
+        let (updated, _) = server.step(&weights, &batch).valid();
+        Training {
+            params,
+            shape,
+            client,
+            server,
+            keys,
+            weights,
+            batch,
+            updated,
+        }
+    })
+}
+
+/// Both roles of encrypted inference on a 3-2-2 graph, and a valid encrypted input.
+pub(crate) struct Inference {
+    pub client: LweClient,
+    pub server: GraphServer,
+    pub encoding: Encoding,
+    pub image: Vec<u8>,
+}
+
+pub(crate) fn inference_fixture() -> &'static Inference {
+    static I: OnceLock<Inference> = OnceLock::new();
+    I.get_or_init(|| {
+        let graph = FloatMlp::init(&[3, 2, 2], 8).to_graph().valid();
+        let calibration: Vec<Vec<f32>> = (0..8).map(|e| vec![e as f32 / 8.0; 3]).collect();
+        let q = quantize(&graph, &calibration, &QuantConfig::new(3)).valid();
+        let mut key = ClientKey::from_seed(lwe_fixture(), 9).valid();
+        let server = GraphServer::new(q.clone(), &key.compressed_server_key().to_bytes()).valid();
+        let mut client = LweClient::from_key(key);
+        let encoding = server.encoding();
+        let x = q.quantize_input(&[0.25, 0.5, 0.75]).valid();
+        let x: Vec<i32> = x.iter().map(|&v| v as i32).collect();
+        let image = client.encrypt_image(&encoding, &x).valid();
+        Inference {
+            client,
+            server,
+            encoding,
+            image,
+        }
     })
 }
 
@@ -212,4 +318,45 @@ pub(crate) fn option_values(data: &[u8]) {
     let _ = text.parse::<shroud_nn::encrypted::PackingName>();
     let _ = text.parse::<ModelSource>();
     let _ = shroud_serve::store::valid_name(text);
+}
+
+/// The messages of one step of encrypted training; the first byte chooses which is replaced
+/// by the input: the evaluation keys, the weights, the batch (all read by the server), or
+/// the updated weights (read by the client).
+pub(crate) fn training_messages(data: &[u8]) {
+    let Some((&which, body)) = data.split_first() else {
+        return;
+    };
+    let t = training_fixture();
+    sealed_and_resealed(body, |b| match which % 4 {
+        0 => {
+            let _ = Server::new(&t.params, t.shape, 0.1, b);
+        }
+        1 => {
+            let _ = t.server.step(b, &t.batch);
+        }
+        2 => {
+            let _ = t.server.step(&t.weights, b);
+        }
+        _ => {
+            let _ = t.client.decrypt_weights(b, TRAINING_BATCH);
+        }
+    });
+}
+
+/// The messages of encrypted inference on the LWE engine; the first byte chooses: an
+/// encrypted input (read by the server, which runs the graph on it) or encrypted outputs
+/// (read by the client).
+pub(crate) fn lwe_inference(data: &[u8]) {
+    let Some((&which, body)) = data.split_first() else {
+        return;
+    };
+    let f = inference_fixture();
+    sealed_and_resealed(body, |b| {
+        if which % 2 == 0 {
+            let _ = f.server.infer(b, &|_| {});
+        } else {
+            let _ = f.client.decrypt_logits(&f.encoding, b);
+        }
+    });
 }

@@ -115,5 +115,7 @@ smoke_tests!(
     idx,
     datasets,
     service_requests,
+    training_messages,
+    lwe_inference,
     option_values,
 );

@@ -23,7 +23,20 @@ impl Client {
     /// A client with fresh keys, and the evaluation keys (relinearization and the rotations of
     /// `shape`) serialized for the server.
     pub fn new(params: &Params, shape: Shape) -> Result<(Self, Vec<u8>), NnError> {
-        let mut kg = KeyGenerator::new(params);
+        Self::with_generator(params, shape, KeyGenerator::new(params))
+    }
+
+    /// [`Client::new`] with keys drawn from `seed`: the same seed gives the same keys, which
+    /// reproducible tests and fuzzing need. Anyone who knows the seed holds the secret key.
+    pub fn with_seed(params: &Params, shape: Shape, seed: u64) -> Result<(Self, Vec<u8>), NnError> {
+        Self::with_generator(params, shape, KeyGenerator::with_seed(params, seed))
+    }
+
+    fn with_generator(
+        params: &Params,
+        shape: Shape,
+        mut kg: KeyGenerator,
+    ) -> Result<(Self, Vec<u8>), NnError> {
         let sk = kg.secret_key();
         let relin = kg.relin_key(&sk)?.to_bytes(params)?;
         let galois = kg
