@@ -296,9 +296,7 @@ fn engine_error(e: NnError) -> ServeError {
         // A broken invariant is the service's fault, whatever layer reports it.
         NnError::Internal(_)
         | NnError::Lwe(shroud_lwe::LweError::Internal(_))
-        | NnError::Ckks(shroud_ckks::CkksError::Internal(_)) => {
-            ServeError::Internal(e.to_string())
-        }
+        | NnError::Ckks(shroud_ckks::CkksError::Internal(_)) => ServeError::Internal(e.to_string()),
         NnError::Malformed(_) | NnError::InvalidConfig(_) | NnError::Lwe(_) | NnError::Ckks(_) => {
             ServeError::bad(e.to_string())
         }
