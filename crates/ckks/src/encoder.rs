@@ -160,8 +160,18 @@ impl Encoder {
         Ok(z)
     }
 
-    /// Evaluates the polynomial whose coefficients are packed in `z` at the slot points.
-    fn special_fft(&self, z: &mut [Complex64]) {
+    /// The twiddle factor of butterfly `j` in the stage of span `len` (a power of two from 2
+    /// to `N/2`, `j < len/2`): `zeta^(5^j mod 4 len)`, `zeta = exp(2 pi i / (4 len))`.
+    pub(crate) fn twiddle(&self, len: usize, j: usize) -> Complex64 {
+        self.twiddles
+            .get(len / 2 - 1 + j)
+            .copied()
+            .unwrap_or(Complex64::new(0.0, 0.0))
+    }
+
+    /// Evaluates the polynomial whose coefficients are packed in `z` at the slot points. Any
+    /// power-of-two length up to `N/2` is the encoding of that many slots (sparse packing).
+    pub(crate) fn special_fft(&self, z: &mut [Complex64]) {
         let size = z.len();
         bit_reverse(z);
         let mut len = 2;
@@ -180,7 +190,7 @@ impl Encoder {
     }
 
     /// Inverse of [`Self::special_fft`].
-    fn special_ifft(&self, z: &mut [Complex64]) {
+    pub(crate) fn special_ifft(&self, z: &mut [Complex64]) {
         let size = z.len();
         let mut len = size;
         while len >= 2 {
@@ -200,7 +210,7 @@ impl Encoder {
     }
 }
 
-fn bit_reverse<T>(a: &mut [T]) {
+pub(crate) fn bit_reverse<T>(a: &mut [T]) {
     let bits = a.len().trailing_zeros();
     if bits == 0 {
         return;

@@ -47,6 +47,7 @@
     )
 )]
 
+pub mod bootstrap;
 mod ciphertext;
 mod counters;
 mod decryptor;
@@ -56,6 +57,7 @@ mod error;
 mod evaluator;
 mod evaluator_keyswitch;
 mod keys;
+pub mod linear;
 pub mod packing;
 mod params;
 mod plaintext;
