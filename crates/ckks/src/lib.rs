@@ -61,6 +61,7 @@ pub mod linear;
 pub mod packing;
 mod params;
 mod plaintext;
+pub mod polynomial;
 pub mod security;
 mod serialize;
 

@@ -128,6 +128,28 @@ impl Params {
             return invalid("log_scale must be positive and leave room in q_0");
         }
         let n = 1usize << literal.log_n;
+        // A key switch adds about `digits * N * sigma * Q_digit / P` to the message: special
+        // primes far smaller than the largest digit make every product and rotation garbage
+        // (a silently wrong answer, not an error), so such a chain is refused. At least 8 bits
+        // of the scale must stay above that noise.
+        let digit_size = literal.q_bits.len().div_ceil(literal.digits);
+        let digit_bits = literal
+            .q_bits
+            .chunks(digit_size)
+            .map(|d| d.iter().sum::<u32>())
+            .max()
+            .unwrap_or(0);
+        let p_total: u32 = literal.p_bits.iter().sum();
+        let switch_noise_bits = (literal.digits as f64 * n as f64 * 3.2).log2()
+            + f64::from(digit_bits.saturating_sub(p_total));
+        if switch_noise_bits > f64::from(literal.log_scale) - 8.0 {
+            return Err(CkksError::InvalidParams(format!(
+                "special primes of {p_total} bits for key-switching digits of up to \
+                 {digit_bits} bits: key switching would add 2^{switch_noise_bits:.0} to \
+                 messages at scale 2^{}; use more special bits or more digits",
+                literal.log_scale
+            )));
+        }
         // Generate primes size by size, each size searched downward from 2^bits, all distinct.
         let mut taken: Vec<u64> = Vec::new();
         let mut pick = |bits: u32| -> Result<Modulus, CkksError> {
@@ -151,7 +173,6 @@ impl Params {
 
         let q_basis = RnsBasis::new(n, &q)?;
         let p_basis = RnsBasis::new(n, &p)?;
-        let digit_size = q.len().div_ceil(literal.digits);
         let levels = (0..q.len())
             .map(|level| Self::level_context(&q_basis, &p_basis, level, digit_size))
             .collect::<Result<Vec<_>, _>>()?;
@@ -448,9 +469,15 @@ mod tests {
         let mut bad = good.clone();
         bad.p_bits.clear();
         assert!(Params::new_insecure(bad).is_err());
-        let mut bad = good;
+        let mut bad = good.clone();
         bad.log_n = 30;
         assert!(Params::new_insecure(bad).is_err());
+        // One digit of all four primes (180 bits) over 120 special bits: key switching would
+        // bury every message.
+        let mut bad = good;
+        bad.digits = 1;
+        let e = Params::new_insecure(bad).unwrap_err().to_string();
+        assert!(e.contains("special primes"), "{e}");
     }
 
     #[test]
