@@ -154,6 +154,19 @@ impl Sampler {
         (0..n).map(|_| self.rng.gen_range(-1i64..=1)).collect()
     }
 
+    /// Ternary coefficients with exactly `weight` nonzero entries (at most `n`), each -1 or 1:
+    /// positions by a partial Fisher-Yates shuffle, signs uniform.
+    pub fn sparse_ternary(&mut self, n: usize, weight: usize) -> Vec<i64> {
+        let mut positions: Vec<usize> = (0..n).collect();
+        let mut out = vec![0i64; n];
+        for i in 0..weight.min(n) {
+            let j = self.rng.gen_range(i..n);
+            positions.swap(i, j);
+            out[positions[i]] = if self.rng.next_u32() & 1 == 0 { -1 } else { 1 };
+        }
+        out
+    }
+
     /// Rounded Gaussian with standard deviation [`ERROR_STD_DEV`], cut at [`ERROR_BOUND`]:
     /// one uniform word per sample, placed in the cumulative table of the distribution (a
     /// tenth of the cost of a Box-Muller draw, which encryption used to spend most of its

@@ -30,8 +30,23 @@ impl KeyGenerator {
         &self.params.ctx().levels[self.params.max_level()].qp
     }
 
+    /// A uniform ternary secret: the distribution the security estimates assume.
     pub fn secret_key(&mut self) -> SecretKey {
         let coeffs = self.sampler.ternary(self.params.n());
+        self.secret_from(coeffs)
+    }
+
+    /// A ternary secret of exactly `weight` nonzero coefficients. Sparse secrets keep the
+    /// integer overflow of bootstrapping's modulus raising small; they are weaker against
+    /// lattice attacks than uniform ones at the same modulus, which the security estimates
+    /// of the presets do not cover: use them as bootstrapping's ephemeral key (at the small
+    /// modulus `q_0`, docs/security.md) or in tests.
+    pub fn sparse_secret_key(&mut self, weight: usize) -> SecretKey {
+        let coeffs = self.sampler.sparse_ternary(self.params.n(), weight);
+        self.secret_from(coeffs)
+    }
+
+    fn secret_from(&self, coeffs: Vec<i64>) -> SecretKey {
         let mut poly = RnsPoly::from_signed(self.full_basis(), &coeffs);
         poly.ntt_forward(self.full_basis());
         SecretKey {
