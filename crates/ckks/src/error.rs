@@ -27,6 +27,8 @@ pub enum CkksError {
     LevelOutOfRange { level: usize, max: usize },
     #[error("no relinearization key was given to the evaluator")]
     MissingRelinKey,
+    #[error("no encapsulation key was given to the evaluator (bootstrapping with a dense secret needs one)")]
+    MissingEncapsulationKey,
     #[error("no Galois key for element {0} (rotation or conjugation not generated)")]
     MissingGaloisKey(u64),
     #[error("ciphertext has degree {0}; relinearize it first")]

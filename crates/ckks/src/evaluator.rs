@@ -9,7 +9,7 @@ use std::collections::HashMap;
 
 use crate::counters::{Counters, Op, OpCounts};
 use crate::evaluator_keyswitch::PreparedKey;
-use crate::{Ciphertext, CkksError, GaloisKeys, Params, Plaintext, RelinKey};
+use crate::{Ciphertext, CkksError, EncapsulationKey, GaloisKeys, Params, Plaintext, RelinKey};
 
 /// Two scales closer than this (relative) are treated as equal: the mismatch then perturbs a
 /// result by less than 2^-40 of its magnitude, far below CKKS precision.
@@ -24,6 +24,8 @@ pub const LARGE_FACTOR: f64 = (1u64 << 24) as f64;
 pub struct Evaluator {
     pub(crate) params: Params,
     pub(crate) relin: Option<PreparedKey>,
+    /// Sparse-secret encapsulation for bootstrapping: to the sparse secret, and back.
+    pub(crate) encapsulation: Option<(PreparedKey, PreparedKey)>,
     /// Per Galois element: its key and the slot permutation it applies.
     pub(crate) galois: HashMap<u64, (PreparedKey, Vec<u32>)>,
     /// The key every evaluation key given so far is for; ciphertexts under another are
@@ -37,6 +39,7 @@ impl Evaluator {
         Self {
             params: params.clone(),
             relin: None,
+            encapsulation: None,
             galois: HashMap::new(),
             key: None,
             counters: Counters::default(),
@@ -56,6 +59,17 @@ impl Evaluator {
     pub fn with_relin_key(mut self, rk: RelinKey) -> Result<Self, CkksError> {
         self.adopt_key(rk.0.tag)?;
         self.relin = Some(PreparedKey::new(&self.params, &rk.0, None));
+        Ok(self)
+    }
+
+    /// The keys bootstrapping needs to raise the modulus under a sparse secret.
+    pub fn with_encapsulation_key(mut self, key: EncapsulationKey) -> Result<Self, CkksError> {
+        self.adopt_key(key.to_sparse.tag)?;
+        self.adopt_key(key.to_dense.tag)?;
+        self.encapsulation = Some((
+            PreparedKey::new(&self.params, &key.to_sparse, None),
+            PreparedKey::new(&self.params, &key.to_dense, None),
+        ));
         Ok(self)
     }
 

@@ -73,7 +73,8 @@ pub use encryptor::Encryptor;
 pub use error::CkksError;
 pub use evaluator::{Evaluator, LARGE_FACTOR};
 pub use keys::{
-    galois_element, GaloisKeys, KeyGenerator, PublicKey, RelinKey, SecretKey, SwitchingKey,
+    galois_element, EncapsulationKey, GaloisKeys, KeyGenerator, PublicKey, RelinKey, SecretKey,
+    SwitchingKey,
 };
 pub use num_complex::Complex64;
 pub use params::{presets, Params, ParamsLiteral};

@@ -44,6 +44,10 @@ pub struct BootstrapSpec {
     pub double_angles: u32,
     /// Degree of the Chebyshev interpolant of the scaled cosine.
     pub degree: usize,
+    /// Modulus raising under an ephemeral sparse secret ([`crate::EncapsulationKey`]), which
+    /// keeps `|I|` within a small `K` whatever the secret. Without it, `K` must bound the
+    /// overflow of the secret itself: only a sparse secret (tests) keeps it small.
+    pub encapsulated: bool,
 }
 
 /// A bootstrapping circuit for one parameter set: its linear maps encoded and its
@@ -230,7 +234,18 @@ impl Bootstrapper {
     /// `ct` read modulo the whole chain, at the top level and the reduction scale (the
     /// CoeffsToSlots factor divides by `q_0` itself, not by the input's scale).
     fn raise(&self, eval: &Evaluator, ct: &Ciphertext) -> Result<Ciphertext, CkksError> {
-        let low = eval.mod_drop_to(ct, 0)?;
+        let mut low = eval.mod_drop_to(ct, 0)?;
+        let keys = if self.spec.encapsulated {
+            let keys = eval
+                .encapsulation
+                .as_ref()
+                .ok_or(CkksError::MissingEncapsulationKey)?;
+            // Under the sparse secret from here to the switch back.
+            switch_key(eval, &mut low, &keys.0);
+            Some(keys)
+        } else {
+            None
+        };
         let ctx = self.params.ctx();
         let q0 = &ctx.levels[0].q;
         let top = &ctx.levels[self.params.max_level()].q;
@@ -258,12 +273,16 @@ impl Bootstrapper {
                 raised
             })
             .collect();
-        Ok(Ciphertext {
+        let mut raised = Ciphertext {
             tag: ct.tag,
             level: self.params.max_level(),
             scale: self.reduction_scale,
             polys,
-        })
+        };
+        if let Some((_, to_dense)) = keys {
+            switch_key(eval, &mut raised, to_dense);
+        }
+        Ok(raised)
     }
 
     /// `sin(2 pi x K') / (2 pi)`-like reduction of slots `x` in `[-1, 1]` (times `K' q_0`):
@@ -276,6 +295,18 @@ impl Bootstrapper {
         }
         Ok(c)
     }
+}
+
+/// `ct` switched to the secret `key` leads to: `(c_0 + u_0, u_1)`.
+fn switch_key(
+    eval: &Evaluator,
+    ct: &mut Ciphertext,
+    key: &crate::evaluator_keyswitch::PreparedKey,
+) {
+    let (u0, u1) = eval.key_switch(&ct.polys[1], key, ct.level);
+    let basis = &eval.params().ctx().levels[ct.level].q;
+    ct.polys[0].add_assign(basis, &u0);
+    ct.polys[1] = u1;
 }
 
 /// `ct` times `i` in every slot: the monomial `X^(N/2)` evaluates to `i` at every slot's
@@ -318,6 +349,7 @@ mod tests {
             k: 12.0,
             double_angles: 3,
             degree: 44,
+            encapsulated: false,
         }
     }
 
@@ -403,6 +435,78 @@ mod tests {
             let err = (got[1] - values[1] * values[1]).norm();
             assert!(err < 2f64.powi(-10), "slots {slots}: square off by {err}");
         }
+    }
+
+    #[test]
+    fn encapsulation_bootstraps_under_a_uniform_secret() {
+        let params = params();
+        let mut kg = KeyGenerator::with_seed(&params, 23);
+        let sk = kg.secret_key();
+        let encoder = Encoder::new(&params);
+        let values: Vec<Complex64> = (0..8)
+            .map(|i| Complex64::new((i as f64 * 0.7).cos(), 0.0))
+            .collect();
+        let full: Vec<Complex64> = values
+            .iter()
+            .cycle()
+            .take(params.slots())
+            .copied()
+            .collect();
+        let pt = encoder
+            .encode_complex_at(&full, 0, params.default_scale())
+            .unwrap();
+        let ct = Encryptor::with_secret_key(&params, &sk)
+            .unwrap()
+            .encrypt(&pt)
+            .unwrap();
+        let dec = Decryptor::new(&params, &sk).unwrap();
+        let error = |boot: &Bootstrapper, eval: &Evaluator| {
+            let out = boot.bootstrap(eval, &ct).unwrap();
+            let got = encoder.decode_complex(&dec.decrypt(&out).unwrap()).unwrap();
+            got.iter()
+                .zip(&full)
+                .map(|(a, b)| (a - b).norm())
+                .fold(0.0, f64::max)
+        };
+        let plain = Bootstrapper::new(&params, spec(8)).unwrap();
+        let encapsulated = Bootstrapper::new(
+            &params,
+            BootstrapSpec {
+                encapsulated: true,
+                ..spec(8)
+            },
+        )
+        .unwrap();
+        let steps = plain.rotation_steps();
+        let eval = Evaluator::new(&params)
+            .with_relin_key(kg.relin_key(&sk).unwrap())
+            .unwrap()
+            .with_galois_keys(kg.galois_keys(&sk, &steps, true).unwrap())
+            .unwrap();
+        // A uniform secret overflows far beyond K = 12: garbage without encapsulation.
+        assert!(error(&plain, &eval) > 1e-2);
+        assert!(matches!(
+            encapsulated.bootstrap(&eval, &ct),
+            Err(CkksError::MissingEncapsulationKey)
+        ));
+        let eval = eval
+            .with_encapsulation_key(kg.encapsulation_key(&sk, 32).unwrap())
+            .unwrap();
+        let err = error(&encapsulated, &eval);
+        assert!(err < 2f64.powi(-14), "error 2^{:.1}", err.log2());
+        // Another key's encapsulation key is refused.
+        let other = KeyGenerator::with_seed(&params, 24).secret_key();
+        let foreign = KeyGenerator::with_seed(&params, 24)
+            .encapsulation_key(&other, 32)
+            .unwrap();
+        assert!(matches!(
+            Evaluator::new(&params)
+                .with_relin_key(kg.relin_key(&sk).unwrap())
+                .unwrap()
+                .with_encapsulation_key(foreign),
+            Err(CkksError::KeyMismatch(_))
+        ));
+        assert!(kg.encapsulation_key(&sk, 0).is_err());
     }
 
     #[test]

@@ -16,6 +16,21 @@ pub struct SwitchingKey {
 #[derive(Clone, Debug, PartialEq)]
 pub struct RelinKey(pub(crate) SwitchingKey);
 
+/// Sparse-secret encapsulation for bootstrapping (Bossuat, Troncoso-Pastoriza, Hubaux, ACNS
+/// 2022): a switch from the secret `s` to an ephemeral sparse secret `s'` at the last prime
+/// only, and back from `s'` to `s` over the whole chain. Modulus raising then happens under
+/// `s'`, whose few nonzero coefficients keep the multiple of `q_0` it adds small, while every
+/// other ciphertext and key stays under the uniform `s` the security estimate is for. The
+/// key to `s'` exists only modulo `q_0 P`, where a sparse secret is as hard to find as the
+/// estimate requires (docs/security.md); `s'` itself is discarded once the keys are made.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EncapsulationKey {
+    /// From `s` to `s'`: one digit, nonzero on `q_0` and the special primes only.
+    pub(crate) to_sparse: SwitchingKey,
+    /// From `s'` to `s`, over every prime.
+    pub(crate) to_dense: SwitchingKey,
+}
+
 /// Switching keys for automorphisms `X -> X^g`, indexed by the Galois element `g`.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GaloisKeys {
