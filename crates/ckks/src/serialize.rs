@@ -11,7 +11,9 @@ use serde::{Deserialize, Serialize};
 use shroud_math::serde_bytes::ByteBuf;
 use shroud_math::{Fingerprint, KeyTag, RnsBasis, RnsPoly, WireError, WireFormat};
 
-use crate::keys::{GaloisKeys, KeyGenerator, PublicKey, RelinKey, SecretKey, SwitchingKey};
+use crate::keys::{
+    EncapsulationKey, GaloisKeys, KeyGenerator, PublicKey, RelinKey, SecretKey, SwitchingKey,
+};
 use crate::{Ciphertext, CkksError, Params, ParamsLiteral, Plaintext, SeededCiphertext};
 
 /// Version of the binary format written by this build.
@@ -33,6 +35,7 @@ enum Kind {
     GaloisKeys,
     SecretKey,
     SeededCiphertext,
+    EncapsulationKey,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -413,6 +416,56 @@ impl GaloisKeys {
                 .insert(g, SwitchingKey::from_wire(k, tag, params)?);
         }
         Ok(keys)
+    }
+}
+
+/// The key to the sparse secret over its own primes only, and the key back.
+#[derive(Serialize, Deserialize)]
+struct EncapsulationKeyWire {
+    to_sparse: (ByteBuf, ByteBuf),
+    to_dense: SwitchingKeyWire,
+}
+
+impl EncapsulationKey {
+    pub fn to_bytes(&self, params: &Params) -> Result<Vec<u8>, CkksError> {
+        params.check_same(self.to_dense.tag.params)?;
+        self.to_dense.tag.check(self.to_sparse.tag)?;
+        let (small, kept) = Self::sparse_basis(params)?;
+        let (b, a) = self
+            .to_sparse
+            .parts
+            .first()
+            .ok_or(CkksError::Internal("an encapsulation key without its part"))?;
+        let restrict = |p: &RnsPoly| {
+            let mut out = RnsPoly::zero(params.n(), kept.len());
+            for (k, &i) in kept.iter().enumerate() {
+                out.limb_mut(k).copy_from_slice(p.limb(i));
+            }
+            pack(&out, &small)
+        };
+        let wire = EncapsulationKeyWire {
+            to_sparse: (restrict(b), restrict(a)),
+            to_dense: self.to_dense.to_wire(params),
+        };
+        Ok(write(Kind::EncapsulationKey, self.to_dense.tag, &wire))
+    }
+
+    pub fn from_bytes(params: &Params, bytes: &[u8]) -> Result<Self, CkksError> {
+        let (tag, wire): (_, EncapsulationKeyWire) =
+            read(bytes, Kind::EncapsulationKey, Some(params))?;
+        let (small, kept) = Self::sparse_basis(params)?;
+        let (b, a) = &wire.to_sparse;
+        let to_sparse = SwitchingKey {
+            tag,
+            parts: vec![(
+                Self::embed(params, &kept, &unpack(b, &small)?),
+                Self::embed(params, &kept, &unpack(a, &small)?),
+            )],
+        };
+        Ok(Self {
+            to_sparse,
+            to_dense: SwitchingKey::from_wire(wire.to_dense, tag, params)?,
+        })
     }
 }
 

@@ -10,6 +10,19 @@ pub fn count(s: &str) -> Result<usize, String> {
     Ok(n)
 }
 
+/// Slots of the bootstrapping preset (N = 2^16): a power of two from 2 to 32768, or `full`.
+pub fn slots(s: &str) -> Result<usize, String> {
+    const FULL: usize = 1 << 15;
+    if s == "full" {
+        return Ok(FULL);
+    }
+    let n: usize = s.parse().map_err(|e| format!("{e}"))?;
+    if !n.is_power_of_two() || !(2..=FULL).contains(&n) {
+        return Err(format!("must be a power of two from 2 to {FULL}, or full"));
+    }
+    Ok(n)
+}
+
 /// A count that may be zero (fine-tuning epochs, where 0 means calibration only).
 pub fn count_or_zero(s: &str) -> Result<usize, String> {
     s.parse().map_err(|e| format!("{e}"))

@@ -112,3 +112,115 @@ fn ckks_one(log_n: u32, reps: usize) -> anyhow::Result<()> {
     println!("ct_bytes {log_n} {}", bytes.len());
     Ok(())
 }
+
+/// Peak resident memory of this process so far, in GiB (Linux's `VmHWM`; 0 elsewhere).
+fn peak_gib() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
+        })
+        .map_or(0.0, |kib| kib / (1024.0 * 1024.0))
+}
+
+/// One bootstrapping preset measured: key generation, evaluation-key bytes, the median
+/// bootstrap time over `runs`, precision on uniform inputs in [-1, 1], levels left and peak
+/// memory, as `<metric> <value>` lines for `scripts/ckks-bootstrap.sh`.
+pub fn bootstrap(slots: usize, runs: usize, threads: usize) -> anyhow::Result<()> {
+    use shroud_ckks::bootstrap::{presets, Bootstrapper};
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()?;
+    pool.install(|| {
+        let preset = presets::n16(slots)?;
+        let params = Params::new(preset.params.clone())?;
+        let t = Instant::now();
+        let boot = Bootstrapper::new(&params, preset.spec.clone())?;
+        let setup_s = t.elapsed().as_secs_f64();
+
+        // Key generation, serialized key by key as a client would send them.
+        let mut keygen_s = 0.0;
+        let mut key_bytes = 0usize;
+        let mut timed = |f: &mut dyn FnMut() -> anyhow::Result<usize>| -> anyhow::Result<()> {
+            let t = Instant::now();
+            let bytes = f()?;
+            keygen_s += t.elapsed().as_secs_f64();
+            key_bytes += bytes;
+            Ok(())
+        };
+        let mut kg = KeyGenerator::new(&params);
+        let sk = kg.secret_key();
+        let mut eval = Evaluator::new(&params);
+        let mut relin = None;
+        timed(&mut || {
+            let k = kg.relin_key(&sk)?;
+            let n = k.to_bytes(&params)?.len();
+            relin = Some(k);
+            Ok(n)
+        })?;
+        eval = eval.with_relin_key(relin.context("relinearization key")?)?;
+        let mut encapsulation = None;
+        timed(&mut || {
+            let k = kg.encapsulation_key(&sk, preset.ephemeral_weight)?;
+            let n = k.to_bytes(&params)?.len();
+            encapsulation = Some(k);
+            Ok(n)
+        })?;
+        eval = eval.with_encapsulation_key(encapsulation.context("encapsulation key")?)?;
+        let n = params.n();
+        let mut elements: Vec<u64> = boot
+            .rotation_steps()
+            .iter()
+            .map(|&s| shroud_ckks::galois_element(s, n))
+            .collect();
+        elements.push(2 * n as u64 - 1);
+        for g in elements {
+            let mut key = None;
+            timed(&mut || {
+                let k = kg.galois_keys_for_elements(&sk, &[g])?;
+                let bytes = k.to_bytes(&params)?.len();
+                key = Some(k);
+                Ok(bytes)
+            })?;
+            eval = eval.with_galois_keys(key.context("Galois key")?)?;
+        }
+
+        let encoder = Encoder::new(&params);
+        let values = random_reals(3, slots);
+        let repeated: Vec<f64> = values
+            .iter()
+            .cycle()
+            .take(params.slots())
+            .copied()
+            .collect();
+        let mut encryptor = Encryptor::with_secret_key(&params, &sk)?;
+        let ct = encryptor.encrypt(&encoder.encode_at(&repeated, 0, params.default_scale())?)?;
+        let decryptor = Decryptor::new(&params, &sk)?;
+        let mut times = Vec::new();
+        let mut worst = 0f64;
+        for _ in 0..runs.max(1) {
+            let t = Instant::now();
+            let out = boot.bootstrap(&eval, &ct)?;
+            times.push(t.elapsed().as_secs_f64());
+            let got = encoder.decode_complex(&decryptor.decrypt(&out)?)?;
+            worst = got
+                .iter()
+                .zip(&repeated)
+                .map(|(z, v)| (z.re - v).hypot(z.im))
+                .fold(worst, f64::max);
+        }
+        times.sort_by(f64::total_cmp);
+        println!("ring_n {n}");
+        println!("slots {slots}");
+        println!("setup_s {setup_s:.2}");
+        println!("keygen_s {keygen_s:.2}");
+        println!("key_bytes {key_bytes}");
+        println!("boot_s {:.3}", times[times.len() / 2]);
+        println!("bits {:.1}", -worst.log2());
+        println!("levels_left {}", boot.output_level());
+        println!("peak_gib {:.2}", peak_gib());
+        Ok(())
+    })
+}

@@ -232,6 +232,19 @@ enum MnistCommand {
 
 #[derive(Subcommand)]
 enum BenchWhat {
+    /// CKKS bootstrapping on the 128-bit preset (N = 2^16): key generation, key bytes, time,
+    /// precision, levels left, peak memory.
+    Bootstrap {
+        /// Slots to refresh: a power of two up to 32768, or `full`.
+        #[arg(long, default_value = "256", value_parser = args::slots)]
+        slots: usize,
+        /// Bootstraps to time; the median is reported.
+        #[arg(long, default_value_t = 3, value_parser = args::count)]
+        runs: usize,
+        /// Worker threads (1 for the single-threaded comparison with OpenFHE).
+        #[arg(long, default_value_t = 1, value_parser = args::count)]
+        threads: usize,
+    },
     /// CKKS operations on the 128-bit presets, single-threaded.
     Ckks {
         /// Ring degrees to measure, as log2 N (13, 14, 15).
@@ -361,6 +374,14 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     reps,
                 },
         } => bench::ckks(&log_n, threads, reps),
+        Command::Bench {
+            what:
+                BenchWhat::Bootstrap {
+                    slots,
+                    runs,
+                    threads,
+                },
+        } => bench::bootstrap(slots, runs, threads),
     }
 }
 

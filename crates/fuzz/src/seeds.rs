@@ -78,6 +78,7 @@ pub(crate) fn ckks_keys() -> Vec<Vec<u8>> {
         ok(kg.relin_key(&sk).and_then(|k| k.to_bytes(p))),
         ok(kg.galois_keys(&sk, &[1], true).and_then(|k| k.to_bytes(p))),
         ok(sk.to_bytes(p).map(|b| b.to_vec())),
+        ok(kg.encapsulation_key(&sk, 32).and_then(|k| k.to_bytes(p))),
     ]
 }
 

@@ -7,7 +7,8 @@ use std::sync::OnceLock;
 use ndarray::Array2;
 use shroud_ckks::packing::DiagonalLayout;
 use shroud_ckks::{
-    Ciphertext, GaloisKeys, Params, ParamsLiteral, Plaintext, PublicKey, RelinKey, SecretKey,
+    Ciphertext, EncapsulationKey, GaloisKeys, Params, ParamsLiteral, Plaintext, PublicKey,
+    RelinKey, SecretKey,
 };
 use shroud_lwe::bootstrap::{presets, BootstrapParams, ClientKey, LweCiphertext, ServerKey};
 use shroud_lwe::gsw::{self, GswCiphertext, GswParams};
@@ -198,6 +199,7 @@ pub(crate) fn ckks_keys(data: &[u8]) {
         let _ = RelinKey::from_bytes(p, b);
         let _ = GaloisKeys::from_bytes(p, b);
         let _ = SecretKey::from_bytes(p, b);
+        let _ = EncapsulationKey::from_bytes(p, b);
     });
 }
 

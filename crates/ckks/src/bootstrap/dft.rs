@@ -97,6 +97,14 @@ fn merged(stages: Vec<LinearMap>, budget: usize) -> Result<Vec<LinearMap>, CkksE
         .collect()
 }
 
+/// `factor` spread evenly over the maps, `factor^(1/k)` each: a map's diagonals are
+/// encoded as integers at a fixed scale, and a small factor in a single map would leave its
+/// diagonals few significant bits (CoeffsToSlots divides by about `q_0 K N`).
+fn spread(maps: Vec<LinearMap>, factor: f64) -> Vec<LinearMap> {
+    let share = factor.powf(1.0 / maps.len().max(1) as f64);
+    maps.into_iter().map(|m| m.scaled(c(share, 0.0))).collect()
+}
+
 /// Checks a slot count for the DFTs of `encoder`'s parameters.
 fn check_slots(encoder: &Encoder, n: usize) -> Result<(), CkksError> {
     let slots = encoder.params().slots();
@@ -109,7 +117,7 @@ fn check_slots(encoder: &Encoder, n: usize) -> Result<(), CkksError> {
 }
 
 /// CoeffsToSlots of `n` slots in at most `budget` maps (one level each), every coefficient
-/// multiplied by `factor`: applied to slots `z`, the maps give `factor * n *
+/// multiplied by `factor` (spread over the maps): applied to slots `z`, the maps give `factor * n *
 /// bitrev(special_ifft(z))`, the plaintext's coefficients `c_j + i c_(j+n)` in bit-reversed
 /// order. Sparse (`n < N/2`): on a period of `2n`, with zeros in its second half.
 pub fn coeffs_to_slots(
@@ -119,10 +127,7 @@ pub fn coeffs_to_slots(
     factor: f64,
 ) -> Result<Vec<LinearMap>, CkksError> {
     check_slots(encoder, n)?;
-    let mut maps = merged(inverse_stages(encoder, n)?, budget)?;
-    if let Some(first) = maps.first_mut() {
-        *first = first.clone().scaled(c(factor, 0.0));
-    }
+    let mut maps = spread(merged(inverse_stages(encoder, n)?, budget)?, factor);
     if n < encoder.params().slots() {
         let mask = (0..2 * n)
             .map(|i| c(if i < n { 1.0 } else { 0.0 }, 0.0))
@@ -134,7 +139,8 @@ pub fn coeffs_to_slots(
     Ok(maps)
 }
 
-/// SlotsToCoeffs of `n` slots in at most `budget` maps, every slot multiplied by `factor`:
+/// SlotsToCoeffs of `n` slots in at most `budget` maps, every slot multiplied by `factor`
+/// (spread over the maps):
 /// the inverse of [`coeffs_to_slots`] up to the factors. Full (`n = N/2`): applied to
 /// `bitrev(c_j + i c_(j + n))` it gives the slots `special_fft(c)`. Sparse: it reads a period
 /// of `2n` holding `bitrev(c_j)` in the first half and `bitrev(c_(j + n))` in the second,
@@ -160,11 +166,7 @@ pub fn slots_to_coeffs(
             *first = combine.then(first)?;
         }
     }
-    let mut maps = merged(stages, budget)?;
-    if let Some(last) = maps.last_mut() {
-        *last = last.clone().scaled(c(factor, 0.0));
-    }
-    Ok(maps)
+    Ok(spread(merged(stages, budget)?, factor))
 }
 
 #[cfg(test)]

@@ -20,6 +20,7 @@
 //! is left below is the user's ([`Bootstrapper::output_level`]).
 
 pub mod dft;
+pub mod presets;
 
 use shroud_math::RnsPoly;
 
@@ -311,7 +312,7 @@ fn switch_key(
 
 /// `ct` times `i` in every slot: the monomial `X^(N/2)` evaluates to `i` at every slot's
 /// root, so the product is exact and costs no level.
-fn mul_by_i(eval: &Evaluator, ct: &Ciphertext) -> Result<Ciphertext, CkksError> {
+pub(crate) fn mul_by_i(eval: &Evaluator, ct: &Ciphertext) -> Result<Ciphertext, CkksError> {
     let params = eval.params();
     let basis = &params.ctx().levels[ct.level].q;
     let mut monomial = vec![0i64; params.n()];
@@ -489,9 +490,15 @@ mod tests {
             encapsulated.bootstrap(&eval, &ct),
             Err(CkksError::MissingEncapsulationKey)
         ));
-        let eval = eval
-            .with_encapsulation_key(kg.encapsulation_key(&sk, 32).unwrap())
+        // Through its serialized form, as a server receives it.
+        let bytes = kg
+            .encapsulation_key(&sk, 32)
+            .unwrap()
+            .to_bytes(&params)
             .unwrap();
+        assert!(crate::EncapsulationKey::from_bytes(&params, &bytes[..bytes.len() / 2]).is_err());
+        let key = crate::EncapsulationKey::from_bytes(&params, &bytes).unwrap();
+        let eval = eval.with_encapsulation_key(key).unwrap();
         let err = error(&encapsulated, &eval);
         assert!(err < 2f64.powi(-14), "error 2^{:.1}", err.log2());
         // Another key's encapsulation key is refused.

@@ -165,32 +165,19 @@ impl KeyGenerator {
         let sparse = self.sparse_secret_key(weight);
         let to_dense = self.switching_key(sk, &sparse.poly);
         // To s', over q_0 and P only: the part of the basis a switch at level 0 reads.
-        let ctx = self.params.ctx();
-        let top = &ctx.levels[self.params.max_level()];
-        let q_len = ctx.q.len();
-        let kept: Vec<usize> = std::iter::once(0).chain(q_len..top.qp.len()).collect();
-        let small = RnsBasis::from_tables(
-            self.params.n(),
-            kept.iter().map(|&i| top.qp.tables()[i].clone()).collect(),
-        )?;
+        let (small, kept) = EncapsulationKey::sparse_basis(&self.params)?;
         let mut s_small = RnsPoly::from_signed(&small, &sparse.coeffs);
         s_small.ntt_forward(&small);
         let (mut b, a) = Self::encrypt_zero(&mut self.sampler, &small, &s_small, None);
         // The gadget: P s on q_0.
         let n = self.params.n();
+        let top = &self.params.ctx().levels[self.params.max_level()];
         let m = small.modulus(0);
         let (w, ws) = (top.p_mod_q[0], m.shoup(top.p_mod_q[0]));
         for (bk, &s0) in b.limb_mut(0).iter_mut().zip(&sk.poly.data()[..n]) {
             *bk = m.add(*bk, m.mul_shoup(s0, w, ws));
         }
-        // Laid out like any key over the whole basis, zero on the primes it does not cover.
-        let embed = |p: &RnsPoly| {
-            let mut full = RnsPoly::zero(n, top.qp.len());
-            for (k, &i) in kept.iter().enumerate() {
-                full.limb_mut(i).copy_from_slice(p.limb(k));
-            }
-            full
-        };
+        let embed = |p: &RnsPoly| EncapsulationKey::embed(&self.params, &kept, p);
         let to_sparse = SwitchingKey {
             tag: sk.tag,
             parts: vec![(embed(&b), embed(&a))],

@@ -1,6 +1,8 @@
 use std::collections::BTreeMap;
 
-use shroud_math::{KeyTag, RnsPoly};
+use shroud_math::{KeyTag, RnsBasis, RnsPoly};
+
+use crate::{CkksError, Params};
 
 /// Encryptions of `P * s'` (one per digit, each carrying `P` only in its digit's primes) under
 /// `s`, over all ciphertext and special primes. Key switching with it turns a polynomial that
@@ -29,6 +31,34 @@ pub struct EncapsulationKey {
     pub(crate) to_sparse: SwitchingKey,
     /// From `s'` to `s`, over every prime.
     pub(crate) to_dense: SwitchingKey,
+}
+
+impl EncapsulationKey {
+    /// The primes the key to the sparse secret covers, `q_0` and the special primes, as a
+    /// basis and as indices into the top level's key-switching basis.
+    pub(crate) fn sparse_basis(params: &Params) -> Result<(RnsBasis, Vec<usize>), CkksError> {
+        let ctx = params.ctx();
+        let top = &ctx.levels[params.max_level()];
+        let kept: Vec<usize> = std::iter::once(0)
+            .chain(ctx.q.len()..top.qp.len())
+            .collect();
+        let basis = RnsBasis::from_tables(
+            params.n(),
+            kept.iter().map(|&i| top.qp.tables()[i].clone()).collect(),
+        )?;
+        Ok((basis, kept))
+    }
+
+    /// A polynomial over [`Self::sparse_basis`] laid out over the whole top-level basis, zero
+    /// on the primes it does not cover, as a switch at level 0 reads it.
+    pub(crate) fn embed(params: &Params, kept: &[usize], p: &RnsPoly) -> RnsPoly {
+        let top = &params.ctx().levels[params.max_level()];
+        let mut full = RnsPoly::zero(params.n(), top.qp.len());
+        for (k, &i) in kept.iter().enumerate() {
+            full.limb_mut(i).copy_from_slice(p.limb(k));
+        }
+        full
+    }
 }
 
 /// Switching keys for automorphisms `X -> X^g`, indexed by the Galois element `g`.

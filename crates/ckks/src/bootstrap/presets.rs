@@ -1,0 +1,176 @@
+//! Bootstrapping presets: a parameter chain laid out for the circuit, and its spec.
+//!
+//! The chain, from the bottom: `q_0` (55 bits, the prime a message is bootstrapped from, 2^10
+//! above the default scale: the ratio multiplies every error of the modular reduction on its
+//! way back, while the sine's cubic error, relative `(2 pi 2^-10)^2 / 6 = 2^-17.3` for a
+//! coefficient as large as the scale, stays at the level of that noise), the user's
+//! levels at the default scale, SlotsToCoeffs (its first prime about the reduction scale, so
+//! that its first map can land on the default scale with precise diagonals), the modular
+//! reduction and CoeffsToSlots at the reduction scale (56-bit primes). The secret is uniform
+//! ternary, the estimate the HE standard's; modulus raising happens under an ephemeral
+//! secret of 32 nonzero coefficients (sparse-secret encapsulation), for which `K = 16`
+//! bounds the overflow with a failure probability below 2^-60 per coefficient
+//! (docs/security.md).
+
+use super::BootstrapSpec;
+use crate::polynomial::Chebyshev;
+use crate::{CkksError, ParamsLiteral};
+
+/// A parameter literal, the circuit that fits it, and the weight of the ephemeral secret.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BootstrapPreset {
+    pub params: ParamsLiteral,
+    pub spec: BootstrapSpec,
+    pub ephemeral_weight: usize,
+}
+
+/// Levels the modular reduction of a spec consumes.
+fn reduction_levels(spec: &BootstrapSpec) -> Result<usize, CkksError> {
+    let depth = Chebyshev::new(-1.0, 1.0, vec![0.0; spec.degree + 1])?.depth();
+    Ok(depth + spec.double_angles as usize)
+}
+
+/// The chain of a spec: `q_0`, `user_levels` primes of `log_scale` bits, SlotsToCoeffs,
+/// the reduction and CoeffsToSlots.
+fn chain(spec: &BootstrapSpec, user_levels: usize, log_scale: u32) -> Result<Vec<u32>, CkksError> {
+    let reduction = reduction_levels(spec)?;
+    let stc = spec.slots_to_coeffs_levels;
+    Ok([
+        vec![55],
+        vec![log_scale; user_levels],
+        vec![log_scale; stc.saturating_sub(1)],
+        vec![56; 1 + reduction + spec.coeffs_to_slots_levels],
+    ]
+    .concat())
+}
+
+/// N = 2^16, 128-bit secure (log QP = 1739 of the 1747 allowed): ten levels at scale 2^45
+/// left to the user after each bootstrap, three for each DFT, K = 16 with three double
+/// angles and a degree-40 cosine. `slots` is a power of two up to 2^15 (full).
+pub fn n16(slots: usize) -> Result<BootstrapPreset, CkksError> {
+    let spec = BootstrapSpec {
+        slots,
+        coeffs_to_slots_levels: 3,
+        slots_to_coeffs_levels: 3,
+        k: 16.0,
+        double_angles: 3,
+        degree: 40,
+        encapsulated: true,
+    };
+    let q_bits = chain(&spec, 10, 45)?;
+    Ok(BootstrapPreset {
+        params: ParamsLiteral {
+            log_n: 16,
+            // Digits of six primes (at most 336 bits) under six 60-bit special primes.
+            digits: q_bits.len().div_ceil(6),
+            q_bits,
+            p_bits: vec![60; 6],
+            log_scale: 45,
+        },
+        spec,
+        ephemeral_weight: 32,
+    })
+}
+
+/// N = 2^11 with the same layout and two user levels. INSECURE: for tests only.
+pub fn insecure_test(slots: usize) -> Result<BootstrapPreset, CkksError> {
+    let spec = BootstrapSpec {
+        slots,
+        coeffs_to_slots_levels: 2,
+        slots_to_coeffs_levels: 2,
+        k: 12.0,
+        double_angles: 3,
+        degree: 44,
+        encapsulated: true,
+    };
+    let q_bits = chain(&spec, 2, 40)?;
+    Ok(BootstrapPreset {
+        params: ParamsLiteral {
+            log_n: 11,
+            digits: q_bits.len().div_ceil(2),
+            q_bits,
+            p_bits: vec![60, 60],
+            log_scale: 40,
+        },
+        spec,
+        ephemeral_weight: 32,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bootstrap::Bootstrapper;
+    use crate::Params;
+
+    #[test]
+    fn the_128_bit_preset_is_secure_and_leaves_ten_levels() {
+        for slots in [256, 1 << 15] {
+            let preset = n16(slots).unwrap();
+            let params = Params::new(preset.params.clone()).unwrap();
+            assert_eq!(params.security_bits(), Some(128));
+            assert!(params.log_qp() <= 1747, "{}", params.log_qp());
+            // Building the circuit encodes every map: check the levels without it.
+            let used = preset.spec.coeffs_to_slots_levels
+                + reduction_levels(&preset.spec).unwrap()
+                + preset.spec.slots_to_coeffs_levels;
+            assert_eq!(params.max_level() - used, 10);
+        }
+    }
+
+    /// The 128-bit layout in a small ring (insecure): precision is set by the chain and
+    /// grows worse with N by about half a bit per doubling (17.7 bits at N = 2^16 with the
+    /// benchmark's inputs).
+    #[test]
+    fn the_128_bit_layout_is_precise_in_a_small_ring() {
+        use crate::{Decryptor, Encoder, Encryptor, Evaluator, KeyGenerator};
+        let mut preset = n16(256).unwrap();
+        preset.params.log_n = 12;
+        let params = Params::new_insecure(preset.params.clone()).unwrap();
+        let boot = Bootstrapper::new(&params, preset.spec.clone()).unwrap();
+        let mut kg = KeyGenerator::with_seed(&params, 1);
+        let sk = kg.secret_key();
+        let eval = Evaluator::new(&params)
+            .with_relin_key(kg.relin_key(&sk).unwrap())
+            .unwrap()
+            .with_galois_keys(kg.galois_keys(&sk, &boot.rotation_steps(), true).unwrap())
+            .unwrap()
+            .with_encapsulation_key(kg.encapsulation_key(&sk, preset.ephemeral_weight).unwrap())
+            .unwrap();
+        let encoder = Encoder::new(&params);
+        let values: Vec<f64> = (0..256)
+            .map(|i| (i * 7919 % 1000) as f64 / 500.0 - 1.0)
+            .collect();
+        let full: Vec<f64> = values
+            .iter()
+            .cycle()
+            .take(params.slots())
+            .copied()
+            .collect();
+        let pt = encoder.encode_at(&full, 0, params.default_scale()).unwrap();
+        let ct = Encryptor::with_secret_key(&params, &sk)
+            .unwrap()
+            .encrypt(&pt)
+            .unwrap();
+        let out = boot.bootstrap(&eval, &ct).unwrap();
+        assert_eq!(out.level(), 10);
+        let got = encoder
+            .decode_complex(&Decryptor::new(&params, &sk).unwrap().decrypt(&out).unwrap())
+            .unwrap();
+        let err = got
+            .iter()
+            .zip(&full)
+            .map(|(z, v)| (z.re - v).hypot(z.im))
+            .fold(0f64, f64::max);
+        assert!(err < 2f64.powi(-18), "error 2^{:.1}", err.log2());
+    }
+
+    #[test]
+    fn the_test_preset_bootstraps_to_its_user_levels() {
+        let preset = insecure_test(8).unwrap();
+        let params = Params::new_insecure(preset.params).unwrap();
+        assert_eq!(params.security_bits(), None);
+        let boot = Bootstrapper::new(&params, preset.spec).unwrap();
+        assert_eq!(boot.output_level(), 2);
+    }
+}
