@@ -24,8 +24,9 @@ pub const LARGE_FACTOR: f64 = (1u64 << 24) as f64;
 pub struct Evaluator {
     pub(crate) params: Params,
     pub(crate) relin: Option<PreparedKey>,
-    /// Sparse-secret encapsulation for bootstrapping: to the sparse secret, and back.
-    pub(crate) encapsulation: Option<(PreparedKey, PreparedKey)>,
+    /// Sparse-secret encapsulation for bootstrapping: the key to the sparse secret (modulo
+    /// `q_0 p_0`), and the key back.
+    pub(crate) encapsulation: Option<((RnsPoly, RnsPoly), PreparedKey)>,
     /// Per Galois element: its key and the slot permutation it applies.
     pub(crate) galois: HashMap<u64, (PreparedKey, Vec<u32>)>,
     /// The key every evaluation key given so far is for; ciphertexts under another are
@@ -64,12 +65,10 @@ impl Evaluator {
 
     /// The keys bootstrapping needs to raise the modulus under a sparse secret.
     pub fn with_encapsulation_key(mut self, key: EncapsulationKey) -> Result<Self, CkksError> {
-        self.adopt_key(key.to_sparse.tag)?;
+        self.adopt_key(key.tag)?;
         self.adopt_key(key.to_dense.tag)?;
-        self.encapsulation = Some((
-            PreparedKey::new(&self.params, &key.to_sparse, None),
-            PreparedKey::new(&self.params, &key.to_dense, None),
-        ));
+        let to_dense = PreparedKey::new(&self.params, &key.to_dense, None);
+        self.encapsulation = Some((key.to_sparse, to_dense));
         Ok(self)
     }
 

@@ -419,7 +419,7 @@ impl GaloisKeys {
     }
 }
 
-/// The key to the sparse secret over its own primes only, and the key back.
+/// The key to the sparse secret over `q_0 p_0`, and the key back.
 #[derive(Serialize, Deserialize)]
 struct EncapsulationKeyWire {
     to_sparse: (ByteBuf, ByteBuf),
@@ -428,42 +428,25 @@ struct EncapsulationKeyWire {
 
 impl EncapsulationKey {
     pub fn to_bytes(&self, params: &Params) -> Result<Vec<u8>, CkksError> {
-        params.check_same(self.to_dense.tag.params)?;
-        self.to_dense.tag.check(self.to_sparse.tag)?;
-        let (small, kept) = Self::sparse_basis(params)?;
-        let (b, a) = self
-            .to_sparse
-            .parts
-            .first()
-            .ok_or(CkksError::Internal("an encapsulation key without its part"))?;
-        let restrict = |p: &RnsPoly| {
-            let mut out = RnsPoly::zero(params.n(), kept.len());
-            for (k, &i) in kept.iter().enumerate() {
-                out.limb_mut(k).copy_from_slice(p.limb(i));
-            }
-            pack(&out, &small)
-        };
+        params.check_same(self.tag.params)?;
+        self.tag.check(self.to_dense.tag)?;
+        let small = Self::sparse_basis(params)?;
+        let (b, a) = &self.to_sparse;
         let wire = EncapsulationKeyWire {
-            to_sparse: (restrict(b), restrict(a)),
+            to_sparse: (pack(b, &small), pack(a, &small)),
             to_dense: self.to_dense.to_wire(params),
         };
-        Ok(write(Kind::EncapsulationKey, self.to_dense.tag, &wire))
+        Ok(write(Kind::EncapsulationKey, self.tag, &wire))
     }
 
     pub fn from_bytes(params: &Params, bytes: &[u8]) -> Result<Self, CkksError> {
         let (tag, wire): (_, EncapsulationKeyWire) =
             read(bytes, Kind::EncapsulationKey, Some(params))?;
-        let (small, kept) = Self::sparse_basis(params)?;
+        let small = Self::sparse_basis(params)?;
         let (b, a) = &wire.to_sparse;
-        let to_sparse = SwitchingKey {
-            tag,
-            parts: vec![(
-                Self::embed(params, &kept, &unpack(b, &small)?),
-                Self::embed(params, &kept, &unpack(a, &small)?),
-            )],
-        };
         Ok(Self {
-            to_sparse,
+            tag,
+            to_sparse: (unpack(b, &small)?, unpack(a, &small)?),
             to_dense: SwitchingKey::from_wire(wire.to_dense, tag, params)?,
         })
     }

@@ -242,7 +242,7 @@ impl Bootstrapper {
                 .as_ref()
                 .ok_or(CkksError::MissingEncapsulationKey)?;
             // Under the sparse secret from here to the switch back.
-            switch_key(eval, &mut low, &keys.0);
+            to_sparse(eval, &mut low, &keys.0)?;
             Some(keys)
         } else {
             None
@@ -281,7 +281,10 @@ impl Bootstrapper {
             polys,
         };
         if let Some((_, to_dense)) = keys {
-            switch_key(eval, &mut raised, to_dense);
+            let (u0, u1) = eval.key_switch(&raised.polys[1], to_dense, raised.level);
+            let basis = &eval.params().ctx().levels[raised.level].q;
+            raised.polys[0].add_assign(basis, &u0);
+            raised.polys[1] = u1;
         }
         Ok(raised)
     }
@@ -298,16 +301,57 @@ impl Bootstrapper {
     }
 }
 
-/// `ct` switched to the secret `key` leads to: `(c_0 + u_0, u_1)`.
-fn switch_key(
+/// `ct`, at level 0, switched to the sparse secret with `(b, a)` over `q_0 p_0`: `c_1` is
+/// extended to `p_0` (one prime: its centered residues), multiplied by the key, and the
+/// products divided by `p_0` with rounding, `(c_0 + u_0, u_1)`.
+fn to_sparse(
     eval: &Evaluator,
     ct: &mut Ciphertext,
-    key: &crate::evaluator_keyswitch::PreparedKey,
-) {
-    let (u0, u1) = eval.key_switch(&ct.polys[1], key, ct.level);
-    let basis = &eval.params().ctx().levels[ct.level].q;
-    ct.polys[0].add_assign(basis, &u0);
+    key: &(RnsPoly, RnsPoly),
+) -> Result<(), CkksError> {
+    let params = eval.params();
+    let small = crate::EncapsulationKey::sparse_basis(params)?;
+    let (q0, p0) = (small.slice(0..1), small.slice(1..2));
+    // Centered residues of a one-limb polynomial (coefficient form), reduced by `to`.
+    let move_limb = |limb: &[u64], from: &shroud_math::Modulus, to: &shroud_math::RnsBasis| {
+        let half = from.value() / 2;
+        let centered: Vec<i64> = limb
+            .iter()
+            .map(|&v| {
+                if v > half {
+                    -((from.value() - v) as i64)
+                } else {
+                    v as i64
+                }
+            })
+            .collect();
+        let mut out = RnsPoly::from_signed(to, &centered);
+        out.ntt_forward(to);
+        out
+    };
+    let mut c1 = ct.polys[1].clone();
+    c1.ntt_backward(&q0);
+    let mut extended = ct.polys[1].clone();
+    extended.extend(&move_limb(c1.limb(0), q0.modulus(0), &p0));
+    let p_inv = q0
+        .modulus(0)
+        .inv(q0.modulus(0).reduce(p0.modulus(0).value()))?;
+    let divide = |mut u: RnsPoly| {
+        u.mul_assign(&small, &extended);
+        let mut top = u.prefix(2);
+        let mut high = RnsPoly::from_data(params.n(), top.limb(1).to_vec())?;
+        high.ntt_backward(&p0);
+        let rounded = move_limb(high.limb(0), p0.modulus(0), &q0);
+        top.truncate(1);
+        top.sub_assign(&q0, &rounded);
+        top.mul_scalar_assign(&q0, &[p_inv]);
+        Ok::<RnsPoly, CkksError>(top)
+    };
+    let u0 = divide(key.0.clone())?;
+    let u1 = divide(key.1.clone())?;
+    ct.polys[0].add_assign(&q0, &u0);
     ct.polys[1] = u1;
+    Ok(())
 }
 
 /// `ct` times `i` in every slot: the monomial `X^(N/2)` evaluates to `i` at every slot's

@@ -164,26 +164,22 @@ impl KeyGenerator {
         }
         let sparse = self.sparse_secret_key(weight);
         let to_dense = self.switching_key(sk, &sparse.poly);
-        // To s', over q_0 and P only: the part of the basis a switch at level 0 reads.
-        let (small, kept) = EncapsulationKey::sparse_basis(&self.params)?;
+        // To s', over q_0 p_0 only.
+        let small = EncapsulationKey::sparse_basis(&self.params)?;
         let mut s_small = RnsPoly::from_signed(&small, &sparse.coeffs);
         s_small.ntt_forward(&small);
         let (mut b, a) = Self::encrypt_zero(&mut self.sampler, &small, &s_small, None);
-        // The gadget: P s on q_0.
+        // The gadget: p_0 s on q_0.
         let n = self.params.n();
-        let top = &self.params.ctx().levels[self.params.max_level()];
         let m = small.modulus(0);
-        let (w, ws) = (top.p_mod_q[0], m.shoup(top.p_mod_q[0]));
+        let w = m.reduce(small.modulus(1).value());
+        let ws = m.shoup(w);
         for (bk, &s0) in b.limb_mut(0).iter_mut().zip(&sk.poly.data()[..n]) {
             *bk = m.add(*bk, m.mul_shoup(s0, w, ws));
         }
-        let embed = |p: &RnsPoly| EncapsulationKey::embed(&self.params, &kept, p);
-        let to_sparse = SwitchingKey {
-            tag: sk.tag,
-            parts: vec![(embed(&b), embed(&a))],
-        };
         Ok(EncapsulationKey {
-            to_sparse,
+            tag: sk.tag,
+            to_sparse: (b, a),
             to_dense,
         })
     }

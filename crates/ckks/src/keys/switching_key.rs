@@ -23,41 +23,29 @@ pub struct RelinKey(pub(crate) SwitchingKey);
 /// only, and back from `s'` to `s` over the whole chain. Modulus raising then happens under
 /// `s'`, whose few nonzero coefficients keep the multiple of `q_0` it adds small, while every
 /// other ciphertext and key stays under the uniform `s` the security estimate is for. The
-/// key to `s'` exists only modulo `q_0 P`, where a sparse secret is as hard to find as the
-/// estimate requires (docs/security.md); `s'` itself is discarded once the keys are made.
+/// key to `s'` exists only modulo `q_0 p_0` (the last ciphertext prime and the first special
+/// prime, about 115 bits), where a sparse secret is far beyond reach of known attacks
+/// (docs/security.md); `s'` itself is discarded once the keys are made.
 #[derive(Clone, Debug, PartialEq)]
 pub struct EncapsulationKey {
-    /// From `s` to `s'`: one digit, nonzero on `q_0` and the special primes only.
-    pub(crate) to_sparse: SwitchingKey,
+    pub(crate) tag: KeyTag,
+    /// From `s` to `s'`: `(b, a)` with `b + a s' = e + p_0 s` over [`Self::sparse_basis`],
+    /// evaluation form.
+    pub(crate) to_sparse: (RnsPoly, RnsPoly),
     /// From `s'` to `s`, over every prime.
     pub(crate) to_dense: SwitchingKey,
 }
 
 impl EncapsulationKey {
-    /// The primes the key to the sparse secret covers, `q_0` and the special primes, as a
-    /// basis and as indices into the top level's key-switching basis.
-    pub(crate) fn sparse_basis(params: &Params) -> Result<(RnsBasis, Vec<usize>), CkksError> {
+    /// `q_0` and the first special prime: the modulus of the key to the sparse secret.
+    pub(crate) fn sparse_basis(params: &Params) -> Result<RnsBasis, CkksError> {
         let ctx = params.ctx();
         let top = &ctx.levels[params.max_level()];
-        let kept: Vec<usize> = std::iter::once(0)
-            .chain(ctx.q.len()..top.qp.len())
-            .collect();
-        let basis = RnsBasis::from_tables(
-            params.n(),
-            kept.iter().map(|&i| top.qp.tables()[i].clone()).collect(),
-        )?;
-        Ok((basis, kept))
-    }
-
-    /// A polynomial over [`Self::sparse_basis`] laid out over the whole top-level basis, zero
-    /// on the primes it does not cover, as a switch at level 0 reads it.
-    pub(crate) fn embed(params: &Params, kept: &[usize], p: &RnsPoly) -> RnsPoly {
-        let top = &params.ctx().levels[params.max_level()];
-        let mut full = RnsPoly::zero(params.n(), top.qp.len());
-        for (k, &i) in kept.iter().enumerate() {
-            full.limb_mut(i).copy_from_slice(p.limb(k));
-        }
-        full
+        let tables = vec![
+            top.qp.tables()[0].clone(),
+            top.qp.tables()[ctx.q.len()].clone(),
+        ];
+        Ok(RnsBasis::from_tables(params.n(), tables)?)
     }
 }
 
