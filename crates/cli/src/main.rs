@@ -425,6 +425,8 @@ mod tests {
             (&["iris", "train", "--lr", "nan"], "--lr"),
             (&["mnist", "infer", "--count", "0"], "--count"),
             (&["bench", "ckks", "--threads", "0"], "--threads"),
+            (&["bench", "bootstrap", "--slots", "3"], "--slots"),
+            (&["bench", "bootstrap", "--slots", "65536"], "--slots"),
         ] {
             let Err(e) = Cli::try_parse_from(std::iter::once(&"shroud").chain(argv)) else {
                 panic!("{argv:?} was accepted");

@@ -44,7 +44,7 @@ fn chain(spec: &BootstrapSpec, user_levels: usize, log_scale: u32) -> Result<Vec
     .concat())
 }
 
-/// N = 2^16, 128-bit secure (log QP = 1739 of the 1747 allowed): ten levels at scale 2^45
+/// N = 2^16, 128-bit secure (log QP = 1683 of the 1747 allowed): ten levels at scale 2^45
 /// left to the user after each bootstrap, three for each DFT, K = 16 with three double
 /// angles and a degree-40 cosine. `slots` is a power of two up to 2^15 (full).
 pub fn n16(slots: usize) -> Result<BootstrapPreset, CkksError> {
