@@ -18,6 +18,10 @@ use std::collections::BTreeMap;
 
 use crate::{Ciphertext, CkksError, Evaluator};
 
+/// The highest degree accepted: interpolation costs the square of the degree, and useful
+/// approximations on ciphertexts stay far below it (each doubling costs a level).
+pub const MAX_DEGREE: usize = 4096;
+
 /// `sum_i coeffs[i] T_i((2x - a - b) / (b - a))` for `x` in `[a, b]`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Chebyshev {
@@ -37,6 +41,11 @@ impl Chebyshev {
         if !(a.is_finite() && b.is_finite() && a < b) {
             return Err(CkksError::InvalidParams(format!(
                 "interpolation on [{a}, {b}]"
+            )));
+        }
+        if degree > MAX_DEGREE {
+            return Err(CkksError::InvalidParams(format!(
+                "degree {degree} above {MAX_DEGREE}"
             )));
         }
         let n = degree + 1;
@@ -66,6 +75,12 @@ impl Chebyshev {
         if !(a.is_finite() && b.is_finite() && a < b) {
             return Err(CkksError::InvalidParams(format!(
                 "a polynomial on [{a}, {b}]"
+            )));
+        }
+        if coeffs.len() > MAX_DEGREE + 1 {
+            return Err(CkksError::InvalidParams(format!(
+                "{} coefficients, above degree {MAX_DEGREE}",
+                coeffs.len()
             )));
         }
         if coeffs.is_empty() || coeffs.iter().any(|c| !c.is_finite()) {
@@ -334,6 +349,8 @@ mod tests {
         assert!(Chebyshev::interpolate(f64::cos, 1.0, 1.0, 3).is_err());
         assert!(Chebyshev::new(-1.0, 1.0, vec![]).is_err());
         assert!(Chebyshev::new(-1.0, 1.0, vec![f64::NAN]).is_err());
+        assert!(Chebyshev::interpolate(f64::cos, -1.0, 1.0, MAX_DEGREE + 1).is_err());
+        assert!(Chebyshev::new(-1.0, 1.0, vec![0.0; MAX_DEGREE + 2]).is_err());
     }
 
     #[test]

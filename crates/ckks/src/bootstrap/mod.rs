@@ -71,20 +71,21 @@ impl Bootstrapper {
         let n = spec.slots;
         let top = params.max_level();
         let ring = params.n() as f64;
-        if !(spec.k.is_finite() && spec.k >= 1.0) || spec.degree == 0 {
+        // Past 2^20 the cosine's interval needs no more halving: a larger K is a mistake.
+        if !(spec.k.is_finite() && (1.0..=1e6).contains(&spec.k))
+            || spec.degree == 0
+            || spec.double_angles > 20
+        {
             return Err(CkksError::InvalidParams(format!(
-                "bootstrapping bound K = {} and degree {}",
-                spec.k, spec.degree
+                "bootstrapping bound K = {}, degree {}, {} double angles",
+                spec.k, spec.degree, spec.double_angles
             )));
         }
         // Half a unit beyond K for the message and the noise riding on the integer part.
         let k_half_width = spec.k + 0.5;
         let r = spec.double_angles;
         let cosine = Chebyshev::interpolate(
-            |y| {
-                (std::f64::consts::TAU * (k_half_width * y - 0.25) / f64::from(1u32 << r.min(30)))
-                    .cos()
-            },
+            |y| (std::f64::consts::TAU * (k_half_width * y - 0.25) / f64::from(1u32 << r)).cos(),
             -1.0,
             1.0,
             spec.degree,
@@ -626,5 +627,11 @@ mod tests {
         let mut bad = spec(8);
         bad.k = f64::NAN;
         assert!(Bootstrapper::new(&params, bad).is_err());
+        let mut huge = spec(8);
+        huge.degree = usize::MAX;
+        assert!(Bootstrapper::new(&params, huge).is_err());
+        let mut angles = spec(8);
+        angles.double_angles = u32::MAX;
+        assert!(Bootstrapper::new(&params, angles).is_err());
     }
 }
