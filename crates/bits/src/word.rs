@@ -369,7 +369,7 @@ impl Builder {
         Ok(Word { bits, format })
     }
 
-    /// `a * b` at the operands' width, wrapping (see [`Builder::product`]'s rules).
+    /// `a * b` at the operands' width, wrapping (see `Builder::product`'s rules).
     pub fn mul(&mut self, a: &Word, b: &Word) -> Result<Word, BitsError> {
         self.product(a, b, a.format.width())
     }

@@ -178,7 +178,7 @@ enum MnistCommand {
         /// The float model.
         #[arg(long, default_value = "target/mnist/float.bin")]
         model: PathBuf,
-        /// Default: target/mnist/q<bits>.bin.
+        /// Default: `target/mnist/q<bits>.bin`.
         #[arg(long)]
         out: Option<PathBuf>,
     },

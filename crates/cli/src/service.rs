@@ -42,7 +42,7 @@ pub struct ServeArgs {
     /// The key store's directory; replicas share it (a volume).
     #[arg(long, default_value = "target/serve/store")]
     store: PathBuf,
-    /// A hosted model, NAME=PATH[@PARAMS] (a compiled model of `shroud compile`; PARAMS a
+    /// A hosted model, `NAME=PATH[@PARAMS]` (a compiled model of `shroud compile`; PARAMS a
     /// bootstrapping preset, wide_128 by default). Repeat for more.
     #[arg(long = "model", required = true)]
     models: Vec<ModelSource>,

@@ -143,7 +143,7 @@ impl NegacyclicFft {
     }
 
     /// Inverse transform of `spec` (destroyed), added modulo 2^64 to `acc`, each value
-    /// rounded to a multiple of 2^12 ([`ROUNDED_BITS`]): a product's own rounding error is
+    /// rounded to a multiple of 2^12 (`ROUNDED_BITS`): a product's own rounding error is
     /// far larger (its sums reach 2^85 against 53 bits of mantissa), and the coarser
     /// conversion takes half the instructions of an exact one.
     pub fn backward_add(&self, spec: &mut [Complex64], acc: &mut [u64]) {

@@ -59,7 +59,7 @@ pub struct Counters {
     pub(crate) by_key: [AtomicU64; 3],
 }
 
-/// A snapshot of [`Counters`].
+/// A snapshot of a server key's operation counters.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct OpCounts {
     pub bootstraps: u64,

@@ -570,7 +570,7 @@ impl ServerKey {
 
     /// `T[clamp(v, 0, 2^w - 1)]` for a table of `2^w` signed values, encrypted at scale
     /// `2^(64 - out_width)`: a wide integer in `[min T, max T]`, whose noise is that of a
-    /// bootstrap through the key at `level` (see [`Self::output_variance_at`]; the caller
+    /// bootstrap through the key at `level` (see [`WidePlanner::output_variance_at`]; the caller
     /// chooses it for what reads the result).
     pub fn clamped_table(
         &self,

@@ -1,4 +1,4 @@
-//! The integer form of a [`Graph`]: what the encrypted engines compute, bit for bit.
+//! The integer form of a [`Graph`](crate::graph::Graph): what the encrypted engines compute, bit for bit.
 //!
 //! A [`QuantizedGraph`] is the graph with every real number replaced by an integer. The client
 //! applies the float preprocessing ([`InputQuantization`]: a leading normalization, then the
