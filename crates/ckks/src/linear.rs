@@ -300,6 +300,15 @@ impl Evaluator {
     }
 }
 
+/// The largest distance between two vectors' entries (tests of the maps built on these).
+#[cfg(test)]
+pub(crate) fn max_err(a: &[Complex64], b: &[Complex64]) -> f64 {
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).norm())
+        .fold(0.0, f64::max)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -326,13 +335,6 @@ mod tests {
         m.iter()
             .map(|r| r.iter().zip(x).map(|(a, b)| a * b).sum())
             .collect()
-    }
-
-    fn max_err(a: &[Complex64], b: &[Complex64]) -> f64 {
-        a.iter()
-            .zip(b)
-            .map(|(x, y)| (x - y).norm())
-            .fold(0.0, f64::max)
     }
 
     #[test]

@@ -117,7 +117,12 @@ impl Chebyshev {
     /// when `[a, b]` is not `[-1, 1]`.
     pub fn depth(&self) -> usize {
         let standard = self.a == -1.0 && self.b == 1.0;
-        plan(self.degree()).depth + usize::from(!standard)
+        Self::depth_of(self.degree()) + usize::from(!standard)
+    }
+
+    /// Levels the evaluation of a polynomial of `degree` on `[-1, 1]` consumes.
+    pub fn depth_of(degree: usize) -> usize {
+        plan(degree).depth
     }
 }
 

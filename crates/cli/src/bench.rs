@@ -125,6 +125,14 @@ fn peak_gib() -> f64 {
         .map_or(0.0, |kib| kib / (1024.0 * 1024.0))
 }
 
+/// `f()`, its wall time added to `total`.
+fn timed<T, E>(total: &mut f64, f: impl FnOnce() -> Result<T, E>) -> Result<T, E> {
+    let t = Instant::now();
+    let out = f();
+    *total += t.elapsed().as_secs_f64();
+    out
+}
+
 /// One bootstrapping preset measured: key generation, evaluation-key bytes, the median
 /// bootstrap time over `runs`, precision on uniform inputs in [-1, 1], levels left and peak
 /// memory, as `<metric> <value>` lines for `scripts/ckks-bootstrap.sh`.
@@ -134,57 +142,34 @@ pub fn bootstrap(slots: usize, runs: usize, threads: usize) -> anyhow::Result<()
         .num_threads(threads)
         .build()?;
     pool.install(|| {
-        let preset = presets::n16(slots)?;
+        let preset = presets::n16(slots);
         let params = Params::new(preset.params.clone())?;
         let t = Instant::now();
         let boot = Bootstrapper::new(&params, preset.spec.clone())?;
         let setup_s = t.elapsed().as_secs_f64();
 
-        // Key generation, serialized key by key as a client would send them.
+        // Key generation timed alone; the keys serialized one by one, as a client sends them.
         let mut keygen_s = 0.0;
-        let mut key_bytes = 0usize;
-        let mut timed = |f: &mut dyn FnMut() -> anyhow::Result<usize>| -> anyhow::Result<()> {
-            let t = Instant::now();
-            let bytes = f()?;
-            keygen_s += t.elapsed().as_secs_f64();
-            key_bytes += bytes;
-            Ok(())
-        };
         let mut kg = KeyGenerator::new(&params);
         let sk = kg.secret_key();
-        let mut eval = Evaluator::new(&params);
-        let mut relin = None;
-        timed(&mut || {
-            let k = kg.relin_key(&sk)?;
-            let n = k.to_bytes(&params)?.len();
-            relin = Some(k);
-            Ok(n)
+        let relin = timed(&mut keygen_s, || kg.relin_key(&sk))?;
+        let encapsulation = timed(&mut keygen_s, || {
+            kg.encapsulation_key(&sk, preset.ephemeral_weight)
         })?;
-        eval = eval.with_relin_key(relin.context("relinearization key")?)?;
-        let mut encapsulation = None;
-        timed(&mut || {
-            let k = kg.encapsulation_key(&sk, preset.ephemeral_weight)?;
-            let n = k.to_bytes(&params)?.len();
-            encapsulation = Some(k);
-            Ok(n)
-        })?;
-        eval = eval.with_encapsulation_key(encapsulation.context("encapsulation key")?)?;
+        let mut key_bytes = relin.to_bytes(&params)?.len() + encapsulation.to_bytes(&params)?.len();
+        let mut eval = Evaluator::new(&params)
+            .with_relin_key(relin)?
+            .with_encapsulation_key(encapsulation)?;
         let n = params.n();
-        let mut elements: Vec<u64> = boot
+        let conjugation = 2 * n as u64 - 1;
+        let rotations = boot
             .rotation_steps()
-            .iter()
-            .map(|&s| shroud_ckks::galois_element(s, n))
-            .collect();
-        elements.push(2 * n as u64 - 1);
-        for g in elements {
-            let mut key = None;
-            timed(&mut || {
-                let k = kg.galois_keys_for_elements(&sk, &[g])?;
-                let bytes = k.to_bytes(&params)?.len();
-                key = Some(k);
-                Ok(bytes)
-            })?;
-            eval = eval.with_galois_keys(key.context("Galois key")?)?;
+            .into_iter()
+            .map(|s| shroud_ckks::galois_element(s, n));
+        for g in rotations.chain([conjugation]) {
+            let key = timed(&mut keygen_s, || kg.galois_keys_for_elements(&sk, &[g]))?;
+            key_bytes += key.to_bytes(&params)?.len();
+            eval = eval.with_galois_keys(key)?;
         }
 
         let encoder = Encoder::new(&params);

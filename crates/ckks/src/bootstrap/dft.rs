@@ -173,6 +173,7 @@ pub fn slots_to_coeffs(
 mod tests {
     use super::*;
     use crate::encoder::bit_reverse;
+    use crate::linear::max_err;
     use crate::{presets, Params};
 
     fn apply_all(maps: &[LinearMap], x: &[Complex64]) -> Vec<Complex64> {
@@ -180,13 +181,6 @@ mod tests {
             let v: Vec<Complex64> = v.iter().cycle().take(m.period()).copied().collect();
             m.apply(&v).unwrap()
         })
-    }
-
-    fn max_err(a: &[Complex64], b: &[Complex64]) -> f64 {
-        a.iter()
-            .zip(b)
-            .map(|(x, y)| (x - y).norm())
-            .fold(0.0, f64::max)
     }
 
     #[test]

@@ -22,7 +22,7 @@
 pub mod dft;
 pub mod presets;
 
-use shroud_math::RnsPoly;
+use shroud_math::{RnsBasis, RnsPoly, TailDivider};
 
 use crate::linear::EncodedMap;
 use crate::polynomial::Chebyshev;
@@ -49,6 +49,18 @@ pub struct BootstrapSpec {
     /// keeps `|I|` within a small `K` whatever the secret. Without it, `K` must bound the
     /// overflow of the secret itself: only a sparse secret (tests) keeps it small.
     pub encapsulated: bool,
+}
+
+impl BootstrapSpec {
+    /// Levels the modular reduction consumes: the cosine's and the double angles'.
+    pub fn reduction_levels(&self) -> usize {
+        Chebyshev::depth_of(self.degree) + self.double_angles as usize
+    }
+
+    /// Levels the whole circuit consumes above its output level.
+    pub fn levels(&self) -> usize {
+        self.coeffs_to_slots_levels + self.reduction_levels() + self.slots_to_coeffs_levels
+    }
 }
 
 /// A bootstrapping circuit for one parameter set: its linear maps encoded and its
@@ -90,8 +102,7 @@ impl Bootstrapper {
             1.0,
             spec.degree,
         )?;
-        let used =
-            spec.coeffs_to_slots_levels + cosine.depth() + r as usize + spec.slots_to_coeffs_levels;
+        let used = spec.levels();
         if used > top {
             return Err(CkksError::InvalidParams(format!(
                 "bootstrapping needs {used} levels above the output, the parameters have {top}"
@@ -114,7 +125,7 @@ impl Bootstrapper {
                 .collect::<Result<Vec<_>, _>>()?;
 
         // The scale after the double angles, each a square rescaled by its level's prime.
-        let mut level = reduction_level - cosine.depth();
+        let mut level = reduction_level - Chebyshev::depth_of(spec.degree);
         let mut scale = reduction_scale;
         for _ in 0..r {
             scale = scale * scale / prime(level);
@@ -160,15 +171,18 @@ impl Bootstrapper {
         self.output_level
     }
 
+    /// The rotations of the subring sum: by `n, 2n, ...` below `N/2` (none at full slots).
+    fn subring_steps(&self) -> impl Iterator<Item = i64> + '_ {
+        let slots = self.params.slots();
+        std::iter::successors(Some(self.spec.slots), |&s| Some(s * 2))
+            .take_while(move |&s| s < slots)
+            .map(|s| s as i64)
+    }
+
     /// Every rotation the circuit needs a Galois key for; it also needs conjugation and
     /// relinearization.
     pub fn rotation_steps(&self) -> Vec<i64> {
-        let slots = self.params.slots();
-        let mut steps: Vec<i64> =
-            std::iter::successors(Some(self.spec.slots), |&s| (s * 2 < slots).then_some(s * 2))
-                .filter(|&s| s < slots)
-                .map(|s| s as i64)
-                .collect();
+        let mut steps: Vec<i64> = self.subring_steps().collect();
         for m in self.to_slots.iter().chain(&self.to_coeffs) {
             steps.extend(m.rotation_steps());
         }
@@ -202,11 +216,9 @@ impl Bootstrapper {
         let mut x = self.raise(eval, ct)?;
         // Sparse packing: the sum over rotations by multiples of the slot count keeps the
         // subring part of t, times N / (2 n).
-        let mut step = self.spec.slots;
-        while step < self.params.slots() {
-            let r = eval.rotate(&x, step as i64)?;
+        for step in self.subring_steps() {
+            let r = eval.rotate(&x, step)?;
             eval.add_assign(&mut x, &r)?;
-            step *= 2;
         }
         for map in &self.to_slots {
             x = eval.rescale(&eval.apply_linear(&x, map)?)?;
@@ -251,30 +263,7 @@ impl Bootstrapper {
         let ctx = self.params.ctx();
         let q0 = &ctx.levels[0].q;
         let top = &ctx.levels[self.params.max_level()].q;
-        let half = q0.modulus(0).value() / 2;
-        let q0_value = q0.modulus(0).value() as i64;
-        let polys = low
-            .polys
-            .iter()
-            .map(|p| {
-                let mut coeffs = p.clone();
-                coeffs.ntt_backward(q0);
-                let centered: Vec<i64> = coeffs
-                    .limb(0)
-                    .iter()
-                    .map(|&v| {
-                        if v > half {
-                            v as i64 - q0_value
-                        } else {
-                            v as i64
-                        }
-                    })
-                    .collect();
-                let mut raised = RnsPoly::from_signed(top, &centered);
-                raised.ntt_forward(top);
-                raised
-            })
-            .collect();
+        let polys = low.polys.iter().map(|p| lift(p, q0, top)).collect();
         let mut raised = Ciphertext {
             tag: ct.tag,
             level: self.params.max_level(),
@@ -302,54 +291,47 @@ impl Bootstrapper {
     }
 }
 
-/// `ct`, at level 0, switched to the sparse secret with `(b, a)` over `q_0 p_0`: `c_1` is
-/// extended to `p_0` (one prime: its centered residues), multiplied by the key, and the
-/// products divided by `p_0` with rounding, `(c_0 + u_0, u_1)`.
+/// A one-limb polynomial (evaluation form over `from`) read as its centered residues and
+/// put in evaluation form over `to`: the exact integer, not the fast conversion's, so that
+/// modulus raising adds no more than the `q_0 I` of the secret's overflow.
+fn lift(p: &RnsPoly, from: &RnsBasis, to: &RnsBasis) -> RnsPoly {
+    let m = from.modulus(0).value();
+    let mut coeffs = p.clone();
+    coeffs.ntt_backward(from);
+    let centered: Vec<i64> = coeffs
+        .limb(0)
+        .iter()
+        .map(|&v| {
+            if v > m / 2 {
+                -((m - v) as i64)
+            } else {
+                v as i64
+            }
+        })
+        .collect();
+    let mut out = RnsPoly::from_signed(to, &centered);
+    out.ntt_forward(to);
+    out
+}
+
+/// `ct`, at level 0, switched to the sparse secret with `(b, a)` over `q_0 p_0`: `c_1`
+/// extended to `p_0`, multiplied by the key, and divided by `p_0` with rounding,
+/// `(c_0 + u_0, u_1)`.
 fn to_sparse(
     eval: &Evaluator,
     ct: &mut Ciphertext,
     key: &(RnsPoly, RnsPoly),
 ) -> Result<(), CkksError> {
-    let params = eval.params();
-    let small = crate::EncapsulationKey::sparse_basis(params)?;
+    let small = crate::EncapsulationKey::sparse_basis(eval.params())?;
     let (q0, p0) = (small.slice(0..1), small.slice(1..2));
-    // Centered residues of a one-limb polynomial (coefficient form), reduced by `to`.
-    let move_limb = |limb: &[u64], from: &shroud_math::Modulus, to: &shroud_math::RnsBasis| {
-        let half = from.value() / 2;
-        let centered: Vec<i64> = limb
-            .iter()
-            .map(|&v| {
-                if v > half {
-                    -((from.value() - v) as i64)
-                } else {
-                    v as i64
-                }
-            })
-            .collect();
-        let mut out = RnsPoly::from_signed(to, &centered);
-        out.ntt_forward(to);
-        out
-    };
-    let mut c1 = ct.polys[1].clone();
-    c1.ntt_backward(&q0);
+    let divider = TailDivider::new(&q0, &p0)?;
     let mut extended = ct.polys[1].clone();
-    extended.extend(&move_limb(c1.limb(0), q0.modulus(0), &p0));
-    let p_inv = q0
-        .modulus(0)
-        .inv(q0.modulus(0).reduce(p0.modulus(0).value()))?;
-    let divide = |mut u: RnsPoly| {
+    extended.extend(&lift(&ct.polys[1], &q0, &p0));
+    let [u0, u1] = [&key.0, &key.1].map(|k| {
+        let mut u = k.clone();
         u.mul_assign(&small, &extended);
-        let mut top = u.prefix(2);
-        let mut high = RnsPoly::from_data(params.n(), top.limb(1).to_vec())?;
-        high.ntt_backward(&p0);
-        let rounded = move_limb(high.limb(0), p0.modulus(0), &q0);
-        top.truncate(1);
-        top.sub_assign(&q0, &rounded);
-        top.mul_scalar_assign(&q0, &[p_inv]);
-        Ok::<RnsPoly, CkksError>(top)
-    };
-    let u0 = divide(key.0.clone())?;
-    let u1 = divide(key.1.clone())?;
+        divider.divide(u)
+    });
     ct.polys[0].add_assign(&q0, &u0);
     ct.polys[1] = u1;
     Ok(())
@@ -367,6 +349,22 @@ pub(crate) fn mul_by_i(eval: &Evaluator, ct: &Ciphertext) -> Result<Ciphertext, 
     let mut out = ct.clone();
     out.polys.iter_mut().for_each(|p| p.mul_assign(basis, &m));
     Ok(out)
+}
+
+/// An evaluator with the relinearization, rotation and conjugation keys `boot` needs (the
+/// tests' setup; encapsulation keys are added where a test wants them).
+#[cfg(test)]
+pub(crate) fn keyed_evaluator(
+    boot: &Bootstrapper,
+    kg: &mut crate::KeyGenerator,
+    sk: &crate::SecretKey,
+) -> Evaluator {
+    let steps = boot.rotation_steps();
+    Evaluator::new(&boot.params)
+        .with_relin_key(kg.relin_key(sk).unwrap())
+        .unwrap()
+        .with_galois_keys(kg.galois_keys(sk, &steps, true).unwrap())
+        .unwrap()
 }
 
 #[cfg(test)]
@@ -421,12 +419,7 @@ mod tests {
 
     impl Fixture {
         fn evaluator(&mut self, boot: &Bootstrapper) -> Evaluator {
-            let steps = boot.rotation_steps();
-            Evaluator::new(&self.params)
-                .with_relin_key(self.kg.relin_key(&self.sk).unwrap())
-                .unwrap()
-                .with_galois_keys(self.kg.galois_keys(&self.sk, &steps, true).unwrap())
-                .unwrap()
+            keyed_evaluator(boot, &mut self.kg, &self.sk)
         }
 
         fn encrypt(&self, values: &[Complex64], level: usize) -> Ciphertext {
@@ -523,12 +516,7 @@ mod tests {
             },
         )
         .unwrap();
-        let steps = plain.rotation_steps();
-        let eval = Evaluator::new(&params)
-            .with_relin_key(kg.relin_key(&sk).unwrap())
-            .unwrap()
-            .with_galois_keys(kg.galois_keys(&sk, &steps, true).unwrap())
-            .unwrap();
+        let eval = keyed_evaluator(&plain, &mut kg, &sk);
         // A uniform secret overflows far beyond K = 12: garbage without encapsulation.
         assert!(error(&plain, &eval) > 1e-2);
         assert!(matches!(

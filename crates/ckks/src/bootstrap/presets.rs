@@ -13,8 +13,7 @@
 //! (docs/security.md).
 
 use super::BootstrapSpec;
-use crate::polynomial::Chebyshev;
-use crate::{CkksError, ParamsLiteral};
+use crate::ParamsLiteral;
 
 /// A parameter literal, the circuit that fits it, and the weight of the ephemeral secret.
 #[derive(Clone, Debug, PartialEq)]
@@ -24,30 +23,43 @@ pub struct BootstrapPreset {
     pub ephemeral_weight: usize,
 }
 
-/// Levels the modular reduction of a spec consumes.
-fn reduction_levels(spec: &BootstrapSpec) -> Result<usize, CkksError> {
-    let depth = Chebyshev::new(-1.0, 1.0, vec![0.0; spec.degree + 1])?.depth();
-    Ok(depth + spec.double_angles as usize)
-}
-
-/// The chain of a spec: `q_0`, `user_levels` primes of `log_scale` bits, SlotsToCoeffs,
-/// the reduction and CoeffsToSlots.
-fn chain(spec: &BootstrapSpec, user_levels: usize, log_scale: u32) -> Result<Vec<u32>, CkksError> {
-    let reduction = reduction_levels(spec)?;
+/// The preset of a spec: the chain `q_0`, `user_levels` primes of `log_scale` bits,
+/// SlotsToCoeffs (its first prime at the reduction scale), the reduction and CoeffsToSlots,
+/// over `special` 60-bit special primes with digits of at most `digit_primes` primes.
+fn preset(
+    log_n: u32,
+    spec: BootstrapSpec,
+    user_levels: usize,
+    log_scale: u32,
+    special: usize,
+    digit_primes: usize,
+) -> BootstrapPreset {
     let stc = spec.slots_to_coeffs_levels;
-    Ok([
+    let q_bits = [
         vec![55],
         vec![log_scale; user_levels],
         vec![log_scale; stc.saturating_sub(1)],
-        vec![56; 1 + reduction + spec.coeffs_to_slots_levels],
+        vec![56; 1 + spec.reduction_levels() + spec.coeffs_to_slots_levels],
     ]
-    .concat())
+    .concat();
+    BootstrapPreset {
+        params: ParamsLiteral {
+            log_n,
+            digits: q_bits.len().div_ceil(digit_primes),
+            q_bits,
+            p_bits: vec![60; special],
+            log_scale,
+        },
+        spec,
+        ephemeral_weight: 32,
+    }
 }
 
 /// N = 2^16, 128-bit secure (log QP = 1683 of the 1747 allowed): ten levels at scale 2^45
 /// left to the user after each bootstrap, three for each DFT, K = 16 with three double
-/// angles and a degree-40 cosine. `slots` is a power of two up to 2^15 (full).
-pub fn n16(slots: usize) -> Result<BootstrapPreset, CkksError> {
+/// angles and a degree-40 cosine. `slots` is a power of two up to 2^15 (full). Digits of six
+/// primes (at most 336 bits) under six special primes.
+pub fn n16(slots: usize) -> BootstrapPreset {
     let spec = BootstrapSpec {
         slots,
         coeffs_to_slots_levels: 3,
@@ -57,23 +69,11 @@ pub fn n16(slots: usize) -> Result<BootstrapPreset, CkksError> {
         degree: 40,
         encapsulated: true,
     };
-    let q_bits = chain(&spec, 10, 45)?;
-    Ok(BootstrapPreset {
-        params: ParamsLiteral {
-            log_n: 16,
-            // Digits of six primes (at most 336 bits) under six 60-bit special primes.
-            digits: q_bits.len().div_ceil(6),
-            q_bits,
-            p_bits: vec![60; 6],
-            log_scale: 45,
-        },
-        spec,
-        ephemeral_weight: 32,
-    })
+    preset(16, spec, 10, 45, 6, 6)
 }
 
 /// N = 2^11 with the same layout and two user levels. INSECURE: for tests only.
-pub fn insecure_test(slots: usize) -> Result<BootstrapPreset, CkksError> {
+pub fn insecure_test(slots: usize) -> BootstrapPreset {
     let spec = BootstrapSpec {
         slots,
         coeffs_to_slots_levels: 2,
@@ -83,18 +83,7 @@ pub fn insecure_test(slots: usize) -> Result<BootstrapPreset, CkksError> {
         degree: 44,
         encapsulated: true,
     };
-    let q_bits = chain(&spec, 2, 40)?;
-    Ok(BootstrapPreset {
-        params: ParamsLiteral {
-            log_n: 11,
-            digits: q_bits.len().div_ceil(2),
-            q_bits,
-            p_bits: vec![60, 60],
-            log_scale: 40,
-        },
-        spec,
-        ephemeral_weight: 32,
-    })
+    preset(11, spec, 2, 40, 2, 2)
 }
 
 #[cfg(test)]
@@ -106,35 +95,27 @@ mod tests {
     #[test]
     fn the_128_bit_preset_is_secure_and_leaves_ten_levels() {
         for slots in [256, 1 << 15] {
-            let preset = n16(slots).unwrap();
+            let preset = n16(slots);
             let params = Params::new(preset.params.clone()).unwrap();
             assert_eq!(params.security_bits(), Some(128));
             assert!(params.log_qp() <= 1747, "{}", params.log_qp());
             // Building the circuit encodes every map: check the levels without it.
-            let used = preset.spec.coeffs_to_slots_levels
-                + reduction_levels(&preset.spec).unwrap()
-                + preset.spec.slots_to_coeffs_levels;
-            assert_eq!(params.max_level() - used, 10);
+            assert_eq!(params.max_level() - preset.spec.levels(), 10);
         }
     }
 
-    /// The 128-bit layout in a small ring (insecure): precision is set by the chain and
-    /// grows worse with N by about half a bit per doubling (17.7 bits at N = 2^16 with the
-    /// benchmark's inputs).
+    /// The 128-bit layout in a small ring (insecure): precision is set by the chain, and
+    /// grows worse with N (docs/results.md has it at N = 2^16).
     #[test]
     fn the_128_bit_layout_is_precise_in_a_small_ring() {
-        use crate::{Decryptor, Encoder, Encryptor, Evaluator, KeyGenerator};
-        let mut preset = n16(256).unwrap();
+        use crate::{Decryptor, Encoder, Encryptor, KeyGenerator};
+        let mut preset = n16(256);
         preset.params.log_n = 12;
         let params = Params::new_insecure(preset.params.clone()).unwrap();
         let boot = Bootstrapper::new(&params, preset.spec.clone()).unwrap();
         let mut kg = KeyGenerator::with_seed(&params, 1);
         let sk = kg.secret_key();
-        let eval = Evaluator::new(&params)
-            .with_relin_key(kg.relin_key(&sk).unwrap())
-            .unwrap()
-            .with_galois_keys(kg.galois_keys(&sk, &boot.rotation_steps(), true).unwrap())
-            .unwrap()
+        let eval = crate::bootstrap::keyed_evaluator(&boot, &mut kg, &sk)
             .with_encapsulation_key(kg.encapsulation_key(&sk, preset.ephemeral_weight).unwrap())
             .unwrap();
         let encoder = Encoder::new(&params);
@@ -167,7 +148,7 @@ mod tests {
 
     #[test]
     fn the_test_preset_bootstraps_to_its_user_levels() {
-        let preset = insecure_test(8).unwrap();
+        let preset = insecure_test(8);
         let params = Params::new_insecure(preset.params).unwrap();
         assert_eq!(params.security_bits(), None);
         let boot = Bootstrapper::new(&params, preset.spec).unwrap();

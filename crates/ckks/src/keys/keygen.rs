@@ -136,12 +136,8 @@ impl KeyGenerator {
                 let (mut b, a) = Self::encrypt_zero(&mut self.sampler, basis, &sk.poly, None);
                 // Add P * s_from on this digit's primes only: the gadget of hybrid key switching.
                 for i in digit.limbs.clone() {
-                    let m = basis.modulus(i);
-                    let (w, ws) = (top.p_mod_q[i], m.shoup(top.p_mod_q[i]));
                     let s = &s_from.data()[i * n..(i + 1) * n];
-                    for (bk, &sk_) in b.limb_mut(i).iter_mut().zip(s) {
-                        *bk = m.add(*bk, m.mul_shoup(sk_, w, ws));
-                    }
+                    add_gadget(b.limb_mut(i), s, basis.modulus(i), top.p_mod_q[i]);
                 }
                 (b, a)
             })
@@ -170,13 +166,9 @@ impl KeyGenerator {
         s_small.ntt_forward(&small);
         let (mut b, a) = Self::encrypt_zero(&mut self.sampler, &small, &s_small, None);
         // The gadget: p_0 s on q_0.
-        let n = self.params.n();
         let m = small.modulus(0);
-        let w = m.reduce(small.modulus(1).value());
-        let ws = m.shoup(w);
-        for (bk, &s0) in b.limb_mut(0).iter_mut().zip(&sk.poly.data()[..n]) {
-            *bk = m.add(*bk, m.mul_shoup(s0, w, ws));
-        }
+        let p0 = m.reduce(small.modulus(1).value());
+        add_gadget(b.limb_mut(0), &sk.poly.data()[..self.params.n()], m, p0);
         Ok(EncapsulationKey {
             tag: sk.tag,
             to_sparse: (b, a),
@@ -242,5 +234,13 @@ impl KeyGenerator {
             .flat_map(|s| [s, -s])
             .collect();
         self.galois_keys(sk, &steps, true)
+    }
+}
+
+/// `b += w s` on one limb: the gadget term a switching key carries for its digit.
+fn add_gadget(b: &mut [u64], s: &[u64], m: &shroud_math::Modulus, w: u64) {
+    let ws = m.shoup(w);
+    for (bk, &sk) in b.iter_mut().zip(s) {
+        *bk = m.add(*bk, m.mul_shoup(sk, w, ws));
     }
 }
