@@ -507,7 +507,13 @@ mod tests {
                 .map(|(a, b)| (a - b).norm())
                 .fold(0.0, f64::max)
         };
-        let plain = Bootstrapper::new(&params, spec(8)).unwrap();
+        // Without encapsulation, at full slots: every one of the N coefficients must stay
+        // within K = 12, and a uniform secret's overflow (a standard deviation near 11 here)
+        // leaves some far beyond it. (At 8 slots only 16 coefficients count, and now and then
+        // all of them stay within K.)
+        let plain = Bootstrapper::new(&params, spec(params.slots())).unwrap();
+        let eval = keyed_evaluator(&plain, &mut kg, &sk);
+        assert!(error(&plain, &eval) > 1e-2);
         let encapsulated = Bootstrapper::new(
             &params,
             BootstrapSpec {
@@ -516,9 +522,7 @@ mod tests {
             },
         )
         .unwrap();
-        let eval = keyed_evaluator(&plain, &mut kg, &sk);
-        // A uniform secret overflows far beyond K = 12: garbage without encapsulation.
-        assert!(error(&plain, &eval) > 1e-2);
+        let eval = keyed_evaluator(&encapsulated, &mut kg, &sk);
         assert!(matches!(
             encapsulated.bootstrap(&eval, &ct),
             Err(CkksError::MissingEncapsulationKey)
