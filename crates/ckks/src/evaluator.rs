@@ -283,6 +283,25 @@ impl Evaluator {
         Ok(out)
     }
 
+    /// `c a` at exactly `(level, scale)`, for a `level` below that of `a`: dropped to
+    /// `level + 1`, multiplied by `c` with the ratio of the scales absorbed into the constant
+    /// ([`Self::mul_scalar_to`]), and rescaled. How ciphertexts whose levels and scales
+    /// drifted apart are brought together before an addition.
+    pub fn scaled_to(
+        &self,
+        a: &Ciphertext,
+        c: f64,
+        level: usize,
+        scale: f64,
+    ) -> Result<Ciphertext, CkksError> {
+        if level >= a.level {
+            return Err(CkksError::LevelMismatch(a.level, level));
+        }
+        let mut out = self.mul_scalar_to(&*self.at_level(a, level + 1)?, c, scale)?;
+        self.rescale_assign(&mut out)?;
+        Ok(out)
+    }
+
     /// Multiplies every slot by `c` and sets the scale to `target` without a rescale, when the
     /// integer that does it, `k = c * target / a.scale`, is at least [`LARGE_FACTOR`]: the
     /// ciphertext is multiplied by `k` rounded, which moves every slot by a relative

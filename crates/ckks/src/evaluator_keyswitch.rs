@@ -330,22 +330,26 @@ impl Evaluator {
         self.rotate_and_add(a, count, -1)
     }
 
-    /// `log2(count)` rotations by `direction * 2^k`, each added to the running sum.
-    fn rotate_and_add(
+    /// The sum of `count` copies of `a` rotated by `0, stride, 2 stride, ...`: slot `j`
+    /// receives the sum of slots `j, j + stride, ..., j + (count - 1) stride` (cyclically), in
+    /// `log2(count)` rotations by `stride * 2^k`, each added to the running sum. `count` must be
+    /// a power of two, and `count * |stride|` at most the slots.
+    pub fn rotate_and_add(
         &self,
         a: &Ciphertext,
         count: usize,
-        direction: i64,
+        stride: i64,
     ) -> Result<Ciphertext, CkksError> {
-        if !count.is_power_of_two() || count > self.params.slots() {
+        let span = (count as u64).saturating_mul(stride.unsigned_abs());
+        if !count.is_power_of_two() || stride == 0 || span > self.params.slots() as u64 {
             return Err(CkksError::InvalidParams(format!(
-                "cannot sum {count} slots"
+                "cannot sum {count} slots {stride} apart"
             )));
         }
         let mut acc = a.clone();
         let mut step = 1;
         while step < count {
-            let r = self.rotate(&acc, direction * step as i64)?;
+            let r = self.rotate(&acc, stride * step as i64)?;
             self.add_assign(&mut acc, &r)?;
             step *= 2;
         }

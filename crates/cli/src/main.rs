@@ -106,6 +106,11 @@ enum IrisCommand {
         /// Also train on encrypted data (CKKS, 128-bit) and compare.
         #[arg(long)]
         encrypted: bool,
+        /// With --encrypted: train on the server alone, the model refreshed by bootstrapping
+        /// (N = 2^16, 128-bit): the data and the initial model are encrypted once and the
+        /// trained model decrypted at the end, with nothing in between.
+        #[arg(long, requires = "encrypted")]
+        bootstrap: bool,
         #[command(flatten)]
         options: iris::TrainOptions,
         /// Folder for the CSV curves and plots.
@@ -277,11 +282,13 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             what:
                 IrisCommand::Train {
                     encrypted,
+                    bootstrap,
                     options,
                     out,
                 },
         } => iris::train(iris::TrainArgs {
             encrypted,
+            bootstrap,
             packing: options.packing,
             config: options.config(),
             data: options.data,

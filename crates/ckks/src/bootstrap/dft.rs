@@ -140,8 +140,9 @@ pub fn coeffs_to_slots(
 }
 
 /// SlotsToCoeffs of `n` slots in at most `budget` maps, every slot multiplied by `factor`
-/// (spread over the maps):
-/// the inverse of [`coeffs_to_slots`] up to the factors. Full (`n = N/2`): applied to
+/// in the first map: the reduction leaves values about `q_0 / scale` times smaller than the
+/// message, and raising them at once keeps every later rescale's noise that much smaller
+/// relative to them (which matters at small scales). The inverse of [`coeffs_to_slots`] up to the factors. Full (`n = N/2`): applied to
 /// `bitrev(c_j + i c_(j + n))` it gives the slots `special_fft(c)`. Sparse: it reads a period
 /// of `2n` holding `bitrev(c_j)` in the first half and `bitrev(c_(j + n))` in the second,
 /// and gives the `n` slots, repeated.
@@ -166,7 +167,9 @@ pub fn slots_to_coeffs(
             *first = combine.then(first)?;
         }
     }
-    Ok(spread(merged(stages, budget)?, factor))
+    let mut maps = merged(stages, budget)?.into_iter();
+    let first = maps.next().map(|m| m.scaled(c(factor, 0.0)));
+    Ok(first.into_iter().chain(maps).collect())
 }
 
 #[cfg(test)]

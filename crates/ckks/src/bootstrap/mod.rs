@@ -63,6 +63,9 @@ impl BootstrapSpec {
     }
 }
 
+/// The least scale of a SlotsToCoeffs map's diagonals: 26 bits of the DFT's entries.
+const MIN_DIAGONAL_SCALE: f64 = (1u64 << 26) as f64;
+
 /// A bootstrapping circuit for one parameter set: its linear maps encoded and its
 /// polynomial interpolated once.
 pub struct Bootstrapper {
@@ -131,24 +134,34 @@ impl Bootstrapper {
             scale = scale * scale / prime(level);
             level -= 1;
         }
-        // SlotsToCoeffs multiplies by q_0 / (2 pi) / scale. Its first map brings the scale
-        // down to the default one exactly (its diagonals at `q_l * default / scale`, which
-        // keeps them precise when its prime is about the reduction scale, as the presets
-        // lay out the chain); the others keep it.
+        // SlotsToCoeffs multiplies by q_0 / (2 pi) / scale and brings the scale down to the
+        // default one exactly. The scale falls as late as the diagonals allow: the first map
+        // keeps as much of it as the others' diagonals (at least MIN_DIAGONAL_SCALE each)
+        // leave, so that the rescale noise stays small beside the values until the last map.
         let default_scale = params.default_scale();
         let factor = q0 / (std::f64::consts::TAU * default_scale);
         let maps = dft::slots_to_coeffs(&encoder, n, spec.slots_to_coeffs_levels, factor)?;
+        let primes: Vec<f64> = (0..maps.len()).map(|i| prime(level - i)).collect();
+        let mut diagonal_scales = Vec::with_capacity(maps.len());
+        let mut current = scale;
+        for (i, q) in primes.iter().enumerate() {
+            let below: f64 = primes[i + 1..].iter().product();
+            let left = maps.len() - 1 - i;
+            // The scale this map may keep so that the ones after it still reach the default.
+            let keep = default_scale * below / MIN_DIAGONAL_SCALE.powi(left as i32);
+            let pt_scale = if left == 0 {
+                default_scale * q / current
+            } else {
+                (keep.min(current) * q / current).min(*q)
+            };
+            current = current * pt_scale / q;
+            diagonal_scales.push(pt_scale);
+        }
         let to_coeffs = maps
             .iter()
+            .zip(&diagonal_scales)
             .enumerate()
-            .map(|(i, m)| {
-                let pt_scale = if i == 0 {
-                    prime(level) * default_scale / scale
-                } else {
-                    prime(level - i)
-                };
-                m.encode(&encoder, level - i, pt_scale)
-            })
+            .map(|(i, (m, &pt_scale))| m.encode(&encoder, level - i, pt_scale))
             .collect::<Result<Vec<_>, _>>()?;
         let output_level = level - maps.len();
         Ok(Self {

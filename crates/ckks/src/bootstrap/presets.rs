@@ -23,21 +23,21 @@ pub struct BootstrapPreset {
     pub ephemeral_weight: usize,
 }
 
-/// The preset of a spec: the chain `q_0`, `user_levels` primes of `log_scale` bits,
-/// SlotsToCoeffs (its first prime at the reduction scale), the reduction and CoeffsToSlots,
-/// over `special` 60-bit special primes with digits of at most `digit_primes` primes.
+/// The preset of a spec: the chain `q_0` (`q0_bits`), the user's primes (`user_bits`, from
+/// level 1 up) at scale `2^log_scale`, SlotsToCoeffs (its first prime at the reduction
+/// scale), the reduction and CoeffsToSlots, over special primes of `p_bits` with digits of
+/// at most `digit_primes` primes.
 fn preset(
     log_n: u32,
     spec: BootstrapSpec,
-    user_levels: usize,
-    log_scale: u32,
-    special: usize,
+    (q0_bits, user_bits, log_scale): (u32, Vec<u32>, u32),
+    p_bits: Vec<u32>,
     digit_primes: usize,
 ) -> BootstrapPreset {
     let stc = spec.slots_to_coeffs_levels;
     let q_bits = [
-        vec![55],
-        vec![log_scale; user_levels],
+        vec![q0_bits],
+        user_bits,
         vec![log_scale; stc.saturating_sub(1)],
         vec![56; 1 + spec.reduction_levels() + spec.coeffs_to_slots_levels],
     ]
@@ -47,12 +47,23 @@ fn preset(
             log_n,
             digits: q_bits.len().div_ceil(digit_primes),
             q_bits,
-            p_bits: vec![60; special],
+            p_bits,
             log_scale,
         },
         spec,
         ephemeral_weight: 32,
     }
+}
+
+/// Eighteen user primes for training steps of six levels that start at levels 18, 12 and 6:
+/// 30 bits, except the primes of levels 13, 7 and 1, 38 bits, which each step's update is
+/// rescaled by. A step's error terms are small (the learning rate times the loss's
+/// derivative): ending on a larger prime lets them carry 2^8 more of the scale, above the
+/// 2^14 of noise a rescale adds at N = 2^16.
+fn training_levels() -> Vec<u32> {
+    (1..=18)
+        .map(|level| if level % 6 == 1 { 38 } else { 30 })
+        .collect()
 }
 
 /// N = 2^16, 128-bit secure (log QP = 1683 of the 1747 allowed): ten levels at scale 2^45
@@ -69,7 +80,19 @@ pub fn n16(slots: usize) -> BootstrapPreset {
         degree: 40,
         encapsulated: true,
     };
-    preset(16, spec, 10, 45, 6, 6)
+    preset(16, spec, (55, vec![45; 10], 45), vec![60; 6], 6)
+}
+
+/// N = 2^16, 128-bit secure (log QP = 1728 of 1747), for training: eighteen levels left to
+/// the user after each bootstrap, at scale 2^30 ([`training_levels`]: three steps of six
+/// levels per bootstrap), `q_0` 2^10 above the scale as in [`n16`] (the precision of a
+/// bootstrap depends on that ratio, not on the scale), the same circuit, and six special
+/// primes of 56 bits over digits of five primes: at this small scale the special primes must
+/// exceed a digit by a margin (digits as large as them left key switching 2^-10 of noise and
+/// bootstrapping 9 bits of precision), which seven digits give.
+pub fn n16_training(slots: usize) -> BootstrapPreset {
+    let BootstrapPreset { spec, .. } = n16(slots);
+    preset(16, spec, (40, training_levels(), 30), vec![56; 6], 5)
 }
 
 /// N = 2^11 with the same layout and two user levels. INSECURE: for tests only.
@@ -83,7 +106,14 @@ pub fn insecure_test(slots: usize) -> BootstrapPreset {
         degree: 44,
         encapsulated: true,
     };
-    preset(11, spec, 2, 40, 2, 2)
+    preset(11, spec, (55, vec![40; 2], 40), vec![60; 2], 2)
+}
+
+/// [`n16_training`]'s user levels at N = 2^12 with [`insecure_test`]'s circuit. INSECURE:
+/// for tests only.
+pub fn insecure_test_training(slots: usize) -> BootstrapPreset {
+    let BootstrapPreset { spec, .. } = insecure_test(slots);
+    preset(12, spec, (40, training_levels(), 30), vec![60; 3], 3)
 }
 
 #[cfg(test)]
@@ -144,6 +174,15 @@ mod tests {
             .map(|(z, v)| (z.re - v).hypot(z.im))
             .fold(0f64, f64::max);
         assert!(err < 2f64.powi(-18), "error 2^{:.1}", err.log2());
+    }
+
+    #[test]
+    fn the_training_preset_is_secure_and_leaves_eighteen_levels() {
+        let preset = n16_training(256);
+        let params = Params::new(preset.params.clone()).unwrap();
+        assert_eq!(params.security_bits(), Some(128));
+        assert!(params.log_qp() <= 1747, "{}", params.log_qp());
+        assert_eq!(params.max_level() - preset.spec.levels(), 18);
     }
 
     #[test]

@@ -152,12 +152,7 @@ pub(crate) fn scaled_all(
                     return Ok(scaled);
                 }
             }
-            if level >= c.level() {
-                return Err(CkksError::LevelMismatch(c.level(), level));
-            }
-            let mut scaled = eval.mul_scalar_to(&*eval.at_level(c, level + 1)?, factor, scale)?;
-            eval.rescale_assign(&mut scaled)?;
-            Ok(scaled)
+            eval.scaled_to(c, factor, level, scale)
         })
         .collect()
 }

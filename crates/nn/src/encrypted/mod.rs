@@ -20,6 +20,8 @@ mod client;
 pub mod messages;
 mod packed;
 mod server;
+pub mod server_only;
+pub mod tiles;
 mod trainer;
 
 pub use client::Client;
