@@ -56,13 +56,13 @@ fn preset(
 }
 
 /// Eighteen user primes for training steps of six levels that start at levels 18, 12 and 6:
-/// 30 bits, except the primes of levels 13, 7 and 1, 38 bits, which each step's update is
+/// 30 bits, except the primes of levels 13, 7 and 1, 36 bits, which each step's update is
 /// rescaled by. A step's error terms are small (the learning rate times the loss's
-/// derivative): ending on a larger prime lets them carry 2^8 more of the scale, above the
+/// derivative): ending on a larger prime lets them carry 2^6 more of the scale, above the
 /// 2^14 of noise a rescale adds at N = 2^16.
 fn training_levels() -> Vec<u32> {
     (1..=18)
-        .map(|level| if level % 6 == 1 { 38 } else { 30 })
+        .map(|level| if level % 6 == 1 { 36 } else { 30 })
         .collect()
 }
 
@@ -83,16 +83,16 @@ pub fn n16(slots: usize) -> BootstrapPreset {
     preset(16, spec, (55, vec![45; 10], 45), vec![60; 6], 6)
 }
 
-/// N = 2^16, 128-bit secure (log QP = 1728 of 1747), for training: eighteen levels left to
+/// N = 2^16, 128-bit secure (log QP = 1746 of 1747), for training: eighteen levels left to
 /// the user after each bootstrap, at scale 2^30 ([`training_levels`]: three steps of six
 /// levels per bootstrap), `q_0` 2^10 above the scale as in [`n16`] (the precision of a
-/// bootstrap depends on that ratio, not on the scale), the same circuit, and six special
-/// primes of 56 bits over digits of five primes: at this small scale the special primes must
-/// exceed a digit by a margin (digits as large as them left key switching 2^-10 of noise and
-/// bootstrapping 9 bits of precision), which seven digits give.
+/// bootstrap depends on that ratio, not on the scale), the same circuit and the same key
+/// switching: digits of six primes (at most 336 bits) under 360 bits of special primes. At
+/// this small scale the special primes must exceed a digit by such a margin: digits as large
+/// as them leave key switching too noisy for a precise bootstrap.
 pub fn n16_training(slots: usize) -> BootstrapPreset {
     let BootstrapPreset { spec, .. } = n16(slots);
-    preset(16, spec, (40, training_levels(), 30), vec![56; 6], 5)
+    preset(16, spec, (40, training_levels(), 30), vec![60; 6], 6)
 }
 
 /// N = 2^11 with the same layout and two user levels. INSECURE: for tests only.
