@@ -50,6 +50,8 @@ pub struct TrainArgs {
     pub encrypted: bool,
     /// Server-only: bootstrapping instead of the client's repacking.
     pub bootstrap: bool,
+    /// Server-only: the folder where the run saves its state and resumes from.
+    pub checkpoint: Option<PathBuf>,
     pub packing: PackingName,
     pub config: TrainConfig,
     pub data: PathBuf,
@@ -120,7 +122,8 @@ pub fn train(args: TrainArgs) -> anyhow::Result<()> {
 
     let mut curves = vec![("plaintext", plain)];
     if args.bootstrap {
-        train_server_only_run(&train, &test, c, &plain_model, &args.out)?;
+        let checkpoint = args.checkpoint.as_deref();
+        train_server_only_run(&train, &test, c, &plain_model, &args.out, checkpoint)?;
     } else if args.encrypted {
         let packing = args.packing.packing();
         let params = default_params(packing)?;
@@ -184,6 +187,7 @@ fn train_server_only_run(
     c: &TrainConfig,
     plain: &shroud_nn::mlp::Mlp,
     out: &Path,
+    checkpoint: Option<&Path>,
 ) -> anyhow::Result<()> {
     use shroud_nn::encrypted::server_only::{secure_circuit, train_server_only};
     println!(
@@ -199,14 +203,22 @@ fn train_server_only_run(
         .progress_chars("=> "),
     );
     bar.set_prefix("bootstrap");
+    bar.set_message("setting up");
     let t = Instant::now();
-    let run = train_server_only(train, test, c, secure_circuit, |s| {
+    let run = train_server_only(train, test, c, secure_circuit, checkpoint, |s| {
         bar.set_message(format!("{} bootstraps", s.bootstraps));
         bar.set_position(s.steps as u64);
     })?;
     bar.finish();
-    let secs = t.elapsed().as_secs_f64();
+    let secs = run.wall.as_secs_f64();
     write_csv(&out.join("bootstrapped.csv"), &[run.stats])?;
+    if run.resumed_at > 0 {
+        println!(
+            "  resumed at step {} (this session {:.1} s; the wall time counts every session)",
+            run.resumed_at,
+            t.elapsed().as_secs_f64()
+        );
+    }
     let s = &run.trainer;
     println!(
         "server-only: test accuracy {:.4}, train loss {:.5}, weights within {:.2e} of the plaintext run's; {secs:.1} s wall",

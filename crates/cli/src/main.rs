@@ -111,6 +111,10 @@ enum IrisCommand {
         /// trained model decrypted at the end, with nothing in between.
         #[arg(long, requires = "encrypted")]
         bootstrap: bool,
+        /// With --bootstrap: save the run's state in this folder as it goes (the secret key
+        /// among it), and resume from it when it holds a run with the same settings.
+        #[arg(long, requires = "bootstrap")]
+        checkpoint: Option<PathBuf>,
         #[command(flatten)]
         options: iris::TrainOptions,
         /// Folder for the CSV curves and plots.
@@ -283,12 +287,14 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 IrisCommand::Train {
                     encrypted,
                     bootstrap,
+                    checkpoint,
                     options,
                     out,
                 },
         } => iris::train(iris::TrainArgs {
             encrypted,
             bootstrap,
+            checkpoint,
             packing: options.packing,
             config: options.config(),
             data: options.data,

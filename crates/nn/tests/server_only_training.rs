@@ -38,7 +38,7 @@ fn server_only_steps_across_a_bootstrap_track_plaintext_sgd() {
     };
     let (plain, _) = train_plain(&train, &test, &config, |_| {}).unwrap();
     let mut seen = Vec::new();
-    let run = train_server_only(&train, &test, &config, insecure_test_circuit, |s| {
+    let run = train_server_only(&train, &test, &config, insecure_test_circuit, None, |s| {
         seen.push(*s)
     })
     .unwrap();
@@ -107,4 +107,78 @@ fn the_trainer_refuses_what_it_cannot_run() {
         .upload(&train.features, &train.one_hot(), &model)
         .unwrap();
     assert!(trainer.step(&foreign.model, &upload, &[0]).is_err());
+}
+
+#[test]
+fn a_checkpointed_run_resumes_and_refuses_another_run() {
+    let (train, test) = iris(8);
+    let dir = std::env::temp_dir().join(format!("shroud-checkpoint-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let config = TrainConfig {
+        epochs: 1,
+        batch: 4,
+        ..TrainConfig::default()
+    };
+    let first = train_server_only(
+        &train,
+        &test,
+        &config,
+        insecure_test_circuit,
+        Some(&dir),
+        |_| {},
+    )
+    .unwrap();
+    assert_eq!((first.resumed_at, first.trainer.steps), (0, 2));
+    // The same run again: nothing left to do, the saved model and counts come back.
+    let again = train_server_only(
+        &train,
+        &test,
+        &config,
+        insecure_test_circuit,
+        Some(&dir),
+        |_| {},
+    )
+    .unwrap();
+    assert_eq!((again.resumed_at, again.trainer.steps), (2, 2));
+    assert!(again.model.max_abs_diff(&first.model) < 1e-12);
+    assert!(again.wall >= first.wall);
+    // Other settings, a damaged state, a state without its key: errors, not a fresh start.
+    let other = TrainConfig {
+        seed: 2,
+        ..config.clone()
+    };
+    assert!(train_server_only(
+        &train,
+        &test,
+        &other,
+        insecure_test_circuit,
+        Some(&dir),
+        |_| {}
+    )
+    .is_err());
+    let state = dir.join("state");
+    let mut bytes = std::fs::read(&state).unwrap();
+    let cut = bytes.len() - 100;
+    bytes.truncate(cut);
+    std::fs::write(&state, &bytes).unwrap();
+    assert!(train_server_only(
+        &train,
+        &test,
+        &config,
+        insecure_test_circuit,
+        Some(&dir),
+        |_| {}
+    )
+    .is_err());
+    std::fs::remove_file(dir.join("secret.key")).unwrap();
+    assert!(train_server_only(
+        &train,
+        &test,
+        &config,
+        insecure_test_circuit,
+        Some(&dir),
+        |_| {}
+    )
+    .is_err());
+    std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -16,6 +16,7 @@
 //!    the batch average) and encrypts fresh weights for the next step. Repacking is what
 //!    resets the noise and the levels, as in the design this follows.
 
+pub mod checkpoint;
 mod client;
 pub mod messages;
 mod packed;

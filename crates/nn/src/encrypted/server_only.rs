@@ -25,6 +25,7 @@
 //! training chain's update primes), so that the small error terms keep their precision and
 //! the model comes out at exactly the default scale: rescale noise is added once per step.
 
+use std::path::Path;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
@@ -33,9 +34,10 @@ use shroud_ckks::bootstrap::presets::{self, BootstrapPreset};
 use shroud_ckks::bootstrap::{BootstrapSpec, Bootstrapper};
 use shroud_ckks::{
     galois_element, Ciphertext, CkksError, Decryptor, EncapsulationKey, Encoder, Encryptor,
-    Evaluator, GaloisKeys, KeyGenerator, Params, Plaintext, RelinKey,
+    Evaluator, GaloisKeys, KeyGenerator, Params, Plaintext, RelinKey, SecretKey,
 };
 
+use super::checkpoint::{Checkpoint, Progress};
 use super::tiles::TileLayout;
 use crate::iris::Dataset;
 use crate::mlp::{epoch_batches, evaluate, EpochStats, Mlp, TrainConfig};
@@ -72,6 +74,7 @@ pub struct TrainingUpload {
 /// decrypts the trained model.
 pub struct DataOwner {
     params: Params,
+    secret: SecretKey,
     layout: TileLayout,
     level: usize,
     encoder: Encoder,
@@ -90,14 +93,9 @@ impl DataOwner {
         galois_elements: &[u64],
         weight: usize,
     ) -> Result<(Self, TrainerKeys), NnError> {
-        Self::with_generator(
-            params,
-            layout,
-            level,
-            galois_elements,
-            weight,
-            KeyGenerator::new(params),
-        )
+        let mut kg = KeyGenerator::new(params);
+        let secret = kg.secret_key();
+        Self::with_generator(params, layout, level, (galois_elements, weight), kg, secret)
     }
 
     /// [`Self::new`] with keys drawn from `seed`, for reproducible tests. Anyone who knows the
@@ -110,17 +108,32 @@ impl DataOwner {
         weight: usize,
         seed: u64,
     ) -> Result<(Self, TrainerKeys), NnError> {
-        let kg = KeyGenerator::with_seed(params, seed);
-        Self::with_generator(params, layout, level, galois_elements, weight, kg)
+        let mut kg = KeyGenerator::with_seed(params, seed);
+        let secret = kg.secret_key();
+        Self::with_generator(params, layout, level, (galois_elements, weight), kg, secret)
+    }
+
+    /// [`Self::new`] with an existing secret key (a run that resumes): fresh evaluation keys
+    /// for it, which work on everything encrypted under it before.
+    pub fn from_secret_key(
+        params: &Params,
+        layout: TileLayout,
+        level: usize,
+        galois_elements: &[u64],
+        weight: usize,
+        secret: SecretKey,
+    ) -> Result<(Self, TrainerKeys), NnError> {
+        let kg = KeyGenerator::new(params);
+        Self::with_generator(params, layout, level, (galois_elements, weight), kg, secret)
     }
 
     fn with_generator(
         params: &Params,
         layout: TileLayout,
         level: usize,
-        galois_elements: &[u64],
-        weight: usize,
+        (galois_elements, weight): (&[u64], usize),
         mut kg: KeyGenerator,
+        secret: SecretKey,
     ) -> Result<(Self, TrainerKeys), NnError> {
         if level > params.max_level() || layout.tiles() * layout.tile() != params.slots() {
             return Err(NnError::InvalidConfig(format!(
@@ -130,21 +143,26 @@ impl DataOwner {
                 params.slots()
             )));
         }
-        let sk = kg.secret_key();
         let keys = TrainerKeys {
-            relin: kg.relin_key(&sk)?,
-            encapsulation: kg.encapsulation_key(&sk, weight)?,
-            galois: kg.galois_keys_for_elements(&sk, galois_elements)?,
+            relin: kg.relin_key(&secret)?,
+            encapsulation: kg.encapsulation_key(&secret, weight)?,
+            galois: kg.galois_keys_for_elements(&secret, galois_elements)?,
         };
         let owner = Self {
             params: params.clone(),
             layout,
             level,
             encoder: Encoder::new(params),
-            encryptor: Encryptor::with_secret_key(params, &sk)?,
-            decryptor: Decryptor::new(params, &sk)?,
+            encryptor: Encryptor::with_secret_key(params, &secret)?,
+            decryptor: Decryptor::new(params, &secret)?,
+            secret,
         };
         Ok((owner, keys))
+    }
+
+    /// The secret key, to keep for a run that may resume ([`Checkpoint`]).
+    pub fn secret_key(&self) -> &SecretKey {
+        &self.secret
     }
 
     /// Encrypts the training set (features `x`, one-hot targets `y`, a sample per row) and
@@ -280,17 +298,26 @@ impl Trainer {
         Ok(self)
     }
 
-    /// Runs one step per batch of `batches` (sample indices), bootstrapping the model when a
-    /// step would not fit in its levels; `on_step` sees the counts after each step.
+    /// Runs one step per batch of `batches` (sample indices) from `model`, bootstrapping it
+    /// when a step would not fit in its levels; `stats` counts on from a run this one resumes
+    /// ([`TrainerStats::default`] for a new run). `on_step` sees the counts and the model after
+    /// each step (to report progress, or to save it), and may stop the run with an error.
     pub fn train(
         &self,
         upload: &TrainingUpload,
+        mut model: Ciphertext,
+        mut stats: TrainerStats,
         batches: impl IntoIterator<Item = Vec<usize>>,
-        mut on_step: impl FnMut(&TrainerStats),
+        mut on_step: impl FnMut(&TrainerStats, &Ciphertext) -> Result<(), NnError>,
     ) -> Result<(Ciphertext, TrainerStats), NnError> {
         self.check_upload(upload)?;
-        let mut stats = TrainerStats::default();
-        let mut model = upload.model.clone();
+        if model.level() > self.level() {
+            return Err(NnError::Malformed(format!(
+                "a model at level {} above the refresh level {}",
+                model.level(),
+                self.level()
+            )));
+        }
         for batch in batches {
             if model.level() < STEP_LEVELS {
                 let t = Instant::now();
@@ -302,7 +329,7 @@ impl Trainer {
             model = self.step(&model, upload, &batch)?;
             stats.step_time += t.elapsed();
             stats.steps += 1;
-            on_step(&stats);
+            on_step(&stats, &model)?;
         }
         Ok((model, stats))
     }
@@ -440,8 +467,13 @@ pub struct ServerOnlyRun {
     /// Metrics of the decrypted final model.
     pub stats: EpochStats,
     pub trainer: TrainerStats,
-    /// Circuit setup, key generation and encryption of the upload.
+    /// Circuit setup, key generation and encryption of the upload (of this session, when
+    /// resumed).
     pub setup: Duration,
+    /// Setup and training of every session of the run.
+    pub wall: Duration,
+    /// Steps done before this session (0 for a run that did not resume).
+    pub resumed_at: usize,
     pub levels: usize,
     pub ring_n: usize,
     pub security_bits: Option<u32>,
@@ -466,12 +498,15 @@ pub fn insecure_test_circuit(tile: usize) -> Result<(Params, BootstrapPreset), N
 /// order) with the training set and the model encrypted once and every step on a
 /// [`Trainer`], on the parameters `circuit` gives for the layout's tile
 /// ([`secure_circuit`] at 128 bits); `on_step` sees the trainer's counts after each step.
+/// With a `checkpoint` folder the run saves its state there as it goes and a run with the
+/// same settings resumes from it (the folder then holds the secret key: keep it as such).
 pub fn train_server_only(
     train: &Dataset,
     test: &Dataset,
     config: &TrainConfig,
     circuit: Circuit,
-    on_step: impl FnMut(&TrainerStats),
+    checkpoint: Option<&Path>,
+    mut on_step: impl FnMut(&TrainerStats),
 ) -> Result<ServerOnlyRun, NnError> {
     if config.batch == 0 || config.epochs == 0 || train.is_empty() {
         return Err(NnError::InvalidConfig(
@@ -483,29 +518,74 @@ pub fn train_server_only(
     let (params, preset) = circuit(TileLayout::tile_for(inputs, config.hidden, outputs))?;
     let layout = TileLayout::new(inputs, config.hidden, outputs, params.slots())?;
     let trainer = Trainer::new(&params, preset.spec.clone(), layout, config.lr)?;
-    let (mut owner, keys) = DataOwner::new(
-        &params,
-        layout,
-        trainer.level(),
-        &trainer.galois_elements(),
-        preset.ephemeral_weight,
-    )?;
+    let checkpoint = checkpoint.map(Checkpoint::open).transpose()?;
+    let run_id = format!(
+        "{inputs}-{}-{outputs} samples={} epochs={} batch={} lr={} std={} seed={} n={}",
+        config.hidden,
+        train.len(),
+        config.epochs,
+        config.batch,
+        config.lr,
+        config.init_std,
+        config.seed,
+        params.n()
+    );
+    let saved = match &checkpoint {
+        Some(c) => c.load(&params, &run_id)?,
+        None => None,
+    };
+    let (level, elements) = (trainer.level(), trainer.galois_elements());
+    let weight = preset.ephemeral_weight;
+    let (mut owner, keys) = match saved {
+        Some((ref secret, _)) => {
+            DataOwner::from_secret_key(&params, layout, level, &elements, weight, secret.clone())?
+        }
+        None => DataOwner::new(&params, layout, level, &elements, weight)?,
+    };
     let trainer = trainer.with_keys(keys)?;
     let initial = Mlp::init(inputs, config.hidden, outputs, config.init_std, config.seed);
     let upload = owner.upload(&train.features, &train.one_hot(), &initial)?;
+    let (model, before) = match saved {
+        Some((_, Some((progress, model)))) => (model, progress),
+        _ => (upload.model.clone(), Progress::default()),
+    };
+    if let Some(c) = &checkpoint {
+        c.save_secret_key(&params, owner.secret_key())?;
+    }
     let setup = t.elapsed();
 
+    let done = before.stats.steps;
     let batches = (1..=config.epochs)
-        .flat_map(|epoch| epoch_batches(train.len(), config.batch, config.seed, epoch));
-    let (trained, stats) = trainer.train(&upload, batches, on_step)?;
+        .flat_map(|epoch| epoch_batches(train.len(), config.batch, config.seed, epoch))
+        .skip(done);
+    let progress_at = |stats: &TrainerStats| Progress {
+        stats: *stats,
+        wall: before.wall + t.elapsed(),
+    };
+    let (trained, stats) = trainer.train(&upload, model, before.stats, batches, |s, m| {
+        on_step(s);
+        match &checkpoint {
+            Some(c) if s.steps % SAVE_EVERY == 0 => c.save(&params, &run_id, &progress_at(s), m),
+            _ => Ok(()),
+        }
+    })?;
+    let wall = progress_at(&stats).wall;
+    if let Some(c) = &checkpoint {
+        c.save(&params, &run_id, &progress_at(&stats), &trained)?;
+    }
     let model = owner.decrypt_model(&trained)?;
     Ok(ServerOnlyRun {
         stats: evaluate(&model, train, test, config.epochs)?,
         model,
         trainer: stats,
         setup,
+        wall,
+        resumed_at: done,
         levels: trainer.level(),
         ring_n: params.n(),
         security_bits: params.security_bits(),
     })
 }
+
+/// Steps between two saves of a checkpointed run (a minute or two at 128 bits).
+const SAVE_EVERY: usize = 60;
