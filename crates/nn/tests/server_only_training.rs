@@ -119,66 +119,35 @@ fn a_checkpointed_run_resumes_and_refuses_another_run() {
         batch: 4,
         ..TrainConfig::default()
     };
-    let first = train_server_only(
-        &train,
-        &test,
-        &config,
-        insecure_test_circuit,
-        Some(&dir),
-        |_| {},
-    )
-    .unwrap();
+    let run = |config: &TrainConfig| {
+        train_server_only(
+            &train,
+            &test,
+            config,
+            insecure_test_circuit,
+            Some(&dir),
+            |_| {},
+        )
+    };
+    let first = run(&config).unwrap();
     assert_eq!((first.resumed_at, first.trainer.steps), (0, 2));
     // The same run again: nothing left to do, the saved model and counts come back.
-    let again = train_server_only(
-        &train,
-        &test,
-        &config,
-        insecure_test_circuit,
-        Some(&dir),
-        |_| {},
-    )
-    .unwrap();
+    let again = run(&config).unwrap();
     assert_eq!((again.resumed_at, again.trainer.steps), (2, 2));
     assert!(again.model.max_abs_diff(&first.model) < 1e-12);
     assert!(again.wall >= first.wall);
     // Other settings, a damaged state, a state without its key: errors, not a fresh start.
-    let other = TrainConfig {
+    assert!(run(&TrainConfig {
         seed: 2,
         ..config.clone()
-    };
-    assert!(train_server_only(
-        &train,
-        &test,
-        &other,
-        insecure_test_circuit,
-        Some(&dir),
-        |_| {}
-    )
+    })
     .is_err());
     let state = dir.join("state");
     let mut bytes = std::fs::read(&state).unwrap();
-    let cut = bytes.len() - 100;
-    bytes.truncate(cut);
+    bytes.truncate(bytes.len() - 100);
     std::fs::write(&state, &bytes).unwrap();
-    assert!(train_server_only(
-        &train,
-        &test,
-        &config,
-        insecure_test_circuit,
-        Some(&dir),
-        |_| {}
-    )
-    .is_err());
+    assert!(run(&config).is_err());
     std::fs::remove_file(dir.join("secret.key")).unwrap();
-    assert!(train_server_only(
-        &train,
-        &test,
-        &config,
-        insecure_test_circuit,
-        Some(&dir),
-        |_| {}
-    )
-    .is_err());
+    assert!(run(&config).is_err());
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -36,7 +36,7 @@ pub type Saved = (SecretKey, Option<(Progress, Ciphertext)>);
 impl Checkpoint {
     /// The checkpoint in `dir`, created if missing.
     pub fn open(dir: &Path) -> Result<Self, NnError> {
-        std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
+        std::fs::create_dir_all(dir).map_err(NnError::io(dir))?;
         Ok(Self {
             dir: dir.to_path_buf(),
         })
@@ -117,10 +117,10 @@ impl Checkpoint {
         options.write(true).create_new(true);
         #[cfg(unix)]
         std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-        let mut file = options.open(&path).map_err(|e| io(&path, e))?;
+        let mut file = options.open(&path).map_err(NnError::io(&path))?;
         file.write_all(&bytes)
             .and_then(|_| file.sync_all())
-            .map_err(|e| io(&path, e))
+            .map_err(NnError::io(&path))
     }
 
     /// Replaces the saved state with `progress` and `model`, atomically: a crash leaves the
@@ -145,14 +145,7 @@ impl Checkpoint {
         .into_bytes();
         bytes.extend(model.to_bytes(params)?);
         let (tmp, path) = (self.dir.join("state.tmp"), self.dir.join(STATE));
-        std::fs::write(&tmp, &bytes).map_err(|e| io(&tmp, e))?;
-        std::fs::rename(&tmp, &path).map_err(|e| io(&path, e))
-    }
-}
-
-fn io(path: &Path, source: std::io::Error) -> NnError {
-    NnError::Io {
-        path: path.display().to_string(),
-        source,
+        std::fs::write(&tmp, &bytes).map_err(NnError::io(&tmp))?;
+        std::fs::rename(&tmp, &path).map_err(NnError::io(&path))
     }
 }

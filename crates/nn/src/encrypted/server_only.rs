@@ -15,8 +15,8 @@
 //! | `a = h^2`, `2 h x^T`, `W2` alone | products, a mask | 2 |
 //! | `o = W2 a` | product, sum over the `R` rows | 3 |
 //! | `e = c (o - y)` on the batch | mask with the batch and the rate | 4 |
-//! | `e` in every row; `grad W2 = e a^T` | broadcast over the rows, product | 5 |
-//! | `t = W2^T e`; `grad W1 = t (2 h x^T)` | product, window sum, product | 6 |
+//! | `e` in every row; `grad W2 = e a^T` | broadcast over the rows, product (not rescaled) | 4 |
+//! | `t = W2^T e`; `grad W1 = t (2 h x^T)` | product, window sum, product (not rescaled) | 5 |
 //! | update | copy of `grad W1`, sum over the tiles, the model raised to the gradients' scale, one rescale | 6 |
 //!
 //! Six levels and about thirty key switches per step; with the eighteen user levels of
