@@ -10,7 +10,10 @@ use crate::{BitsError, GateOp, Gates};
 /// A wire of a circuit: a public constant or the output of a node.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Wire {
+    /// A public bit: gates on it fold away when the circuit is built.
     Const(bool),
+    /// The output of node `i` of the circuit (an input or a gate), numbered in creation
+    /// order.
     Node(usize),
 }
 
@@ -57,6 +60,7 @@ pub struct Circuit {
 }
 
 impl Circuit {
+    /// An empty circuit.
     pub fn new() -> Self {
         Self::default()
     }
@@ -68,6 +72,7 @@ impl Circuit {
         Wire::Node(self.nodes.len() - 1)
     }
 
+    /// `n` fresh input wires, in order.
     pub fn inputs(&mut self, n: usize) -> Vec<Wire> {
         (0..n).map(|_| self.input()).collect()
     }
@@ -93,6 +98,7 @@ impl Circuit {
         Wire::Node(self.nodes.len() - 1)
     }
 
+    /// `!a`: no gate layer; a constant folds and a double NOT cancels.
     pub fn not(&mut self, a: Wire) -> Wire {
         match a {
             Wire::Const(b) => Wire::Const(!b),
@@ -112,6 +118,7 @@ impl Circuit {
         negates(a, b) || negates(b, a)
     }
 
+    /// `a && b`, folded when an operand is constant, equal to the other or its NOT.
     pub fn and(&mut self, a: Wire, b: Wire) -> Wire {
         if self.complementary(a, b) {
             return Wire::Const(false);
@@ -124,6 +131,7 @@ impl Circuit {
         }
     }
 
+    /// `a || b`, folded when an operand is constant, equal to the other or its NOT.
     pub fn or(&mut self, a: Wire, b: Wire) -> Wire {
         if self.complementary(a, b) {
             return Wire::Const(true);
@@ -136,6 +144,7 @@ impl Circuit {
         }
     }
 
+    /// `a ^ b`, as the parity of two wires.
     pub fn xor(&mut self, a: Wire, b: Wire) -> Wire {
         self.parity(&[a, b])
     }

@@ -23,14 +23,18 @@ impl<B: Gates> Evaluator<B> {
         }
     }
 
+    /// The same evaluator with `adder` for its additions ([`Adder::Prefix`] keeps the depth
+    /// low on a leveled engine).
     pub fn with_adder(self, adder: Adder) -> Self {
         Self { adder, ..self }
     }
 
+    /// The same evaluator with `summation` for the sums of rows in its products.
     pub fn with_summation(self, summation: Summation) -> Self {
         Self { summation, ..self }
     }
 
+    /// The backend circuits run on (to read its counters, for instance).
     pub fn backend(&self) -> &B {
         &self.backend
     }

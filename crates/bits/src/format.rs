@@ -26,6 +26,8 @@ pub struct Format {
 const MAX_WIDTH: u32 = 62;
 
 impl Format {
+    /// A format of `width` bits and `scale` fractional bits; errors with
+    /// [`BitsError::InvalidFormat`] unless the width is 2 to 62 and the scale below it.
     pub fn new(width: u32, encoding: Encoding, scale: u32) -> Result<Self, BitsError> {
         if !(2..=MAX_WIDTH).contains(&width) {
             return Err(BitsError::InvalidFormat(format!(
@@ -44,14 +46,17 @@ impl Format {
         })
     }
 
+    /// Width in bits, the sign bit included.
     pub fn width(&self) -> u32 {
         self.width
     }
 
+    /// How negative values are encoded.
     pub fn encoding(&self) -> Encoding {
         self.encoding
     }
 
+    /// Fractional bits: the bits hold `raw` and stand for `raw / 2^scale`.
     pub fn scale(&self) -> u32 {
         self.scale
     }
@@ -61,14 +66,17 @@ impl Format {
         Self::new(width, self.encoding, self.scale)
     }
 
+    /// The same width and encoding at another scale.
     pub fn with_scale(&self, scale: u32) -> Result<Self, BitsError> {
         Self::new(self.width, self.encoding, scale)
     }
 
+    /// The largest raw value, `2^(width - 1) - 1`.
     pub fn max(&self) -> i64 {
         (1i64 << (self.width - 1)) - 1
     }
 
+    /// The smallest raw value: `-max` in ones' complement, `-max - 1` in two's.
     pub fn min(&self) -> i64 {
         match self.encoding {
             Encoding::OnesComplement => -self.max(),

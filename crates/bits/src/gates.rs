@@ -10,14 +10,21 @@ use crate::BitsError;
 /// ones, a full adder's carry when given three bits).
 #[derive(Clone, Debug)]
 pub enum GateOp<'a, T> {
+    /// `!a`, free on the bootstrapped engine.
     Not(&'a T),
+    /// `a && b`.
     And(&'a T, &'a T),
+    /// `a || b`.
     Or(&'a T, &'a T),
+    /// `a ^ b`.
     Xor(&'a T, &'a T),
     /// `select ? then : otherwise`.
     Mux {
+        /// The bit that chooses.
         select: &'a T,
+        /// The output when `select` is true.
         then: &'a T,
+        /// The output when `select` is false.
         otherwise: &'a T,
     },
     /// XOR of all inputs.
@@ -26,7 +33,9 @@ pub enum GateOp<'a, T> {
     /// these bits (plus `offset` constant ones) sends to the next column; for three bits and
     /// offset 0 the majority.
     Carry {
+        /// The bits counted; a bit listed twice counts twice.
         inputs: Vec<&'a T>,
+        /// Constant ones added to the count.
         offset: u8,
     },
 }
@@ -79,11 +88,13 @@ impl<T> GateOp<'_, T> {
 /// this trait; a circuit hands the backend one layer of mutually independent gates at a time,
 /// which a backend may evaluate in parallel.
 pub trait Gates: Sync {
+    /// The engine's bit: a ciphertext, or a clear bit for the plain backend.
     type Bit: Clone + Send + Sync;
 
     /// A public constant as a bit of this engine (a trivial, noiseless encryption).
     fn constant(&self, bit: bool) -> Self::Bit;
 
+    /// Evaluates one gate; the errors are the engine's ([`BitsError::Engine`]).
     fn gate(&self, op: &GateOp<'_, Self::Bit>) -> Result<Self::Bit, BitsError>;
 
     /// Independent gates; in order, one output each. Sequential unless a backend overrides it.
@@ -94,7 +105,10 @@ pub trait Gates: Sync {
 
 /// A key that encrypts and decrypts single bits of a backend.
 pub trait BitKey {
+    /// The backend's bit, what [`Gates::Bit`] is for the backend of this key.
     type Bit;
+    /// Encrypts one bit.
     fn encrypt_bit(&mut self, bit: bool) -> Result<Self::Bit, BitsError>;
+    /// Decrypts one bit; errors if it is not under this key.
     fn decrypt_bit(&self, bit: &Self::Bit) -> Result<bool, BitsError>;
 }

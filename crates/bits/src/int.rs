@@ -2,6 +2,8 @@
 
 use crate::{BitKey, BitsError, Format};
 
+/// An integer of a backend whose bits are `T` (ciphertexts, or clear bits): the bits, least
+/// significant first, and the public [`Format`] that says what they stand for.
 #[derive(Clone, Debug)]
 pub struct EncInt<T> {
     bits: Vec<T>,
@@ -44,10 +46,12 @@ impl<T> EncInt<T> {
         self.format.decode(&bits)
     }
 
+    /// The bits, least significant first.
     pub fn bits(&self) -> &[T] {
         &self.bits
     }
 
+    /// The public format: width, encoding and scale.
     pub fn format(&self) -> Format {
         self.format
     }

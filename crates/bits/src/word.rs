@@ -29,10 +29,12 @@ impl Word {
         Ok(Self { bits, format })
     }
 
+    /// The wires, least significant first.
     pub fn bits(&self) -> &[Wire] {
         &self.bits
     }
 
+    /// The public format of the integer.
     pub fn format(&self) -> Format {
         self.format
     }
@@ -66,7 +68,9 @@ impl Word {
 /// swapped pair, so no division circuit is needed until a value is read.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Fraction {
+    /// The numerator.
     pub num: Word,
+    /// The denominator, of the numerator's format.
     pub den: Word,
 }
 
@@ -88,6 +92,8 @@ fn same_format(a: &Word, b: &Word) -> Result<Format, BitsError> {
 }
 
 impl Builder {
+    /// An empty circuit whose additions use `adder` and whose products sum their rows with
+    /// `summation`.
     pub fn new(adder: Adder, summation: Summation) -> Self {
         Self {
             circuit: Circuit::new(),
@@ -96,14 +102,18 @@ impl Builder {
         }
     }
 
+    /// The circuit built so far (for its [`Circuit::stats`], for instance).
     pub fn circuit(&self) -> &Circuit {
         &self.circuit
     }
 
+    /// The finished circuit, to evaluate with [`Circuit::eval`].
     pub fn into_circuit(self) -> Circuit {
         self.circuit
     }
 
+    /// An input integer of `format`: one fresh input wire per bit, bound in creation order
+    /// at evaluation.
     pub fn input(&mut self, format: Format) -> Word {
         Word {
             bits: self.circuit.inputs(format.width() as usize),
@@ -225,6 +235,7 @@ impl Builder {
         Ok(Word { bits, format })
     }
 
+    /// The larger of `a` and `b`, exactly: one comparison and one select.
     pub fn max(&mut self, a: &Word, b: &Word) -> Result<Word, BitsError> {
         let a_smaller = self.lt(a, b)?;
         self.select(a_smaller, b, a)

@@ -22,6 +22,7 @@ impl Ciphertext {
         self.level
     }
 
+    /// The factor the encrypted values are multiplied by; decoding divides by it.
     pub fn scale(&self) -> f64 {
         self.scale
     }
@@ -46,10 +47,12 @@ pub struct SeededCiphertext {
 }
 
 impl SeededCiphertext {
+    /// Remaining rescales of the ciphertext it expands to, which has `level + 1` primes.
     pub fn level(&self) -> usize {
         self.level
     }
 
+    /// The factor the encrypted values are multiplied by; decoding divides by it.
     pub fn scale(&self) -> f64 {
         self.scale
     }

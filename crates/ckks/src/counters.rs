@@ -11,6 +11,7 @@ pub struct OpCounts {
     pub pt_mul: u64,
     /// Slot rotations and conjugations.
     pub rotations: u64,
+    /// Rescales, including those fused with a relinearization.
     pub rescales: u64,
     /// Key switches (relinearizations plus rotations).
     pub key_switches: u64,

@@ -7,6 +7,7 @@ pub struct Decryptor {
 }
 
 impl Decryptor {
+    /// A decryptor holding a copy of `sk`; fails if `sk` belongs to other parameters.
     pub fn new(params: &Params, sk: &SecretKey) -> Result<Self, CkksError> {
         params.check_same(sk.tag.params)?;
         Ok(Self {
@@ -15,6 +16,9 @@ impl Decryptor {
         })
     }
 
+    /// The plaintext of `ct`, at its level and scale, for [`crate::Encoder::decode`]. Also
+    /// decrypts unrelinearized products. Fails if `ct` is under other parameters or another
+    /// key.
     pub fn decrypt(&self, ct: &Ciphertext) -> Result<Plaintext, CkksError> {
         self.params.check_same(ct.tag.params)?;
         self.sk.tag.check(ct.tag)?;

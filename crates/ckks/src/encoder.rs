@@ -21,6 +21,7 @@ pub struct Encoder {
 }
 
 impl Encoder {
+    /// The encoder of `params`, with the twiddle factors of its special FFT precomputed.
     pub fn new(params: &Params) -> Self {
         let slots = params.slots();
         let mut twiddles = Vec::with_capacity(slots);
@@ -41,6 +42,7 @@ impl Encoder {
         }
     }
 
+    /// The parameters it encodes for.
     pub fn params(&self) -> &Params {
         &self.params
     }

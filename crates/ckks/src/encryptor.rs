@@ -33,6 +33,8 @@ pub struct Encryptor {
 }
 
 impl Encryptor {
+    /// An encryptor under the public key `pk`, with a sampler seeded by the operating system.
+    /// Fails if `pk` belongs to other parameters.
     pub fn with_public_key(params: &Params, pk: &PublicKey) -> Result<Self, CkksError> {
         params.check_same(pk.tag.params)?;
         Ok(Self {
@@ -52,6 +54,9 @@ impl Encryptor {
         }
     }
 
+    /// An encryptor under the secret key `sk`, with a sampler seeded by the operating system:
+    /// its encryptions carry less noise, and only it makes seeded ones
+    /// ([`Self::encrypt_values_seeded`]). Fails if `sk` belongs to other parameters.
     pub fn with_secret_key(params: &Params, sk: &SecretKey) -> Result<Self, CkksError> {
         params.check_same(sk.tag.params)?;
         Ok(Self {
@@ -61,6 +66,7 @@ impl Encryptor {
         })
     }
 
+    /// Encrypts `pt` at its level and scale. Fails if it was encoded for other parameters.
     pub fn encrypt(&mut self, pt: &Plaintext) -> Result<Ciphertext, CkksError> {
         self.params.check_same(pt.params_id)?;
         self.params.level_ctx(pt.level)?;

@@ -36,6 +36,9 @@ pub struct Evaluator {
 }
 
 impl Evaluator {
+    /// An evaluator for `params` without evaluation keys: add them with
+    /// [`Self::with_relin_key`], [`Self::with_galois_keys`] and
+    /// [`Self::with_encapsulation_key`].
     pub fn new(params: &Params) -> Self {
         Self {
             params: params.clone(),
@@ -57,6 +60,8 @@ impl Evaluator {
         Ok(())
     }
 
+    /// Adds the relinearization key, which products that relinearize need. Fails if it belongs
+    /// to other parameters or to another secret key than the keys given before.
     pub fn with_relin_key(mut self, rk: RelinKey) -> Result<Self, CkksError> {
         self.adopt_key(rk.0.tag)?;
         self.relin = Some(PreparedKey::new(&self.params, &rk.0, None));
@@ -72,6 +77,9 @@ impl Evaluator {
         Ok(self)
     }
 
+    /// Adds the keys of rotations and conjugation, replacing any held for the same Galois
+    /// elements. Fails if one belongs to other parameters or to another secret key than the
+    /// keys given before.
     pub fn with_galois_keys(mut self, gk: GaloisKeys) -> Result<Self, CkksError> {
         let exps = self.params.ctx().levels[0].q.table(0).exponents().to_vec();
         for (&g, key) in &gk.keys {
@@ -87,6 +95,7 @@ impl Evaluator {
         Ok(self)
     }
 
+    /// The parameters it evaluates under.
     pub fn params(&self) -> &Params {
         &self.params
     }
@@ -132,22 +141,27 @@ impl Evaluator {
         &self.params.ctx().levels[level].q
     }
 
+    /// `a + b`, slot by slot. Both must be under one key, at one level and at one scale (up
+    /// to a relative 2^-40); either may be an unrelinearized product.
     pub fn add(&self, a: &Ciphertext, b: &Ciphertext) -> Result<Ciphertext, CkksError> {
         let mut out = a.clone();
         self.add_assign(&mut out, b)?;
         Ok(out)
     }
 
+    /// [`Self::add`] in place: `a += b`.
     pub fn add_assign(&self, a: &mut Ciphertext, b: &Ciphertext) -> Result<(), CkksError> {
         self.combine_assign(a, b, false)
     }
 
+    /// `a - b`, slot by slot, on the terms of [`Self::add`].
     pub fn sub(&self, a: &Ciphertext, b: &Ciphertext) -> Result<Ciphertext, CkksError> {
         let mut out = a.clone();
         self.sub_assign(&mut out, b)?;
         Ok(out)
     }
 
+    /// [`Self::sub`] in place: `a -= b`.
     pub fn sub_assign(&self, a: &mut Ciphertext, b: &Ciphertext) -> Result<(), CkksError> {
         self.combine_assign(a, b, true)
     }
@@ -180,6 +194,7 @@ impl Evaluator {
         Ok(())
     }
 
+    /// `-a`, slot by slot; level and scale are unchanged.
     pub fn negate(&self, a: &Ciphertext) -> Result<Ciphertext, CkksError> {
         self.check_ct(a)?;
         let mut out = a.clone();
@@ -188,6 +203,7 @@ impl Evaluator {
         Ok(out)
     }
 
+    /// `a + pt`, slot by slot; the plaintext must be at the level and scale of `a`.
     pub fn add_plain(&self, a: &Ciphertext, pt: &Plaintext) -> Result<Ciphertext, CkksError> {
         self.check_pair(a, pt.params_id, pt.level, pt.scale)?;
         let mut out = a.clone();
@@ -195,6 +211,7 @@ impl Evaluator {
         Ok(out)
     }
 
+    /// `a - pt`, slot by slot; the plaintext must be at the level and scale of `a`.
     pub fn sub_plain(&self, a: &Ciphertext, pt: &Plaintext) -> Result<Ciphertext, CkksError> {
         self.check_pair(a, pt.params_id, pt.level, pt.scale)?;
         let mut out = a.clone();

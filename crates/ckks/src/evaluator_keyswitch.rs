@@ -314,7 +314,7 @@ impl Evaluator {
 
     /// Complex conjugation of every slot.
     pub fn conjugate(&self, a: &Ciphertext) -> Result<Ciphertext, CkksError> {
-        self.apply_galois(a, 2 * self.params.n() as u64 - 1)
+        self.apply_galois(a, crate::conjugation_element(self.params.n()))
     }
 
     /// Every slot receives the sum of the `count` slots starting at it (cyclically); `count`

@@ -84,6 +84,7 @@ impl LinearMap {
         Self::new(v.len(), BTreeMap::from([(0, v)]))
     }
 
+    /// Length of the vectors the map acts on (a power of two); the slots repeat with it.
     pub fn period(&self) -> usize {
         self.period
     }
@@ -223,6 +224,8 @@ pub struct EncodedMap {
 }
 
 impl EncodedMap {
+    /// The level the diagonals are encoded at, which the input of
+    /// [`Evaluator::apply_linear`] must be at.
     pub fn level(&self) -> usize {
         self.level
     }

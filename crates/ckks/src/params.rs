@@ -251,6 +251,7 @@ impl Params {
             })
     }
 
+    /// The literal these parameters were built from.
     pub fn literal(&self) -> &ParamsLiteral {
         &self.inner.literal
     }
@@ -260,6 +261,7 @@ impl Params {
         self.inner.id
     }
 
+    /// Ring degree `N`.
     pub fn n(&self) -> usize {
         self.inner.n
     }
@@ -274,14 +276,18 @@ impl Params {
         self.inner.q.len() - 1
     }
 
+    /// The scale [`Encoder::encode`](crate::Encoder::encode) encodes at, `2^log_scale`.
     pub fn default_scale(&self) -> f64 {
         2f64.powi(self.inner.literal.log_scale as i32)
     }
 
+    /// The ciphertext primes `q_0, ..., q_L`: a ciphertext at level `l` lives modulo the
+    /// first `l + 1`.
     pub fn q_moduli(&self) -> &[Modulus] {
         &self.inner.q
     }
 
+    /// The special primes `P`, used only during key switching.
     pub fn p_moduli(&self) -> &[Modulus] {
         &self.inner.p
     }

@@ -11,10 +11,13 @@ pub struct Plaintext {
 }
 
 impl Plaintext {
+    /// The level it is encoded at: its polynomial has `level + 1` limbs, and it combines with
+    /// ciphertexts at that level.
     pub fn level(&self) -> usize {
         self.level
     }
 
+    /// The factor the encoded values were multiplied by; decoding divides by it.
     pub fn scale(&self) -> f64 {
         self.scale
     }

@@ -91,14 +91,17 @@ impl Chebyshev {
         Ok(Self { a, b, coeffs })
     }
 
+    /// The degree: the number of coefficients minus one.
     pub fn degree(&self) -> usize {
         self.coeffs.len() - 1
     }
 
+    /// The interval `[a, b]` the polynomial is defined on, as `(a, b)`.
     pub fn interval(&self) -> (f64, f64) {
         (self.a, self.b)
     }
 
+    /// The coefficients `c_i` of `T_i`, from `c_0` up.
     pub fn coefficients(&self) -> &[f64] {
         &self.coeffs
     }

@@ -172,6 +172,8 @@ fn unpack(bytes: &[u8], basis: &RnsBasis) -> Result<RnsPoly, CkksError> {
 }
 
 impl Params {
+    /// Serializes the literal and the primes it chose, under the parameters' fingerprint;
+    /// [`Self::from_bytes`] rebuilds the parameters from them.
     pub fn to_bytes(&self) -> Vec<u8> {
         let wire = ParamsWire {
             literal: self.literal().clone(),
@@ -298,6 +300,8 @@ impl SeededCiphertext {
 }
 
 impl Plaintext {
+    /// Serializes with its parameters' fingerprint; `params` must be the ones it was encoded
+    /// for.
     pub fn to_bytes(&self, params: &Params) -> Result<Vec<u8>, CkksError> {
         params.check_same(self.params_id)?;
         Ok(write(
@@ -307,6 +311,7 @@ impl Plaintext {
         ))
     }
 
+    /// Reads a plaintext written under `params`, checking its level, scale and residues.
     pub fn from_bytes(params: &Params, bytes: &[u8]) -> Result<Self, CkksError> {
         let (_, wire): (_, CiphertextWire) = read(bytes, Kind::Plaintext, Some(params))?;
         let (level, scale, mut polys) = ct_from_wire(wire, params, 1..=1)?;
@@ -320,6 +325,7 @@ impl Plaintext {
 }
 
 impl PublicKey {
+    /// Serializes with its tag; `params` must be the ones it belongs to.
     pub fn to_bytes(&self, params: &Params) -> Result<Vec<u8>, CkksError> {
         params.check_same(self.tag.params)?;
         let basis = &params.ctx().levels[params.max_level()].q;
@@ -330,6 +336,7 @@ impl PublicKey {
         ))
     }
 
+    /// Reads a public key written under `params`, checking every residue.
     pub fn from_bytes(params: &Params, bytes: &[u8]) -> Result<Self, CkksError> {
         let (tag, (b, a)): (_, (ByteBuf, ByteBuf)) = read(bytes, Kind::PublicKey, Some(params))?;
         let basis = &params.ctx().levels[params.max_level()].q;
@@ -372,11 +379,14 @@ impl SwitchingKey {
 }
 
 impl RelinKey {
+    /// Serializes with its tag; `params` must be the ones it belongs to.
     pub fn to_bytes(&self, params: &Params) -> Result<Vec<u8>, CkksError> {
         params.check_same(self.0.tag.params)?;
         Ok(write(Kind::RelinKey, self.0.tag, &self.0.to_wire(params)))
     }
 
+    /// Reads a relinearization key written under `params`, checking its number of digits and
+    /// every residue.
     pub fn from_bytes(params: &Params, bytes: &[u8]) -> Result<Self, CkksError> {
         let (tag, wire) = read(bytes, Kind::RelinKey, Some(params))?;
         Ok(RelinKey(SwitchingKey::from_wire(wire, tag, params)?))
@@ -384,6 +394,8 @@ impl RelinKey {
 }
 
 impl GaloisKeys {
+    /// Serializes every key of the set under their common tag; all must belong to `params`
+    /// and to one secret key.
     pub fn to_bytes(&self, params: &Params) -> Result<Vec<u8>, CkksError> {
         // The set's key is its first key's (an empty set has none); every key must share it.
         let tag = self
@@ -403,6 +415,8 @@ impl GaloisKeys {
         Ok(write(Kind::GaloisKeys, tag, &wire))
     }
 
+    /// Reads a set written under `params`, refusing Galois elements that are even, not below
+    /// `2N` or repeated, and checking every key as [`RelinKey::from_bytes`] does.
     pub fn from_bytes(params: &Params, bytes: &[u8]) -> Result<Self, CkksError> {
         let (tag, wire): (_, Vec<(u64, SwitchingKeyWire)>) =
             read(bytes, Kind::GaloisKeys, Some(params))?;
@@ -427,6 +441,8 @@ struct EncapsulationKeyWire {
 }
 
 impl EncapsulationKey {
+    /// Serializes both keys under their tag; `params` must be the ones they belong to, and
+    /// both must come from one secret key.
     pub fn to_bytes(&self, params: &Params) -> Result<Vec<u8>, CkksError> {
         params.check_same(self.tag.params)?;
         self.tag.check(self.to_dense.tag)?;
@@ -439,6 +455,7 @@ impl EncapsulationKey {
         Ok(write(Kind::EncapsulationKey, self.tag, &wire))
     }
 
+    /// Reads an encapsulation key written under `params`, checking every residue.
     pub fn from_bytes(params: &Params, bytes: &[u8]) -> Result<Self, CkksError> {
         let (tag, wire): (_, EncapsulationKeyWire) =
             read(bytes, Kind::EncapsulationKey, Some(params))?;
@@ -465,6 +482,8 @@ impl SecretKey {
         )))
     }
 
+    /// Reads a secret key written under `params`: `N` coefficients in {-1, 0, 1} whose
+    /// identity must be the one stored with them.
     pub fn from_bytes(params: &Params, bytes: &[u8]) -> Result<Self, CkksError> {
         let (stored, coeffs): (KeyTag, Vec<i8>) = read(bytes, Kind::SecretKey, Some(params))?;
         let coeffs = zeroize::Zeroizing::new(coeffs);

@@ -161,12 +161,7 @@ pub fn bootstrap(slots: usize, runs: usize, threads: usize) -> anyhow::Result<()
             .with_relin_key(relin)?
             .with_encapsulation_key(encapsulation)?;
         let n = params.n();
-        let conjugation = 2 * n as u64 - 1;
-        let rotations = boot
-            .rotation_steps()
-            .into_iter()
-            .map(|s| shroud_ckks::galois_element(s, n));
-        for g in rotations.chain([conjugation]) {
+        for g in boot.galois_elements() {
             let key = timed(&mut keygen_s, || kg.galois_keys_for_elements(&sk, &[g]))?;
             key_bytes += key.to_bytes(&params)?.len();
             eval = eval.with_galois_keys(key)?;
@@ -174,12 +169,7 @@ pub fn bootstrap(slots: usize, runs: usize, threads: usize) -> anyhow::Result<()
 
         let encoder = Encoder::new(&params);
         let values = random_reals(3, slots);
-        let repeated: Vec<f64> = values
-            .iter()
-            .cycle()
-            .take(params.slots())
-            .copied()
-            .collect();
+        let repeated = shroud_ckks::packing::periodic(&values, slots, params.slots())?;
         let mut encryptor = Encryptor::with_secret_key(&params, &sk)?;
         let ct = encryptor.encrypt(&encoder.encode_at(&repeated, 0, params.default_scale())?)?;
         let decryptor = Decryptor::new(&params, &sk)?;

@@ -20,12 +20,10 @@ use shroud_nn::encrypted::{default_params, train_encrypted, Packing};
 use shroud_nn::import::import_onnx_file;
 use shroud_nn::iris::prepare_iris;
 use shroud_nn::mlp::{train_plain, TrainConfig};
-use shroud_nn::mnist::idx::load_set;
 use shroud_nn::mnist::integer::argmax;
 use shroud_nn::mnist::lwe_engine::{LweClient, LweModel, LweServer};
-use shroud_nn::mnist::model::{accuracy as mnist_accuracy, FloatMlp};
-use shroud_nn::mnist::train::{train, SgdConfig};
-use shroud_nn::mnist::window::quantize_window;
+use shroud_nn::mnist::model::accuracy as mnist_accuracy;
+use shroud_nn::mnist::window::small_model;
 use shroud_nn::model_file::{CompiledModel, ModelFile};
 use shroud_nn::quant::{quantize, QuantConfig};
 use shroud_serve::client::ServiceClient;
@@ -137,25 +135,11 @@ const MNIST: &str = "datasets/mnist";
 /// one clamped lookup per hidden neuron. `shroud mnist infer` runs the full 784-500-256-10.
 fn mnist_classification() -> anyhow::Result<(LweClient, Vec<u8>)> {
     let t = Instant::now();
-    let train_set = load_set(MNIST, "train")?.pooled(2)?;
-    let test = load_set(MNIST, "t10k")?.pooled(2)?;
-    let config = SgdConfig {
-        epochs: 10,
-        ..SgdConfig::float_default()
-    };
-    let mut float = FloatMlp::init(&[196, 64, 10], config.seed);
-    train(
-        &mut float,
-        &train_set.features(),
-        &train_set.labels,
-        &config,
-        |_| {},
-    )?;
-    let model = quantize_window(&float, 4, &train_set.take(5000))?;
+    let epochs = 10;
+    let (model, test) = small_model(MNIST, epochs)?;
     let accuracy = mnist_accuracy(&model.predict_set(&test), &test.labels);
     println!(
-        "Encrypted inference: MNIST on 14x14 images, 196-64-10 trained ({} epochs) and quantized to 4 bits in {:.1?}; test accuracy {accuracy:.4}",
-        config.epochs,
+        "Encrypted inference: MNIST on 14x14 images, 196-64-10 trained ({epochs} epochs) and quantized to 4 bits in {:.1?}; test accuracy {accuracy:.4}",
         t.elapsed()
     );
     let params = lwe_presets::wide_128();

@@ -21,14 +21,20 @@
 //! }
 //! ```
 
+// Every public item says what it is for (checked by `cargo doc` in scripts/publish-check.sh).
+#![warn(missing_docs)]
+
 mod seeds;
 mod targets;
 
 /// One fuzz target: its name (that of its `cargo fuzz` target and corpus folder), the
 /// function under test and valid inputs to start from.
 pub struct Target {
+    /// The target's name, shared by its `cargo fuzz` binary and its corpus folder.
     pub name: &'static str,
+    /// Runs the code under test on arbitrary bytes; it must return, whatever they are.
     pub run: fn(&[u8]),
+    /// Valid inputs that reach deep into the code under test, to mutate from.
     pub seeds: fn() -> Vec<Vec<u8>>,
 }
 

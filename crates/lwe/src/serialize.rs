@@ -112,6 +112,9 @@ impl ServerKey {
         floats * 8 + KeySwitchKey::expected_len(params) * 4
     }
 
+    /// The key as held in memory (the bootstrapping keys' spectra), in the versioned
+    /// format [`Self::from_bytes`] reads: larger than the compressed form
+    /// ([`CompressedServerKey::to_bytes`]), but loaded without expanding anything.
     pub fn to_bytes(&self) -> Vec<u8> {
         encode(
             Kind::ServerKey,
@@ -206,6 +209,8 @@ struct CompressedBody {
 }
 
 impl CompressedServerKey {
+    /// The seed and the bodies (those of the bootstrapping keys on [`BODY_BITS`] bits) in
+    /// the versioned format; [`Self::from_bytes`] and [`ServerKey::from_bytes`] read it.
     pub fn to_bytes(&self) -> Vec<u8> {
         encode(
             Kind::CompressedServerKey,
@@ -274,6 +279,8 @@ impl ClientKey {
         Zeroizing::new(encode(Kind::ClientKey, self))
     }
 
+    /// Loads a key written by [`Self::to_bytes`], checking its parameters, the lengths of
+    /// both secret keys and that they are binary; the tag is recomputed from the keys.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, LweError> {
         let mut key: ClientKey = decode(Kind::ClientKey, bytes)?;
         let p = &key.params;
@@ -289,6 +296,7 @@ impl ClientKey {
 }
 
 impl LweCiphertext {
+    /// The ciphertext and its tag in the versioned format [`Self::from_bytes`] reads.
     pub fn to_bytes(&self) -> Vec<u8> {
         encode(Kind::LweCiphertext, self)
     }
@@ -317,6 +325,8 @@ impl LweCiphertext {
 }
 
 impl GswCiphertext {
+    /// The ciphertext, its noise record and its tag in the versioned format
+    /// [`Self::from_bytes`] reads.
     pub fn to_bytes(&self) -> Vec<u8> {
         encode(Kind::GswCiphertext, self)
     }

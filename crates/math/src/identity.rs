@@ -78,7 +78,10 @@ impl fmt::Debug for Fingerprint {
 /// made it, for evaluation keys and tables).
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
 pub struct KeyTag {
+    /// Fingerprint of the parameter set.
     pub params: Fingerprint,
+    /// Fingerprint of the secret key; zero (the default) for objects under no key, such as
+    /// parameter sets and public constants.
     pub key: Fingerprint,
 }
 
@@ -112,7 +115,9 @@ impl fmt::Debug for KeyTag {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("{} (expected {expected}, found {found})", self.what())]
 pub struct TagMismatch {
+    /// The tag of the object checked against (the receiver of [`KeyTag::check`]).
     pub expected: KeyTag,
+    /// The tag of the object that did not match it.
     pub found: KeyTag,
 }
 

@@ -33,6 +33,8 @@
 // Library code reports errors instead of panicking (docs/reliability.md); tests may panic.
 // Indexing stays allowed: hot loops index by lengths checked where objects are built or
 // loaded.
+// Every public item says what it is for (checked by `cargo doc` in scripts/publish-check.sh).
+#![warn(missing_docs)]
 #![cfg_attr(
     not(test),
     deny(
@@ -68,18 +70,54 @@ pub use wire::{reseal, WireError, WireFormat};
 /// What can go wrong in the arithmetic layer; every variant names the offending value.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum MathError {
+    /// [`Modulus::new`] was given 0, 1 or a value of more than [`MAX_MODULUS_BITS`] bits; holds
+    /// that value.
     #[error("modulus {0} is not in [2, 2^61)")]
     InvalidModulus(u64),
+    /// A value shares a factor with the modulus, so [`Modulus::inv`] has no answer. Building a
+    /// [`BasisConverter`], [`TailDivider`] or [`CrtComposer`] reports it when moduli of its
+    /// bases are not coprime.
     #[error("{value} has no inverse modulo {modulus}")]
-    NotInvertible { value: u64, modulus: u64 },
+    NotInvertible {
+        /// The value that has no inverse.
+        value: u64,
+        /// The modulus it was to be inverted modulo.
+        modulus: u64,
+    },
+    /// [`NttTable::new`] cannot transform at this size modulo this prime: the size is not a
+    /// power of two of at least 16, or the modulus is not 1 mod `2n` (or not a prime that the
+    /// NTT backend accepts).
     #[error("no negacyclic NTT of size {n} exists modulo {modulus}")]
-    NotNttFriendly { modulus: u64, n: usize },
+    NotNttFriendly {
+        /// The modulus of the requested table.
+        modulus: u64,
+        /// The requested transform size (the ring degree).
+        n: usize,
+    },
+    /// [`ntt_primes`] ran out of candidates before finding as many primes as asked, or was
+    /// asked for a size outside `2..=61` bits or a degree that is not a power of two.
     #[error("not enough {bits}-bit primes congruent to 1 mod {}", 2 * n)]
-    NoPrime { bits: u32, n: usize },
+    NoPrime {
+        /// The requested size of the primes, in bits.
+        bits: u32,
+        /// The ring degree the primes were to support (primes are 1 mod `2n`).
+        n: usize,
+    },
+    /// Two objects that must share a ring degree do not: NTT tables assembled into one basis,
+    /// the two bases of a [`BasisConverter`], or flat data given to [`RnsPoly::from_data`] whose
+    /// length is not a multiple of the degree.
     #[error("ring degree mismatch: expected {expected}, found {found}")]
-    DegreeMismatch { expected: usize, found: usize },
+    DegreeMismatch {
+        /// The degree required (the basis' degree, or the `n` passed in).
+        expected: usize,
+        /// The degree found; for [`RnsPoly::from_data`], the length of the data.
+        found: usize,
+    },
+    /// An RNS basis would hold the same modulus twice, and so not be a basis of coprime moduli;
+    /// holds that modulus.
     #[error("modulus {0} appears twice in one basis")]
     RepeatedModulus(u64),
+    /// An RNS basis was built from no moduli at all.
     #[error("an RNS basis needs at least one modulus")]
     EmptyBasis,
 }

@@ -67,6 +67,7 @@ impl Modulus {
         })
     }
 
+    /// The modulus `q` itself.
     #[inline(always)]
     pub fn value(&self) -> u64 {
         self.value
@@ -77,6 +78,7 @@ impl Modulus {
         self.bits
     }
 
+    /// `a + b mod q` for residues `a, b < q`.
     #[inline(always)]
     pub fn add(&self, a: u64, b: u64) -> u64 {
         let s = a + b;
@@ -87,6 +89,7 @@ impl Modulus {
         }
     }
 
+    /// `a - b mod q` for residues `a, b < q`.
     #[inline(always)]
     pub fn sub(&self, a: u64, b: u64) -> u64 {
         if a >= b {
@@ -96,6 +99,7 @@ impl Modulus {
         }
     }
 
+    /// `-a mod q` for a residue `a < q`; zero stays zero.
     #[inline(always)]
     pub fn neg(&self, a: u64) -> u64 {
         if a == 0 {
@@ -244,6 +248,7 @@ impl Modulus {
             .wrapping_sub(q_est.wrapping_mul(self.value))
     }
 
+    /// `base^exp mod q` by square-and-multiply; `base` may be any word, and `x^0` is 1.
     pub fn pow(&self, mut base: u64, mut exp: u64) -> u64 {
         let mut acc = 1 % self.value;
         base %= self.value;
@@ -300,6 +305,8 @@ pub struct NarrowModulus {
 }
 
 impl NarrowModulus {
+    /// Largest size of a narrow modulus, in bits: up to it, every multiplication in the
+    /// reductions has operands of at most 32 bits.
     pub const MAX_BITS: u32 = 30;
 
     /// `x mod q` for `x < 2^(2k+1)` (a product of two residues, or the sum of two products),

@@ -93,6 +93,8 @@ impl std::fmt::Debug for NttTable {
 }
 
 impl NttTable {
+    /// The transform of size `n` modulo `modulus`; [`MathError::NotNttFriendly`] unless `n` is
+    /// a power of two of at least 16 and `modulus` a prime that is 1 mod `2n`.
     pub fn new(n: usize, modulus: Modulus) -> Result<Self, MathError> {
         let q = modulus.value();
         if n < 16 || !n.is_power_of_two() || q % (2 * n as u64) != 1 {
@@ -127,10 +129,12 @@ impl NttTable {
         })
     }
 
+    /// Transform size: the ring degree.
     pub fn n(&self) -> usize {
         self.exponents.len()
     }
 
+    /// The prime the transform works modulo.
     pub fn modulus(&self) -> &Modulus {
         &self.modulus
     }

@@ -18,6 +18,8 @@ pub struct RnsPoly {
 }
 
 impl RnsPoly {
+    /// The zero polynomial of ring degree `n` over `limbs` limbs (zero in both coefficient and
+    /// evaluation form).
     pub fn zero(n: usize, limbs: usize) -> Self {
         Self {
             n,
@@ -47,26 +49,32 @@ impl RnsPoly {
         Self { n, data }
     }
 
+    /// Ring degree: coefficients per limb.
     pub fn n(&self) -> usize {
         self.n
     }
 
+    /// Number of limbs, one per modulus of the basis the polynomial is over.
     pub fn limbs(&self) -> usize {
         self.data.len() / self.n
     }
 
+    /// All residues, flat: limb `i` is `data()[i * n..(i + 1) * n]`.
     pub fn data(&self) -> &[u64] {
         &self.data
     }
 
+    /// All residues, flat and writable; see [`Self::data`].
     pub fn data_mut(&mut self) -> &mut [u64] {
         &mut self.data
     }
 
+    /// The `n` residues of limb `i`, modulo the `i`-th modulus of the basis.
     pub fn limb(&self, i: usize) -> &[u64] {
         &self.data[i * self.n..(i + 1) * self.n]
     }
 
+    /// The `n` residues of limb `i`, writable.
     pub fn limb_mut(&mut self, i: usize) -> &mut [u64] {
         &mut self.data[i * self.n..(i + 1) * self.n]
     }
@@ -117,12 +125,14 @@ impl RnsPoly {
             .for_each(|(i, (a, b))| f(basis.modulus(i), a, b));
     }
 
+    /// `self += other`, limb by limb (in either form, as long as both are in the same one).
     pub fn add_assign(&mut self, basis: &RnsBasis, other: &Self) {
         self.zip_limbs(basis, other, |m, a, b| {
             a.iter_mut().zip(b).for_each(|(x, &y)| *x = m.add(*x, y))
         });
     }
 
+    /// `self -= other`, limb by limb (in either form, as long as both are in the same one).
     pub fn sub_assign(&mut self, basis: &RnsBasis, other: &Self) {
         self.zip_limbs(basis, other, |m, a, b| {
             a.iter_mut().zip(b).for_each(|(x, &y)| *x = m.sub(*x, y))
@@ -175,6 +185,7 @@ impl RnsPoly {
         });
     }
 
+    /// `self = -self`, limb by limb, in either form.
     pub fn neg_assign(&mut self, basis: &RnsBasis) {
         let n = self.n;
         self.data.par_chunks_mut(n).enumerate().for_each(|(i, a)| {
@@ -212,6 +223,8 @@ impl RnsPoly {
         });
     }
 
+    /// Coefficient form to evaluation form, each limb by the [`NttTable`](crate::NttTable) of
+    /// its prime.
     pub fn ntt_forward(&mut self, basis: &RnsBasis) {
         let n = self.n;
         self.data
@@ -220,6 +233,8 @@ impl RnsPoly {
             .for_each(|(i, a)| basis.table(i).forward(a));
     }
 
+    /// Evaluation form back to coefficient form, each limb by the
+    /// [`NttTable`](crate::NttTable) of its prime.
     pub fn ntt_backward(&mut self, basis: &RnsBasis) {
         let n = self.n;
         self.data

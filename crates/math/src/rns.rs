@@ -17,6 +17,8 @@ pub struct RnsBasis {
 }
 
 impl RnsBasis {
+    /// The basis of `moduli`, in that order, building an [`NttTable`] of size `n` for each.
+    /// Fails if a modulus is not NTT-friendly for `n`, appears twice, or none is given.
     pub fn new(n: usize, moduli: &[Modulus]) -> Result<Self, MathError> {
         let tables = moduli
             .iter()
@@ -44,30 +46,37 @@ impl RnsBasis {
         Ok(Self { n, tables })
     }
 
+    /// Ring degree shared by every modulus.
     pub fn n(&self) -> usize {
         self.n
     }
 
+    /// Number of moduli (limbs of a polynomial over this basis).
     pub fn len(&self) -> usize {
         self.tables.len()
     }
 
+    /// True when the basis has no moduli, which only [`Self::slice`] of an empty range gives.
     pub fn is_empty(&self) -> bool {
         self.tables.is_empty()
     }
 
+    /// The `i`-th modulus.
     pub fn modulus(&self, i: usize) -> &Modulus {
         self.tables[i].modulus()
     }
 
+    /// The moduli, in order.
     pub fn moduli(&self) -> impl Iterator<Item = &Modulus> + '_ {
         self.tables.iter().map(|t| t.modulus())
     }
 
+    /// The NTT table of the `i`-th modulus.
     pub fn table(&self, i: usize) -> &NttTable {
         &self.tables[i]
     }
 
+    /// The shared NTT tables, in order: what [`Self::from_tables`] takes to build related bases.
     pub fn tables(&self) -> &[Arc<NttTable>] {
         &self.tables
     }
@@ -117,6 +126,8 @@ pub struct BasisConverter {
 }
 
 impl BasisConverter {
+    /// The converter from basis `from` to basis `to`; fails if their degrees differ or the
+    /// moduli of `from` are not pairwise coprime.
     pub fn new(from: &RnsBasis, to: &RnsBasis) -> Result<Self, MathError> {
         if from.n() != to.n() {
             return Err(MathError::DegreeMismatch {
@@ -169,10 +180,12 @@ impl BasisConverter {
         })
     }
 
+    /// The source basis `A`.
     pub fn from(&self) -> &RnsBasis {
         &self.from
     }
 
+    /// The target basis `B`.
     pub fn to(&self) -> &RnsBasis {
         &self.to
     }
@@ -314,6 +327,9 @@ pub struct TailDivider {
 }
 
 impl TailDivider {
+    /// The divider by `D`, the product of the moduli of `dropped`, onto the basis `keep`. Fails
+    /// if the bases differ in degree or a modulus of `dropped` is not coprime to the others of
+    /// either basis.
     pub fn new(keep: &RnsBasis, dropped: &RnsBasis) -> Result<Self, MathError> {
         let inv = keep
             .moduli()
@@ -396,6 +412,7 @@ pub struct CrtComposer {
 }
 
 impl CrtComposer {
+    /// The composer for values over `basis`; fails if its moduli are not pairwise coprime.
     pub fn new(basis: &RnsBasis) -> Result<Self, MathError> {
         let inv = (0..basis.len())
             .map(|i| {

@@ -17,24 +17,51 @@ const DIGEST_BYTES: usize = 32;
 /// One serialization format: its magic, version and the largest object it accepts.
 #[derive(Clone, Copy, Debug)]
 pub struct WireFormat {
+    /// Four bytes that open every object of this format and tell it from others.
     pub magic: [u8; 4],
+    /// Format version written into each header; reading requires an exact match.
     pub version: u16,
+    /// Largest object accepted, in bytes: longer input is refused before it is decoded, and
+    /// no length prefix inside it may make the decoder allocate more.
     pub max_bytes: u64,
 }
 
 /// Why bytes were refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum WireError {
+    /// The header or body could not be decoded: the input is truncated, has trailing bytes,
+    /// or declares a length beyond the format's limit. Holds the decoder's message.
     #[error("undecodable input: {0}")]
     Decode(String),
+    /// The input does not start with this format's magic; holds the magic that was expected.
     #[error("not a {0:?} object")]
     Magic([u8; 4]),
+    /// The input was written in another version of the format.
     #[error("serialization format version {found}, this build reads {expected}")]
-    Version { found: u16, expected: u16 },
+    Version {
+        /// The version in the input's header.
+        found: u16,
+        /// The version this format reads and writes.
+        expected: u16,
+    },
+    /// The input is a valid object of this format, but of another kind than was asked for.
     #[error("expected a {expected}, found a {found}")]
-    Kind { expected: String, found: String },
+    Kind {
+        /// The kind asked for, in its `Debug` spelling.
+        expected: String,
+        /// The kind in the input's header, in its `Debug` spelling.
+        found: String,
+    },
+    /// The input is longer than [`WireFormat::max_bytes`].
     #[error("{found} bytes, more than the {limit} this format accepts")]
-    TooLarge { found: u64, limit: u64 },
+    TooLarge {
+        /// Length of the input, in bytes.
+        found: u64,
+        /// The format's limit, in bytes.
+        limit: u64,
+    },
+    /// The body's SHA-256 digest differs from the one in the header: the object was corrupted
+    /// or edited after it was written.
     #[error("the body does not match its digest: the object was corrupted or edited")]
     Digest,
 }
@@ -54,6 +81,13 @@ impl WireFormat {
             .reject_trailing_bytes()
     }
 
+    /// Serializes `body` as an object of `kind`: header, digest of the body, then the body.
+    ///
+    /// # Panics
+    ///
+    /// If the body alone is larger than [`Self::max_bytes`]: bincode refuses to write past the
+    /// limit. A body just under it is written, but header and digest take the object over
+    /// the limit and [`Self::read`] refuses it.
     pub fn write<K: Serialize, T: Serialize + ?Sized>(&self, kind: K, body: &T) -> Vec<u8> {
         let header = Header {
             magic: self.magic,

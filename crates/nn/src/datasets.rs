@@ -25,17 +25,23 @@ pub const MAX_FILE: u64 = 1 << 28;
 /// Inputs of one shape with their classes.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Examples {
+    /// The shape every input has.
     pub shape: Shape,
+    /// The inputs, one per example, each of `shape.len()` values in row-major order.
     pub inputs: Vec<Vec<f32>>,
+    /// The class of each example, in `0..classes`.
     pub labels: Vec<usize>,
+    /// Number of classes of the dataset (not only those present among these examples).
     pub classes: usize,
 }
 
 impl Examples {
+    /// Number of examples.
     pub fn len(&self) -> usize {
         self.labels.len()
     }
 
+    /// Whether there are no examples.
     pub fn is_empty(&self) -> bool {
         self.labels.is_empty()
     }

@@ -12,20 +12,27 @@ use crate::NnError;
 /// Samples as rows of `features`, with class indices in `labels`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Dataset {
+    /// One row per sample, one column per feature (after [`prepare_iris`], scaled, with a
+    /// last column of ones for the bias).
     pub features: Array2<f64>,
+    /// The class index of each sample, in `0..class_names.len()`.
     pub labels: Vec<usize>,
+    /// The names of the classes, as in the file's header.
     pub class_names: Vec<String>,
 }
 
 impl Dataset {
+    /// Number of samples.
     pub fn len(&self) -> usize {
         self.labels.len()
     }
 
+    /// Whether there are no samples.
     pub fn is_empty(&self) -> bool {
         self.labels.is_empty()
     }
 
+    /// Number of classes.
     pub fn classes(&self) -> usize {
         self.class_names.len()
     }
@@ -69,6 +76,8 @@ pub struct MinMaxScaler {
 }
 
 impl MinMaxScaler {
+    /// The scaler fitted on `features` (a sample per row): each feature's minimum maps to 0
+    /// and its maximum to 1; a constant feature maps to 0.
     pub fn fit(features: &Array2<f64>) -> Self {
         let min = features.fold_axis(Axis(0), f64::INFINITY, |a, &b| a.min(b));
         let max = features.fold_axis(Axis(0), f64::NEG_INFINITY, |a, &b| a.max(b));
@@ -77,6 +86,8 @@ impl MinMaxScaler {
         Self { min, range }
     }
 
+    /// `features` scaled feature by feature; values outside the fitted range fall outside
+    /// `[0, 1]`.
     pub fn transform(&self, features: &Array2<f64>) -> Array2<f64> {
         (features - &self.min) / &self.range
     }

@@ -14,14 +14,19 @@ use crate::NnError;
 /// `outputs x hidden`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Mlp {
+    /// First-layer weights, `hidden x inputs`.
     pub w1: Array2<f64>,
+    /// Second-layer weights, `outputs x hidden`.
     pub w2: Array2<f64>,
 }
 
 /// Activations of a forward pass over a batch (one sample per row).
 pub struct Forward {
+    /// Hidden pre-activations `x W1^T`, `batch x hidden`.
     pub h: Array2<f64>,
+    /// Hidden activations `h^2`, `batch x hidden`.
     pub a: Array2<f64>,
+    /// Outputs `a W2^T`, `batch x outputs`.
     pub o: Array2<f64>,
 }
 
@@ -49,6 +54,8 @@ impl Mlp {
             .fold(0f64, |m, v| m.max(v.abs()))
     }
 
+    /// The forward pass over the batch `x` (one sample per row), keeping the activations the
+    /// gradients need.
     pub fn forward(&self, x: &Array2<f64>) -> Forward {
         let h = x.dot(&self.w1.t());
         let a = h.mapv(|v| v * v);
@@ -62,6 +69,8 @@ impl Mlp {
         d.mapv(|v| v * v).mean().unwrap_or(f64::NAN)
     }
 
+    /// The predicted class of each row of `x`: the index of its largest output (the first on
+    /// a tie).
     pub fn predict(&self, x: &Array2<f64>) -> Vec<usize> {
         self.forward(x)
             .o
@@ -74,6 +83,7 @@ impl Mlp {
             .collect()
     }
 
+    /// The fraction of the rows of `x` whose predicted class is the label, in `[0, 1]`.
     pub fn accuracy(&self, x: &Array2<f64>, labels: &[usize]) -> f64 {
         let hits = self
             .predict(x)
@@ -107,13 +117,20 @@ impl Mlp {
 /// Training hyperparameters, shared by the plaintext and encrypted trainers.
 #[derive(Clone, Debug, PartialEq)]
 pub struct TrainConfig {
+    /// Width of the hidden layer.
     pub hidden: usize,
+    /// Number of passes over the training set.
     pub epochs: usize,
+    /// Samples per SGD step (the last batch of an epoch may be smaller).
     pub batch: usize,
+    /// Learning rate of SGD.
     pub lr: f64,
     /// Standard deviation of the initial weights.
     pub init_std: f64,
+    /// Seed of the initial weights and of every epoch's shuffle (see [`epoch_batches`]).
     pub seed: u64,
+    /// Fraction of the samples held out for testing, in `[0, 1)` (for callers of
+    /// [`prepare_iris`](crate::iris::prepare_iris); the trainers take the split as given).
     pub test_fraction: f64,
 }
 
@@ -136,10 +153,15 @@ impl Default for TrainConfig {
 /// Metrics after one epoch.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct EpochStats {
+    /// The epoch, counted from 1.
     pub epoch: usize,
+    /// Mean squared error on the training set (see [`Mlp::loss`]).
     pub train_loss: f64,
+    /// Accuracy on the training set, in `[0, 1]`.
     pub train_acc: f64,
+    /// Mean squared error on the test set.
     pub test_loss: f64,
+    /// Accuracy on the test set, in `[0, 1]`.
     pub test_acc: f64,
 }
 

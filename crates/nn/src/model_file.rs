@@ -20,6 +20,7 @@ pub trait ModelFile: Serialize + DeserializeOwned {
     /// What deserialization cannot check.
     fn validate(&self) -> Result<(), NnError>;
 
+    /// The model in its envelope, as [`ModelFile::save`] writes it.
     fn to_bytes(&self) -> Vec<u8> {
         Self::FORMAT.write(Tag, self)
     }
@@ -37,11 +38,14 @@ pub trait ModelFile: Serialize + DeserializeOwned {
         Ok(model)
     }
 
+    /// Writes the model to `path`, replacing any file there.
     fn save(&self, path: impl AsRef<Path>) -> Result<(), NnError> {
         let path = path.as_ref();
         std::fs::write(path, self.to_bytes()).map_err(NnError::io(path))
     }
 
+    /// Reads, decodes and validates the model in `path` (a file of at most
+    /// [`MAX_FILE`](crate::datasets::MAX_FILE) bytes).
     fn load(path: impl AsRef<Path>) -> Result<Self, NnError> {
         let path = path.as_ref();
         let bytes = crate::datasets::read_bounded(path)?;
@@ -58,7 +62,9 @@ struct Tag;
 pub struct CompiledModel {
     /// Where it came from (the ONNX file's name), for messages.
     pub source: String,
+    /// The graph as imported, in floating point.
     pub float: Graph,
+    /// Its quantized form, which the encrypted engines run.
     pub quantized: QuantizedGraph,
 }
 

@@ -10,8 +10,10 @@ use shroud_nn::quant::ModelInterface;
 
 /// The header naming the key a request uses.
 pub const KEY_HEADER: &str = "x-shroud-key";
-/// Response headers of an inference: bootstraps run and server seconds.
+/// Response header of an inference: the bootstraps it ran.
 pub const BOOTSTRAPS_HEADER: &str = "x-shroud-bootstraps";
+/// Response header of an inference: the seconds the service spent evaluating the model
+/// (loading the key excluded), with three decimals.
 pub const SECONDS_HEADER: &str = "x-shroud-seconds";
 
 /// Largest training network the service accepts, per layer.
@@ -21,20 +23,26 @@ pub const MAX_TRAINING_WIDTH: usize = 256;
 /// input and how to read the output. The weights stay on the server.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ModelSpec {
+    /// The name the service hosts the model under, as in `/v1/models/{name}`.
     pub name: String,
     /// Where the model came from (its ONNX file's name and the quantization).
     pub source: String,
     /// The bootstrapping parameter set the model is compiled for (`shroud_lwe` preset name).
     pub params: String,
+    /// Estimated classical security of that parameter set, in bits (0 for test-only sets).
     pub security_bits: u32,
+    /// How to quantize an input before encrypting it and how to read the decrypted outputs.
     pub interface: ModelInterface,
+    /// How to encrypt the quantized input (ciphertexts per value and their width) and how
+    /// many outputs come back.
     pub encoding: Encoding,
-    /// Bootstraps per inference and the server's estimate of its latency.
+    /// Bootstraps per inference.
     pub bootstraps: usize,
+    /// The server's estimate of one inference's latency, in seconds.
     pub estimated_seconds: f64,
     /// Every bootstrap fails with probability at most `2^max_log2_failure`.
     pub max_log2_failure: f64,
-    /// Size of the evaluation key to register for it.
+    /// Size in bytes of the (compressed) evaluation key to register for it.
     pub evaluation_key_bytes: usize,
 }
 
@@ -52,10 +60,16 @@ pub enum KeyKind {
 /// parameters follow from the packing (`shroud_nn::encrypted::training_params`).
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TrainingSpec {
+    /// Features per sample, the bias column included (1 to [`MAX_TRAINING_WIDTH`]).
     pub inputs: usize,
+    /// Width of the hidden layer (1 to [`MAX_TRAINING_WIDTH`]).
     pub hidden: usize,
+    /// Number of outputs, one per class (1 to [`MAX_TRAINING_WIDTH`]).
     pub outputs: usize,
+    /// How the weight matrices are packed into ciphertexts; the CKKS parameters follow
+    /// from it.
     pub packing: PackingName,
+    /// Learning rate of the service's gradient steps, in (0, 10].
     pub lr: f64,
 }
 
@@ -100,12 +114,17 @@ impl TrainingSpec {
 pub struct RegisterQuery {
     /// Who registers: quotas count keys per client.
     pub client: String,
+    /// What the key serves (`lwe` or `training`); an LWE key when absent.
     pub kind: Option<KeyKind>,
-    // The training network, for `kind=training`.
+    /// For `kind=training`: the network's inputs ([`TrainingSpec::inputs`]).
     pub inputs: Option<usize>,
+    /// For `kind=training`: the width of its hidden layer.
     pub hidden: Option<usize>,
+    /// For `kind=training`: its outputs.
     pub outputs: Option<usize>,
+    /// For `kind=training`: its packing (`row`, `diagonal` or `stepped`).
     pub packing: Option<PackingName>,
+    /// For `kind=training`: its learning rate.
     pub lr: Option<f64>,
 }
 
@@ -113,25 +132,35 @@ pub struct RegisterQuery {
 /// service keeps only the token's hash.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Registration {
+    /// The key's id, 32 hexadecimal digits: the `x-shroud-key` header of later requests.
     pub key_id: String,
+    /// The bearer token of later requests, 64 hexadecimal digits. The service does not
+    /// keep it, so it cannot be recovered.
     pub token: String,
+    /// What the key serves.
     pub kind: KeyKind,
     /// The key's parameter set.
     pub params: String,
+    /// Size of the uploaded key in bytes, as counted against the client's quota.
     pub bytes: u64,
 }
 
 /// The body of every error response.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ErrorBody {
+    /// Why the request failed ([`ServeError::reason`](crate::ServeError::reason)); the
+    /// status gives the kind.
     pub error: String,
 }
 
 /// `/health`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Health {
+    /// Always `"ok"`: a service that answers is up.
     pub status: String,
+    /// The service's version (that of the `shroud-serve` crate).
     pub version: String,
+    /// Number of models it hosts.
     pub models: usize,
 }
 

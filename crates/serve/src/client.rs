@@ -45,6 +45,7 @@ pub struct RetryPolicy {
     pub attempts: u32,
     /// The first wait; each next one doubles, up to `max_wait`.
     pub first_wait: Duration,
+    /// The longest wait between two attempts.
     pub max_wait: Duration,
 }
 
@@ -71,8 +72,12 @@ pub struct ServiceClient {
 /// An encrypted answer and what the service said of it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Answer {
+    /// The encrypted output, as the service sent it.
     pub output: Vec<u8>,
+    /// Bootstraps the service ran, from its [`BOOTSTRAPS_HEADER`] (`None` if absent or not
+    /// a number).
     pub bootstraps: Option<usize>,
+    /// Seconds the service spent evaluating, from its [`SECONDS_HEADER`].
     pub server_seconds: Option<f64>,
 }
 
@@ -83,11 +88,15 @@ pub struct Classification {
     pub outputs: Vec<i64>,
     /// Their real values (probabilities if the model ends with a softmax).
     pub scores: Vec<f64>,
+    /// Index of the largest output: the predicted class.
     pub class: usize,
+    /// Bytes of the encrypted input sent.
     pub bytes_sent: usize,
+    /// Bytes of the encrypted answer received.
     pub bytes_received: usize,
-    /// Wall time of the round trip, and the service's own time.
+    /// Wall time of the round trip in seconds (encryption and decryption excluded).
     pub seconds: f64,
+    /// The service's own time in seconds, if it reported it.
     pub server_seconds: Option<f64>,
 }
 
@@ -149,6 +158,7 @@ impl ServiceClient {
         })
     }
 
+    /// The same client retrying as `retry` says instead of [`RetryPolicy::default`].
     pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
         self.retry = retry;
         self
@@ -162,10 +172,12 @@ impl ServiceClient {
         )
     }
 
+    /// `GET /health`: the service's status, version and number of models.
     pub fn health(&self) -> Result<Health, ServeError> {
         self.json(Method::GET, "/health")
     }
 
+    /// The specs of every hosted model, each checked as [`Self::model`] checks one.
     pub fn models(&self) -> Result<Vec<ModelSpec>, ServeError> {
         let specs: Vec<ModelSpec> = self.json(Method::GET, "/v1/models")?;
         specs.iter().try_for_each(check_spec)?;

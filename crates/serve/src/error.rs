@@ -20,8 +20,11 @@ pub enum ServeError {
     /// No such key or model.
     #[error("not found: {0}")]
     NotFound(String),
+    /// The client has as many keys, or as many bytes of keys, as its quota allows.
     #[error("quota exceeded: {0}")]
     Quota(String),
+    /// A body over the service's limit for its route, by its declared length or while it
+    /// was read.
     #[error("body too large: {0}")]
     TooLarge(String),
     /// The service's start: a model or an option it cannot use.
@@ -36,14 +39,23 @@ pub enum ServeError {
     Transport(String),
     /// The service answered with a status this client does not know.
     #[error("status {status}: {message}")]
-    Status { status: u16, message: String },
+    Status {
+        /// The HTTP status code.
+        status: u16,
+        /// The `error` of the answer's JSON body, or the start of the body if it was not
+        /// JSON.
+        message: String,
+    },
 }
 
 impl ServeError {
+    /// A [`ServeError::BadRequest`] for `reason`.
     pub fn bad(reason: impl Into<String>) -> Self {
         ServeError::BadRequest(reason.into())
     }
 
+    /// The HTTP status the service answers this error with: 400, 401, 403, 404, 429 and 413
+    /// for the request's faults, 500 for the rest, and a [`ServeError::Status`]'s own code.
     pub fn status(&self) -> StatusCode {
         match self {
             ServeError::BadRequest(_) => StatusCode::BAD_REQUEST,

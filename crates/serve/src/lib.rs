@@ -39,6 +39,8 @@
 // Library code reports errors instead of panicking (docs/reliability.md); tests may panic.
 // Indexing stays allowed: hot loops index by lengths checked where objects are built or
 // loaded.
+// Every public item says what it is for (checked by `cargo doc` in scripts/publish-check.sh).
+#![warn(missing_docs)]
 #![cfg_attr(
     not(test),
     deny(

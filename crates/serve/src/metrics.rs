@@ -10,26 +10,41 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
 
+/// The labels of `shroud_requests_total`.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct RequestLabels {
+    /// The route as the router matched it (`/v1/models/{name}/infer`, not the model's
+    /// name), or `unmatched`.
     pub route: String,
+    /// The HTTP status of the answer.
     pub status: u16,
 }
 
+/// The labels of `shroud_request_seconds`.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct RouteLabels {
+    /// The route as the router matched it, or `unmatched`.
     pub route: String,
 }
 
+/// The service's metrics and the registry (prefix `shroud_`) that exposes them; the
+/// [`Default`] registers every one.
 pub struct Metrics {
     registry: Registry,
+    /// `shroud_requests_total`: requests answered, by route and status.
     pub requests: Family<RequestLabels, Counter>,
+    /// `shroud_request_seconds`: request latency in seconds, by route.
     pub latency: Family<RouteLabels, Histogram>,
+    /// `shroud_bootstraps_total`: bootstraps run by inferences.
     pub bootstraps: Counter,
     /// Bootstraps per second of the last inference.
     pub bootstrap_rate: Gauge<f64, AtomicU64>,
+    /// `shroud_keys_loaded`: keys held in memory, updated when `/metrics` is read.
     pub keys_loaded: Gauge,
+    /// `shroud_key_bytes_loaded`: bytes of those keys as expanded in memory, updated when
+    /// `/metrics` is read.
     pub key_bytes_loaded: Gauge,
+    /// `shroud_training_steps_total`: encrypted training steps run.
     pub training_steps: Counter,
     /// Requests being answered now.
     pub in_flight: Gauge,

@@ -16,7 +16,10 @@ use crate::ServeError;
 /// Where to find one hosted model: `NAME=PATH[@PARAMS]` on the command line.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ModelSource {
+    /// The name the model is served under, in `/v1/models/{name}`: 1 to 64 letters,
+    /// digits, '.', '_' or '-'.
     pub name: String,
+    /// The compiled model file (`shroud compile`'s output).
     pub path: PathBuf,
     /// A `shroud_lwe` preset name.
     pub params: String,
@@ -52,7 +55,9 @@ impl std::str::FromStr for ModelSource {
 
 /// One hosted model.
 pub struct HostedModel {
+    /// What clients are told of it.
     pub spec: ModelSpec,
+    /// The graph compiled for its parameters, which inferences run.
     pub graph: Arc<CompiledGraph>,
 }
 
@@ -78,10 +83,12 @@ impl Models {
         Ok(Self { models })
     }
 
+    /// The model called `name`, if it is hosted.
     pub fn get(&self, name: &str) -> Option<&HostedModel> {
         self.models.get(name)
     }
 
+    /// Every model's spec, in the order of their names.
     pub fn specs(&self) -> Vec<ModelSpec> {
         self.models.values().map(|m| m.spec.clone()).collect()
     }
@@ -91,10 +98,12 @@ impl Models {
         self.models.values().any(|m| m.spec.params == params)
     }
 
+    /// Number of hosted models.
     pub fn len(&self) -> usize {
         self.models.len()
     }
 
+    /// Whether no model is hosted.
     pub fn is_empty(&self) -> bool {
         self.models.is_empty()
     }

@@ -12,6 +12,7 @@ use crate::client::ServiceClient;
 /// What the service answered to the probe's requests.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ProbeReport {
+    /// Hostile requests sent.
     pub requests: usize,
     /// Answered 400-499.
     pub refused: usize,
@@ -28,9 +29,14 @@ pub struct ProbeReport {
 /// What the probe starts from: a model's name, a registered key, a valid encrypted input
 /// for that model and a valid (compressed) evaluation key.
 pub struct ProbeInputs<'a> {
+    /// The name of a hosted model, whose inference route most requests target.
     pub model: &'a str,
+    /// A registered key of that model's parameters, whose credentials the probe uses and
+    /// alters.
     pub key: &'a Registration,
+    /// A valid encrypted input for the model, which the probe mutates.
     pub ciphertext: &'a [u8],
+    /// A valid compressed evaluation key, which the probe truncates and mutates.
     pub evaluation_key: &'a [u8],
     /// A body larger than the service's limit, sent every 100th request (0: never).
     pub oversized_bytes: usize,

@@ -35,10 +35,13 @@ use crate::ServeError;
 /// How a service runs.
 #[derive(Clone, Debug)]
 pub struct ServeConfig {
+    /// The address and port to listen on (port 0: one the system chooses).
     pub listen: SocketAddr,
     /// The key store's directory (shared by replicas).
     pub store: PathBuf,
+    /// The models to host, each loaded and planned when the service starts.
     pub models: Vec<ModelSource>,
+    /// The key store's memory cap and per-client quotas.
     pub limits: StoreLimits,
     /// Largest body of a key registration.
     pub max_key_bytes: usize,

@@ -33,21 +33,31 @@ const MAX_RECORD_BYTES: u64 = 64 * 1024;
 /// What the store knows of a key besides its bytes.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct KeyRecord {
+    /// The key's id, 32 lowercase hexadecimal digits.
     pub id: String,
+    /// The client that registered it, whose quota it counts against.
     pub client: String,
+    /// What the key serves.
     pub kind: KeyKind,
+    /// Its parameter set: a `shroud_lwe` preset name for an LWE key, `ckks-n{N}-l{L}` for
+    /// a training key.
     pub params: String,
+    /// Size of the uploaded key in bytes, also the most read back from disk.
     pub bytes: u64,
     /// Hex SHA-256 of the token.
     pub token_sha256: String,
+    /// When it was registered, in seconds since the Unix epoch.
     pub created_unix: u64,
+    /// The network a training key serves; `None` for an LWE key.
     pub training: Option<TrainingSpec>,
 }
 
 /// A key ready to compute with.
 #[derive(Clone)]
 pub enum LoadedKey {
+    /// An LWE evaluation key, expanded, for inference.
     Lwe(ServerKey),
+    /// The CKKS training server built from a training key for its network.
     Training(Arc<TrainingServer>),
 }
 

@@ -6,15 +6,20 @@ use shroud_lwe::bootstrap::{ClientKey, Gate, LweCiphertext, PendingGate, ServerK
 
 use crate::{BitKey, BitsError, GateOp, Gates};
 
+/// The bootstrapped engine over a [`ServerKey`]: every gate but NOT costs one bootstrap
+/// (MUX two), whatever the depth, and each layer's bootstraps run as one batch. Bits are
+/// encrypted and decrypted with the matching [`ClientKey`].
 pub struct Bootstrapped {
     server: ServerKey,
 }
 
 impl Bootstrapped {
+    /// The engine evaluating with `server`.
     pub fn new(server: ServerKey) -> Self {
         Self { server }
     }
 
+    /// The server key it evaluates with (to read its operation counts, for instance).
     pub fn server_key(&self) -> &ServerKey {
         &self.server
     }

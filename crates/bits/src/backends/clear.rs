@@ -8,7 +8,10 @@ use crate::{BitKey, BitsError, GateOp, Gates};
 /// A clear bit and the number of gate layers (NOT excluded) between it and the inputs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ClearBit {
+    /// The bit.
     pub value: bool,
+    /// Gate layers between the bit and the inputs (NOT excluded); 0 for inputs and
+    /// constants.
     pub depth: u32,
 }
 
@@ -23,15 +26,19 @@ pub struct Clear {
 /// as one gate and two bootstraps.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ClearCounts {
+    /// Gates evaluated, NOTs excluded.
     pub gates: u64,
+    /// Bootstraps the same gates would cost on the bootstrapped engine.
     pub bootstraps: u64,
 }
 
 impl Clear {
+    /// A backend with its counters at zero.
     pub fn new() -> Self {
         Self::default()
     }
 
+    /// The gates and bootstraps counted so far.
     pub fn counts(&self) -> ClearCounts {
         ClearCounts {
             gates: self.gates.load(Ordering::Relaxed),
@@ -39,6 +46,7 @@ impl Clear {
         }
     }
 
+    /// Sets the counters back to zero.
     pub fn reset(&self) {
         self.gates.store(0, Ordering::Relaxed);
         self.bootstraps.store(0, Ordering::Relaxed);

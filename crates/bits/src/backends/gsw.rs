@@ -7,11 +7,14 @@ use shroud_lwe::gsw::{GswCiphertext, GswEvaluator, GswSecretKey};
 
 use crate::{BitKey, BitsError, GateOp, Gates};
 
+/// The leveled GSW engine over a [`GswEvaluator`]: no bootstrapping, so a circuit runs only
+/// as deep as the noise allows. Bits are encrypted and decrypted with a [`GswSecretKey`].
 pub struct Gsw {
     eval: GswEvaluator,
 }
 
 impl Gsw {
+    /// The engine evaluating with `eval`.
     pub fn new(eval: GswEvaluator) -> Self {
         Self { eval }
     }

@@ -34,8 +34,9 @@ pub struct BootstrapSpec {
     /// Slots of the ciphertexts to refresh: a power of two up to `N/2`; fewer is a sparse
     /// packing (the `slots` values repeated), which is cheaper.
     pub slots: usize,
-    /// Levels granted to CoeffsToSlots and SlotsToCoeffs: fewer levels, more rotations.
+    /// Levels granted to CoeffsToSlots: fewer levels, more rotations.
     pub coeffs_to_slots_levels: usize,
+    /// Levels granted to SlotsToCoeffs, likewise: fewer levels, more rotations.
     pub slots_to_coeffs_levels: usize,
     /// A bound on `|I|`, the multiple of `q_0` modulus raising adds: it grows with the
     /// square root of the secret's Hamming weight. Values beyond it come out wrong.
@@ -175,6 +176,7 @@ impl Bootstrapper {
         })
     }
 
+    /// The spec the circuit was planned from.
     pub fn spec(&self) -> &BootstrapSpec {
         &self.spec
     }
@@ -202,6 +204,22 @@ impl Bootstrapper {
         steps.sort_unstable();
         steps.dedup();
         steps
+    }
+
+    /// The Galois elements of every key the circuit switches with: its rotations and
+    /// conjugation (what [`KeyGenerator::galois_keys_for_elements`](crate::KeyGenerator::galois_keys_for_elements)
+    /// takes). It also needs relinearization and, for an encapsulated spec, the encapsulation key.
+    pub fn galois_elements(&self) -> Vec<u64> {
+        let n = self.params.n();
+        let mut elements: Vec<u64> = self
+            .rotation_steps()
+            .into_iter()
+            .map(|s| crate::galois_element(s, n))
+            .chain([crate::conjugation_element(n)])
+            .collect();
+        elements.sort_unstable();
+        elements.dedup();
+        elements
     }
 
     /// A fresh encryption of the message of `ct` at [`Self::output_level`], at the scale of

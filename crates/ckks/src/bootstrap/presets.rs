@@ -18,8 +18,12 @@ use crate::ParamsLiteral;
 /// A parameter literal, the circuit that fits it, and the weight of the ephemeral secret.
 #[derive(Clone, Debug, PartialEq)]
 pub struct BootstrapPreset {
+    /// The parameter chain laid out for the circuit; build a [`crate::Params`] from it.
     pub params: ParamsLiteral,
+    /// The circuit that fits the chain, for [`super::Bootstrapper::new`].
     pub spec: BootstrapSpec,
+    /// Nonzero coefficients of the ephemeral sparse secret, for
+    /// [`crate::KeyGenerator::encapsulation_key`].
     pub ephemeral_weight: usize,
 }
 
@@ -84,8 +88,9 @@ pub fn n16(slots: usize) -> BootstrapPreset {
 }
 
 /// N = 2^16, 128-bit secure (log QP = 1746 of 1747), for training: eighteen levels left to
-/// the user after each bootstrap, at scale 2^30 ([`training_levels`]: three steps of six
-/// levels per bootstrap), `q_0` 2^10 above the scale as in [`n16`] (the precision of a
+/// the user after each bootstrap, at scale 2^30 (three steps of six levels per bootstrap:
+/// 30-bit primes, except the 36-bit primes of levels 13, 7 and 1 that each step's update is
+/// rescaled by), `q_0` 2^10 above the scale as in [`n16`] (the precision of a
 /// bootstrap depends on that ratio, not on the scale), the same circuit and the same key
 /// switching: digits of six primes (at most 336 bits) under 360 bits of special primes. At
 /// this small scale the special primes must exceed a digit by such a margin: digits as large

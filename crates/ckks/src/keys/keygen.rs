@@ -1,7 +1,8 @@
 use shroud_math::{automorphism_permutation, RnsBasis, RnsPoly, Sampler};
 
 use super::{
-    galois_element, EncapsulationKey, GaloisKeys, PublicKey, RelinKey, SecretKey, SwitchingKey,
+    conjugation_element, galois_element, EncapsulationKey, GaloisKeys, PublicKey, RelinKey,
+    SecretKey, SwitchingKey,
 };
 use crate::{CkksError, Params};
 
@@ -13,6 +14,7 @@ pub struct KeyGenerator {
 }
 
 impl KeyGenerator {
+    /// A key generator for `params`, seeded by the operating system.
     pub fn new(params: &Params) -> Self {
         Self {
             params: params.clone(),
@@ -117,6 +119,8 @@ impl KeyGenerator {
         self.params.check_same(sk.tag.params)
     }
 
+    /// A public key of `sk`, for [`crate::Encryptor::with_public_key`]. Fails if `sk` belongs
+    /// to other parameters.
     pub fn public_key(&mut self, sk: &SecretKey) -> Result<PublicKey, CkksError> {
         self.check(sk)?;
         let q = &self.params.ctx().levels[self.params.max_level()].q;
@@ -176,6 +180,8 @@ impl KeyGenerator {
         })
     }
 
+    /// The relinearization key of `sk` (a switching key from `s^2` to `s`), for
+    /// [`crate::Evaluator::with_relin_key`]. Fails if `sk` belongs to other parameters.
     pub fn relin_key(&mut self, sk: &SecretKey) -> Result<RelinKey, CkksError> {
         self.check(sk)?;
         let mut s2 = sk.poly.clone();
@@ -183,7 +189,7 @@ impl KeyGenerator {
         Ok(RelinKey(self.switching_key(sk, &s2)))
     }
 
-    /// Keys for the given Galois elements (see [`galois_element`]; `2N - 1` conjugates).
+    /// Keys for the given Galois elements (see [`galois_element`] and [`conjugation_element`]).
     pub fn galois_keys_for_elements(
         &mut self,
         sk: &SecretKey,
@@ -216,7 +222,7 @@ impl KeyGenerator {
         let n = self.params.n();
         let mut elements: Vec<u64> = steps.iter().map(|&s| galois_element(s, n)).collect();
         if conjugation {
-            elements.push(2 * n as u64 - 1);
+            elements.push(conjugation_element(n));
         }
         elements.sort_unstable();
         elements.dedup();

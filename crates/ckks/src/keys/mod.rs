@@ -8,4 +8,6 @@ mod switching_key;
 pub use keygen::KeyGenerator;
 pub use public_key::PublicKey;
 pub use secret_key::SecretKey;
-pub use switching_key::{galois_element, EncapsulationKey, GaloisKeys, RelinKey, SwitchingKey};
+pub use switching_key::{
+    conjugation_element, galois_element, EncapsulationKey, GaloisKeys, RelinKey, SwitchingKey,
+};

@@ -61,17 +61,26 @@ impl GaloisKeys {
         self.keys.keys().copied()
     }
 
+    /// Whether the set holds the key of Galois element `galois`.
     pub fn contains(&self, galois: u64) -> bool {
         self.keys.contains_key(&galois)
     }
 
+    /// Number of keys, one per Galois element.
     pub fn len(&self) -> usize {
         self.keys.len()
     }
 
+    /// True when the set holds no key.
     pub fn is_empty(&self) -> bool {
         self.keys.is_empty()
     }
+}
+
+/// Galois element of complex conjugation of the slots, for ring degree `n`: `2n - 1`, which
+/// maps `X` to `X^-1`.
+pub fn conjugation_element(n: usize) -> u64 {
+    2 * n as u64 - 1
 }
 
 /// Galois element of a rotation of the slots to the left by `step` (negative: to the right),

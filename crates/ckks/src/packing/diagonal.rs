@@ -16,7 +16,11 @@ pub enum DiagonalLayout {
     Plain,
     /// Diagonal `g * baby + b` pre-rotated by `-g * baby` ("stepped"): a product needs
     /// `baby - 1` rotations of the vector and `D / baby - 1` of partial sums.
-    Stepped { baby: usize },
+    Stepped {
+        /// The baby step `B`, between 1 and `D`: the vector is rotated by `0 .. B` and the
+        /// partial sums by multiples of `B`.
+        baby: usize,
+    },
 }
 
 impl DiagonalLayout {
@@ -212,10 +216,12 @@ impl DiagonalMatrix {
         }
     }
 
+    /// Rows of the matrix, before padding.
     pub fn rows(&self) -> usize {
         self.rows
     }
 
+    /// Columns of the matrix, before padding.
     pub fn cols(&self) -> usize {
         self.cols
     }
@@ -225,14 +231,18 @@ impl DiagonalMatrix {
         self.dim
     }
 
+    /// How the diagonals are stored.
     pub fn layout(&self) -> DiagonalLayout {
         self.layout
     }
 
+    /// The level of the diagonals, which share one.
     pub fn level(&self) -> usize {
         self.diagonals[0].level()
     }
 
+    /// The `D` diagonal ciphertexts, diagonal `i` at index `i`, as the layout stores them
+    /// (pre-rotated by their giant step when stepped).
     pub fn diagonals(&self) -> &[Ciphertext] {
         &self.diagonals
     }
@@ -498,6 +508,7 @@ impl RotatedVector {
         })
     }
 
+    /// The level of the vector and its rotations.
     pub fn level(&self) -> usize {
         self.rotations[0].level()
     }

@@ -30,7 +30,10 @@ use crate::{Ciphertext, CkksError, Decryptor, Encoder, Encryptor, Evaluator, OpC
 /// What an algorithm cost: operations and levels consumed.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Cost {
+    /// Evaluator operations performed, by kind.
     pub ops: OpCounts,
+    /// Levels consumed: from the level the algorithm started at (the lower of its operands')
+    /// down to the level of its result.
     pub depth: usize,
 }
 

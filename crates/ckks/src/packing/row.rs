@@ -190,18 +190,23 @@ impl RowMatrix {
         }
     }
 
+    /// Rows of the matrix: one ciphertext each.
     pub fn rows(&self) -> usize {
         self.rows
     }
 
+    /// Columns of the matrix: a row fills offsets `0..cols` of each block.
     pub fn cols(&self) -> usize {
         self.cols
     }
 
+    /// Slots per block (one sample per block): a power of two, at least
+    /// [`Self::block_for`] the matrix's shape.
     pub fn block(&self) -> usize {
         self.block
     }
 
+    /// The lowest level among the row ciphertexts, which algorithms bring the others down to.
     pub fn level(&self) -> usize {
         self.row_cts
             .iter()
@@ -211,6 +216,7 @@ impl RowMatrix {
             .unwrap_or(0)
     }
 
+    /// The row ciphertexts, row `k` at index `k`.
     pub fn row_ciphertexts(&self) -> &[Ciphertext] {
         &self.row_cts
     }

@@ -75,6 +75,7 @@ impl CompressedServerKey {
         }
     }
 
+    /// The parameter set the key was generated for.
     pub fn params(&self) -> &BootstrapParams {
         &self.params
     }

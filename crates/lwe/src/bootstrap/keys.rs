@@ -62,7 +62,9 @@ pub struct Counters {
 /// A snapshot of a server key's operation counters.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct OpCounts {
+    /// Bootstraps run (blind rotations), through any of the keys.
     pub bootstraps: u64,
+    /// Key switches from the large key to the small one, one before every bootstrap.
     pub keyswitches: u64,
     /// Bootstraps through the full, the light and the coarse key.
     pub by_key: [u64; 3],
@@ -103,6 +105,7 @@ impl ClientKey {
         }
     }
 
+    /// The parameter set the keys were generated for.
     pub fn params(&self) -> &BootstrapParams {
         &self.params
     }
@@ -165,10 +168,15 @@ impl ClientKey {
         Ok(ct.data[d].wrapping_sub(dot))
     }
 
+    /// Encrypts a bit for the gates under the large key: true is +1/8 of the torus, false
+    /// -1/8.
     pub fn encrypt_bit(&mut self, bit: bool) -> LweCiphertext {
         self.encrypt_raw(encode_bit(bit))
     }
 
+    /// Decrypts a gate-encoded bit: true when the phase lies in the upper half of the
+    /// signed torus (0, 1/2). Errors if the ciphertext is under another key or of another
+    /// dimension.
     pub fn decrypt_bit(&self, ct: &LweCiphertext) -> Result<bool, LweError> {
         Ok((self.phase(ct)? as i64) > 0)
     }
@@ -254,6 +262,7 @@ impl ServerKey {
         }
     }
 
+    /// The parameter set this key evaluates under.
     pub fn params(&self) -> &BootstrapParams {
         &self.params
     }
@@ -263,6 +272,8 @@ impl ServerKey {
         self.tag
     }
 
+    /// How many operations this key has run so far; its clones share the counters, so the
+    /// counts cover them too.
     pub fn counts(&self) -> OpCounts {
         OpCounts {
             bootstraps: self.counters.bootstraps.load(Ordering::Relaxed),

@@ -77,6 +77,7 @@ impl LweCiphertext {
         })
     }
 
+    /// Subtracts the messages (the noises still add).
     pub fn sub(&self, other: &Self) -> Result<Self, LweError> {
         self.check(other)?;
         let data = self

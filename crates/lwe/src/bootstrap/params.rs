@@ -13,7 +13,9 @@ use crate::LweError;
 /// A gadget decomposition: `levels` digits of `base_log` bits each, taken from the top.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Decomposition {
+    /// Bits per digit: the base is `2^base_log`.
     pub base_log: u32,
+    /// Number of digits kept.
     pub levels: u32,
 }
 
@@ -26,8 +28,11 @@ pub struct Decomposition {
 /// and more noise ([`BootstrapParams::bootstrap_output_variance`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BlindRotation {
+    /// Bits per digit of the external products' decomposition: the base is `2^base_log`.
     pub base_log: u32,
+    /// Number of digits each coefficient is decomposed into.
     pub levels: u32,
+    /// Bits of the small key each step consumes, 1 to [`Self::MAX_GROUPING`].
     pub grouping: u32,
 }
 
@@ -59,8 +64,11 @@ impl BlindRotation {
 /// back to the next more precise one.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum KeyLevel {
+    /// The key of [`BootstrapParams::pbs`], which every set has: the least noisy outputs.
     Full,
+    /// The key of [`BootstrapParams::light_pbs`]: fewer digits, noisier outputs.
     Light,
+    /// The key of [`BootstrapParams::coarse_pbs`]: the cheapest, with the noisiest outputs.
     Coarse,
 }
 
@@ -76,8 +84,11 @@ pub struct BootstrapParams {
     pub glwe_dimension: usize,
     /// Ring degree `N` (a power of two).
     pub polynomial_size: usize,
-    /// Standard deviations of the fresh noise, as fractions of the torus.
+    /// Standard deviation of the fresh noise under the small LWE key (the key-switching
+    /// key's rows), as a fraction of the torus.
     pub lwe_noise_std: f64,
+    /// Standard deviation of the fresh noise under the GLWE key (encryptions and the
+    /// bootstrapping keys' rows), as a fraction of the torus.
     pub glwe_noise_std: f64,
     /// The bootstrapping key's blind rotation.
     pub pbs: BlindRotation,

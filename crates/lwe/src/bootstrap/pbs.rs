@@ -308,26 +308,32 @@ impl ServerKey {
         Ok(lin)
     }
 
+    /// NAND of two encrypted bits, with one bootstrap.
     pub fn nand(&self, a: &LweCiphertext, b: &LweCiphertext) -> Result<LweCiphertext, LweError> {
         self.apply_gate(Gate::Nand, a, b)
     }
 
+    /// AND of two encrypted bits, with one bootstrap.
     pub fn and(&self, a: &LweCiphertext, b: &LweCiphertext) -> Result<LweCiphertext, LweError> {
         self.apply_gate(Gate::And, a, b)
     }
 
+    /// OR of two encrypted bits, with one bootstrap.
     pub fn or(&self, a: &LweCiphertext, b: &LweCiphertext) -> Result<LweCiphertext, LweError> {
         self.apply_gate(Gate::Or, a, b)
     }
 
+    /// NOR of two encrypted bits, with one bootstrap.
     pub fn nor(&self, a: &LweCiphertext, b: &LweCiphertext) -> Result<LweCiphertext, LweError> {
         self.apply_gate(Gate::Nor, a, b)
     }
 
+    /// XOR of two encrypted bits, with one bootstrap.
     pub fn xor(&self, a: &LweCiphertext, b: &LweCiphertext) -> Result<LweCiphertext, LweError> {
         self.apply_gate(Gate::Xor, a, b)
     }
 
+    /// XNOR of two encrypted bits, with one bootstrap.
     pub fn xnor(&self, a: &LweCiphertext, b: &LweCiphertext) -> Result<LweCiphertext, LweError> {
         self.apply_gate(Gate::Xnor, a, b)
     }
@@ -532,11 +538,17 @@ enum Output {
 /// The bootstrapped two-input gates.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Gate {
+    /// `!(a && b)`.
     Nand,
+    /// `a && b`.
     And,
+    /// `a || b`.
     Or,
+    /// `!(a || b)`.
     Nor,
+    /// `a ^ b`.
     Xor,
+    /// `!(a ^ b)`.
     Xnor,
 }
 
@@ -555,6 +567,7 @@ impl Gate {
         }
     }
 
+    /// Every gate, to iterate over.
     pub const ALL: [Gate; 6] = [
         Gate::Nand,
         Gate::And,

@@ -55,7 +55,9 @@ pub(crate) fn signed_bits(lo: i64, hi: i64) -> u32 {
 pub struct WideShape {
     /// `v` is stored at scale `2^(64 - width)`.
     pub width: u32,
+    /// The smallest value `v` may take.
     pub lo: i64,
+    /// The largest value `v` may take.
     pub hi: i64,
     /// Noise variance as a fraction of the torus, squared.
     pub variance: f64,
@@ -144,14 +146,17 @@ impl WideCiphertext {
         Self::new(ct, width, lo, hi, variance)
     }
 
+    /// The LWE ciphertext of `v` at scale `2^(64 - width)`.
     pub fn ciphertext(&self) -> &LweCiphertext {
         &self.ct
     }
 
+    /// What is public about it: width, interval and noise.
     pub fn shape(&self) -> WideShape {
         self.shape
     }
 
+    /// `v` is stored at scale `2^(64 - width)`.
     pub fn width(&self) -> u32 {
         self.shape.width
     }
@@ -161,6 +166,7 @@ impl WideCiphertext {
         (self.shape.lo, self.shape.hi)
     }
 
+    /// Bound on the noise variance, as a fraction of the torus, squared.
     pub fn variance(&self) -> f64 {
         self.shape.variance
     }
@@ -176,6 +182,7 @@ pub struct WidePlanner<'a> {
 }
 
 impl<'a> WidePlanner<'a> {
+    /// A planner for the parameter set `params`.
     pub fn new(params: &'a BootstrapParams) -> Self {
         Self { params }
     }

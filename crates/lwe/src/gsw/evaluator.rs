@@ -14,6 +14,7 @@ pub struct GswEvaluator {
 }
 
 impl GswEvaluator {
+    /// An evaluator for `params`; errors if they fail [`GswParams::validate`].
     pub fn new(params: &GswParams) -> Result<Self, LweError> {
         params.validate()?;
         Ok(Self {

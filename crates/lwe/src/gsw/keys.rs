@@ -21,6 +21,8 @@ pub struct GswSecretKey {
 }
 
 impl GswSecretKey {
+    /// A fresh key from the OS-seeded CSPRNG, which also draws its encryptions' randomness;
+    /// errors if `params` fail [`GswParams::validate`].
     pub fn new(params: &GswParams) -> Result<Self, LweError> {
         Self::with_sampler(params, Sampler::from_os())
     }
@@ -56,6 +58,7 @@ impl GswSecretKey {
         self.tag
     }
 
+    /// The parameter set the key was generated for.
     pub fn params(&self) -> &GswParams {
         &self.params
     }
@@ -112,6 +115,7 @@ impl GswSecretKey {
         Ok(((phase + top / 2) / top) % p.plaintext_modulus())
     }
 
+    /// Decrypts and keeps the low bit of the message: a gate's output as a `bool`.
     pub fn decrypt_bit(&self, ct: &GswCiphertext) -> Result<bool, LweError> {
         Ok(self.decrypt(ct)? & 1 == 1)
     }

@@ -19,6 +19,8 @@ pub fn fresh_variance() -> f64 {
     ERROR_STD_DEV * ERROR_STD_DEV + 1.0 / 12.0
 }
 
+/// A GSW parameter set: the lattice, the gadget base and the security estimate. Take one
+/// from [`presets`] or check a custom one with [`GswParams::validate`].
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct GswParams {
     /// "insecure" in the name for test-only sets.
@@ -37,6 +39,8 @@ impl GswParams {
         Fingerprint::of("shroud-gsw-params", self)
     }
 
+    /// Structural checks ([`LweError::InvalidParams`] if one fails): `base_log` in 1..=16,
+    /// the dimension in 1..=4096, and "insecure" in the name of sets under 128 bits.
     pub fn validate(&self) -> Result<(), LweError> {
         let bad = |m: &str| Err(LweError::InvalidParams(m.to_string()));
         if !(1..=16).contains(&self.base_log) {

@@ -20,7 +20,9 @@ const MAGIC: &str = "shroud-server-only-state 1";
 /// Where the run has got to: the trainer's counts and the wall time of every session so far.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct Progress {
+    /// Steps and bootstraps done, and their time, over every session of the run.
     pub stats: TrainerStats,
+    /// Wall time of the run, summed over every session.
     pub wall: Duration,
 }
 

@@ -29,6 +29,7 @@ pub struct WeightsMessage {
 /// An encrypted batch: inputs and one-hot targets, `count` samples.
 #[derive(Serialize, Deserialize)]
 pub struct BatchMessage {
+    /// Number of samples in the batch, each in its own block of slots.
     pub count: usize,
     x: ByteBuf,
     y: ByteBuf,
@@ -144,6 +145,8 @@ impl WeightsMessage {
 }
 
 impl BatchMessage {
+    /// The message for a batch of `count` samples: `x` holds the inputs, `y` the one-hot
+    /// targets, both encrypted under `params` by the client.
     pub fn new(
         count: usize,
         x: &SeededCiphertext,
@@ -157,6 +160,7 @@ impl BatchMessage {
         })
     }
 
+    /// The inputs and the targets as ciphertexts, each checked against `params`.
     pub fn open(&self, params: &Params) -> Result<(Ciphertext, Ciphertext), CkksError> {
         Ok((
             Ciphertext::from_bytes(params, &self.x)?,

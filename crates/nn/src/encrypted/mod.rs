@@ -75,8 +75,10 @@ pub enum PackingName {
 }
 
 impl PackingName {
+    /// Every packing name: row, diagonal, stepped.
     pub const ALL: [PackingName; 3] = [Self::Row, Self::Diagonal, Self::Stepped];
 
+    /// The name as written on a command line or in JSON (`row`, `diagonal`, `stepped`).
     pub fn name(self) -> &'static str {
         match self {
             PackingName::Row => "row",
@@ -85,6 +87,8 @@ impl PackingName {
         }
     }
 
+    /// The packing this name stands for (`stepped` is the stepped diagonal layout with 4
+    /// baby steps).
     pub fn packing(self) -> Packing {
         match self {
             PackingName::Row => Packing::Row,
@@ -143,9 +147,14 @@ impl StepLevels {
 /// Sizes shared by both roles.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Shape {
+    /// Features per sample (for [`prepare_iris`](crate::iris::prepare_iris)'s data, the bias
+    /// column included).
     pub inputs: usize,
+    /// Width of the hidden layer.
     pub hidden: usize,
+    /// Number of outputs (classes).
     pub outputs: usize,
+    /// How the weight matrices are packed into ciphertexts.
     pub packing: Packing,
 }
 

@@ -12,9 +12,13 @@ use crate::NnError;
 /// Time spent in each phase of the server's step, as in the design's Table 4.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct PhaseTimes {
+    /// The forward pass and the output error `o - y`.
     pub feed_forward: Duration,
+    /// The transposition of `W2` (scaled by the learning-rate factor) for back-propagation.
     pub transition: Duration,
+    /// The gradients of both layers, back-propagated error included.
     pub backprop: Duration,
+    /// The SGD update of both weight matrices.
     pub update: Duration,
 }
 
@@ -58,6 +62,7 @@ impl Server {
         })
     }
 
+    /// The CKKS evaluator holding the client's relinearization and rotation keys.
     pub fn evaluator(&self) -> &Evaluator {
         &self.eval
     }

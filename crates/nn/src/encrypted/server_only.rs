@@ -55,18 +55,28 @@ pub const KAPPA: f64 = 4.0;
 /// encapsulation of bootstrapping, and the rotations of the step and of bootstrapping with
 /// conjugation ([`Trainer::galois_elements`]). Each has its own serialized form.
 pub struct TrainerKeys {
+    /// The relinearization key, for the products of the step and of bootstrapping.
     pub relin: RelinKey,
+    /// The switch to and from the sparse ephemeral secret under which bootstrapping raises
+    /// the modulus ([`EncapsulationKey`]).
     pub encapsulation: EncapsulationKey,
+    /// Keys for every element of [`Trainer::galois_elements`].
     pub galois: GaloisKeys,
 }
 
 /// What the data owner sends once: the training set in the two forms the step reads, the
 /// targets, and the initial model, all at the level bootstrapping refreshes to.
 pub struct TrainingUpload {
+    /// Number of training samples, one per tile; at most [`TileLayout::tiles`].
     pub samples: usize,
+    /// The inputs for the forward products (see [`TileLayout::product_inputs`]).
     pub inputs: Ciphertext,
+    /// The inputs for the first-layer gradient (see [`TileLayout::gradient_inputs`]).
     pub gradient_inputs: Ciphertext,
+    /// The one-hot targets (see [`TileLayout::targets`]).
     pub targets: Ciphertext,
+    /// The initial model divided by [`KAPPA`], its tile repeated in every tile of the
+    /// ciphertext.
     pub model: Ciphertext,
 }
 
@@ -223,9 +233,13 @@ pub struct Trainer {
 /// Counts and times of a training run on the server.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct TrainerStats {
+    /// SGD steps done.
     pub steps: usize,
+    /// Bootstraps of the model done.
     pub bootstraps: usize,
+    /// Time spent in the steps, summed.
     pub step_time: Duration,
+    /// Time spent bootstrapping, summed.
     pub bootstrap_time: Duration,
 }
 
@@ -268,17 +282,16 @@ impl Trainer {
         })
     }
 
-    /// The Galois elements whose keys the trainer needs: the step's rotations, the
-    /// bootstrap's, and conjugation.
+    /// The Galois elements whose keys the trainer needs: the step's rotations and the
+    /// bootstrap's (conjugation among them).
     pub fn galois_elements(&self) -> Vec<u64> {
         let n = self.params.n();
         let mut elements: Vec<u64> = self
             .layout
             .rotation_steps()
             .into_iter()
-            .chain(self.boot.rotation_steps())
             .map(|s| galois_element(s, n))
-            .chain([2 * n as u64 - 1])
+            .chain(self.boot.galois_elements())
             .collect();
         elements.sort_unstable();
         elements.dedup();
@@ -290,6 +303,8 @@ impl Trainer {
         self.boot.output_level()
     }
 
+    /// The trainer with the evaluation keys the data owner made for it; a trainer needs them
+    /// before it can step or bootstrap.
     pub fn with_keys(mut self, keys: TrainerKeys) -> Result<Self, NnError> {
         self.eval = Evaluator::new(&self.params)
             .with_relin_key(keys.relin)?
@@ -463,9 +478,11 @@ impl Trainer {
 /// The outcome of a server-only training run.
 #[derive(Clone, Debug)]
 pub struct ServerOnlyRun {
+    /// The trained model, as the data owner decrypted it.
     pub model: Mlp,
     /// Metrics of the decrypted final model.
     pub stats: EpochStats,
+    /// Steps, bootstraps and their times, over every session of the run.
     pub trainer: TrainerStats,
     /// Circuit setup, key generation and encryption of the upload (of this session, when
     /// resumed).
@@ -474,8 +491,12 @@ pub struct ServerOnlyRun {
     pub wall: Duration,
     /// Steps done before this session (0 for a run that did not resume).
     pub resumed_at: usize,
+    /// Levels the data and the model are refreshed to ([`Trainer::level`]).
     pub levels: usize,
+    /// Ring dimension `N` of the parameters (the ciphertexts have `N / 2` slots).
     pub ring_n: usize,
+    /// Estimated classical security of the parameters in bits, `None` when below 128 bits
+    /// (the insecure test circuit).
     pub security_bits: Option<u32>,
 }
 

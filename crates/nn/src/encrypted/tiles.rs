@@ -71,14 +71,17 @@ impl TileLayout {
         }
     }
 
+    /// Inputs of the network: features per sample.
     pub fn inputs(&self) -> usize {
         self.inputs
     }
 
+    /// Width of the hidden layer.
     pub fn hidden(&self) -> usize {
         self.hidden
     }
 
+    /// Outputs of the network (classes).
     pub fn outputs(&self) -> usize {
         self.outputs
     }

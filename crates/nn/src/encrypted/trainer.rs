@@ -11,8 +11,11 @@ use crate::NnError;
 /// The outcome of an encrypted training run.
 #[derive(Clone, Debug)]
 pub struct EncryptedRun {
+    /// The trained weights, as the client decrypted them after the last step.
     pub model: Mlp,
+    /// Metrics of the decrypted weights after each epoch, in order.
     pub history: Vec<EpochStats>,
+    /// Number of SGD steps (batches) run, over all epochs.
     pub iterations: usize,
     /// Server time per phase, summed over all iterations.
     pub server: PhaseTimes,
@@ -22,6 +25,7 @@ pub struct EncryptedRun {
     pub key_bytes: usize,
     /// Bytes sent client -> server and back, summed over all iterations.
     pub bytes_up: usize,
+    /// Bytes of updated weights sent server -> client, summed over all iterations.
     pub bytes_down: usize,
 }
 

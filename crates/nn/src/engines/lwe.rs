@@ -48,14 +48,17 @@ impl CompiledGraph {
         })
     }
 
+    /// The LWE parameters the graph was planned for; only keys of these run it.
     pub fn params(&self) -> &BootstrapParams {
         &self.params
     }
 
+    /// The plan: the width of every value and how each node's bootstraps run.
     pub fn plan(&self) -> &LwePlan {
         &self.plan
     }
 
+    /// The quantized graph that was compiled.
     pub fn model(&self) -> &QuantizedGraph {
         &self.model
     }
@@ -100,14 +103,17 @@ impl GraphServer {
         Ok(Self { key, graph })
     }
 
+    /// The compiled graph this server runs.
     pub fn graph(&self) -> &CompiledGraph {
         &self.graph
     }
 
+    /// The compiled graph's plan ([`CompiledGraph::plan`]).
     pub fn plan(&self) -> &LwePlan {
         &self.graph.plan
     }
 
+    /// The quantized graph this server runs.
     pub fn model(&self) -> &QuantizedGraph {
         &self.graph.model
     }

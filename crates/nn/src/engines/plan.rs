@@ -36,12 +36,15 @@ const WIDE_128_SECONDS: f64 = 56.3 / 5981.0;
 /// What the LWE engine does with one node.
 #[derive(Clone, Debug, PartialEq)]
 pub struct NodePlan {
+    /// The node's name in the graph.
     pub name: String,
+    /// The node's operator ([`QOp::name`]).
     pub op: &'static str,
     /// Elements of the node's output.
     pub outputs: usize,
-    /// Width of the integers the node reads and of those it writes.
+    /// Width in bits of the integers the node reads.
     pub width_in: u32,
+    /// Width in bits of the integers the node writes.
     pub width_out: u32,
     /// Bootstraps per inference (0 for linear nodes).
     pub bootstraps: usize,
@@ -55,11 +58,15 @@ pub struct NodePlan {
 /// The compiled form of a quantized graph for one parameter set.
 #[derive(Clone, Debug)]
 pub struct LwePlan {
+    /// The name of the parameter set it was planned for.
     pub params: String,
+    /// Estimated classical security of that parameter set in bits (0 for test-only sets).
     pub security_bits: u32,
-    /// Width of every value (the input first).
+    /// Width in bits of every value (the input first).
     pub widths: Vec<u32>,
+    /// The plan of each node, in the graph's order.
     pub nodes: Vec<NodePlan>,
+    /// Bootstraps per inference, over all nodes.
     pub bootstraps: usize,
     /// Every bootstrap fails with probability at most `2^max_log2_failure`.
     pub max_log2_failure: f64,
@@ -67,6 +74,9 @@ pub struct LwePlan {
     pub evaluation_key_bytes: usize,
     /// The same key expanded, as the server holds it in memory.
     pub loaded_key_bytes: usize,
+    /// Estimated time of one inference in seconds on this project's 2-core reference
+    /// machine: the bootstraps at the measured cost of `wide_128`'s, scaled by the
+    /// parameters' `n * N`.
     pub estimated_seconds: f64,
     /// For each max pool fused into the activation before it, that activation's node.
     pub(crate) fused: Vec<Option<usize>>,

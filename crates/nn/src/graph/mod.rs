@@ -37,8 +37,11 @@ pub enum Shape {
     Vector(usize),
     /// `[channels, height, width]`, row-major.
     Image {
+        /// Number of channels (planes).
         channels: usize,
+        /// Rows of each channel.
         height: usize,
+        /// Columns of each channel.
         width: usize,
     },
 }
@@ -56,6 +59,7 @@ impl Shape {
         }
     }
 
+    /// Whether the tensor has no elements (a shape that [`Shape::check`] refuses).
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
@@ -154,7 +158,12 @@ pub enum Op {
     /// `max(x, 0)`.
     Relu,
     /// `clamp(x, min, max)`: with `min = 0`, the clipped ReLU (ReLU6 and its kind).
-    Clip { min: f32, max: f32 },
+    Clip {
+        /// The lower bound, finite and below `max`.
+        min: f32,
+        /// The upper bound, finite and above `min`.
+        max: f32,
+    },
     /// An image read row by row as a vector.
     Flatten,
     /// The same elements in another shape of the same length.
@@ -279,14 +288,18 @@ impl Op {
 pub struct Node {
     /// The name it had in the model it came from, for messages.
     pub name: String,
+    /// What the node computes.
     pub op: Op,
+    /// The values it reads, as many as [`Op::arity`] says, each computed before the node.
     pub inputs: Vec<usize>,
 }
 
 /// A network: one input, nodes in evaluation order, the last node's output.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Graph {
+    /// The shape of the input (one example, without a batch dimension).
     pub input: Shape,
+    /// The nodes in evaluation order; node `i`'s output is value `i + 1`.
     pub nodes: Vec<Node>,
 }
 

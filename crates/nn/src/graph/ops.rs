@@ -7,9 +7,13 @@ use super::MAX_ELEMENTS;
 /// `y = W x + b`: `weights` is `outputs x inputs`, row-major.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Dense {
+    /// Length of the input vector.
     pub inputs: usize,
+    /// Length of the output vector.
     pub outputs: usize,
+    /// `W`: `outputs * inputs` finite values, row `k` the weights of output `k`.
     pub weights: Vec<f32>,
+    /// `b`: one finite value per output.
     pub bias: Vec<f32>,
 }
 
@@ -44,9 +48,12 @@ impl Dense {
 pub struct Pool2d {
     /// `[height, width]`.
     pub kernel: [usize; 2],
+    /// `[vertical, horizontal]`: how far the window moves between outputs, in elements.
     pub stride: [usize; 2],
     /// `[top, left, bottom, right]`.
     pub padding: [usize; 4],
+    /// `[vertical, horizontal]`: the distance between neighbouring taps of the window (1 for
+    /// adjacent elements).
     pub dilation: [usize; 2],
 }
 
@@ -116,15 +123,25 @@ impl Pool2d {
 /// kernel height, kernel width]`, row-major; zero padding.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Conv2d {
+    /// Channels of the input image.
     pub in_channels: usize,
+    /// Channels of the output image.
     pub out_channels: usize,
+    /// Number of groups: both channel counts are multiples of it, and each output channel
+    /// reads only the `in_channels / groups` input channels of its group (1 for an ordinary
+    /// convolution, `in_channels` for a depthwise one).
     pub groups: usize,
+    /// `[height, width]` of the kernel.
     pub kernel: [usize; 2],
+    /// `[vertical, horizontal]`: how far the kernel moves between outputs, in elements.
     pub stride: [usize; 2],
     /// `[top, left, bottom, right]`.
     pub padding: [usize; 4],
+    /// `[vertical, horizontal]`: the distance between neighbouring taps of the kernel.
     pub dilation: [usize; 2],
+    /// The kernels, in the layout above; finite values.
     pub weights: Vec<f32>,
+    /// One finite value per output channel.
     pub bias: Vec<f32>,
 }
 
@@ -198,7 +215,9 @@ impl Conv2d {
 /// `y = x * scale[c] + shift[c]` for every element of channel `c`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Affine {
+    /// The factor of each channel, finite.
     pub scale: Vec<f32>,
+    /// The term added to each channel, finite; as many as `scale`.
     pub shift: Vec<f32>,
 }
 

@@ -228,6 +228,7 @@ fn dry_run(model: &QuantizedMlp) -> Result<(Vec<Format>, u64), NnError> {
 /// client.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BitsEncoding {
+    /// Number of pixels per image.
     pub inputs: usize,
     /// Every pixel's format (its bits travel least significant first).
     pub input: Format,
@@ -331,6 +332,7 @@ impl BitsServer {
         })
     }
 
+    /// How the client encrypts images and reads logits for this model.
     pub fn encoding(&self) -> BitsEncoding {
         self.encoding.clone()
     }

@@ -11,9 +11,13 @@ use crate::NnError;
 /// Images as rows of `rows * cols` grey levels (0 = background), with their digits.
 #[derive(Clone, Debug, PartialEq)]
 pub struct MnistSet {
+    /// Rows of each image (28 for MNIST).
     pub rows: usize,
+    /// Columns of each image (28 for MNIST).
     pub cols: usize,
+    /// The grey levels of every image, image after image, each row-major.
     pub pixels: Vec<u8>,
+    /// The digit of each image, `0..=9`.
     pub labels: Vec<u8>,
 }
 
@@ -114,18 +118,22 @@ pub fn load_mnist(dir: impl AsRef<Path>) -> Result<(MnistSet, MnistSet), NnError
 }
 
 impl MnistSet {
+    /// Number of images.
     pub fn len(&self) -> usize {
         self.labels.len()
     }
 
+    /// Whether there are no images.
     pub fn is_empty(&self) -> bool {
         self.labels.is_empty()
     }
 
+    /// Grey levels per image, `rows * cols`.
     pub fn pixels_per_image(&self) -> usize {
         self.rows * self.cols
     }
 
+    /// The grey levels of image `i`, row-major.
     pub fn image(&self, i: usize) -> &[u8] {
         let n = self.pixels_per_image();
         &self.pixels[i * n..(i + 1) * n]

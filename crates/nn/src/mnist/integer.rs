@@ -40,11 +40,14 @@ use crate::NnError;
 /// A closed interval of integers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Interval {
+    /// The smallest value.
     pub lo: i64,
+    /// The largest value.
     pub hi: i64,
 }
 
 impl Interval {
+    /// Whether `v` lies in `[lo, hi]`.
     pub fn contains(&self, v: i64) -> bool {
         (self.lo..=self.hi).contains(&v)
     }
@@ -82,7 +85,9 @@ pub fn aligned_add(fine: i64, shift: u32, coarse: i64) -> i64 {
 /// (documentation and dequantization only; the evaluator never reads them).
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct LayerScales {
+    /// Of the layer's inputs `x`.
     pub input: f64,
+    /// Of the weights `W`.
     pub weight: f64,
     /// Of `y`, the common unit step 5 brings every neuron to.
     pub output: f64,
@@ -104,8 +109,11 @@ pub struct NeuronParams {
 /// One fully connected layer in integers.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct QuantizedLayer {
+    /// `N`, the network's bit width (the same in every layer).
     pub bits: u32,
+    /// Number of inputs `n`.
     pub inputs: usize,
+    /// Number of neurons (outputs).
     pub outputs: usize,
     /// `outputs x inputs`, row-major, in `[-Q, Q]`.
     pub weights: Vec<i8>,
@@ -113,7 +121,9 @@ pub struct QuantizedLayer {
     pub block: usize,
     /// Whether step 5 applies ReLU and saturation (hidden layers) or not (the logits).
     pub relu: bool,
+    /// The constants of each neuron, one per output.
     pub neurons: Vec<NeuronParams>,
+    /// The real units of the layer's integers (not used by the evaluator).
     pub scales: LayerScales,
 }
 
@@ -145,6 +155,7 @@ pub fn unsigned_max(bits: u32) -> i64 {
 }
 
 impl QuantizedLayer {
+    /// Number of phase-one blocks, `nb = ceil(n / B)`.
     pub fn blocks(&self) -> usize {
         self.inputs.div_ceil(self.block)
     }
@@ -212,6 +223,7 @@ impl QuantizedLayer {
             * 2f64.powi(n.align_shift as i32 + 1)
     }
 
+    /// Steps 1-5 for every neuron: the layer's outputs `y` for the inputs `x`.
     pub fn eval(&self, x: &[i32]) -> Vec<i64> {
         (0..self.outputs)
             .map(|k| self.neuron_output(k, self.accumulate(k, x)))
@@ -321,7 +333,9 @@ pub struct LayerRanges {
 /// The quantized network: its layers, from the image to the ten logits.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct QuantizedMlp {
+    /// `N`, from 2 to 8: inputs and activations in `[0, U]`, weights in `[-Q, Q]`.
     pub bits: u32,
+    /// The layers in order: hidden layers with ReLU, then the logits without.
     pub layers: Vec<QuantizedLayer>,
 }
 
@@ -355,6 +369,8 @@ impl QuantizedMlp {
         Ok(())
     }
 
+    /// An image's grey levels (`0..=255`) as the network's `N`-bit inputs
+    /// ([`quantize_pixels`]).
     pub fn quantize_image(&self, pixels: &[u8]) -> Vec<i32> {
         quantize_pixels(self.bits, pixels)
     }
@@ -373,6 +389,8 @@ impl QuantizedMlp {
         last.eval(&a)
     }
 
+    /// The digit predicted for an image's grey levels: the class of the largest logit, the
+    /// lowest on ties.
     pub fn predict(&self, pixels: &[u8]) -> u8 {
         argmax(&self.logits(&self.quantize_image(pixels))) as u8
     }

@@ -60,6 +60,7 @@ impl LweClient {
         &self.key
     }
 
+    /// The LWE parameters of the client's key.
     pub fn params(&self) -> &BootstrapParams {
         self.key.params()
     }
@@ -106,27 +107,47 @@ impl LweClient {
 /// How the server wants inputs encrypted and how its logits read: public, sent to the client.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Encoding {
+    /// Number of input values (an image's pixels, a quantized graph's input elements),
+    /// encrypted one ciphertext each.
     pub inputs: usize,
+    /// Number of output values (logits, a quantized graph's outputs), returned one
+    /// ciphertext each.
     pub outputs: usize,
+    /// How each value is encoded in its ciphertext.
     pub form: Form,
 }
 
+/// How an integer is encoded in an LWE ciphertext.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Form {
     /// Integers in `[0, 2^bits)` under a padding bit (the two-phase form's tables).
-    Padded { bits: u32 },
-    /// Signed integers at scale `2^(64 - width)` (the window form's wide integers).
-    Scaled { input_width: u32, output_width: u32 },
+    Padded {
+        /// Bits of the message space: the parameters' message bits.
+        bits: u32,
+    },
+    /// Signed integers at scale `2^(64 - width)` (the window form's and quantized graphs'
+    /// wide integers).
+    Scaled {
+        /// The width of the inputs the client encrypts, in bits.
+        input_width: u32,
+        /// The width of the outputs the client decrypts, in bits.
+        output_width: u32,
+    },
 }
 
 /// A network in either form the engine runs.
 #[derive(Clone, Debug)]
 pub enum LweModel {
+    /// The two-phase form ([`QuantizedMlp`]): a bootstrap per block and neuron, for small
+    /// networks only.
     TwoPhase(QuantizedMlp),
+    /// The window form ([`WindowMlp`]): about nine bootstraps per hidden neuron, which runs
+    /// the full MNIST network.
     Window(WindowMlp),
 }
 
 impl LweModel {
+    /// `N`, the network's bit width.
     pub fn bits(&self) -> u32 {
         match self {
             LweModel::TwoPhase(m) => m.bits,
@@ -197,6 +218,7 @@ impl LweServer {
         Ok(Self { key, engine })
     }
 
+    /// How the client encrypts images and reads logits for this model and key.
     pub fn encoding(&self) -> Encoding {
         match &self.engine {
             Engine::Window(m, plan) => Encoding {

@@ -18,11 +18,14 @@ pub const MNIST_SIZES: [usize; 4] = [784, 500, 256, 10];
 /// `z = x W^T + b`: `w` is `outputs x inputs`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Dense {
+    /// The weights, `outputs x inputs`.
     pub w: Array2<f32>,
+    /// The biases, one per output.
     pub b: Array1<f32>,
 }
 
 impl Dense {
+    /// A layer of `inputs` inputs and `outputs` outputs with all weights and biases zero.
     pub fn zeros(inputs: usize, outputs: usize) -> Self {
         Self {
             w: Array2::zeros((outputs, inputs)),
@@ -30,10 +33,12 @@ impl Dense {
         }
     }
 
+    /// Number of inputs.
     pub fn inputs(&self) -> usize {
         self.w.ncols()
     }
 
+    /// Number of outputs.
     pub fn outputs(&self) -> usize {
         self.w.nrows()
     }
@@ -42,6 +47,7 @@ impl Dense {
 /// Dense layers; every layer but the last is followed by a ReLU.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct FloatMlp {
+    /// The layers in order, from the input to the logits.
     pub layers: Vec<Dense>,
 }
 
@@ -98,6 +104,7 @@ impl FloatMlp {
             .collect()
     }
 
+    /// The logits (before softmax) of each row of `x`, one input per row.
     pub fn logits(&self, x: ArrayView2<f32>) -> Array2<f32> {
         self.forward(x).logits
     }

@@ -22,7 +22,9 @@ const SETTLED: f64 = 1e-9;
 /// `w * levels` approximates the projected tensor.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Projection {
+    /// `omega`: one integer in `[-Q, Q]` per element of the tensor.
     pub levels: Vec<i32>,
+    /// `w`: the real value of one level.
     pub scale: f64,
     /// Projections done until the fixed point (or the cap).
     pub iterations: usize,

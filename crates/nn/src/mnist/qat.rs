@@ -27,6 +27,7 @@ const MAX_PROJECTIONS: usize = 5000;
 /// How a float network is quantized.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct QuantConfig {
+    /// `N`, the bit width of the levels: weights in `[-Q, Q]`, activations in `[0, U]`.
     pub bits: u32,
     /// Decay of the running maxima.
     pub rho: f32,
@@ -38,6 +39,8 @@ pub struct QuantConfig {
 }
 
 impl QuantConfig {
+    /// `bits`-bit quantization with the default decay of the running maxima (0.99) and
+    /// blocks of about `sqrt(n)` inputs.
     pub fn new(bits: u32) -> Self {
         Self {
             bits,
@@ -80,7 +83,9 @@ fn column_max_abs(a: &Array2<f32>, max: &mut [f32]) {
 /// A float network with the state of its quantization.
 #[derive(Clone, Debug)]
 pub struct QatNet {
+    /// The full-precision shadow weights, which fine-tuning updates.
     pub shadow: FloatMlp,
+    /// `N`, the bit width of the quantized network.
     pub bits: u32,
     /// Phase-one block size of each layer.
     pub blocks: Vec<usize>,
@@ -278,6 +283,8 @@ pub struct QatPass {
 }
 
 impl QatPass {
+    /// The pass of a quantized network, with its weight levels laid out for batched
+    /// products.
     pub fn new(model: QuantizedMlp) -> Self {
         let levels: Vec<Array2<f32>> = model
             .layers

@@ -12,7 +12,9 @@ use crate::NnError;
 /// What a model file holds.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum SavedModel {
+    /// The float network, as trained.
     Float(FloatMlp),
+    /// The quantized network of the integer evaluator ([`super::integer`]).
     Quantized(QuantizedMlp),
     /// The window form, for the LWE engine ([`super::window`]).
     Window(WindowMlp),

@@ -6,15 +6,20 @@ use serde::{Deserialize, Serialize};
 /// `M := rho M + (1 - rho) max|A|` over training batches; the first batch sets `M`.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct RunningMax {
+    /// `rho`: the weight kept of the previous value, between 0 and 1 (the closer to 1, the
+    /// slower `M` moves).
     pub rho: f32,
+    /// `M`, or `None` before the first batch.
     pub value: Option<f32>,
 }
 
 impl RunningMax {
+    /// A running maximum with momentum `rho` and no value yet.
     pub fn new(rho: f32) -> Self {
         Self { rho, value: None }
     }
 
+    /// Folds in the largest magnitude `max|A|` of one batch's activations.
     pub fn update(&mut self, batch_max: f32) {
         self.value = Some(match self.value {
             None => batch_max,
@@ -37,7 +42,9 @@ pub fn round_shift(x: i64, k: u32) -> i64 {
 /// Multiplication by `multiplier / 2^shift`: `round_shift(x * multiplier, shift)`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Rescale {
+    /// The integer factor `m`.
     pub multiplier: i64,
+    /// The number `k` of low bits dropped (with rounding) after the product.
     pub shift: u32,
 }
 
@@ -62,6 +69,7 @@ impl Rescale {
         }
     }
 
+    /// `x` times the factor, rounded to the nearest integer (ties up).
     pub fn apply(&self, x: i64) -> i64 {
         round_shift(x * self.multiplier, self.shift)
     }

@@ -21,6 +21,7 @@ pub struct Trace {
     /// For each hidden layer, the derivative of its output with respect to its pre-activation
     /// (1 where the ReLU passes, 0 where it or a saturation cuts).
     pub gates: Vec<Array2<f32>>,
+    /// The logits, one row per input.
     pub logits: Array2<f32>,
     /// The largest magnitudes each scaling layer saw, one per maximum it tracks (quantized
     /// passes only).
@@ -29,6 +30,8 @@ pub struct Trace {
 
 /// A network a batch runs through.
 pub trait Pass: Sync {
+    /// Runs the inputs `x` (one per row) through the network, keeping what the backward
+    /// pass needs.
     fn forward(&self, x: ArrayView2<f32>) -> Trace;
     /// The weight matrices the forward pass used, for back-propagation.
     fn weights(&self) -> Vec<&Array2<f32>>;
@@ -36,9 +39,11 @@ pub trait Pass: Sync {
 
 /// A model under training: its float weights, and the network each batch runs through.
 pub trait Learner {
+    /// The network a batch runs through.
     type Pass: Pass;
     /// The network of the next batch (a learner may advance its own state to make it).
     fn pass(&mut self) -> Self::Pass;
+    /// The float weights the gradients update.
     fn shadow_mut(&mut self) -> &mut FloatMlp;
     /// The maxima of one batch, for running statistics.
     fn observe(&mut self, maxima: &[Vec<f32>]);
@@ -98,12 +103,17 @@ pub fn backward(
 /// Hyperparameters of SGD with momentum and a cosine learning-rate decay to zero.
 #[derive(Clone, Debug, PartialEq)]
 pub struct SgdConfig {
+    /// Number of passes over the training set.
     pub epochs: usize,
+    /// Samples per step (the last batch of an epoch may be smaller).
     pub batch: usize,
+    /// Initial learning rate, decayed along a cosine to zero over all the steps.
     pub lr: f32,
+    /// Momentum: the fraction of the previous step's velocity carried into the next.
     pub momentum: f32,
     /// L2 penalty on the weights (not the biases).
     pub weight_decay: f32,
+    /// Seed of every epoch's shuffle (see [`epoch_batches`]).
     pub seed: u64,
 }
 
@@ -134,8 +144,12 @@ impl SgdConfig {
 /// Loss and accuracy over one epoch's batches, as trained.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct EpochStats {
+    /// The epoch, counted from 1.
     pub epoch: usize,
+    /// Mean softmax cross-entropy over the epoch's samples, each as the network stood when
+    /// its batch ran (before that batch's update).
     pub loss: f64,
+    /// Fraction of the epoch's samples predicted right, in `[0, 1]`, as trained.
     pub train_acc: f64,
 }
 

@@ -33,6 +33,7 @@ use crate::NnError;
 /// padding bit make the 5-bit message of `shroud_lwe` presets' 4-bit tables.
 pub const WINDOW_BITS: u32 = 3;
 
+/// One neuron's constants: its offset, and for a hidden neuron its bucket width and table.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WindowNeuron {
     /// `c`: bias and rounding, in accumulator units.
@@ -43,23 +44,33 @@ pub struct WindowNeuron {
     pub table: Vec<i64>,
 }
 
+/// One fully connected layer in the window form.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct WindowLayer {
+    /// Number of inputs.
     pub inputs: usize,
+    /// Number of neurons (outputs).
     pub outputs: usize,
     /// `outputs x inputs`, row-major, in `[-Q, Q]`.
     pub weights: Vec<i8>,
+    /// The constants of each neuron, one per output.
     pub neurons: Vec<WindowNeuron>,
 }
 
+/// A quantized network in the window form: its layers, from the image to the logits.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct WindowMlp {
+    /// `N`, from 2 to 8: inputs and table entries in `[0, U]`, weights in `[-Q, Q]`.
     pub bits: u32,
+    /// `w`: each hidden neuron's table has `2^w` entries ([`WINDOW_BITS`] when built by
+    /// [`quantize_window`]; at most 8).
     pub window_bits: u32,
+    /// The layers in order: hidden layers with tables, then the logits without.
     pub layers: Vec<WindowLayer>,
 }
 
 impl WindowLayer {
+    /// The weights of neuron `k`.
     pub fn row(&self, k: usize) -> &[i8] {
         &self.weights[k * self.inputs..(k + 1) * self.inputs]
     }
@@ -98,6 +109,8 @@ impl WindowLayer {
 }
 
 impl WindowMlp {
+    /// Checks what deserialization cannot: bit widths in range, weights and tables within
+    /// their levels, table sizes, and shapes that chain.
     pub fn validate(&self) -> Result<(), NnError> {
         let bad = |reason: String| NnError::InvalidConfig(format!("window model: {reason}"));
         if !(2..=8).contains(&self.bits) || self.layers.is_empty() || self.window_bits > 8 {
@@ -134,10 +147,14 @@ impl WindowMlp {
         Ok(())
     }
 
+    /// Number of inputs of the first layer (grey levels per image). Panics on a model
+    /// without layers, which [`Self::validate`] refuses.
     pub fn inputs(&self) -> usize {
         self.layers[0].inputs
     }
 
+    /// An image's grey levels (`0..=255`) as the network's `N`-bit inputs
+    /// ([`quantize_pixels`]).
     pub fn quantize_image(&self, pixels: &[u8]) -> Vec<i32> {
         quantize_pixels(self.bits, pixels)
     }
@@ -157,16 +174,47 @@ impl WindowMlp {
         (0..last.outputs).map(|k| last.accumulate(k, &a)).collect()
     }
 
+    /// The digit predicted for an image's grey levels: the class of the largest logit, the
+    /// lowest on ties.
     pub fn predict(&self, pixels: &[u8]) -> u8 {
         super::integer::argmax(&self.logits(&self.quantize_image(pixels))) as u8
     }
 
+    /// Predictions for every image of the set, in parallel.
     pub fn predict_set(&self, set: &MnistSet) -> Vec<u8> {
         (0..set.len())
             .into_par_iter()
             .map(|i| self.predict(set.image(i)))
             .collect()
     }
+}
+
+/// A small network trained and quantized in seconds, for demonstrations and examples: the
+/// images under `data` (the IDX files) average-pooled to 14x14, a 196-64-10 ReLU network
+/// trained by `epochs` epochs of SGD and quantized to the 4-bit window form on 5,000
+/// training images. Returns it with the pooled test set it reads. The design's full network
+/// is `shroud mnist train` and `shroud mnist quantize`.
+pub fn small_model(
+    data: impl AsRef<std::path::Path>,
+    epochs: usize,
+) -> Result<(WindowMlp, MnistSet), NnError> {
+    let data = data.as_ref();
+    let train_set = super::idx::load_set(data, "train")?.pooled(2)?;
+    let test = super::idx::load_set(data, "t10k")?.pooled(2)?;
+    let config = super::train::SgdConfig {
+        epochs,
+        ..super::train::SgdConfig::float_default()
+    };
+    let mut float = FloatMlp::init(&[196, 64, 10], config.seed);
+    super::train::train(
+        &mut float,
+        &train_set.features(),
+        &train_set.labels,
+        &config,
+        |_| {},
+    )?;
+    let model = quantize_window(&float, 4, &train_set.take(5000))?;
+    Ok((model, test))
 }
 
 /// Post-training quantization of `float` to `bits`-bit weights and inputs, calibrated on the

@@ -10,12 +10,19 @@ use crate::graph::{Pool2d, Shape};
 /// for a real zero there).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct QConv {
+    /// Channels of the input image.
     pub in_channels: usize,
+    /// Channels of the output image.
     pub out_channels: usize,
+    /// Number of groups, as [`crate::graph::Conv2d::groups`].
     pub groups: usize,
+    /// The kernel's geometry: size, stride, padding and dilation.
     pub window: Pool2d,
+    /// The kernels in the layout above, each weight in `[-Q, Q]`.
     pub weights: Vec<i8>,
+    /// The integer added to each output channel.
     pub bias: Vec<i64>,
+    /// The integer a padded position reads in each input channel.
     pub pad: Vec<i64>,
 }
 

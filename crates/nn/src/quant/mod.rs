@@ -42,9 +42,14 @@ pub const MAX_MAGNITUDE: i64 = 1 << 50;
 /// that the real value of `q` is `unit[c] * (q - zero[c])`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct InputQuantization {
+    /// The shape of the float input (and of its quantized form).
     pub shape: Shape,
+    /// The per-channel normalization the model began with, applied to the float input
+    /// before quantization; `None` when it had none.
     pub preprocess: Option<Affine>,
+    /// The real value of one integer step in each channel (positive).
     pub unit: Vec<f64>,
+    /// The integer standing for a real zero in each channel, in `[0, U]`.
     pub zero: Vec<i64>,
 }
 
@@ -88,54 +93,74 @@ impl InputQuantization {
 pub enum QOp {
     /// `v[k] = sum_i W[k][i] x[i] + bias[k]`, `W` row-major `outputs x inputs`.
     Dense {
+        /// Length of the input vector.
         inputs: usize,
+        /// Length of the output vector.
         outputs: usize,
+        /// `W`: `outputs * inputs` weights in `[-Q, Q]`.
         weights: Vec<i8>,
+        /// One integer per output.
         bias: Vec<i64>,
     },
     /// A convolution.
     Conv2d(QConv),
     /// The sum of each window (padding reads `pad[c]`), plus `offset[c]`.
     SumPool {
+        /// Where each window reads.
         window: Pool2d,
+        /// The integer a padded position reads in each channel (the channel's zero).
         pad: Vec<i64>,
+        /// The constant added to each channel's sums.
         offset: Vec<i64>,
     },
     /// The sum of each channel plus `offset[c]`: an image becomes a vector.
     GlobalSumPool {
+        /// The constant added to each channel's sum.
         offset: Vec<i64>,
     },
     /// The largest value of each window (padding never wins).
     MaxPool {
+        /// Where each window reads.
         window: Pool2d,
     },
     /// Per channel `c`: `T_c[clamp((v + offset) >> shift, 0, len - 1)]`.
     Window {
+        /// The rounding and table of each channel of the input.
         channels: Vec<WindowChannel>,
     },
     /// `a * scale[0] + b * scale[1] + offset[c]`.
     Add {
+        /// The integer factors of the first and the second input (at most `2^16` in
+        /// magnitude), which bring both to one unit.
         scale: [i64; 2],
+        /// The constant added to each channel.
         offset: Vec<i64>,
     },
     /// `x + offset[c]`.
     Offset {
+        /// The constant added to each channel.
         offset: Vec<i64>,
     },
+    /// An image read row by row as a vector (channel after channel).
     Flatten,
+    /// The same elements in another shape of the same length.
     Reshape(Shape),
 }
 
 /// One channel's rounding and table.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WindowChannel {
+    /// `c`: added to the accumulator before the shift.
     pub offset: i64,
+    /// `r`: the accumulator plus `offset` is divided by `2^shift`, rounding down.
     pub shift: u32,
     /// `2^w` entries in `[0, U]`.
     pub table: Vec<i64>,
 }
 
 impl WindowChannel {
+    /// The channel's output for the accumulator `v`: the table entry at
+    /// `clamp((v + offset) >> shift, 0, len - 1)`.
     pub fn apply(&self, v: i64) -> i64 {
         let top = self.table.len() as i64 - 1;
         self.table[((v + self.offset) >> self.shift).clamp(0, top) as usize]
@@ -143,6 +168,7 @@ impl WindowChannel {
 }
 
 impl QOp {
+    /// The operator's name in messages and plans.
     pub fn name(&self) -> &'static str {
         match self {
             QOp::Dense { .. } => "Dense",
@@ -159,10 +185,15 @@ impl QOp {
     }
 }
 
+/// One integer operator and the values it reads (0 the graph's input, `i + 1` node `i`'s
+/// output), as in [`Node`](crate::graph::Node).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct QNode {
+    /// The name of the float node it was quantized from, for messages.
     pub name: String,
+    /// What the node computes.
     pub op: QOp,
+    /// The values it reads: two for [`QOp::Add`], one otherwise, each computed before it.
     pub inputs: Vec<usize>,
 }
 
@@ -171,7 +202,9 @@ pub struct QNode {
 pub struct QuantizedGraph {
     /// `N`: inputs and activations in `[0, 2^N - 1]`, weights in `[-(2^(N-1) - 1), 2^(N-1) - 1]`.
     pub bits: u32,
+    /// How the client quantizes a float input.
     pub input: InputQuantization,
+    /// The integer nodes in evaluation order; node `i`'s output is value `i + 1`.
     pub nodes: Vec<QNode>,
     /// The real value of one unit of the output.
     pub output_unit: f64,
@@ -183,9 +216,13 @@ pub struct QuantizedGraph {
 /// are quantized and how outputs read. A service publishes it with each model.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ModelInterface {
+    /// `N`, the model's bit width ([`QuantizedGraph::bits`]), from 2 to 8.
     pub bits: u32,
+    /// How the client quantizes a float input.
     pub input: InputQuantization,
+    /// The real value of one unit of the output.
     pub output_unit: f64,
+    /// Whether the client applies a softmax to the dequantized output.
     pub softmax: bool,
 }
 
@@ -306,6 +343,7 @@ impl QuantizedGraph {
         Ok((shapes, ranges))
     }
 
+    /// Checks the graph as [`Self::ranges`] does, without returning the ranges.
     pub fn validate(&self) -> Result<(), NnError> {
         self.ranges().map(drop)
     }
