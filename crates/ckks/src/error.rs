@@ -12,12 +12,8 @@ pub enum CkksError {
     /// [`Params::new`](crate::Params::new) was given parameters that the security estimate
     /// puts below 128 bits; [`Params::new_insecure`](crate::Params::new_insecure) accepts
     /// them, for tests.
-    #[error("parameters give only {bits} bits of security (need 128); use an insecure constructor for tests")]
-    Insecure {
-        /// Estimated security in bits. Always 0 for now: the estimate only reports 128 bits
-        /// or more ([`Params::security_bits`](crate::Params::security_bits) is `None` below).
-        bits: u32,
-    },
+    #[error("parameters are below 128-bit security by the HE standard's table (log QP too large for N, or N outside it); use an insecure constructor for tests")]
+    Insecure,
     /// Objects of different parameter sets were used together, or bytes were read under
     /// other parameters than those they were written with.
     #[error("objects of different parameter sets (expected parameters {expected}, found {found})")]

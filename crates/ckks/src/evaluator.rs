@@ -118,6 +118,8 @@ impl Evaluator {
     /// Two ciphertexts under one key.
     fn check_cts(&self, a: &Ciphertext, b: &Ciphertext) -> Result<(), CkksError> {
         self.check_ct(a)?;
+        // Parameters first, so that another parameter set reads as such, not as another key.
+        self.params.check_same(b.tag.params)?;
         a.tag.check(b.tag)?;
         Ok(())
     }

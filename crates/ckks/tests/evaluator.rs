@@ -291,6 +291,20 @@ fn refusals_are_errors() {
         foreign.add(&cy, &cy),
         Err(CkksError::ParamsMismatch { .. })
     ));
+    // A second operand of other parameters reads as such, whichever key it is under.
+    let foreign_sk = shroud_ckks::KeyGenerator::with_seed(&foreign_params, 3).secret_key();
+    let cz = shroud_ckks::Encryptor::with_secret_key(&foreign_params, &foreign_sk)
+        .unwrap()
+        .encrypt(
+            &shroud_ckks::Encoder::new(&foreign_params)
+                .encode(&x)
+                .unwrap(),
+        )
+        .unwrap();
+    assert!(matches!(
+        foreign.add(&cz, &cy),
+        Err(CkksError::ParamsMismatch { .. })
+    ));
 }
 
 proptest! {

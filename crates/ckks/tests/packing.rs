@@ -189,6 +189,46 @@ fn diagonal_products_transposes_and_outer_products() {
     }
 }
 
+/// Diagonals that arrive from elsewhere (a deserialized message) are checked before any
+/// algorithm indexes them: no diagonal, too few, or a baby step that leaves no giant step.
+#[test]
+fn from_diagonals_refuses_what_the_algorithms_cannot_run() {
+    let mut k = keys(&[1]);
+    let w = random_matrix(4, 4, 3);
+    let m = DiagonalMatrix::encrypt(
+        &w,
+        4,
+        DiagonalLayout::Plain,
+        &k.encoder,
+        &mut k.encryptor,
+        1,
+        k.params.default_scale(),
+    )
+    .unwrap();
+    let d = m.diagonals().to_vec();
+    let refused = |rows, cols, layout, diagonals: Vec<Ciphertext>| {
+        matches!(
+            DiagonalMatrix::from_diagonals(rows, cols, layout, diagonals),
+            Err(CkksError::InvalidParams(_))
+        )
+    };
+    assert!(refused(0, 0, DiagonalLayout::Plain, vec![]));
+    assert!(refused(4, 4, DiagonalLayout::Plain, d[..3].to_vec()));
+    assert!(refused(
+        4,
+        4,
+        DiagonalLayout::Stepped { baby: 0 },
+        d.clone()
+    ));
+    assert!(refused(
+        4,
+        4,
+        DiagonalLayout::Stepped { baby: 5 },
+        d.clone()
+    ));
+    assert!(DiagonalMatrix::from_diagonals(4, 4, DiagonalLayout::Stepped { baby: 2 }, d).is_ok());
+}
+
 /// Vectors in block layout: `vs[b]` at offsets `0..len` of block `b`.
 fn encrypt_blocks(k: &mut Keys, vs: &[Vec<f64>], block: usize, level: usize) -> Ciphertext {
     let mut slots = vec![0.0; vs.len() * block];

@@ -42,7 +42,7 @@ pub enum LweError {
     #[error("a weighted sum needs at least one term")]
     EmptySum,
     /// A lookup table does not have the `2^bits` entries its width calls for, or a clamped
-    /// table has a length or width the parameters cannot evaluate.
+    /// table's length is not a power of two.
     #[error("lookup table has {found} entries, expected {expected}")]
     LutSize {
         /// Entries the table should have (for clamped tables, the most it may have).

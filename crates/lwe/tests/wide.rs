@@ -68,6 +68,17 @@ fn window_edges_and_saturation() {
             .unwrap();
         assert_eq!(decrypt(&y), clamped(&table, v), "v = {v}");
     }
+    // Output widths the torus cannot hold and tables of no power-of-two length are refused.
+    for width in [2, 63] {
+        assert!(matches!(
+            server.clamped_table(&encrypt(1), &table, width, KeyLevel::Full),
+            Err(LweError::InvalidParams(_))
+        ));
+    }
+    assert!(matches!(
+        server.clamped_table(&encrypt(1), &table[..5], 10, KeyLevel::Full),
+        Err(LweError::LutSize { .. })
+    ));
     // A rest h = floor(v / 8) in [-15, 15]: its flag is one table on the whole torus, the
     // negative half served by the negacyclic rotation (four bootstraps in all).
     let (lo, hi) = (-120, 127);

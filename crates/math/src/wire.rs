@@ -82,29 +82,25 @@ impl WireFormat {
     }
 
     /// Serializes `body` as an object of `kind`: header, digest of the body, then the body.
-    ///
-    /// # Panics
-    ///
-    /// If the body alone is larger than [`Self::max_bytes`]: bincode refuses to write past the
-    /// limit. A body just under it is written, but header and digest take the object over
-    /// the limit and [`Self::read`] refuses it.
+    /// The size limit is the reader's: an object larger than [`Self::max_bytes`] is written,
+    /// and [`Self::read`] refuses it with [`WireError::TooLarge`].
     pub fn write<K: Serialize, T: Serialize + ?Sized>(&self, kind: K, body: &T) -> Vec<u8> {
         let header = Header {
             magic: self.magic,
             version: self.version,
             kind,
         };
-        // Bincode fails only on maps and sequences of unknown length or on a writer's error;
-        // the project's types have neither and a `Vec` never errs.
+        // Without a size limit bincode fails only on maps and sequences of unknown length or
+        // on a writer's error; the project's types have neither and a `Vec` never errs.
+        let options = bincode::DefaultOptions::new().with_fixint_encoding();
         #[allow(clippy::expect_used)]
-        let mut out = self
-            .options()
+        let mut out = options
             .serialize(&header)
             .expect("in-memory serialization of plain data");
         let digest_at = out.len();
         out.extend_from_slice(&[0; DIGEST_BYTES]);
         #[allow(clippy::expect_used)]
-        self.options()
+        options
             .serialize_into(&mut out, body)
             .expect("in-memory serialization of plain data");
         let digest = Sha256::digest(&out[digest_at + DIGEST_BYTES..]);
@@ -264,6 +260,12 @@ mod tests {
         let oversized = vec![0u8; (F.max_bytes + 1) as usize];
         assert!(matches!(
             F.read::<_, Vec<u64>>(Kind::A, &oversized),
+            Err(WireError::TooLarge { .. })
+        ));
+        // A body over the limit is written (no panic) and refused on reading.
+        let big = F.write(Kind::A, &vec![7u64; (F.max_bytes / 8 + 1) as usize]);
+        assert!(matches!(
+            F.read::<_, Vec<u64>>(Kind::A, &big),
             Err(WireError::TooLarge { .. })
         ));
     }

@@ -43,6 +43,16 @@ pub struct DiagonalMatrix {
     diagonals: Vec<Ciphertext>,
 }
 
+/// A stepped layout's baby step must divide the work into at least one giant step.
+fn check_baby_step(layout: DiagonalLayout, dim: usize) -> Result<(), CkksError> {
+    match layout {
+        DiagonalLayout::Stepped { baby } if baby == 0 || baby > dim => Err(
+            CkksError::InvalidParams(format!("baby step {baby} for dimension {dim}")),
+        ),
+        _ => Ok(()),
+    }
+}
+
 impl DiagonalMatrix {
     /// The smallest padded dimension for a `rows x cols` matrix. A network packs all its
     /// matrices with one common dimension (at least this for each) so that one layer's output
@@ -102,13 +112,7 @@ impl DiagonalMatrix {
                 "a {rows} x {cols} matrix does not fit diagonal packing in {slots} slots"
             )));
         }
-        if let DiagonalLayout::Stepped { baby } = layout {
-            if baby == 0 || baby > dim {
-                return Err(CkksError::InvalidParams(format!(
-                    "baby step {baby} for dimension {dim}"
-                )));
-            }
-        }
+        check_baby_step(layout, dim)?;
         let at = |r: usize, c: usize| if r < rows && c < cols { w[[r, c]] } else { 0.0 };
         (0..dim)
             .map(|i| {
@@ -143,11 +147,12 @@ impl DiagonalMatrix {
         diagonals: Vec<Ciphertext>,
     ) -> Result<Self, CkksError> {
         let dim = diagonals.len();
-        if dim < Self::dim_for(rows, cols) {
+        if rows == 0 || cols == 0 || dim < Self::dim_for(rows, cols) {
             return Err(CkksError::InvalidParams(format!(
                 "{dim} diagonals for a {rows} x {cols} matrix"
             )));
         }
+        check_baby_step(layout, dim)?;
         if diagonals.iter().any(|d| d.level() != diagonals[0].level()) {
             return Err(CkksError::InvalidParams(
                 "diagonals at different levels".into(),

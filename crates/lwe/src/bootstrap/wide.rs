@@ -607,8 +607,13 @@ impl ServerKey {
         }
         let (mut ws, mut plans) = (Vec::with_capacity(xs.len()), Vec::with_capacity(xs.len()));
         let mut bounds = Vec::with_capacity(xs.len());
+        if !(3..=62).contains(&out_width) {
+            return Err(LweError::InvalidParams(format!(
+                "output width {out_width} of a clamped table (3..=62)"
+            )));
+        }
         for (x, table) in xs.iter().zip(tables) {
-            if !table.len().is_power_of_two() || !(3..=62).contains(&out_width) {
+            if !table.len().is_power_of_two() {
                 return Err(LweError::LutSize {
                     expected: 1 << (self.params.message_bits - 1),
                     found: table.len(),
