@@ -1,9 +1,6 @@
 //! One encrypted Iris training iteration at batch 1 (the design's Table 4 row "iteration"):
 //! the client encrypts a sample, the server runs the step, the client repacks the weights.
-//! Every message is serialized, as in `shroud iris table4`. Run from the workspace root or
-//! the crate's folder (the shipped dataset is found either way).
-
-use std::path::Path;
+//! Every message is serialized, as in `shroud iris table4`.
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use ndarray::Axis;
@@ -17,10 +14,7 @@ use shroud_nn::mlp::Mlp;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn iteration(c: &mut Criterion, name: &str, packing: Packing) {
-    let data = ["datasets/iris/iris.csv", "../../datasets/iris/iris.csv"]
-        .into_iter()
-        .find(|p| Path::new(p).exists())
-        .expect("the shipped Iris dataset");
+    let data = concat!(env!("CARGO_MANIFEST_DIR"), "/../datasets/iris/iris.csv");
     let (train, _) = prepare_iris(data, 0.2, 1).unwrap();
     let y = train.one_hot();
     let params = default_params(packing).unwrap();
