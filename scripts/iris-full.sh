@@ -4,7 +4,7 @@
 # weights after every step, then on the server alone with bootstrapping (N = 2^16; set
 # BOOTSTRAP=0 to skip it). Curves and plots go to out/iris-full and out/iris-full-boot; the
 # bootstrapped run saves its state in out/iris-full-boot/checkpoint and a rerun resumes it
-# (its wall time counts every session; delete the folder to start over).
+# (its wall time counts every part; delete the folder to start over).
 # Ends with: summary: epochs=400 batch=20 enc_wall_s=S enc_test_acc=A plain_test_acc=A boot_wall_s=S boot_test_acc=A
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -214,7 +214,7 @@ fn train_server_only_run(
     write_csv(&out.join("bootstrapped.csv"), &[run.stats])?;
     if run.resumed_at > 0 {
         println!(
-            "  resumed at step {} (this session {:.1} s; the wall time counts every session)",
+            "  resumed at step {} (this part {:.1} s; the wall time counts every part of the run)",
             run.resumed_at,
             t.elapsed().as_secs_f64()
         );

@@ -17,12 +17,12 @@ const SECRET: &str = "secret.key";
 const STATE: &str = "state";
 const MAGIC: &str = "shroud-server-only-state 1";
 
-/// Where the run has got to: the trainer's counts and the wall time of every session so far.
+/// Where the run has got to: the trainer's counts and the wall time of every part so far.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct Progress {
-    /// Steps and bootstraps done, and their time, over every session of the run.
+    /// Steps and bootstraps done, and their time, over every part of the run.
     pub stats: TrainerStats,
-    /// Wall time of the run, summed over every session.
+    /// Wall time of the run, summed over every part (each process that ran it).
     pub wall: Duration,
 }
 

@@ -482,14 +482,15 @@ pub struct ServerOnlyRun {
     pub model: Mlp,
     /// Metrics of the decrypted final model.
     pub stats: EpochStats,
-    /// Steps, bootstraps and their times, over every session of the run.
+    /// Steps, bootstraps and their times, over every part of the run (each process that
+    /// resumed it from its checkpoint).
     pub trainer: TrainerStats,
-    /// Circuit setup, key generation and encryption of the upload (of this session, when
+    /// Circuit setup, key generation and encryption of the upload (of this part, when
     /// resumed).
     pub setup: Duration,
-    /// Setup and training of every session of the run.
+    /// Setup and training of every part of the run.
     pub wall: Duration,
-    /// Steps done before this session (0 for a run that did not resume).
+    /// Steps done before this part (0 for a run that did not resume).
     pub resumed_at: usize,
     /// Levels the data and the model are refreshed to ([`Trainer::level`]).
     pub levels: usize,
