@@ -5,9 +5,9 @@
 use criterion::{criterion_group, criterion_main, Criterion};
 use ndarray::Axis;
 use shroud_ckks::packing::DiagonalLayout;
-use shroud_nn::encrypted::{default_params, Client, Packing, Server, Shape};
-use shroud_nn::iris::prepare_iris;
-use shroud_nn::mlp::Mlp;
+use shroud_nn::datasets::iris::prepare_iris;
+use shroud_nn::training::encrypted::{default_params, Client, Packing, Server, Shape};
+use shroud_nn::training::square::Mlp;
 
 // The allocator of the `shroud` binary, so that these timings are the ones it sees.
 #[global_allocator]

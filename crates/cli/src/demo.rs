@@ -15,17 +15,16 @@ use shroud_ckks::{
     presets, Ciphertext, Decryptor, Encoder, Encryptor, Evaluator, KeyGenerator, Params,
 };
 use shroud_lwe::bootstrap::{presets as lwe_presets, ClientKey};
+use shroud_nn::datasets::iris::prepare_iris;
 use shroud_nn::datasets::load_labelled;
-use shroud_nn::encrypted::{default_params, train_encrypted, Packing};
+use shroud_nn::engines::{GraphServer, LweClient};
 use shroud_nn::import::import_onnx_file;
-use shroud_nn::iris::prepare_iris;
-use shroud_nn::mlp::{train_plain, TrainConfig};
-use shroud_nn::mnist::integer::argmax;
-use shroud_nn::mnist::lwe_engine::{LweClient, LweModel, LweServer};
-use shroud_nn::mnist::model::accuracy as mnist_accuracy;
-use shroud_nn::mnist::window::small_model;
 use shroud_nn::model_file::{CompiledModel, ModelFile};
+use shroud_nn::quant::argmax;
 use shroud_nn::quant::{quantize, QuantConfig};
+use shroud_nn::training::encrypted::{default_params, train_encrypted, Packing};
+use shroud_nn::training::small_mnist_model;
+use shroud_nn::training::square::{train_plain, TrainConfig};
 use shroud_serve::client::ServiceClient;
 use shroud_serve::models::ModelSource;
 use shroud_serve::server::{ServeConfig, Service};
@@ -136,8 +135,9 @@ const MNIST: &str = "datasets/mnist";
 fn mnist_classification() -> anyhow::Result<(LweClient, Vec<u8>)> {
     let t = Instant::now();
     let epochs = 10;
-    let (model, test) = small_model(MNIST, epochs)?;
-    let accuracy = mnist_accuracy(&model.predict_set(&test), &test.labels);
+    let (model, test) = small_mnist_model(MNIST, epochs)?;
+    let model = model.quantized;
+    let accuracy = test.accuracy_of(|x| model.predict(x));
     println!(
         "Encrypted inference: MNIST on 14x14 images, 196-64-10 trained ({epochs} epochs) and quantized to 4 bits in {:.1?}; test accuracy {accuracy:.4}",
         t.elapsed()
@@ -145,22 +145,22 @@ fn mnist_classification() -> anyhow::Result<(LweClient, Vec<u8>)> {
     let params = lwe_presets::wide_128();
     let t = Instant::now();
     let (mut client, evaluation_key) = LweClient::new(&params)?;
-    let server = LweServer::new(LweModel::Window(model.clone()), &evaluation_key)?;
+    let server = GraphServer::new(model.clone(), &evaluation_key)?;
     let encoding = server.encoding();
     println!(
         "  LWE engine ({}, {}-bit security): keys in {:.1?}, {} bootstraps per image",
         params.name,
         params.security_bits,
         t.elapsed(),
-        server.bootstraps()
+        server.plan().bootstraps
     );
     let image = 0;
-    let x = model.quantize_image(test.image(image));
-    let upload = client.encrypt_image(&encoding, &x)?;
+    let x = model.quantize_input(&test.inputs[image])?;
+    let upload = client.encrypt_input(&encoding, &x)?;
     let t = Instant::now();
     let download = server.infer(&upload, &|_| {})?;
     let secs = t.elapsed().as_secs_f64();
-    let logits = client.decrypt_logits(&encoding, &download)?;
+    let logits = client.decrypt_output(&encoding, &download)?;
     let class = argmax(&logits);
     println!(
         "  test image {image} (a {}): the server computed on {:.1} MB of ciphertext for {secs:.1} s; the client decrypts class {class}",
@@ -168,7 +168,7 @@ fn mnist_classification() -> anyhow::Result<(LweClient, Vec<u8>)> {
         upload.len() as f64 / 1e6
     );
     anyhow::ensure!(
-        logits == model.logits(&x),
+        logits == model.eval(&x)?,
         "encrypted logits differ from the integer evaluator's"
     );
     println!("  the decrypted logits equal the integer evaluator's, bit for bit");

@@ -6,9 +6,9 @@ use std::time::Instant;
 
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
-use shroud_nn::encrypted::{default_params, train_encrypted, PackingName};
-use shroud_nn::iris::prepare_iris;
-use shroud_nn::mlp::{train_plain, EpochStats, TrainConfig};
+use shroud_nn::datasets::iris::prepare_iris;
+use shroud_nn::training::encrypted::{default_params, train_encrypted, PackingName};
+use shroud_nn::training::square::{train_plain, EpochStats, TrainConfig};
 
 use crate::plot::plot_curves;
 
@@ -182,14 +182,14 @@ pub fn train(args: TrainArgs) -> anyhow::Result<()> {
 /// The server-only run: one progress bar over the steps, then the decrypted model's metrics
 /// (also in `bootstrapped.csv`, one row) and the time split between steps and bootstraps.
 fn train_server_only_run(
-    train: &shroud_nn::iris::Dataset,
-    test: &shroud_nn::iris::Dataset,
+    train: &shroud_nn::datasets::iris::Dataset,
+    test: &shroud_nn::datasets::iris::Dataset,
     c: &TrainConfig,
-    plain: &shroud_nn::mlp::Mlp,
+    plain: &shroud_nn::training::square::Mlp,
     out: &Path,
     checkpoint: Option<&Path>,
 ) -> anyhow::Result<()> {
-    use shroud_nn::encrypted::server_only::{secure_circuit, train_server_only};
+    use shroud_nn::training::encrypted::server_only::{secure_circuit, train_server_only};
     println!(
         "server-only: CKKS N = 2^16, 128-bit, the model refreshed by bootstrapping; setting up keys and circuit"
     );
@@ -243,7 +243,7 @@ fn train_server_only_run(
 /// The design's Table 4 (seconds per phase of one batch-1 iteration) for each packing, and
 /// its Table 2 (operations of one iteration of a 6-3-1 network), measured here.
 pub fn table4(data: &Path, iterations: usize) -> anyhow::Result<()> {
-    use shroud_nn::encrypted::{Client, Server, Shape};
+    use shroud_nn::training::encrypted::{Client, Server, Shape};
 
     let (train, _) = prepare_iris(data, 0.2, 1)?;
     let y = train.one_hot();
@@ -273,11 +273,19 @@ pub fn table4(data: &Path, iterations: usize) -> anyhow::Result<()> {
         };
         let (mut client, keys) = Client::new(&params, shape)?;
         let server = Server::new(&params, shape, 0.1, &keys)?;
-        let mut model =
-            shroud_nn::mlp::Mlp::init(shape.inputs, shape.hidden, shape.outputs, 0.2, 1);
+        let mut model = shroud_nn::training::square::Mlp::init(
+            shape.inputs,
+            shape.hidden,
+            shape.outputs,
+            0.2,
+            1,
+        );
         let mut weights = client.encrypt_weights(&model)?;
-        let (mut times, mut repack, mut total) =
-            (shroud_nn::encrypted::PhaseTimes::default(), 0.0, 0.0);
+        let (mut times, mut repack, mut total) = (
+            shroud_nn::training::encrypted::PhaseTimes::default(),
+            0.0,
+            0.0,
+        );
         // One untimed iteration first: it touches the memory and the lazily built tables
         // every later one reuses (criterion warms up the same way).
         for i in 0..=iterations {
@@ -348,7 +356,7 @@ pub fn table4(data: &Path, iterations: usize) -> anyhow::Result<()> {
         };
         let (mut client, keys) = Client::new(&params, shape)?;
         let server = Server::new(&params, shape, 0.1, &keys)?;
-        let model = shroud_nn::mlp::Mlp::init(6, 3, 1, 0.2, 1);
+        let model = shroud_nn::training::square::Mlp::init(6, 3, 1, 0.2, 1);
         let weights = client.encrypt_weights(&model)?;
         let x = ndarray::Array2::from_elem((1, 6), 0.5);
         let t = ndarray::Array2::from_elem((1, 1), 1.0);

@@ -32,8 +32,8 @@ mod service;
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
-use shroud_nn::mnist::qat::QuantConfig;
-use shroud_nn::mnist::train::SgdConfig;
+use shroud_nn::quant::qat::TwoPhaseConfig;
+use shroud_nn::training::sgd::SgdConfig;
 
 #[derive(Parser)]
 #[command(name = "shroud", version, about = "Neural networks on encrypted data")]
@@ -173,8 +173,9 @@ enum MnistCommand {
         /// Inputs per phase-one block (default: the square root of each layer's inputs).
         #[arg(long, value_parser = args::count)]
         block: Option<usize>,
-        /// Build the window form for the LWE engine (one lookup per neuron; post-training
-        /// quantization, no fine-tuning) instead of the two-phase form.
+        /// Build the window form for the LWE engine (one lookup per neuron; the post-training
+        /// quantization of `shroud compile --window-form`, no fine-tuning) instead of the
+        /// two-phase form: a compiled model, which `shroud plan`, `eval` and `infer` read too.
         #[arg(long)]
         window: bool,
         /// Training images the running maxima start from.
@@ -336,7 +337,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 model,
                 out,
             } => mnist::quantize(&mnist::QuantizeArgs {
-                quant: QuantConfig { bits, rho, block },
+                quant: TwoPhaseConfig { bits, rho, block },
                 window,
                 calibration,
                 config: SgdConfig {

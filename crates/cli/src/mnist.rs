@@ -8,16 +8,18 @@ use std::time::Instant;
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 use shroud_lwe::bootstrap::{presets, BootstrapParams};
-use shroud_nn::mnist::bits_engine::{BitsClient, BitsEncoding, BitsServer};
-use shroud_nn::mnist::idx::{load_set, MnistSet};
-use shroud_nn::mnist::integer::{argmax, quantize_pixels, Interval, QuantizedMlp};
-use shroud_nn::mnist::lwe_engine::{Encoding, LweClient, LweModel, LweServer};
-use shroud_nn::mnist::model::{accuracy, predict_rows, FloatMlp};
-use shroud_nn::mnist::qat::{QatNet, QuantConfig};
-use shroud_nn::mnist::saved::SavedModel;
-use shroud_nn::mnist::train::{train, Learner, SgdConfig};
-use shroud_nn::mnist::window::quantize_window;
-use shroud_nn::model_file::ModelFile;
+use shroud_nn::datasets::mnist::{load_set, MnistSet};
+use shroud_nn::datasets::read_bounded;
+use shroud_nn::engines::bits::{BitsClient, BitsEncoding, BitsServer};
+use shroud_nn::engines::{Encoding, GraphServer, LweClient, TwoPhaseServer};
+use shroud_nn::model_file::{CompiledModel, ModelFile, SavedModel};
+use shroud_nn::quant::qat::{QatNet, TwoPhaseConfig};
+use shroud_nn::quant::two_phase::{quantize_pixels, QuantizedMlp};
+use shroud_nn::quant::{
+    argmax, quantize as quantize_graph, Interval, QOp, QuantConfig, QuantizedGraph,
+};
+use shroud_nn::training::relu::{accuracy, predict_rows, FloatMlp};
+use shroud_nn::training::sgd::{train, Learner, SgdConfig};
 
 /// A bar over `len` steps called `unit` (batches, bootstraps).
 pub fn progress_bar(len: usize, unit: &str) -> ProgressBar {
@@ -36,7 +38,7 @@ fn load(data: &Path, prefix: &str) -> anyhow::Result<MnistSet> {
     load_set(data, prefix).with_context(|| format!("loading MNIST from {}", data.display()))
 }
 
-fn write_model(model: &SavedModel, out: &Path) -> anyhow::Result<()> {
+fn write_model(model: &impl ModelFile, out: &Path) -> anyhow::Result<()> {
     if let Some(dir) = out.parent() {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     }
@@ -122,19 +124,52 @@ fn float_accuracy(model: &FloatMlp, test: &MnistSet) -> f64 {
     accuracy(&predictions, &test.labels)
 }
 
+/// What `shroud mnist` reads: its own files (a float network, the two-phase form) or a
+/// quantized graph (the window form, as `shroud mnist quantize --window` and `shroud compile`
+/// write it), told apart by their envelopes' magic.
+enum MnistModel {
+    Saved(SavedModel),
+    Graph(Box<CompiledModel>),
+}
+
+fn load_model(path: &Path) -> anyhow::Result<MnistModel> {
+    let bytes = read_bounded(path)?;
+    let name = path.display().to_string();
+    Ok(if bytes.starts_with(&CompiledModel::FORMAT.magic) {
+        MnistModel::Graph(Box::new(CompiledModel::from_bytes(&bytes, &name)?))
+    } else {
+        MnistModel::Saved(SavedModel::from_bytes(&bytes, &name)?)
+    })
+}
+
+/// The integer evaluator's accuracy of a quantized graph on MNIST images.
+fn graph_accuracy(model: &QuantizedGraph, test: &MnistSet) -> f64 {
+    test.examples().accuracy_of(|x| model.predict(x))
+}
+
+/// The number of inputs a quantized graph reads.
+fn graph_inputs(model: &QuantizedGraph) -> usize {
+    model.input.shape.len()
+}
+
 pub fn eval(data: &Path, model: &Path) -> anyhow::Result<()> {
     let test = load(data, "t10k")?;
     let images = test.len();
     let t = Instant::now();
-    let (what, acc) = match SavedModel::load(model)? {
-        SavedModel::Float(m) => ("float", float_accuracy(&m, &test.for_inputs(m.sizes()[0])?)),
-        SavedModel::Quantized(m) => (
+    let (what, acc) = match load_model(model)? {
+        MnistModel::Saved(SavedModel::Float(m)) => {
+            ("float", float_accuracy(&m, &test.for_inputs(m.sizes()[0])?))
+        }
+        MnistModel::Saved(SavedModel::Quantized(m)) => (
             "quantized",
             integer_accuracy(&m, &test.for_inputs(m.layers[0].inputs)?),
         ),
-        SavedModel::Window(m) => {
-            let test = test.for_inputs(m.inputs())?;
-            ("window", accuracy(&m.predict_set(&test), &test.labels))
+        MnistModel::Graph(m) => {
+            let q = &m.quantized;
+            (
+                "window",
+                graph_accuracy(q, &test.for_inputs(graph_inputs(q))?),
+            )
         }
     };
     println!(
@@ -151,7 +186,7 @@ fn integer_accuracy(model: &QuantizedMlp, test: &MnistSet) -> f64 {
 }
 
 pub struct QuantizeArgs {
-    pub quant: QuantConfig,
+    pub quant: TwoPhaseConfig,
     pub window: bool,
     pub calibration: usize,
     pub config: SgdConfig,
@@ -164,9 +199,9 @@ pub struct QuantizeArgs {
 /// prints the integer evaluator's test accuracy before and after, and the accumulator ranges
 /// an encrypted engine must hold.
 pub fn quantize(args: &QuantizeArgs) -> anyhow::Result<()> {
-    let float = match SavedModel::load(&args.model)? {
-        SavedModel::Float(m) => m,
-        SavedModel::Quantized(_) | SavedModel::Window(_) => anyhow::bail!(
+    let float = match load_model(&args.model)? {
+        MnistModel::Saved(SavedModel::Float(m)) => m,
+        MnistModel::Saved(SavedModel::Quantized(_)) | MnistModel::Graph(_) => anyhow::bail!(
             "{} is already quantized; quantize a float model",
             args.model.display()
         ),
@@ -179,29 +214,24 @@ pub fn quantize(args: &QuantizeArgs) -> anyhow::Result<()> {
     let test = load(&args.data, "t10k")?.for_inputs(inputs)?;
     let t = Instant::now();
     if args.window {
-        let model = quantize_window(&float, args.quant.bits, &train_set.take(args.calibration))?;
-        let acc = accuracy(&model.predict_set(&test), &test.labels);
+        let graph = float.to_graph()?;
+        let calibration = train_set.take(args.calibration).examples();
+        let config = QuantConfig::window_form(args.quant.bits);
+        let quantized = quantize_graph(&graph, &calibration.inputs, &config)?;
+        let acc = graph_accuracy(&quantized, &test);
         println!(
             "{} bits, window form: calibrated on {} training images, test accuracy {acc:.4} ({:.1} s)",
             args.quant.bits,
-            args.calibration.min(train_set.len()),
+            calibration.len(),
             t.elapsed().as_secs_f64()
         );
-        for (l, layer) in model.layers.iter().enumerate() {
-            let ranges: Vec<Interval> = (0..layer.outputs)
-                .map(|k| layer.range(k, model.bits))
-                .collect();
-            let widest = ranges.iter().map(Interval::bits).max().unwrap_or(0);
-            let shifts = layer.neurons.iter().map(|n| n.shift);
-            println!(
-                "layer {l}: {}x{}; accumulators up to {widest} bits, bucket shifts {}..={}",
-                layer.outputs,
-                layer.inputs,
-                shifts.clone().min().unwrap_or(0),
-                shifts.max().unwrap_or(0)
-            );
-        }
-        return write_model(&SavedModel::Window(model), &args.out);
+        describe_window(&quantized)?;
+        let model = CompiledModel {
+            source: args.model.display().to_string(),
+            float: graph,
+            quantized,
+        };
+        return write_model(&model, &args.out);
     }
     let calibration = train_set.take(args.calibration).features();
     let mut net = QatNet::new(float, &args.quant, calibration.view(), args.config.batch);
@@ -246,6 +276,39 @@ pub fn quantize(args: &QuantizeArgs) -> anyhow::Result<()> {
     write_model(&SavedModel::Quantized(model), &args.out)
 }
 
+/// Per dense layer of a window-form graph: its shape, its widest accumulator and the range of
+/// its neurons' bucket shifts.
+fn describe_window(model: &QuantizedGraph) -> anyhow::Result<()> {
+    let (_, ranges) = model.ranges()?;
+    let mut layer = 0;
+    for (i, node) in model.nodes.iter().enumerate() {
+        let QOp::Dense {
+            inputs, outputs, ..
+        } = &node.op
+        else {
+            continue;
+        };
+        // Value i + 1 is this node's output; a window, if any, is the next node.
+        let widest = ranges[i + 1].iter().map(Interval::bits).max().unwrap_or(0);
+        let shifts = match model.nodes.get(i + 1).map(|n| &n.op) {
+            Some(QOp::Window { channels }) => {
+                let shifts = channels.iter().map(|c| c.shift);
+                format!(
+                    "{}..={}",
+                    shifts.clone().min().unwrap_or(0),
+                    shifts.max().unwrap_or(0)
+                )
+            }
+            _ => "0..=0".into(),
+        };
+        println!(
+            "layer {layer}: {outputs}x{inputs}; accumulators up to {widest} bits, bucket shifts {shifts}"
+        );
+        layer += 1;
+    }
+    Ok(())
+}
+
 pub struct InferArgs {
     pub model: PathBuf,
     pub images: std::ops::Range<usize>,
@@ -282,9 +345,78 @@ pub fn params_by_name(name: &str) -> anyhow::Result<BootstrapParams> {
     })
 }
 
+/// A quantized network `shroud mnist infer` runs: the window form (a quantized graph) or the
+/// two-phase form.
+enum Quantized {
+    Window(QuantizedGraph),
+    TwoPhase(QuantizedMlp),
+}
+
+impl Quantized {
+    fn inputs(&self) -> usize {
+        match self {
+            Quantized::Window(m) => graph_inputs(m),
+            Quantized::TwoPhase(m) => m.layers[0].inputs,
+        }
+    }
+
+    fn bits(&self) -> u32 {
+        match self {
+            Quantized::Window(m) => m.bits,
+            Quantized::TwoPhase(m) => m.bits,
+        }
+    }
+
+    fn describe(&self) -> String {
+        match self {
+            Quantized::Window(m) => format!(
+                "[{}, ..] window form ({} nodes)",
+                graph_inputs(m),
+                m.nodes.len()
+            ),
+            Quantized::TwoPhase(m) => {
+                let sizes: Vec<usize> = std::iter::once(m.layers[0].inputs)
+                    .chain(m.layers.iter().map(|l| l.outputs))
+                    .collect();
+                format!("{sizes:?}, two-phase form")
+            }
+        }
+    }
+
+    /// The integers the client encrypts for an image.
+    fn quantize_image(&self, pixels: &[u8]) -> anyhow::Result<Vec<i64>> {
+        Ok(match self {
+            Quantized::Window(m) => {
+                let x: Vec<f32> = pixels.iter().map(|&g| f32::from(g) / 255.0).collect();
+                m.quantize_input(&x)?
+            }
+            Quantized::TwoPhase(m) => quantize_pixels(m.bits, pixels)
+                .into_iter()
+                .map(i64::from)
+                .collect(),
+        })
+    }
+
+    /// What the integer evaluator says for a quantized image.
+    fn logits(&self, x: &[i64]) -> anyhow::Result<Vec<i64>> {
+        Ok(match self {
+            Quantized::Window(m) => m.eval(x)?,
+            Quantized::TwoPhase(m) => m.logits(&narrow(x)?),
+        })
+    }
+}
+
+/// Quantized pixels (in `[0, U]`) as the two-phase evaluators' integers.
+fn narrow(x: &[i64]) -> anyhow::Result<Vec<i32>> {
+    Ok(x.iter()
+        .map(|&v| i32::try_from(v))
+        .collect::<Result<_, _>>()?)
+}
+
 /// One engine's client and server, and the public encoding between them.
 enum Session {
-    Lwe(LweClient, LweServer, Encoding),
+    Graph(LweClient, GraphServer, Encoding),
+    TwoPhase(LweClient, TwoPhaseServer, Encoding),
     Bits(BitsClient, BitsServer, BitsEncoding),
 }
 
@@ -293,61 +425,75 @@ impl Session {
     /// returns the session and the evaluation key's size.
     fn new(
         engine: &str,
-        model: &LweModel,
+        model: &Quantized,
         params: &BootstrapParams,
     ) -> anyhow::Result<(Self, usize)> {
         Ok(match (engine, model) {
-            ("lwe", _) => {
+            ("lwe", Quantized::Window(m)) => {
                 let (client, key) = LweClient::new(params)?;
-                let server = LweServer::new(model.clone(), &key)?;
+                let server = GraphServer::new(m.clone(), &key)?;
                 let encoding = server.encoding();
-                (Session::Lwe(client, server, encoding), key.len())
+                (Session::Graph(client, server, encoding), key.len())
             }
-            ("bits", LweModel::TwoPhase(m)) => {
+            ("lwe", Quantized::TwoPhase(m)) => {
+                let (client, key) = LweClient::new(params)?;
+                let server = TwoPhaseServer::new(m.clone(), &key)?;
+                let encoding = server.encoding();
+                (Session::TwoPhase(client, server, encoding), key.len())
+            }
+            ("bits", Quantized::TwoPhase(m)) => {
                 let (client, key) = BitsClient::new(params)?;
                 let server = BitsServer::new(m.clone(), &key)?;
                 let encoding = server.encoding();
                 (Session::Bits(client, server, encoding), key.len())
             }
-            ("bits", LweModel::Window(_)) => anyhow::bail!(
+            ("bits", Quantized::Window(_)) => anyhow::bail!(
                 "the bit-list engine runs two-phase models (shroud mnist quantize without --window)"
             ),
             (other, _) => anyhow::bail!("unknown engine {other:?} (available: lwe, bits)"),
         })
     }
 
+    /// Bootstraps per image (for a graph, the plan's bound: some may be skipped).
     fn bootstraps(&self) -> u64 {
         match self {
-            Session::Lwe(_, server, _) => server.bootstraps() as u64,
+            Session::Graph(_, server, _) => server.plan().bootstraps as u64,
+            Session::TwoPhase(_, server, _) => server.bootstraps() as u64,
             Session::Bits(_, server, _) => server.bootstraps(),
         }
     }
 
-    /// Bootstraps run so far through the full, light and coarse keys (LWE engine only).
+    /// Bootstraps run so far through the full, light and coarse keys (LWE engines only).
     fn by_key(&self) -> Option<[u64; 3]> {
         match self {
-            Session::Lwe(_, server, _) => Some(server.counts().by_key),
+            Session::Graph(_, server, _) => Some(server.counts().by_key),
+            Session::TwoPhase(_, server, _) => Some(server.counts().by_key),
             Session::Bits(..) => None,
         }
     }
 
-    fn encrypt(&mut self, x: &[i32]) -> anyhow::Result<Vec<u8>> {
+    fn encrypt(&mut self, x: &[i64]) -> anyhow::Result<Vec<u8>> {
         Ok(match self {
-            Session::Lwe(client, _, encoding) => client.encrypt_image(encoding, x)?,
-            Session::Bits(client, _, encoding) => client.encrypt_image(encoding, x)?,
+            Session::Graph(client, _, encoding) | Session::TwoPhase(client, _, encoding) => {
+                client.encrypt_input(encoding, x)?
+            }
+            Session::Bits(client, _, encoding) => client.encrypt_image(encoding, &narrow(x)?)?,
         })
     }
 
     fn infer(&self, upload: &[u8], progress: &(dyn Fn(usize) + Sync)) -> anyhow::Result<Vec<u8>> {
         Ok(match self {
-            Session::Lwe(_, server, _) => server.infer(upload, progress)?,
+            Session::Graph(_, server, _) => server.infer(upload, progress)?,
+            Session::TwoPhase(_, server, _) => server.infer(upload, progress)?,
             Session::Bits(_, server, _) => server.infer(upload, progress)?,
         })
     }
 
     fn decrypt(&self, download: &[u8]) -> anyhow::Result<Vec<i64>> {
         Ok(match self {
-            Session::Lwe(client, _, encoding) => client.decrypt_logits(encoding, download)?,
+            Session::Graph(client, _, encoding) | Session::TwoPhase(client, _, encoding) => {
+                client.decrypt_output(encoding, download)?
+            }
             Session::Bits(client, _, encoding) => client.decrypt_logits(encoding, download)?,
         })
     }
@@ -357,22 +503,21 @@ impl Session {
 /// only through bytes; ends with `infer: images=N agreement=A exact=E mean_latency_s=S`
 /// (agreement: classes equal to the integer evaluator's; exact: all ten logits equal).
 pub fn infer(args: &InferArgs) -> anyhow::Result<()> {
-    let model = match SavedModel::load(&args.model)? {
-        SavedModel::Window(m) => LweModel::Window(m),
-        SavedModel::Quantized(m) => LweModel::TwoPhase(m),
-        SavedModel::Float(_) => anyhow::bail!(
+    let model = match load_model(&args.model)? {
+        MnistModel::Graph(m) => Quantized::Window(m.quantized),
+        MnistModel::Saved(SavedModel::Quantized(m)) => Quantized::TwoPhase(m),
+        MnistModel::Saved(SavedModel::Float(_)) => anyhow::bail!(
             "{} is a float model; quantize it first (shroud mnist quantize [--window])",
             args.model.display()
         ),
     };
     let default_params = match (args.engine.as_str(), &model) {
         ("bits", _) => "gates_128",
-        (_, LweModel::Window(_)) => "wide_128",
-        (_, LweModel::TwoPhase(_)) => "pbs6_128",
+        (_, Quantized::Window(_)) => "wide_128",
+        (_, Quantized::TwoPhase(_)) => "pbs6_128",
     };
     let params = params_by_name(args.params.as_deref().unwrap_or(default_params))?;
-    let (bits, sizes) = (model.bits(), model.sizes());
-    let test = load(&args.data, "t10k")?.for_inputs(sizes[0])?;
+    let test = load(&args.data, "t10k")?.for_inputs(model.inputs())?;
     if args.images.is_empty() || args.images.end > test.len() {
         anyhow::bail!(
             "images {:?} outside the {} test images",
@@ -380,13 +525,11 @@ pub fn infer(args: &InferArgs) -> anyhow::Result<()> {
             test.len()
         );
     }
-    let form = match model {
-        LweModel::Window(_) => "window",
-        LweModel::TwoPhase(_) => "two-phase",
-    };
     println!(
-        "model {}: {bits} bits, {sizes:?}, {form} form; engine {}, parameters {} ({} bits of security)",
+        "model {}: {} bits, {}; engine {}, parameters {} ({} bits of security)",
         args.model.display(),
+        model.bits(),
+        model.describe(),
         args.engine,
         params.name,
         params.security_bits
@@ -405,7 +548,7 @@ pub fn infer(args: &InferArgs) -> anyhow::Result<()> {
     }
     let (mut agree, mut exact, mut total_secs) = (0, 0, 0.0);
     for i in args.images.clone() {
-        let x = quantize_pixels(bits, test.image(i));
+        let x = model.quantize_image(test.image(i))?;
         let upload = session.encrypt(&x)?;
         let bar = progress_bar(session.bootstraps() as usize, "bootstraps");
         let t = Instant::now();
@@ -414,7 +557,7 @@ pub fn infer(args: &InferArgs) -> anyhow::Result<()> {
         bar.finish_and_clear();
         total_secs += secs;
         let logits = session.decrypt(&download)?;
-        let want = model.logits(&x);
+        let want = model.logits(&x)?;
         let class = argmax(&logits);
         agree += usize::from(class == argmax(&want));
         exact += usize::from(logits == want);

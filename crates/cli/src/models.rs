@@ -6,13 +6,12 @@ use std::time::Instant;
 
 use anyhow::Context;
 use shroud_nn::datasets::{load_labelled, load_rows, Examples};
+use shroud_nn::engines::LweClient;
 use shroud_nn::engines::{plan, GraphServer};
 use shroud_nn::graph::Shape;
 use shroud_nn::import::import_onnx_file;
-use shroud_nn::mnist::integer::argmax;
-use shroud_nn::mnist::lwe_engine::LweClient;
-use shroud_nn::mnist::saved::SavedModel;
 use shroud_nn::model_file::{CompiledModel, ModelFile};
+use shroud_nn::quant::argmax;
 use shroud_nn::quant::{quantize, QuantConfig};
 
 use crate::mnist::{params_by_name, progress_bar};
@@ -125,15 +124,12 @@ pub fn eval(model: &Path, data: &Path, against: Option<&Path>, count: usize) -> 
     check_shape(&test, model.float.input)?;
     report_accuracy(&model, &test);
     if let Some(path) = against {
-        let SavedModel::Window(native) = SavedModel::load(path)? else {
-            anyhow::bail!("{} is not a window-form model", path.display());
-        };
+        let native = CompiledModel::load(path)?.quantized;
         let n = count.min(test.len());
         let mut equal = 0;
         for x in &test.inputs[..n] {
-            let q = model.quantized.quantize_input(x)?;
-            let native_q: Vec<i32> = q.iter().map(|&v| v as i32).collect();
-            equal += usize::from(model.quantized.eval(&q)? == native.logits(&native_q));
+            let ours = model.quantized.eval(&model.quantized.quantize_input(x)?)?;
+            equal += usize::from(ours == native.eval(&native.quantize_input(x)?)?);
         }
         println!(
             "native: examples={n} equal={equal} native_exact={}",
@@ -233,15 +229,14 @@ pub fn infer(args: &InferArgs) -> anyhow::Result<()> {
     let (mut agree, mut exact, mut total) = (0, 0, 0.0);
     for (i, input) in inputs.iter().enumerate().take(end).skip(args.index) {
         let q = model.quantized.quantize_input(input)?;
-        let x: Vec<i32> = q.iter().map(|&v| v as i32).collect();
-        let upload = client.encrypt_image(&encoding, &x)?;
+        let upload = client.encrypt_input(&encoding, &q)?;
         let bar = progress_bar(planned, "bootstraps");
         let t = Instant::now();
         let download = server.infer(&upload, &|n| bar.inc(n as u64))?;
         let secs = t.elapsed().as_secs_f64();
         bar.finish_and_clear();
         total += secs;
-        let out = client.decrypt_logits(&encoding, &download)?;
+        let out = client.decrypt_output(&encoding, &download)?;
         let want = model.quantized.eval(&q)?;
         let class = argmax(&out);
         agree += usize::from(class == argmax(&want));

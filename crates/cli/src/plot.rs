@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use plotters::prelude::*;
-use shroud_nn::mlp::EpochStats;
+use shroud_nn::training::square::EpochStats;
 
 type Metric = fn(&EpochStats) -> f64;
 /// A figure: file name, quantity, and the train and test curves of it.

@@ -9,12 +9,12 @@ use anyhow::Context;
 use clap::{Args, Subcommand};
 use indicatif::ProgressBar;
 use shroud_lwe::bootstrap::ClientKey;
+use shroud_nn::datasets::iris::prepare_iris;
 use shroud_nn::datasets::read_at_most;
-use shroud_nn::encrypted::{default_params, PackingName};
-use shroud_nn::iris::prepare_iris;
-use shroud_nn::mlp::{train_plain, TrainConfig};
-use shroud_nn::mnist::lwe_engine::LweClient;
+use shroud_nn::engines::LweClient;
 use shroud_nn::model_file::{CompiledModel, ModelFile};
+use shroud_nn::training::encrypted::{default_params, PackingName};
+use shroud_nn::training::square::{train_plain, TrainConfig};
 use shroud_serve::api::{ModelSpec, Registration};
 use shroud_serve::client::ServiceClient;
 use shroud_serve::models::ModelSource;
@@ -493,7 +493,7 @@ fn run_probe(
     let (service, spec, mut lwe, registration) = session(connection, model, keys)?;
     let evaluation_key = read_at_most(&keys.join(EVALUATION_FILE), MAX_KEY_FILE)
         .with_context(|| format!("{}", keys.join(EVALUATION_FILE).display()))?;
-    let ciphertext = lwe.encrypt_image(&spec.encoding, &vec![0; spec.encoding.inputs])?;
+    let ciphertext = lwe.encrypt_input(&spec.encoding, &vec![0; spec.encoding.inputs])?;
     let t = Instant::now();
     let report = probe(
         &service,

@@ -5,10 +5,10 @@ use std::io::Write;
 use shroud_ckks::{Encoder, Encryptor, KeyGenerator};
 use shroud_lwe::bootstrap::ClientKey;
 use shroud_lwe::gsw::GswSecretKey;
-use shroud_nn::mnist::model::FloatMlp;
-use shroud_nn::mnist::saved::SavedModel;
+use shroud_nn::model_file::SavedModel;
 use shroud_nn::model_file::{CompiledModel, ModelFile};
 use shroud_nn::quant::{quantize, QuantConfig};
+use shroud_nn::training::relu::FloatMlp;
 use shroud_serve::api::frame_step;
 
 use crate::targets::{ckks_fixture, gsw_fixture, inference_fixture, lwe_fixture, training_fixture};

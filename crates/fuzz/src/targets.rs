@@ -13,15 +13,15 @@ use shroud_ckks::{
 use shroud_lwe::bootstrap::{presets, BootstrapParams, ClientKey, LweCiphertext, ServerKey};
 use shroud_lwe::gsw::{self, GswCiphertext, GswParams};
 use shroud_math::reseal;
-use shroud_nn::encrypted::{self, Client, Packing, Server};
 use shroud_nn::engines::GraphServer;
+use shroud_nn::engines::{Encoding, LweClient};
 use shroud_nn::graph::Shape;
-use shroud_nn::mlp::Mlp;
-use shroud_nn::mnist::lwe_engine::{Encoding, LweClient};
-use shroud_nn::mnist::model::FloatMlp;
-use shroud_nn::mnist::saved::SavedModel;
+use shroud_nn::model_file::SavedModel;
 use shroud_nn::model_file::{CompiledModel, ModelFile};
 use shroud_nn::quant::{quantize, QuantConfig};
+use shroud_nn::training::encrypted::{self, Client, Packing, Server};
+use shroud_nn::training::relu::FloatMlp;
+use shroud_nn::training::square::Mlp;
 use shroud_serve::api::{unframe_step, ModelSpec, RegisterQuery, Registration, TrainingSpec};
 use shroud_serve::models::ModelSource;
 
@@ -129,8 +129,7 @@ pub(crate) fn inference_fixture() -> &'static Inference {
         let mut client = LweClient::from_key(key);
         let encoding = server.encoding();
         let x = q.quantize_input(&[0.25, 0.5, 0.75]).valid();
-        let x: Vec<i32> = x.iter().map(|&v| v as i32).collect();
-        let image = client.encrypt_image(&encoding, &x).valid();
+        let image = client.encrypt_input(&encoding, &x).valid();
         Inference {
             client,
             server,
@@ -250,7 +249,7 @@ pub(crate) fn idx(data: &[u8]) {
     };
     let cut = (u32::from_le_bytes(*cut) as usize).min(rest.len());
     let (images, labels) = rest.split_at(cut);
-    let _ = shroud_nn::mnist::idx::parse_set(images, labels, "fuzz");
+    let _ = shroud_nn::datasets::mnist::parse_set(images, labels, "fuzz");
 }
 
 /// The first byte chooses the loader, the rest is the file: a table (`.csv`), the digits
@@ -317,7 +316,7 @@ pub(crate) fn option_values(data: &[u8]) {
         return;
     };
     let _ = presets::by_name(text);
-    let _ = text.parse::<shroud_nn::encrypted::PackingName>();
+    let _ = text.parse::<shroud_nn::training::encrypted::PackingName>();
     let _ = text.parse::<ModelSource>();
     let _ = shroud_serve::store::valid_name(text);
 }
@@ -358,7 +357,7 @@ pub(crate) fn lwe_inference(data: &[u8]) {
         if which % 2 == 0 {
             let _ = f.server.infer(b, &|_| {});
         } else {
-            let _ = f.client.decrypt_logits(&f.encoding, b);
+            let _ = f.client.decrypt_output(&f.encoding, b);
         }
     });
 }

@@ -19,9 +19,9 @@ use std::time::Instant;
 
 use ndarray::Axis;
 use shroud_ckks::packing::DiagonalLayout;
-use shroud_nn::encrypted::{default_params, Client, Packing, Server, Shape};
-use shroud_nn::iris::prepare_iris;
-use shroud_nn::mlp::{epoch_batches, Mlp, TrainConfig};
+use shroud_nn::datasets::iris::prepare_iris;
+use shroud_nn::training::encrypted::{default_params, Client, Packing, Server, Shape};
+use shroud_nn::training::square::{epoch_batches, Mlp, TrainConfig};
 
 const IRIS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../datasets/iris/iris.csv");
 /// Six epochs (36 steps) reach 60% test accuracy; the design's 400 reach 93%

@@ -16,9 +16,9 @@
 use std::time::Instant;
 
 use shroud_lwe::bootstrap::presets;
-use shroud_nn::mnist::integer::argmax;
-use shroud_nn::mnist::lwe_engine::{LweClient, LweModel, LweServer};
-use shroud_nn::mnist::window::small_model;
+use shroud_nn::engines::{GraphServer, LweClient};
+use shroud_nn::quant::argmax;
+use shroud_nn::training::small_mnist_model;
 
 const MNIST: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../datasets/mnist");
 
@@ -30,7 +30,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // The model owner trains and quantizes its network (in the clear: it is the owner's).
     let t = Instant::now();
-    let (model, test) = small_model(MNIST, 3)?;
+    let (model, test) = small_mnist_model(MNIST, 3)?;
+    let model = model.quantized;
     println!(
         "model: 196-64-10 on 14x14 images, 4-bit window form, trained and quantized in {:.1?}",
         t.elapsed()
@@ -49,24 +50,24 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
 
     // Server: the model and the evaluation key, checked against each other before any image.
-    let server = LweServer::new(LweModel::Window(model.clone()), &evaluation_key)?;
+    let server = GraphServer::new(model.clone(), &evaluation_key)?;
     // Public: how the server wants inputs encoded and how its logits read.
     let encoding = server.encoding();
     println!(
         "server: network planned, {} bootstraps per image",
-        server.bootstraps()
+        server.plan().bootstraps
     );
 
     for i in 0..images {
         // Client: quantize and encrypt the image.
-        let x = model.quantize_image(test.image(i));
-        let upload = client.encrypt_image(&encoding, &x)?;
+        let x = model.quantize_input(&test.inputs[i])?;
+        let upload = client.encrypt_input(&encoding, &x)?;
         // Server: computes on ciphertexts only.
         let t = Instant::now();
         let download = server.infer(&upload, &|_| {})?;
         let elapsed = t.elapsed();
         // Client: decrypts the logits.
-        let logits = client.decrypt_logits(&encoding, &download)?;
+        let logits = client.decrypt_output(&encoding, &download)?;
         println!(
             "image {i} (a {}): class {} in {elapsed:.1?}; {:.1} MB up, {:.2} MB down",
             test.labels[i],
@@ -74,7 +75,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             upload.len() as f64 / 1e6,
             download.len() as f64 / 1e6
         );
-        if logits != model.logits(&x) {
+        if logits != model.eval(&x)? {
             return Err("the encrypted logits differ from the integer evaluator's".into());
         }
     }

@@ -1,22 +1,27 @@
 //! # shroud-nn
 //!
-//! Neural networks on Shroud's encrypted engines. This crate holds:
+//! Neural networks on Shroud's encrypted engines, in modules named for what they are:
 //!
-//! - the networks users bring: a [`graph`] of layers with its float evaluator, [`import`]
-//!   from ONNX (PyTorch, skl2onnx), post-training quantization to an integer form
-//!   ([`quant`]), compilation for the LWE engine and encrypted inference of any such graph
-//!   ([`engines`]), labelled [`datasets`], compiled [`model_file`]s;
-//! - the design's two networks: the 4-10-3 square-activation perceptron of the
-//!   encrypted-training design ([`iris`], [`mlp`], [`encrypted`], on `shroud-ckks` packing)
-//!   and the 784-500-256-10 MNIST network in float and quantized to N-bit integers with its
-//!   integer evaluators and encrypted engines ([`mnist`], on `shroud-lwe` and `shroud-bits`).
+//! - [`graph`]: a network users bring, a graph of layers with its float evaluator, and
+//!   [`import`] of it from ONNX (PyTorch, skl2onnx);
+//! - [`quant`]: the integer forms the engines compute bit for bit and their evaluators:
+//!   quantized graphs built by post-training calibration (the window form), and the
+//!   design's two-phase dense network with its fine-tuning;
+//! - [`engines`]: compilation for the LWE engine and the encrypted engines (quantized graphs
+//!   on LWE; the two-phase network on LWE and as a circuit of encrypted bits), clients and
+//!   servers apart;
+//! - [`training`]: float training of dense ReLU networks, and the square-activation
+//!   perceptron of the encrypted-training design trained in the clear and on CKKS
+//!   ciphertexts (`shroud-ckks` packing);
+//! - [`datasets`]: labelled examples (tables, the 8x8 digits, MNIST, Iris) and bounded file
+//!   reading; [`model_file`]: models kept in files.
 //!
 //! It is the top library layer: it uses `shroud-ckks`, `shroud-lwe`, `shroud-bits` and
 //! `shroud-math`; the service (`shroud-serve`) and the CLI use it.
 //!
 //! ```
-//! use shroud_nn::iris::prepare_iris;
-//! use shroud_nn::mlp::{train_plain, TrainConfig};
+//! use shroud_nn::datasets::iris::prepare_iris;
+//! use shroud_nn::training::square::{train_plain, TrainConfig};
 //!
 //! let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../datasets/iris/iris.csv");
 //! let (train, test) = prepare_iris(path, 0.2, 1)?; // split, scale to [0, 1], bias column
@@ -62,15 +67,12 @@
 )]
 
 pub mod datasets;
-pub mod encrypted;
 pub mod engines;
 mod error;
 pub mod graph;
 pub mod import;
-pub mod iris;
-pub mod mlp;
-pub mod mnist;
 pub mod model_file;
 pub mod quant;
+pub mod training;
 
 pub use error::NnError;

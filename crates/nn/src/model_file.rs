@@ -1,5 +1,9 @@
-//! Compiled model files (`MODEL.shroud`): the float graph a model was imported as and its
-//! quantized form, in the project's versioned wire envelope, validated on load.
+//! Model files in the project's versioned wire envelope, validated on load:
+//!
+//! - [`CompiledModel`] (`MODEL.shroud`): the float graph a model was imported as and its
+//!   quantized form, which the graph engines run;
+//! - [`SavedModel`]: the design's dense ReLU network as `shroud mnist` trains it, in float or
+//!   in the two-phase form.
 
 use std::path::Path;
 
@@ -8,7 +12,9 @@ use serde::{Deserialize, Serialize};
 use shroud_math::WireFormat;
 
 use crate::graph::Graph;
+use crate::quant::two_phase::QuantizedMlp;
 use crate::quant::QuantizedGraph;
+use crate::training::relu::FloatMlp;
 use crate::NnError;
 
 /// A model kept in a file: its versioned envelope, and what loading checks beyond decoding.
@@ -92,11 +98,40 @@ impl ModelFile for CompiledModel {
     }
 }
 
+/// A model file of the design's dense ReLU network (`shroud mnist train` and `quantize`):
+/// the float network as trained, or its two-phase quantized form. (Files of the window form,
+/// before it became a quantized graph, are refused: their variant no longer decodes.)
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum SavedModel {
+    /// The float network, as trained.
+    Float(FloatMlp),
+    /// The two-phase quantized network ([`crate::quant::two_phase`]), for the bit-list
+    /// engine and the two-phase LWE engine.
+    Quantized(QuantizedMlp),
+}
+
+impl ModelFile for SavedModel {
+    const FORMAT: WireFormat = WireFormat {
+        magic: *b"SHMN",
+        version: 2,
+        // A 784-500-256-10 float model takes 2.1 MB, a quantized one 0.5 MB; this leaves room
+        // for wider networks.
+        max_bytes: 1 << 28,
+    };
+
+    fn validate(&self) -> Result<(), NnError> {
+        match self {
+            SavedModel::Float(m) => m.validate(),
+            SavedModel::Quantized(m) => m.validate(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mnist::model::FloatMlp;
     use crate::quant::{quantize, QuantConfig};
+    use crate::training::relu::FloatMlp;
 
     #[test]
     fn round_trips_and_refuses_what_is_not_one() {
@@ -181,5 +216,64 @@ mod tests {
         }
         // Most mutations land in weights and still load; the point is that none panicked.
         assert!(loaded > 0);
+    }
+}
+
+#[cfg(test)]
+mod saved_tests {
+    use super::*;
+    use crate::quant::qat::{QatNet, TwoPhaseConfig};
+    use ndarray::Array2;
+
+    #[test]
+    fn models_round_trip_and_anything_else_is_refused() {
+        let float = FloatMlp::init(&[9, 4, 3], 1);
+        let x = Array2::from_elem((4, 9), 0.5f32);
+        let quantized =
+            QatNet::new(float.clone(), &TwoPhaseConfig::new(3), x.view(), 4).to_quantized();
+        for model in [SavedModel::Float(float), SavedModel::Quantized(quantized)] {
+            let bytes = model.to_bytes();
+            assert_eq!(SavedModel::from_bytes(&bytes, "m").unwrap(), model);
+            let cut = SavedModel::from_bytes(&bytes[..bytes.len() - 3], "m");
+            assert!(matches!(cut, Err(NnError::NotAModel { .. })));
+        }
+        let idx = crate::datasets::mnist::tests::idx_bytes(&[2], &[1, 2]);
+        assert!(matches!(
+            SavedModel::from_bytes(&idx, "labels"),
+            Err(NnError::NotAModel { .. })
+        ));
+        // Extreme values are refused, never overflowed (a debug build panicked on them, a
+        // release build evaluated nonsense).
+        let mut q = QatNet::new(
+            FloatMlp::init(&[9, 4, 3], 1),
+            &TwoPhaseConfig::new(3),
+            x.view(),
+            4,
+        )
+        .to_quantized();
+        q.layers[0].neurons[0].bias = i64::MIN;
+        let mut wide = q.clone();
+        wide.layers[0].neurons[0].bias = 0;
+        wide.layers[0].inputs = usize::MAX;
+        let mut nan = FloatMlp::init(&[9, 4, 3], 1);
+        nan.layers[0].w[[0, 0]] = f32::NAN;
+        for model in [
+            SavedModel::Quantized(q),
+            SavedModel::Quantized(wide),
+            SavedModel::Float(nan),
+        ] {
+            assert!(matches!(
+                SavedModel::from_bytes(&model.to_bytes(), "m"),
+                Err(NnError::NotAModel { .. })
+            ));
+        }
+        // Well-formed bytes of an inconsistent model: a layer that does not chain.
+        let mut broken = FloatMlp::init(&[9, 4, 3], 1);
+        broken.layers[1] = crate::training::relu::Dense::zeros(5, 3);
+        let bytes = SavedModel::Float(broken).to_bytes();
+        assert!(matches!(
+            SavedModel::from_bytes(&bytes, "m"),
+            Err(NnError::NotAModel { .. })
+        ));
     }
 }

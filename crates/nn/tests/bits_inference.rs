@@ -9,8 +9,8 @@ use rand_chacha::ChaCha8Rng;
 use shroud_bits::backends::Clear;
 use shroud_bits::{BitKey, EncInt, Evaluator, Gates};
 use shroud_lwe::bootstrap::presets;
-use shroud_nn::mnist::bits_engine::{gate_count, input_format, logits, BitsClient, BitsServer};
-use shroud_nn::mnist::integer::QuantizedMlp;
+use shroud_nn::engines::bits::{gate_count, input_format, logits, BitsClient, BitsServer};
+use shroud_nn::quant::two_phase::QuantizedMlp;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// Encrypts `x` bit by bit with `key`, runs the network's circuit on `ev`, decrypts.

@@ -2,11 +2,16 @@
 
 use ndarray::Axis;
 use shroud_ckks::packing::DiagonalLayout;
-use shroud_nn::encrypted::{default_params, train_encrypted, Client, Packing, Server, Shape};
-use shroud_nn::iris::prepare_iris;
-use shroud_nn::mlp::{train_plain, Mlp, TrainConfig};
+use shroud_nn::datasets::iris::prepare_iris;
+use shroud_nn::training::encrypted::{
+    default_params, train_encrypted, Client, Packing, Server, Shape,
+};
+use shroud_nn::training::square::{train_plain, Mlp, TrainConfig};
 
-fn iris() -> (shroud_nn::iris::Dataset, shroud_nn::iris::Dataset) {
+fn iris() -> (
+    shroud_nn::datasets::iris::Dataset,
+    shroud_nn::datasets::iris::Dataset,
+) {
     prepare_iris(
         concat!(env!("CARGO_MANIFEST_DIR"), "/../../datasets/iris/iris.csv"),
         0.2,

@@ -6,10 +6,9 @@ use std::path::PathBuf;
 
 use shroud_lwe::bootstrap::presets;
 use shroud_nn::datasets::{load_digits, load_table};
-use shroud_nn::engines::{plan, GraphServer};
+use shroud_nn::engines::{plan, GraphServer, LweClient};
 use shroud_nn::graph::{Conv2d, Graph, Op, Pool2d, Shape};
 use shroud_nn::import::import_onnx_file;
-use shroud_nn::mnist::lwe_engine::LweClient;
 use shroud_nn::quant::{quantize, QuantConfig, QuantizedGraph};
 use shroud_nn::NnError;
 
@@ -31,13 +30,12 @@ fn agree(q: QuantizedGraph, inputs: &[Vec<f32>]) -> usize {
     for x in inputs {
         let qx = q.quantize_input(x).unwrap();
         let clear = q.eval(&qx).unwrap();
-        let as_i32: Vec<i32> = qx.iter().map(|&v| v as i32).collect();
-        let ct = client.encrypt_image(&encoding, &as_i32).unwrap();
+        let ct = client.encrypt_input(&encoding, &qx).unwrap();
         let before = server.counts().bootstraps;
         let out = server.infer(&ct, &|_| {}).unwrap();
         let ran = (server.counts().bootstraps - before) as usize;
         assert!(ran <= planned, "{ran} bootstraps, {planned} planned");
-        assert_eq!(client.decrypt_logits(&encoding, &out).unwrap(), clear);
+        assert_eq!(client.decrypt_output(&encoding, &out).unwrap(), clear);
     }
     planned
 }

@@ -1,7 +1,7 @@
 //! The plaintext reference trainer with the design's hyperparameters.
 
-use shroud_nn::iris::{prepare_iris, Dataset};
-use shroud_nn::mlp::{train_plain, TrainConfig};
+use shroud_nn::datasets::iris::{prepare_iris, Dataset};
+use shroud_nn::training::square::{train_plain, TrainConfig};
 use shroud_nn::NnError;
 
 fn data(seed: u64) -> (Dataset, Dataset) {

@@ -2,12 +2,12 @@
 //! plaintext SGD, on insecure test parameters: N = 2^12, eight Iris samples in eight tiles.
 
 use ndarray::Axis;
-use shroud_nn::encrypted::server_only::{
+use shroud_nn::datasets::iris::{prepare_iris, Dataset};
+use shroud_nn::training::encrypted::server_only::{
     insecure_test_circuit, train_server_only, DataOwner, Trainer, STEP_LEVELS,
 };
-use shroud_nn::encrypted::tiles::TileLayout;
-use shroud_nn::iris::{prepare_iris, Dataset};
-use shroud_nn::mlp::{train_plain, Mlp, TrainConfig};
+use shroud_nn::training::encrypted::tiles::TileLayout;
+use shroud_nn::training::square::{train_plain, Mlp, TrainConfig};
 
 /// The first `n` samples of the Iris training split, and the test split.
 fn iris(n: usize) -> (Dataset, Dataset) {

@@ -3,10 +3,10 @@
 //! Both sides use these types, so the two cannot drift apart.
 
 use serde::{Deserialize, Serialize};
-pub use shroud_nn::encrypted::PackingName;
-use shroud_nn::encrypted::Shape;
-use shroud_nn::mnist::lwe_engine::Encoding;
+use shroud_nn::engines::Encoding;
 use shroud_nn::quant::ModelInterface;
+pub use shroud_nn::training::encrypted::PackingName;
+use shroud_nn::training::encrypted::Shape;
 
 /// The header naming the key a request uses.
 pub const KEY_HEADER: &str = "x-shroud-key";
@@ -57,7 +57,7 @@ pub enum KeyKind {
 }
 
 /// The training network a CKKS key is registered for, and its learning rate. The
-/// parameters follow from the packing (`shroud_nn::encrypted::training_params`).
+/// parameters follow from the packing (`shroud_nn::training::encrypted::training_params`).
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TrainingSpec {
     /// Features per sample, the bias column included (1 to [`MAX_TRAINING_WIDTH`]).

@@ -12,13 +12,13 @@ use std::thread::sleep;
 use std::time::{Duration, Instant};
 
 use shroud_ckks::Params;
-use shroud_nn::encrypted::{
+use shroud_nn::datasets::iris::Dataset;
+use shroud_nn::engines::LweClient;
+use shroud_nn::quant::argmax;
+use shroud_nn::training::encrypted::{
     train_encrypted_with, EncryptedRun, Packing, PhaseTimes, Shape, StepServer,
 };
-use shroud_nn::iris::Dataset;
-use shroud_nn::mlp::{EpochStats, TrainConfig};
-use shroud_nn::mnist::integer::argmax;
-use shroud_nn::mnist::lwe_engine::LweClient;
+use shroud_nn::training::square::{EpochStats, TrainConfig};
 use shroud_nn::NnError;
 use ureq::http::{Method, Request};
 use ureq::tls::{parse_pem, PemItem, RootCerts, TlsConfig};
@@ -288,17 +288,13 @@ impl ServiceClient {
                 spec.params
             )));
         }
-        let q = spec.interface.quantize(input).map_err(nn)?;
-        let x: Vec<i32> = q
-            .iter()
-            .map(|&v| i32::try_from(v).map_err(|_| ServeError::bad("input level out of range")))
-            .collect::<Result<_, _>>()?;
-        let upload = lwe.encrypt_image(&spec.encoding, &x).map_err(nn)?;
+        let x = spec.interface.quantize(input).map_err(nn)?;
+        let upload = lwe.encrypt_input(&spec.encoding, &x).map_err(nn)?;
         let start = Instant::now();
         let answer = self.infer(&spec.name, key, &upload)?;
         let seconds = start.elapsed().as_secs_f64();
         let outputs = lwe
-            .decrypt_logits(&spec.encoding, &answer.output)
+            .decrypt_output(&spec.encoding, &answer.output)
             .map_err(|e| ServeError::Transport(format!("the answer does not decrypt: {e}")))?;
         let scores = spec.interface.dequantize(&outputs);
         let class = argmax(&outputs);
@@ -341,7 +337,7 @@ impl ServiceClient {
         .map(drop)
     }
 
-    /// Trains like `shroud_nn::encrypted::train_encrypted` with the service as the server:
+    /// Trains like `shroud_nn::training::encrypted::train_encrypted` with the service as the server:
     /// registers the training key as `client`, runs every step remotely, deletes the key at
     /// the end. The secret key and the plaintext never leave this process.
     #[allow(clippy::too_many_arguments)]

@@ -21,7 +21,7 @@
 //!
 //! ```no_run
 //! use shroud_lwe::bootstrap::presets;
-//! use shroud_nn::mnist::lwe_engine::LweClient;
+//! use shroud_nn::engines::LweClient;
 //! use shroud_serve::client::ServiceClient;
 //!
 //! // The doctor: a secret key that stays here, and its evaluation key for the service.

@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use shroud_lwe::bootstrap::ServerKey;
 use shroud_nn::datasets::read_at_most;
-use shroud_nn::encrypted::{default_params, Server as TrainingServer};
+use shroud_nn::training::encrypted::{default_params, Server as TrainingServer};
 
 use crate::api::{KeyKind, Registration, TrainingSpec};
 use crate::ServeError;

@@ -8,14 +8,14 @@ use std::path::{Path, PathBuf};
 use std::thread::JoinHandle;
 
 use shroud_lwe::bootstrap::presets;
+use shroud_nn::datasets::iris::prepare_iris;
 use shroud_nn::datasets::load_table;
-use shroud_nn::encrypted::{default_params, Packing};
+use shroud_nn::engines::LweClient;
 use shroud_nn::import::import_onnx_file;
-use shroud_nn::iris::prepare_iris;
-use shroud_nn::mlp::{train_plain, TrainConfig};
-use shroud_nn::mnist::lwe_engine::LweClient;
 use shroud_nn::model_file::{CompiledModel, ModelFile};
 use shroud_nn::quant::{quantize, QuantConfig, QuantizedGraph};
+use shroud_nn::training::encrypted::{default_params, Packing};
+use shroud_nn::training::square::{train_plain, TrainConfig};
 use shroud_serve::api::Registration;
 use shroud_serve::client::{RetryPolicy, ServiceClient};
 use shroud_serve::probe::{probe, ProbeInputs};
@@ -139,7 +139,7 @@ fn register_infer_train_and_refuse_over_http() {
         .register("clinic-b", &other_key, None, &|_| {})
         .unwrap();
     let ciphertext = secret
-        .encrypt_image(&spec.encoding, &vec![1; spec.encoding.inputs])
+        .encrypt_input(&spec.encoding, &vec![1; spec.encoding.inputs])
         .unwrap();
     let stolen = Registration {
         token: key.token.clone(),
@@ -216,7 +216,7 @@ fn register_infer_train_and_refuse_over_http() {
     // A few encrypted Iris steps with the service as the server: the plaintext steps'
     // weights, to CKKS precision.
     let (train, test) = prepare_iris(root().join("datasets/iris/iris.csv"), 0.2, 1).unwrap();
-    let train = shroud_nn::iris::Dataset {
+    let train = shroud_nn::datasets::iris::Dataset {
         features: train.features.slice(ndarray::s![..40, ..]).to_owned(),
         labels: train.labels[..40].to_vec(),
         class_names: train.class_names.clone(),

@@ -1,6 +1,6 @@
 //! The server of encrypted inference for any quantized graph on the LWE engine: the model, its
 //! [`LwePlan`] and the evaluation key, no secret. The client is the MNIST engine's
-//! [`LweClient`](crate::mnist::lwe_engine::LweClient): it encrypts the quantized input as the
+//! [`LweClient`](crate::engines::LweClient): it encrypts the quantized input as the
 //! server's public [`Encoding`] says and decrypts the output; bytes travel between them.
 //!
 //! Linear nodes are plaintext-weighted sums of wide integers (padding and offsets are clear
@@ -14,10 +14,10 @@ use shroud_lwe::bootstrap::{
     BootstrapParams, KeyLevel, LweCiphertext, OpCounts, ServerKey, WideCiphertext,
 };
 
+use super::client::{Encoding, Form};
 use super::plan::{plan, LwePlan};
+use super::wire::{from_bytes, to_bytes, Kind};
 use crate::graph::Shape;
-use crate::mnist::lwe_engine::{Encoding, Form};
-use crate::mnist::wire::{from_bytes, to_bytes, Kind};
 use crate::quant::{QOp, QuantizedGraph, Tap, WindowChannel};
 use crate::NnError;
 

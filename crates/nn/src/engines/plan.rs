@@ -24,7 +24,7 @@ use shroud_lwe::bootstrap::{
     MAX_LOG2_FAILURE,
 };
 
-use crate::mnist::integer::Interval;
+use crate::quant::Interval;
 use crate::quant::{QOp, QuantizedGraph};
 use crate::NnError;
 

@@ -19,14 +19,15 @@
 //!   integer multiples of its operands in a common unit `2^residual_bits` times finer than
 //!   the finer of the two, an affine map inside the network a change of unit and an offset.
 //!
-//! On a dense ReLU network over inputs in a given range `[0, 1]` this is exactly the MNIST window form
-//! ([`crate::mnist::window::quantize_window`]): the same weights, shifts and tables.
+//! With [`QuantConfig::window_form`], a dense ReLU network over inputs in `[0, 1]` becomes the
+//! window form of docs/mnist.md: one weight scale per layer, each neuron's buckets covering its
+//! largest calibration pre-activation, and tables at the buckets' values.
 
 use rayon::prelude::*;
 
 use super::{InputQuantization, QConv, QNode, QOp, QuantizedGraph, WindowChannel};
 use crate::graph::{Affine, Graph, Op, Shape};
-use crate::mnist::projection::alternating_projection;
+use crate::quant::projection::alternating_projection;
 use crate::NnError;
 
 /// How to quantize.
@@ -86,7 +87,7 @@ impl QuantConfig {
     pub fn new(bits: u32) -> Self {
         Self {
             bits,
-            window_bits: crate::mnist::window::WINDOW_BITS,
+            window_bits: super::WINDOW_BITS,
             residual_bits: 3,
             per_channel_input: false,
             input_range: None,

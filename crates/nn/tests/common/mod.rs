@@ -1,14 +1,15 @@
-//! Random networks for the engine tests: two-phase and window forms whose constants make
-//! every step of their evaluators matter.
+//! Random networks for the engine tests: the two-phase form and the window form (a quantized
+//! graph) with constants that make every step of their evaluators matter.
 
 // Each test binary uses part of this module.
 #![allow(dead_code)]
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use shroud_nn::mnist::integer::{LayerScales, NeuronParams, QuantizedLayer, QuantizedMlp};
-use shroud_nn::mnist::scaling::Rescale;
-use shroud_nn::mnist::window::{WindowLayer, WindowMlp, WindowNeuron, WINDOW_BITS};
+use shroud_nn::graph::Shape;
+use shroud_nn::quant::scaling::Rescale;
+use shroud_nn::quant::two_phase::{LayerScales, NeuronParams, QuantizedLayer, QuantizedMlp};
+use shroud_nn::quant::{InputQuantization, QNode, QOp, QuantizedGraph, WindowChannel, WINDOW_BITS};
 
 /// A random `bits`-bit two-phase network with constants as the quantizer would choose them
 /// (typical block sums and outputs scaled to fill their ranges, the widest saturating), times
@@ -78,45 +79,63 @@ pub fn random_two_phase(bits: u32, sizes: &[usize], block: usize, seed: u64) -> 
     model
 }
 
-/// A random window-form network: weights in `[-Q, Q]`, per-neuron offsets, bucket shifts and
-/// non-decreasing tables in `[0, U]`.
-pub fn random_window(bits: u32, sizes: &[usize], seed: u64) -> WindowMlp {
+/// A random dense ReLU network in the window form, as a quantized graph: weights in
+/// `[-Q, Q]`, biases of both signs, per-neuron bucket shifts and non-decreasing tables in
+/// `[0, U]`.
+pub fn random_window(bits: u32, sizes: &[usize], seed: u64) -> QuantizedGraph {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let q = (1i64 << (bits - 1)) - 1;
     let u = (1i64 << bits) - 1;
     let last = sizes.len() - 2;
-    let layers = sizes
-        .windows(2)
-        .enumerate()
-        .map(|(l, w)| {
-            let (inputs, outputs) = (w[0], w[1]);
-            let neurons = (0..outputs)
-                .map(|_| {
-                    let mut table: Vec<i64> = (0..1 << WINDOW_BITS)
-                        .map(|_| rng.gen_range(0..=u))
-                        .collect();
-                    table.sort();
-                    WindowNeuron {
-                        offset: rng.gen_range(-40..=40),
-                        shift: rng.gen_range(0..=5),
-                        table: if l == last { Vec::new() } else { table },
-                    }
-                })
-                .collect();
-            WindowLayer {
+    let mut nodes = Vec::new();
+    for (l, w) in sizes.windows(2).enumerate() {
+        let (inputs, outputs) = (w[0], w[1]);
+        nodes.push(QNode {
+            name: format!("dense{l}"),
+            op: QOp::Dense {
                 inputs,
                 outputs,
                 weights: (0..inputs * outputs)
                     .map(|_| rng.gen_range(-q..=q) as i8)
                     .collect(),
-                neurons,
-            }
-        })
-        .collect();
-    let model = WindowMlp {
+                bias: (0..outputs).map(|_| rng.gen_range(-40..=40)).collect(),
+            },
+            inputs: vec![nodes.len()],
+        });
+        if l == last {
+            break;
+        }
+        let channels = (0..outputs)
+            .map(|_| {
+                let mut table: Vec<i64> = (0..1 << WINDOW_BITS)
+                    .map(|_| rng.gen_range(0..=u))
+                    .collect();
+                table.sort();
+                let shift = rng.gen_range(0..=5);
+                WindowChannel {
+                    offset: if shift > 0 { 1 << (shift - 1) } else { 0 },
+                    shift,
+                    table,
+                }
+            })
+            .collect();
+        nodes.push(QNode {
+            name: format!("relu{l}"),
+            op: QOp::Window { channels },
+            inputs: vec![nodes.len()],
+        });
+    }
+    let model = QuantizedGraph {
         bits,
-        window_bits: WINDOW_BITS,
-        layers,
+        input: InputQuantization {
+            shape: Shape::Vector(sizes[0]),
+            preprocess: None,
+            unit: vec![1.0 / u as f64; sizes[0]],
+            zero: vec![0; sizes[0]],
+        },
+        nodes,
+        output_unit: 1.0,
+        softmax: false,
     };
     model.validate().unwrap();
     model

@@ -7,7 +7,7 @@ use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use crate::iris::Dataset;
+use crate::datasets::iris::Dataset;
 use crate::NnError;
 
 /// Weights of an `inputs -> hidden -> outputs` network: `w1` is `hidden x inputs`, `w2` is
@@ -130,7 +130,7 @@ pub struct TrainConfig {
     /// Seed of the initial weights and of every epoch's shuffle (see [`epoch_batches`]).
     pub seed: u64,
     /// Fraction of the samples held out for testing, in `[0, 1)` (for callers of
-    /// [`prepare_iris`](crate::iris::prepare_iris); the trainers take the split as given).
+    /// [`prepare_iris`](crate::datasets::iris::prepare_iris); the trainers take the split as given).
     pub test_fraction: f64,
 }
 

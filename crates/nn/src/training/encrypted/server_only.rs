@@ -39,8 +39,8 @@ use shroud_ckks::{
 
 use super::checkpoint::{Checkpoint, Progress};
 use super::tiles::TileLayout;
-use crate::iris::Dataset;
-use crate::mlp::{epoch_batches, evaluate, EpochStats, Mlp, TrainConfig};
+use crate::datasets::iris::Dataset;
+use crate::training::square::{epoch_batches, evaluate, EpochStats, Mlp, TrainConfig};
 use crate::NnError;
 
 /// Levels one training step consumes.
@@ -516,7 +516,7 @@ pub fn insecure_test_circuit(tile: usize) -> Result<(Params, BootstrapPreset), N
     Ok((Params::new_insecure(preset.params.clone())?, preset))
 }
 
-/// Trains like [`crate::mlp::train_plain`] (same initialization, same batches in the same
+/// Trains like [`crate::training::square::train_plain`] (same initialization, same batches in the same
 /// order) with the training set and the model encrypted once and every step on a
 /// [`Trainer`], on the parameters `circuit` gives for the layout's tile
 /// ([`secure_circuit`] at 128 bits); `on_step` sees the trainer's counts after each step.

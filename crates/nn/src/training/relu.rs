@@ -8,7 +8,7 @@ use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::train::{Pass, Trace};
+use super::sgd::{Pass, Trace};
 use crate::graph::{self, Graph, Op, Shape};
 use crate::NnError;
 

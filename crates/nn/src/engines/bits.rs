@@ -18,9 +18,10 @@ use shroud_bits::backends::{Bootstrapped, Clear};
 use shroud_bits::{Adder, Builder, EncInt, Encoding, Evaluator, Format, Gates, Summation, Word};
 use shroud_lwe::bootstrap::{BootstrapParams, ClientKey, LweCiphertext, ServerKey};
 
-use super::integer::{signed_max, unsigned_max, Interval, QuantizedLayer, QuantizedMlp};
-use super::scaling::Rescale;
 use super::wire::{fresh_keys, from_bytes, to_bytes, Kind};
+use crate::quant::scaling::Rescale;
+use crate::quant::two_phase::{QuantizedLayer, QuantizedMlp};
+use crate::quant::{signed_max, unsigned_max, Interval};
 use crate::NnError;
 
 fn bits_error(e: shroud_bits::BitsError) -> NnError {

@@ -6,7 +6,7 @@ use shroud_math::serde_bytes::ByteBuf;
 use super::messages::{from_bytes, to_bytes, BatchMessage, WeightsMessage};
 use super::packed::Packed;
 use super::{Packing, Shape, StepLevels};
-use crate::mlp::Mlp;
+use crate::training::square::Mlp;
 use crate::NnError;
 
 /// The data owner: holds the secret key, encrypts batches and weights, and repacks the

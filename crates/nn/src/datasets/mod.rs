@@ -6,6 +6,12 @@
 //! - [`load_digits`]: the 8x8 digits (gzip CSV of 64 levels 0..16 and the digit); examples
 //!   are 1x8x8 images in `[0, 1]`.
 //! - [`load_mnist_examples`]: MNIST's IDX files; examples are 1x28x28 images in `[0, 1]`.
+//!
+//! Two loaders keep their datasets' own forms for the networks built on them:
+//!
+//! - [`mnist`]: the IDX files as bytes (images of pixels, pooled images), for the design's
+//!   784-500-256-10 network and its training;
+//! - [`iris`]: Iris split, min-max scaled and one-hot, for the encrypted-training design.
 
 use std::io::Read;
 use std::path::Path;
@@ -14,6 +20,9 @@ use flate2::read::GzDecoder;
 
 use crate::graph::Shape;
 use crate::NnError;
+
+pub mod iris;
+pub mod mnist;
 
 /// Largest decompressed size read from a gzip file: 256 MB (MNIST's training images are
 /// 47 MB). A small file that inflates beyond it is refused, not read whole.
@@ -87,6 +96,18 @@ impl Examples {
             .count();
         right as f64 / self.len().max(1) as f64
     }
+
+    /// The accuracy of `predict` over every example, evaluated in parallel; an example it
+    /// fails on counts as wrong.
+    pub fn accuracy_of<E>(&self, predict: impl Fn(&[f32]) -> Result<usize, E> + Sync) -> f64 {
+        use rayon::prelude::*;
+        let predicted: Vec<usize> = self
+            .inputs
+            .par_iter()
+            .map(|x| predict(x).unwrap_or(usize::MAX))
+            .collect();
+        self.accuracy(&predicted)
+    }
 }
 
 /// Reads a file of at most [`MAX_FILE`] bytes.
@@ -133,7 +154,7 @@ pub fn load_table(path: impl AsRef<Path>) -> Result<Examples, NnError> {
         line: 0,
         reason: "not UTF-8 text".into(),
     })?;
-    let table = crate::iris::parse_iris(&text, &path.display().to_string())?;
+    let table = crate::datasets::iris::parse_iris(&text, &path.display().to_string())?;
     let features = table.features.ncols();
     Ok(Examples {
         shape: Shape::Vector(features),
@@ -264,19 +285,7 @@ pub fn load_rows(path: impl AsRef<Path>, shape: Shape) -> Result<Vec<Vec<f32>>, 
 
 /// MNIST's `prefix` set (`train` or `t10k`) from `dir` as 1x28x28 images in `[0, 1]`.
 pub fn load_mnist_examples(dir: impl AsRef<Path>, prefix: &str) -> Result<Examples, NnError> {
-    let set = crate::mnist::idx::load_set(dir, prefix)?;
-    Ok(Examples {
-        shape: Shape::Image {
-            channels: 1,
-            height: set.rows,
-            width: set.cols,
-        },
-        inputs: (0..set.len())
-            .map(|i| set.image(i).iter().map(|&g| g as f32 / 255.0).collect())
-            .collect(),
-        labels: set.labels.iter().map(|&l| l as usize).collect(),
-        classes: 10,
-    })
+    Ok(mnist::load_set(dir, prefix)?.examples())
 }
 
 #[cfg(test)]

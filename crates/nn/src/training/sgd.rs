@@ -9,8 +9,8 @@
 use ndarray::{Array2, ArrayView2, Axis};
 use rayon::prelude::*;
 
-use super::model::{Dense, FloatMlp};
-use crate::mlp::epoch_batches;
+use super::relu::{Dense, FloatMlp};
+use crate::training::square::epoch_batches;
 use crate::NnError;
 
 /// What a forward pass leaves for the backward pass.
@@ -285,7 +285,7 @@ mod tests {
     fn sgd_learns_a_separable_toy_problem() {
         // Class = which of the four inputs is largest.
         let x = Array2::from_shape_fn((200, 4), |(i, j)| ((i * 7 + j * 13) % 17) as f32 / 17.0);
-        let labels: Vec<u8> = crate::mnist::model::argmax_rows(x.view());
+        let labels: Vec<u8> = crate::training::relu::argmax_rows(x.view());
         let mut net = FloatMlp::init(&[4, 16, 4], 1);
         let config = SgdConfig {
             epochs: 60,

@@ -4,8 +4,8 @@ use ndarray::Axis;
 use shroud_ckks::Params;
 
 use super::{Client, Packing, PhaseTimes, Server, Shape};
-use crate::iris::Dataset;
-use crate::mlp::{epoch_batches, evaluate, EpochStats, Mlp, TrainConfig};
+use crate::datasets::iris::Dataset;
+use crate::training::square::{epoch_batches, evaluate, EpochStats, Mlp, TrainConfig};
 use crate::NnError;
 
 /// The outcome of an encrypted training run.
@@ -42,7 +42,7 @@ impl StepServer for Server {
     }
 }
 
-/// Trains like [`crate::mlp::train_plain`] (same initialization, same batches in the same
+/// Trains like [`crate::training::square::train_plain`] (same initialization, same batches in the same
 /// order) with the data and the weights encrypted on a [`Server`] in this process.
 /// `on_epoch` sees the metrics of the weights the client decrypted at the end of each epoch.
 pub fn train_encrypted(

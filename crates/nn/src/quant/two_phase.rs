@@ -33,46 +33,10 @@
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::idx::MnistSet;
+use super::levels::{argmax, signed_max, unsigned_max, Interval};
 use super::scaling::{round_shift, Rescale};
+use crate::datasets::mnist::MnistSet;
 use crate::NnError;
-
-/// A closed interval of integers.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Interval {
-    /// The smallest value.
-    pub lo: i64,
-    /// The largest value.
-    pub hi: i64,
-}
-
-impl Interval {
-    /// Whether `v` lies in `[lo, hi]`.
-    pub fn contains(&self, v: i64) -> bool {
-        (self.lo..=self.hi).contains(&v)
-    }
-
-    /// The image under a non-decreasing function.
-    fn map(self, f: impl Fn(i64) -> i64) -> Self {
-        Self {
-            lo: f(self.lo),
-            hi: f(self.hi),
-        }
-    }
-
-    fn hull(self, other: Self) -> Self {
-        Self {
-            lo: self.lo.min(other.lo),
-            hi: self.hi.max(other.hi),
-        }
-    }
-
-    /// Bits of the smallest two's-complement register holding every value.
-    pub fn bits(&self) -> u32 {
-        let magnitude = |v: i64| if v < 0 { !v } else { v };
-        65 - magnitude(self.lo).max(magnitude(self.hi)).leading_zeros()
-    }
-}
 
 /// Aligned addition of a fine accumulator and a coarse operand whose unit is `2^shift` of the
 /// accumulator's: the accumulator is rounded to the coarse unit, then the sum is halved (its
@@ -134,24 +98,6 @@ pub fn quantize_pixels(bits: u32, pixels: &[u8]) -> Vec<i32> {
         .iter()
         .map(|&g| (2 * g as i32 * u + 255) / 510)
         .collect()
-}
-
-/// The class of the largest logit, the lowest index on ties.
-pub fn argmax(logits: &[i64]) -> usize {
-    logits
-        .iter()
-        .enumerate()
-        .fold(0, |best, (i, &v)| if v > logits[best] { i } else { best })
-}
-
-/// `Q = 2^(N-1) - 1`, the largest magnitude of a signed `N`-bit level.
-pub fn signed_max(bits: u32) -> i64 {
-    (1 << (bits - 1)) - 1
-}
-
-/// `U = 2^N - 1`, the largest unsigned `N`-bit level.
-pub fn unsigned_max(bits: u32) -> i64 {
-    (1 << bits) - 1
 }
 
 impl QuantizedLayer {

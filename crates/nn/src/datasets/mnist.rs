@@ -5,7 +5,8 @@ use std::path::Path;
 
 use ndarray::Array2;
 
-use crate::datasets::read_gz;
+use super::{read_gz, Examples};
+use crate::graph::Shape;
 use crate::NnError;
 
 /// Images as rows of `rows * cols` grey levels (0 = background), with their digits.
@@ -144,6 +145,23 @@ impl MnistSet {
         Array2::from_shape_fn((self.len(), self.pixels_per_image()), |(i, j)| {
             self.image(i)[j] as f32 / 255.0
         })
+    }
+
+    /// The images as labelled examples of 1 x rows x cols values in `[0, 1]` (pixels / 255),
+    /// what a graph reads.
+    pub fn examples(&self) -> Examples {
+        Examples {
+            shape: Shape::Image {
+                channels: 1,
+                height: self.rows,
+                width: self.cols,
+            },
+            inputs: (0..self.len())
+                .map(|i| self.image(i).iter().map(|&g| g as f32 / 255.0).collect())
+                .collect(),
+            labels: self.labels.iter().map(|&l| l as usize).collect(),
+            classes: 10,
+        }
     }
 
     /// The first `n` images (all if there are fewer).

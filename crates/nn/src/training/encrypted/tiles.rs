@@ -16,7 +16,7 @@
 
 use ndarray::Array2;
 
-use crate::mlp::Mlp;
+use crate::training::square::Mlp;
 use crate::NnError;
 
 /// Slot positions of the tile layout for one network shape and slot count.

@@ -12,7 +12,7 @@
 //! reaches a fixed point, where it stops, or earlier once the scale has settled; either way
 //! the levels returned are the projection for the scale returned.
 
-use super::integer::signed_max;
+use super::levels::signed_max;
 
 /// Relative change of the scale below which the iteration counts as converged: on large
 /// tensors the last steps move a handful of weights across rounding boundaries for hundreds of

@@ -147,7 +147,7 @@ impl StepLevels {
 /// Sizes shared by both roles.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Shape {
-    /// Features per sample (for [`prepare_iris`](crate::iris::prepare_iris)'s data, the bias
+    /// Features per sample (for [`prepare_iris`](crate::datasets::iris::prepare_iris)'s data, the bias
     /// column included).
     pub inputs: usize,
     /// Width of the hidden layer.

@@ -12,13 +12,12 @@
 
 use ndarray::{s, Array2, ArrayView2, Axis};
 
-use super::integer::{
-    signed_max, unsigned_max, LayerScales, NeuronParams, QuantizedLayer, QuantizedMlp,
-};
-use super::model::{Dense, FloatMlp};
+use super::levels::{signed_max, unsigned_max};
 use super::projection::{alternating_projection, project, refine};
 use super::scaling::{Rescale, RunningMax};
-use super::train::{Learner, Pass, Trace};
+use super::two_phase::{LayerScales, NeuronParams, QuantizedLayer, QuantizedMlp};
+use crate::training::relu::{Dense, FloatMlp};
+use crate::training::sgd::{Learner, Pass, Trace};
 
 /// Projections per alternating projection: trained 784x500 weights take about 1,200 at 8 bits
 /// from `w_0`, and a handful from the previous batch's scale.
@@ -26,7 +25,7 @@ const MAX_PROJECTIONS: usize = 5000;
 
 /// How a float network is quantized.
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub struct QuantConfig {
+pub struct TwoPhaseConfig {
     /// `N`, the bit width of the levels: weights in `[-Q, Q]`, activations in `[0, U]`.
     pub bits: u32,
     /// Decay of the running maxima.
@@ -38,7 +37,7 @@ pub struct QuantConfig {
     pub block: Option<usize>,
 }
 
-impl QuantConfig {
+impl TwoPhaseConfig {
     /// `bits`-bit quantization with the default decay of the running maxima (0.99) and
     /// blocks of about `sqrt(n)` inputs.
     pub fn new(bits: u32) -> Self {
@@ -103,7 +102,7 @@ impl QatNet {
     /// calibration images, taken in batches of `batch` rows.
     pub fn new(
         float: FloatMlp,
-        config: &QuantConfig,
+        config: &TwoPhaseConfig,
         calibration: ArrayView2<f32>,
         batch: usize,
     ) -> Self {
@@ -386,14 +385,14 @@ impl Learner for QatNet {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mnist::train::{train, SgdConfig};
+    use crate::training::sgd::{train, SgdConfig};
     use rand::{Rng, SeedableRng};
     use rand_chacha::ChaCha8Rng;
 
-    fn config(bits: u32) -> QuantConfig {
-        QuantConfig {
+    fn config(bits: u32) -> TwoPhaseConfig {
+        TwoPhaseConfig {
             rho: 0.9,
-            ..QuantConfig::new(bits)
+            ..TwoPhaseConfig::new(bits)
         }
     }
 
@@ -459,7 +458,7 @@ mod tests {
         let first = &q.layers[0];
         // Blocks of 6 inputs, 4-bit: |p| <= 15 * 7 * 6, |a| <= 6 blocks * 7.
         assert_eq!(first.block, 6);
-        let short = QuantConfig {
+        let short = TwoPhaseConfig {
             block: Some(4),
             ..config(4)
         };
@@ -480,11 +479,11 @@ mod tests {
     #[test]
     fn fine_tuning_moves_shadow_weights_and_running_maxima() {
         let x = random_inputs(120, 16, 8);
-        let labels: Vec<u8> = crate::mnist::model::argmax_rows(x.slice(s![.., ..4]));
+        let labels: Vec<u8> = crate::training::relu::argmax_rows(x.slice(s![.., ..4]));
         let float = FloatMlp::init(&[16, 10, 4], 6);
         let mut net = QatNet::new(
             float.clone(),
-            &QuantConfig {
+            &TwoPhaseConfig {
                 rho: 0.5,
                 ..config(3)
             },
