@@ -369,11 +369,15 @@ impl Quantized {
 
     fn describe(&self) -> String {
         match self {
-            Quantized::Window(m) => format!(
-                "[{}, ..] window form ({} nodes)",
-                graph_inputs(m),
-                m.nodes.len()
-            ),
+            Quantized::Window(m) => {
+                let sizes: Vec<usize> = std::iter::once(graph_inputs(m))
+                    .chain(m.nodes.iter().filter_map(|n| match &n.op {
+                        QOp::Dense { outputs, .. } => Some(*outputs),
+                        _ => None,
+                    }))
+                    .collect();
+                format!("{sizes:?}, window form")
+            }
             Quantized::TwoPhase(m) => {
                 let sizes: Vec<usize> = std::iter::once(m.layers[0].inputs)
                     .chain(m.layers.iter().map(|l| l.outputs))
