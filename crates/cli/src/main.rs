@@ -162,9 +162,10 @@ enum MnistCommand {
     Quantize {
         #[arg(long, value_parser = args::bits)]
         bits: u32,
-        /// Fine-tuning epochs (0: calibration only).
-        #[arg(long, default_value_t = SgdConfig::fine_tune_default().epochs, value_parser = args::count_or_zero)]
-        epochs: usize,
+        /// Fine-tuning epochs (0: calibration only); default 1 for the two-phase form, 0 for
+        /// the window form (post-training quantization).
+        #[arg(long, value_parser = args::count_or_zero)]
+        epochs: Option<usize>,
         #[arg(long, default_value_t = SgdConfig::fine_tune_default().lr, value_parser = args::rate32)]
         lr: f32,
         /// Decay of the running maxima of the scaling layers.
@@ -341,7 +342,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 window,
                 calibration,
                 config: SgdConfig {
-                    epochs,
+                    epochs: epochs.unwrap_or(if window {
+                        0
+                    } else {
+                        SgdConfig::fine_tune_default().epochs
+                    }),
                     lr,
                     seed,
                     ..SgdConfig::fine_tune_default()

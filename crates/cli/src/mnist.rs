@@ -15,6 +15,7 @@ use shroud_nn::engines::{Encoding, GraphServer, LweClient, TwoPhaseServer};
 use shroud_nn::model_file::{CompiledModel, ModelFile, SavedModel};
 use shroud_nn::quant::qat::{QatNet, TwoPhaseConfig};
 use shroud_nn::quant::two_phase::{quantize_pixels, QuantizedMlp};
+use shroud_nn::quant::window_qat::WindowQat;
 use shroud_nn::quant::{
     argmax, quantize as quantize_graph, Interval, QOp, QuantConfig, QuantizedGraph,
 };
@@ -214,10 +215,14 @@ pub fn quantize(args: &QuantizeArgs) -> anyhow::Result<()> {
     let test = load(&args.data, "t10k")?.for_inputs(inputs)?;
     let t = Instant::now();
     if args.window {
-        let graph = float.to_graph()?;
         let calibration = train_set.take(args.calibration).examples();
         let config = QuantConfig::window_form(args.quant.bits);
-        let quantized = quantize_graph(&graph, &calibration.inputs, &config)?;
+        let quantize_float = |float: &FloatMlp| -> anyhow::Result<_> {
+            let graph = float.to_graph()?;
+            let quantized = quantize_graph(&graph, &calibration.inputs, &config)?;
+            Ok((graph, quantized))
+        };
+        let (mut graph, mut quantized) = quantize_float(&float)?;
         let acc = graph_accuracy(&quantized, &test);
         println!(
             "{} bits, window form: calibrated on {} training images, test accuracy {acc:.4} ({:.1} s)",
@@ -225,6 +230,25 @@ pub fn quantize(args: &QuantizeArgs) -> anyhow::Result<()> {
             calibration.len(),
             t.elapsed().as_secs_f64()
         );
+        if args.config.epochs > 0 {
+            println!(
+                "fine-tuning for the window form with shadow weights: SGD lr {} momentum {}, batch {}, {} epochs, windows refreshed every {} batches",
+                args.config.lr,
+                args.config.momentum,
+                args.config.batch,
+                args.config.epochs,
+                WindowQat::REFRESH
+            );
+            let mut net =
+                WindowQat::new(float, &config, train_set.take(args.calibration).features())?;
+            run_sgd(&mut net, &train_set, &args.config)?;
+            (graph, quantized) = quantize_float(&net.into_float())?;
+            println!(
+                "{} bits, window form after fine-tuning: test accuracy {:.4}",
+                args.quant.bits,
+                graph_accuracy(&quantized, &test)
+            );
+        }
         describe_window(&quantized)?;
         let model = CompiledModel {
             source: args.model.display().to_string(),

@@ -34,6 +34,7 @@ pub mod projection;
 pub mod qat;
 pub mod scaling;
 pub mod two_phase;
+pub mod window_qat;
 
 use serde::{Deserialize, Serialize};
 
