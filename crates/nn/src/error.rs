@@ -4,8 +4,10 @@ use shroud_ckks::CkksError;
 #[derive(Debug, thiserror::Error)]
 pub enum NnError {
     /// A file or folder could not be read or written.
-    #[error("cannot read {path}: {source}")]
+    #[error("cannot {action} {path}: {source}")]
     Io {
+        /// What failed: "read" or "write".
+        action: &'static str,
         /// The file or folder, as displayed.
         path: String,
         /// The operating system's error.
@@ -136,9 +138,21 @@ pub enum NnError {
 }
 
 impl NnError {
-    /// For `map_err`: an I/O error on `path`.
+    /// For `map_err`: an error reading `path`.
     pub(crate) fn io(path: &std::path::Path) -> impl FnOnce(std::io::Error) -> NnError + '_ {
         move |source| NnError::Io {
+            action: "read",
+            path: path.display().to_string(),
+            source,
+        }
+    }
+
+    /// For `map_err`: an error writing `path` (or creating its folder).
+    pub(crate) fn io_write(
+        path: &std::path::Path,
+    ) -> impl FnOnce(std::io::Error) -> NnError + '_ {
+        move |source| NnError::Io {
+            action: "write",
             path: path.display().to_string(),
             source,
         }

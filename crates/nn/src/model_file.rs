@@ -47,7 +47,7 @@ pub trait ModelFile: Serialize + DeserializeOwned {
     /// Writes the model to `path`, replacing any file there.
     fn save(&self, path: impl AsRef<Path>) -> Result<(), NnError> {
         let path = path.as_ref();
-        std::fs::write(path, self.to_bytes()).map_err(NnError::io(path))
+        std::fs::write(path, self.to_bytes()).map_err(NnError::io_write(path))
     }
 
     /// Reads, decodes and validates the model in `path` (a file of at most
@@ -132,6 +132,17 @@ mod tests {
     use super::*;
     use crate::quant::{quantize, QuantConfig};
     use crate::training::relu::FloatMlp;
+
+    #[test]
+    fn a_failed_save_says_it_was_writing() {
+        let float = FloatMlp::init(&[2, 2], 1);
+        let e = SavedModel::Float(float)
+            .save("/nonexistent-shroud-folder/m.bin")
+            .unwrap_err();
+        assert!(e.to_string().starts_with("cannot write"), "{e}");
+        let e = SavedModel::load("/nonexistent-shroud-folder/m.bin").unwrap_err();
+        assert!(e.to_string().starts_with("cannot read"), "{e}");
+    }
 
     #[test]
     fn round_trips_and_refuses_what_is_not_one() {

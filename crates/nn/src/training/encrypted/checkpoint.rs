@@ -38,7 +38,7 @@ pub type Saved = (SecretKey, Option<(Progress, Ciphertext)>);
 impl Checkpoint {
     /// The checkpoint in `dir`, created if missing.
     pub fn open(dir: &Path) -> Result<Self, NnError> {
-        std::fs::create_dir_all(dir).map_err(NnError::io(dir))?;
+        std::fs::create_dir_all(dir).map_err(NnError::io_write(dir))?;
         Ok(Self {
             dir: dir.to_path_buf(),
         })
@@ -119,10 +119,10 @@ impl Checkpoint {
         options.write(true).create_new(true);
         #[cfg(unix)]
         std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-        let mut file = options.open(&path).map_err(NnError::io(&path))?;
+        let mut file = options.open(&path).map_err(NnError::io_write(&path))?;
         file.write_all(&bytes)
             .and_then(|_| file.sync_all())
-            .map_err(NnError::io(&path))
+            .map_err(NnError::io_write(&path))
     }
 
     /// Replaces the saved state with `progress` and `model`, atomically: a crash leaves the
@@ -147,7 +147,7 @@ impl Checkpoint {
         .into_bytes();
         bytes.extend(model.to_bytes(params)?);
         let (tmp, path) = (self.dir.join("state.tmp"), self.dir.join(STATE));
-        std::fs::write(&tmp, &bytes).map_err(NnError::io(&tmp))?;
-        std::fs::rename(&tmp, &path).map_err(NnError::io(&path))
+        std::fs::write(&tmp, &bytes).map_err(NnError::io_write(&tmp))?;
+        std::fs::rename(&tmp, &path).map_err(NnError::io_write(&path))
     }
 }
