@@ -34,8 +34,8 @@ fn pbs6(c: &mut Criterion) {
     g.finish();
 }
 
-/// A layer's worth of hidden neurons of the MNIST engine at `wide_128`: floor a 16-bit sum by
-/// 2^8 and read an 8-entry clamped table, for 32 neurons in lock step on all threads.
+/// A layer's worth of hidden neurons of the MNIST window network at `wide_128`: floor a 16-bit
+/// sum by 2^8 and read an 8-entry clamped table, for 32 neurons in lock step on all threads.
 fn wide_neurons(c: &mut Criterion) {
     let mut client = ClientKey::from_seed(&presets::wide_128(), 4).unwrap();
     let server = client.server_key();

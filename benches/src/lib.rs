@@ -9,8 +9,8 @@
 //! - `ckks`: every CKKS operation at the 128-bit presets N = 2^13 to 2^15, among them one
 //!   multiplication (tensor, relinearization, rescale) and one rotation;
 //! - `lwe`: one bootstrapped NAND (and XOR, MUX) at `gates_128`, one 6-bit lookup table at
-//!   `pbs6_128`, the nonlinearity of 32 neurons of the MNIST engine at `wide_128`, a GSW NAND,
-//!   and the FFT inside every bootstrap;
+//!   `pbs6_128`, the nonlinearity of 32 neurons of the MNIST window network at `wide_128`, a
+//!   GSW NAND, and the FFT inside every bootstrap;
 //! - `iris`: one encrypted Iris training iteration at batch 1, client and server included.
 //!
 //! Timings on a shared machine drift by 10-30%: compare against a reference by alternating

@@ -1,5 +1,5 @@
 //! The server of encrypted inference for any quantized graph on the LWE engine: the model, its
-//! [`LwePlan`] and the evaluation key, no secret. The client is the MNIST engine's
+//! [`LwePlan`] and the evaluation key, no secret. The client is the shared
 //! [`LweClient`](crate::engines::LweClient): it encrypts the quantized input as the
 //! server's public [`Encoding`] says and decrypts the output; bytes travel between them.
 //!
