@@ -249,3 +249,42 @@ fn real_parameters_clamp_a_wide_integer() {
         assert_eq!(got, clamped(&table, v >> 6), "v = {v}");
     }
 }
+
+/// The clamp tests the sign of the part above the window minus one: an interval reaching the
+/// bottom of its width leaves that test no room (it would wrap and flag "above" at random),
+/// so it is refused; with the room, every value is exact.
+#[test]
+fn intervals_reaching_the_bottom_of_their_width() {
+    let (client, server) = keys();
+    let table = [0i64, 2, 5, 7, 9, 11, 14, 15];
+    let fresh = server.planner().fresh_variance();
+    let at = |v: i64, width: u32, lo: i64, hi: i64| {
+        let ct = client.lock().unwrap().encrypt_scaled(v, width).unwrap();
+        WideCiphertext::new(ct, width, lo, hi, fresh).unwrap()
+    };
+    // Above the 3-bit window, [-4, 3] fills 3 bits and [-5, 2] does not; [-256, 255] fills 9.
+    for (width, lo, hi) in [(6, -25, 30), (12, -2048, 2047)] {
+        let shape = WideShape::new(width, lo, hi, fresh).unwrap();
+        assert!(server.planner().plan_clamped_table(&shape, 3).is_err());
+        assert!(matches!(
+            server.clamped_table(&at(1, width, lo, hi), &table, 5, KeyLevel::Full),
+            Err(LweError::InvalidParams(_))
+        ));
+    }
+    // One bit wider, or one window of room below: the values next to the window's edges,
+    // several times each (the refused case failed about one time in three).
+    for (width, lo, hi) in [(7, -25, 30), (12, -2040, 2047)] {
+        for v in [lo, -9, -8, -1, 0, 1, 2, 7, 8, 9, hi] {
+            for _ in 0..3 {
+                let y = server
+                    .clamped_table(&at(v, width, lo, hi), &table, 5, KeyLevel::Full)
+                    .unwrap();
+                assert_eq!(
+                    decrypt(&y),
+                    clamped(&table, v),
+                    "{v} in [{lo}, {hi}] at {width} bits"
+                );
+            }
+        }
+    }
+}

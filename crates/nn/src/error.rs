@@ -148,9 +148,7 @@ impl NnError {
     }
 
     /// For `map_err`: an error writing `path` (or creating its folder).
-    pub(crate) fn io_write(
-        path: &std::path::Path,
-    ) -> impl FnOnce(std::io::Error) -> NnError + '_ {
+    pub(crate) fn io_write(path: &std::path::Path) -> impl FnOnce(std::io::Error) -> NnError + '_ {
         move |source| NnError::Io {
             action: "write",
             path: path.display().to_string(),

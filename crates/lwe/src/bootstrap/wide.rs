@@ -362,6 +362,16 @@ impl<'a> WidePlanner<'a> {
         // The table's input: l lifted to the scale of a (w + 2)-bit message, plus the flag:
         // one table's noise, or two sign tests'.
         let narrow = self.narrow_rest(&h);
+        // The wide path tests the sign of h - 1, which must fit h's width too: an interval
+        // reaching the bottom of its width would wrap there and flag "above" at random.
+        let below = h.minus_one();
+        if narrow.is_none() && signed_bits(below.lo, below.hi) > h.width {
+            return Err(LweError::InvalidParams(format!(
+                "a {w}-bit window of a {}-bit integer in [{}, {}] leaves no room below its \
+                 interval for the clamp's test; encrypt it one bit wider",
+                x.width, x.lo, x.hi
+            )));
+        }
         let flag_parts = if narrow.is_some() { 1.0 } else { 2.0 };
         self.check_failure(
             w + 1,

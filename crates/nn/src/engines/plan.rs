@@ -5,7 +5,8 @@
 //! - **Widths.** Linear nodes (dense, convolution, sums, additions, offsets, reshapes) are
 //!   plaintext-weighted sums of wide integers, which only add at one scale: the values they
 //!   connect form a *region* sharing one width, the bits of the widest interval in it (and,
-//!   where an activation reads a value, the width its window needs: `r + w + 3`). The input
+//!   where an activation reads a value, the width its window needs: `r + w + 3`, and room for
+//!   one window below its interval, which the clamp's test reaches). The input
 //!   and every activation's output start a region; a bootstrap writes its output at the
 //!   width of the region that reads it.
 //! - **Activations** ([`QOp::Window`]): per element `shroud_lwe`'s exact floor by `2^r` and a
@@ -245,8 +246,10 @@ fn plan_with(
             let x = node.inputs[0];
             for (c, ch) in channels.iter().enumerate() {
                 let r = ranges[x][c];
+                // One window below the interval must fit too: the clamp tests the sign of
+                // the part above the window minus one.
                 let shifted = Interval {
-                    lo: r.lo + ch.offset,
+                    lo: r.lo + ch.offset - (1i64 << (ch.shift + w)),
                     hi: r.hi + ch.offset,
                 };
                 need[x] = need[x].max(shifted.bits()).max(ch.shift + w + 3);
