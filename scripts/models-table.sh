@@ -8,9 +8,11 @@
 #      10,000 test images, CNN_IMAGES encrypted test images (default 20);
 #   b. the Breast Cancer Wisconsin MLP (wdbc_mlp_torch.onnx, PyTorch; the fixed 80/20 split):
 #      accuracy on the 113 test records, all of them encrypted (WDBC_RECORDS to run fewer);
-#   c. the design's 784-500-256-10 exported by PyTorch (mnist_mlp.onnx): imported as a native
-#      model and quantized to the window form, and compiled through the graph path with the
-#      same quantization: the integer logits of 100 test images must be equal;
+#   c. the design's 784-500-256-10 exported by PyTorch (mnist_mlp.onnx): read as a native
+#      model and quantized by `shroud mnist quantize --window`, and compiled by `shroud
+#      compile --window-form` (since 2026-12-07 both quantize through the graph quantizer,
+#      so this checks the native reading against the graph import): the integer logits of
+#      100 test images must be equal;
 #   d. the 8x8-digits CNN (digits_cnn.onnx): accuracy, DIGITS_IMAGES encrypted images
 #      (default 5).
 #
