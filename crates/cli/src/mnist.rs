@@ -9,7 +9,7 @@ use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 use shroud_lwe::bootstrap::{presets, BootstrapParams};
 use shroud_nn::datasets::mnist::{load_set, MnistSet};
-use shroud_nn::datasets::read_bounded;
+use shroud_nn::datasets::{read_bounded, Examples};
 use shroud_nn::engines::bits::{BitsClient, BitsEncoding, BitsServer};
 use shroud_nn::engines::{Encoding, GraphServer, LweClient, TwoPhaseServer};
 use shroud_nn::model_file::{CompiledModel, ModelFile, SavedModel};
@@ -143,9 +143,9 @@ fn load_model(path: &Path) -> anyhow::Result<MnistModel> {
     })
 }
 
-/// The integer evaluator's accuracy of a quantized graph on MNIST images.
-fn graph_accuracy(model: &QuantizedGraph, test: &MnistSet) -> f64 {
-    test.examples().accuracy_of(|x| model.predict(x))
+/// The integer evaluator's accuracy of a quantized graph on labelled examples.
+fn graph_accuracy(model: &QuantizedGraph, test: &Examples) -> f64 {
+    test.accuracy_of(|x| model.predict(x))
 }
 
 /// The number of inputs a quantized graph reads.
@@ -167,10 +167,8 @@ pub fn eval(data: &Path, model: &Path) -> anyhow::Result<()> {
         ),
         MnistModel::Graph(m) => {
             let q = &m.quantized;
-            (
-                "window",
-                graph_accuracy(q, &test.for_inputs(graph_inputs(q))?),
-            )
+            let test = test.for_inputs(graph_inputs(q))?.examples();
+            ("window", graph_accuracy(q, &test))
         }
     };
     println!(
@@ -215,47 +213,7 @@ pub fn quantize(args: &QuantizeArgs) -> anyhow::Result<()> {
     let test = load(&args.data, "t10k")?.for_inputs(inputs)?;
     let t = Instant::now();
     if args.window {
-        let calibration = train_set.take(args.calibration).examples();
-        let config = QuantConfig::window_form(args.quant.bits);
-        let quantize_float = |float: &FloatMlp| -> anyhow::Result<_> {
-            let graph = float.to_graph()?;
-            let quantized = quantize_graph(&graph, &calibration.inputs, &config)?;
-            Ok((graph, quantized))
-        };
-        let (mut graph, mut quantized) = quantize_float(&float)?;
-        let acc = graph_accuracy(&quantized, &test);
-        println!(
-            "{} bits, window form: calibrated on {} training images, test accuracy {acc:.4} ({:.1} s)",
-            args.quant.bits,
-            calibration.len(),
-            t.elapsed().as_secs_f64()
-        );
-        if args.config.epochs > 0 {
-            println!(
-                "fine-tuning for the window form with shadow weights: SGD lr {} momentum {}, batch {}, {} epochs, windows refreshed every {} batches",
-                args.config.lr,
-                args.config.momentum,
-                args.config.batch,
-                args.config.epochs,
-                WindowQat::REFRESH
-            );
-            let mut net =
-                WindowQat::new(float, &config, train_set.take(args.calibration).features())?;
-            run_sgd(&mut net, &train_set, &args.config)?;
-            (graph, quantized) = quantize_float(&net.into_float())?;
-            println!(
-                "{} bits, window form after fine-tuning: test accuracy {:.4}",
-                args.quant.bits,
-                graph_accuracy(&quantized, &test)
-            );
-        }
-        describe_window(&quantized)?;
-        let model = CompiledModel {
-            source: args.model.display().to_string(),
-            float: graph,
-            quantized,
-        };
-        return write_model(&model, &args.out);
+        return quantize_window(args, float, &train_set, &test);
     }
     let calibration = train_set.take(args.calibration).features();
     let mut net = QatNet::new(float, &args.quant, calibration.view(), args.config.batch);
@@ -298,6 +256,59 @@ pub fn quantize(args: &QuantizeArgs) -> anyhow::Result<()> {
         );
     }
     write_model(&SavedModel::Quantized(model), &args.out)
+}
+
+/// `shroud mnist quantize --window`: the float network quantized to the window form as a
+/// graph, fine-tuned for that form first when `epochs` > 0, saved as a compiled model.
+fn quantize_window(
+    args: &QuantizeArgs,
+    float: FloatMlp,
+    train_set: &MnistSet,
+    test: &MnistSet,
+) -> anyhow::Result<()> {
+    let t = Instant::now();
+    let calibration = train_set.take(args.calibration);
+    let calibration_inputs = calibration.examples().inputs;
+    let test = test.examples();
+    let config = QuantConfig::window_form(args.quant.bits);
+    let quantize_float = |float: &FloatMlp| -> anyhow::Result<_> {
+        let graph = float.to_graph()?;
+        let quantized = quantize_graph(&graph, &calibration_inputs, &config)?;
+        Ok((graph, quantized))
+    };
+    let (mut graph, mut quantized) = quantize_float(&float)?;
+    println!(
+        "{} bits, window form: calibrated on {} training images, test accuracy {:.4} ({:.1} s)",
+        args.quant.bits,
+        calibration.len(),
+        graph_accuracy(&quantized, &test),
+        t.elapsed().as_secs_f64()
+    );
+    if args.config.epochs > 0 {
+        println!(
+            "fine-tuning for the window form with shadow weights: SGD lr {} momentum {}, batch {}, {} epochs, windows refreshed every {} batches",
+            args.config.lr,
+            args.config.momentum,
+            args.config.batch,
+            args.config.epochs,
+            WindowQat::REFRESH
+        );
+        let mut net = WindowQat::new(float, &config, calibration.features())?;
+        run_sgd(&mut net, train_set, &args.config)?;
+        (graph, quantized) = quantize_float(&net.into_float())?;
+        println!(
+            "{} bits, window form after fine-tuning: test accuracy {:.4}",
+            args.quant.bits,
+            graph_accuracy(&quantized, &test)
+        );
+    }
+    describe_window(&quantized)?;
+    let model = CompiledModel {
+        source: args.model.display().to_string(),
+        float: graph,
+        quantized,
+    };
+    write_model(&model, &args.out)
 }
 
 /// Per dense layer of a window-form graph: its shape, its widest accumulator and the range of

@@ -2,19 +2,9 @@
 //! window form (a compiled model the graph commands read too), evaluate, and classify an
 //! encrypted test image on test parameters; what a command cannot take is refused.
 
-use std::path::PathBuf;
-use std::process::Command;
+mod common;
 
-fn shroud(args: &[&str]) -> (bool, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_shroud"))
-        .args(args)
-        .current_dir(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.."))
-        .output()
-        .unwrap();
-    let text =
-        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
-    (out.status.success(), text)
-}
+use common::shroud;
 
 #[test]
 fn train_quantize_eval_and_infer_on_the_graph_path() {

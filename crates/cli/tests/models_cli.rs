@@ -1,23 +1,9 @@
 //! The model commands end to end through the binary: compile an ONNX file, plan it, evaluate
 //! it, and classify an encrypted example on test parameters; bad options are refused.
 
-use std::path::PathBuf;
-use std::process::Command;
+mod common;
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn shroud(args: &[&str]) -> (bool, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_shroud"))
-        .args(args)
-        .current_dir(root())
-        .output()
-        .unwrap();
-    let text =
-        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
-    (out.status.success(), text)
-}
+use common::shroud;
 
 #[test]
 fn compile_plan_eval_and_infer_a_digits_cnn() {

@@ -272,7 +272,7 @@ fn intervals_reaching_the_bottom_of_their_width() {
         ));
     }
     // One bit wider, or one window of room below: the values next to the window's edges,
-    // several times each (the refused case failed about one time in three).
+    // several times each (the refused case failed at random, often once in a few tries).
     for (width, lo, hi) in [(7, -25, 30), (12, -2040, 2047)] {
         for v in [lo, -9, -8, -1, 0, 1, 2, 7, 8, 9, hi] {
             for _ in 0..3 {

@@ -822,21 +822,13 @@ mod tests {
                     _ => {}
                 }
             }
-            let test = floats(&images(40, 5, 2));
-            let agree = test
+            let test = images(40, 5, 2);
+            let float_classes =
+                crate::training::relu::predict_rows(test.features().view(), |x| float.logits(x));
+            let agree = floats(&test)
                 .iter()
-                .filter(|x| {
-                    let row = ndarray::Array2::from_shape_vec((1, 25), x.to_vec()).unwrap();
-                    let logits = float.logits(row.view());
-                    let best = (0..logits.ncols()).fold(0, |b, j| {
-                        if logits[[0, j]] > logits[[0, b]] {
-                            j
-                        } else {
-                            b
-                        }
-                    });
-                    q.predict(x).unwrap() == best
-                })
+                .zip(&float_classes)
+                .filter(|(x, &c)| q.predict(x).unwrap() == usize::from(c))
                 .count();
             // Three bits are too coarse for a random network's close logits.
             assert!(bits < 4 || agree >= 30, "{bits} bits: {agree} of 40");

@@ -209,8 +209,8 @@ fn apply_windows(
 pub struct WindowPass {
     layers: Vec<(Array2<f32>, Array1<f32>)>,
     windows: Vec<Windows>,
-    units_in: Vec<f64>,
-    scales: Vec<f64>,
+    /// The real value of one accumulator unit of each layer.
+    units: Vec<f64>,
     bits: u32,
     window_bits: u32,
 }
@@ -229,8 +229,8 @@ impl Pass for WindowPass {
                 trace.logits = z;
                 break;
             }
-            let unit = self.scales[l] * self.units_in[l];
-            let (y, gates) = apply_windows(&z, &self.windows[l], unit, u, self.window_bits);
+            let (y, gates) =
+                apply_windows(&z, &self.windows[l], self.units[l], u, self.window_bits);
             trace.gates.push(gates);
             a = y;
         }
@@ -251,13 +251,19 @@ impl Learner for WindowQat {
         }
         self.batches += 1;
         let units_in = self.units_in();
+        let layers = (0..units_in.len())
+            .map(|l| self.quantized_layer(l, units_in[l]))
+            .collect();
+        // After the projections: each layer's accumulator unit is its new scale's.
+        let units = units_in
+            .iter()
+            .zip(&self.scales)
+            .map(|(u, s)| u * s)
+            .collect();
         WindowPass {
-            layers: (0..units_in.len())
-                .map(|l| self.quantized_layer(l, units_in[l]))
-                .collect(),
+            layers,
             windows: self.windows.clone(),
-            units_in,
-            scales: self.scales.clone(),
+            units,
             bits: self.bits,
             window_bits: self.window_bits,
         }
